@@ -1,0 +1,58 @@
+# Every target uses the project virtual environment in .venv, created on demand from
+# pyproject.toml; nothing relies on packages installed by hand.
+PYTHON_BOOTSTRAP ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+KUBECONFIG_LOCAL := $(CURDIR)/.local/cluster/kubeconfig
+PYTEST_ARGS ?=
+
+.PHONY: all venv binaries dev test unit integration cluster-up cluster-down cluster-status demo lint bench clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON_BOOTSTRAP) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+## Build (or reuse from the cache outside the repo) the control-plane binaries.
+binaries: $(STAMP)
+	@$(PY) -m localcluster.cli build
+
+## The main job: the controller manager against the embedded local cluster
+## (or a real cluster: `make dev KUBECONFIG=/path/to/kubeconfig`).
+dev: $(STAMP)
+	@$(PY) -m localcluster.cli dev
+
+## Every test: unit, then integration against a real control plane the suite starts itself.
+test: $(STAMP)
+	@$(PY) -m localcluster.cli test -- $(PYTEST_ARGS)
+
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+integration: $(STAMP)
+	$(PY) -m pytest tests/integration tests/e2e $(PYTEST_ARGS)
+
+cluster-up: $(STAMP)
+	@$(PY) -m localcluster.cli up --detach
+
+cluster-down: $(STAMP)
+	@$(PY) -m localcluster.cli down
+
+cluster-status: $(STAMP)
+	@$(PY) -m localcluster.cli status
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+bench: $(STAMP)
+	$(PY) bench/cluster.py
+
+clean:
+	rm -rf $(VENV) .local .pytest_cache

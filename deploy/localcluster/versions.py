@@ -1,0 +1,35 @@
+"""Pinned versions of the local control plane and where its binaries are cached.
+
+Why pinned: the test bed must behave the same on every machine and in CI, and
+the cache directory is keyed by these versions (plus the Go toolchain) so a
+version bump rebuilds instead of silently reusing stale binaries.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Kubernetes release for kube-apiserver / kube-controller-manager / kube-scheduler.
+#: Its go.mod asks for Go 1.26.0, which the machine's toolchain satisfies.
+KUBERNETES_VERSION = "v1.36.3"
+#: etcd 3.6.x: kube-apiserver needs watch progress requests (>= 3.5.13).
+ETCD_VERSION = "v3.6.16"
+#: kwok makes Nodes and Pods Ready without a kubelet.
+KWOK_VERSION = "v0.8.0"
+
+#: Environment variable that overrides the cache root.
+CACHE_ENV = "KRUISE_LOCAL_CLUSTER_CACHE"
+#: Default cache root: outside the repository so a fresh clone reuses it.
+DEFAULT_CACHE_ROOT = Path.home() / ".cache" / "kruise-rollouts-py" / "control-plane"
+
+BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE_ROOT).expanduser()
+
+
+def version_key(go_version: str) -> str:
+    """Directory name for one combination of pinned versions and Go toolchain."""
+    return f"k8s-{KUBERNETES_VERSION}_etcd-{ETCD_VERSION}_kwok-{KWOK_VERSION}_{go_version}"
