@@ -1,0 +1,170 @@
+"""Structs shared verbatim by several kinds/versions (object refs, traffic refs, Gateway API bits).
+
+Sharing the classes (instead of one copy per version, as the Go code does) lets conversion move
+these sub-objects across versions untouched — including any unknown fields they carry.
+Field order = Go struct order (it matters for the rollout hash, rollout-lifecycle.md §3.1).
+"""
+
+from __future__ import annotations
+
+from rollouts.api.intstr import IntOrString
+from rollouts.api.wire import WireModel, field
+
+import attrs
+
+I32 = {"format": "int32"}
+I64 = {"format": "int64"}
+DATE_TIME = {"format": "date-time"}
+
+#: RFC 7230 token, the Gateway API header-name pattern.
+HEADER_NAME_PATTERN = "^[A-Za-z0-9!#$%&'*+\\-.^_\\x60|~]+$"
+_HEADER_NAME = {"minLength": 1, "maxLength": 256, "pattern": HEADER_NAME_PATTERN}
+
+define = attrs.define(kw_only=True)
+
+
+@define
+class ObjectRef(WireModel):
+    """Reference to a workload in the same namespace (``workloadRef``). All three are required."""
+
+    api_version: str = field("apiVersion", required=True, default="", doc="API Version of the referent")
+    kind: str = field("kind", required=True, default="", doc="Kind of the referent")
+    name: str = field("name", required=True, default="", doc="Name of the referent")
+
+
+@define
+class IngressTrafficRouting(WireModel):
+    """Kubernetes Ingress provider; empty ``classType`` means ``nginx``."""
+
+    class_type: str = field("classType", omitempty=True, default="", doc="Lua script selector, default nginx")
+    name: str = field("name", required=True, default="", doc="Name of the Ingress")
+
+
+@define
+class GatewayTrafficRouting(WireModel):
+    """Gateway API HTTPRoute provider. ``httpRouteName`` is a Go pointer (absent ≠ empty)."""
+
+    http_route_name: str | None = field("httpRouteName", omitempty=True)
+
+
+@define
+class CustomNetworkRef(WireModel):
+    api_version: str = field("apiVersion", required=True, default="")
+    kind: str = field("kind", required=True, default="")
+    name: str = field("name", required=True, default="")
+
+
+@define
+class TrafficRoutingRef(WireModel):
+    """One traffic provider configuration (``trafficRoutings[i]`` / TrafficRouting ``objectRef[i]``).
+
+    ``grace_period_seconds`` defaults to 0 in Python like Go (0 is omitted on the wire); the CRD schema
+    default (3) is what the apiserver fills in, so stored objects always carry a value.
+    """
+
+    service: str = field("service", required=True, default="", doc="Name of the stable Service")
+    grace_period_seconds: int = field(
+        "gracePeriodSeconds", omitempty=True, default=0, schema={**I32, "default": 3},
+        doc="Seconds to wait after each traffic change so that data planes converge",
+    )
+    ingress: IngressTrafficRouting | None = field("ingress", omitempty=True)
+    gateway: GatewayTrafficRouting | None = field("gateway", omitempty=True)
+    custom_network_refs: list[CustomNetworkRef] = field("customNetworkRefs", omitempty=True, factory=list)
+
+
+@define
+class HTTPHeader(WireModel):
+    name: str = field("name", required=True, default="", schema=_HEADER_NAME)
+    value: str = field("value", required=True, default="", schema={"minLength": 1, "maxLength": 4096})
+
+
+_HEADER_LIST = {"maxItems": 16, "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]}
+
+
+@define
+class HTTPHeaderFilter(WireModel):
+    """Gateway API ``HTTPHeaderFilter`` applied to requests routed to the canary."""
+
+    set: list[HTTPHeader] = field("set", omitempty=True, factory=list, schema=_HEADER_LIST)
+    add: list[HTTPHeader] = field("add", omitempty=True, factory=list, schema=_HEADER_LIST)
+    remove: list[str] = field(
+        "remove", omitempty=True, factory=list, schema={"maxItems": 16, "x-kubernetes-list-type": "set"}
+    )
+
+
+_PATH_PREFIX_RULE = "(self.type in ['Exact','PathPrefix'])"
+_PATH_RULES = [
+    {"message": "value must be an absolute path and start with '/' when type one of ['Exact', 'PathPrefix']",
+     "rule": f"{_PATH_PREFIX_RULE} ? self.value.startsWith('/') : true"},
+    *[
+        {"message": f"must not contain '{s}' when type one of ['Exact', 'PathPrefix']",
+         "rule": f"{_PATH_PREFIX_RULE} ? !self.value.contains('{s}') : true"}
+        for s in ("//", "/./", "/../", "%2f", "%2F", "#")
+    ],
+    *[
+        {"message": f"must not end with '{s}' when type one of ['Exact', 'PathPrefix']",
+         "rule": f"{_PATH_PREFIX_RULE} ? !self.value.endsWith('{s}') : true"}
+        for s in ("/..", "/.")
+    ],
+]
+
+
+@define
+class HTTPPathMatch(WireModel):
+    """Gateway API path match; both fields are Go pointers with schema defaults."""
+
+    __schema_extra__ = {"x-kubernetes-validations": _PATH_RULES}
+
+    type: str | None = field(
+        "type", omitempty=True, schema={"default": "PathPrefix", "enum": ["Exact", "PathPrefix", "RegularExpression"]}
+    )
+    value: str | None = field("value", omitempty=True, schema={"default": "/", "maxLength": 1024})
+
+
+@define
+class HTTPHeaderMatch(WireModel):
+    type: str | None = field("type", omitempty=True, schema={"default": "Exact", "enum": ["Exact", "RegularExpression"]})
+    name: str = field("name", required=True, default="", schema=_HEADER_NAME)
+    value: str = field("value", required=True, default="", schema={"minLength": 1, "maxLength": 4096})
+
+
+@define
+class HTTPQueryParamMatch(WireModel):
+    type: str | None = field("type", omitempty=True, schema={"default": "Exact", "enum": ["Exact", "RegularExpression"]})
+    name: str = field("name", required=True, default="", schema=_HEADER_NAME)
+    value: str = field("value", required=True, default="", schema={"minLength": 1, "maxLength": 1024})
+
+
+@define
+class RolloutPause(WireModel):
+    """``duration`` absent → wait for manual approval; present → continue after that many seconds."""
+
+    duration: int | None = field("duration", omitempty=True, schema=I32)
+
+
+@define
+class PatchPodTemplateMetadata(WireModel):
+    annotations: dict[str, str] = field("annotations", omitempty=True, factory=dict)
+    labels: dict[str, str] = field("labels", omitempty=True, factory=dict)
+
+
+@define
+class RolloutCondition(WireModel):
+    """A status condition (Rollout and BatchRelease share the shape).
+
+    Times are RFC 3339 strings; ``None`` is omitted (Go would write ``null`` for a zero metav1.Time).
+    """
+
+    type: str = field("type", required=True, default="")
+    status: str = field("status", required=True, default="", doc="True, False or Unknown")
+    last_update_time: str | None = field("lastUpdateTime", omitempty=True, schema=DATE_TIME)
+    last_transition_time: str | None = field("lastTransitionTime", omitempty=True, schema=DATE_TIME)
+    reason: str = field("reason", required=True, default="")
+    message: str = field("message", required=True, default="")
+
+
+__all__ = [
+    "ObjectRef", "IngressTrafficRouting", "GatewayTrafficRouting", "CustomNetworkRef", "TrafficRoutingRef",
+    "HTTPHeader", "HTTPHeaderFilter", "HTTPPathMatch", "HTTPHeaderMatch", "HTTPQueryParamMatch",
+    "RolloutPause", "PatchPodTemplateMetadata", "RolloutCondition", "IntOrString",
+]

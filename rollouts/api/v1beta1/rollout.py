@@ -1,0 +1,152 @@
+"""Rollout ``rollouts.kruise.io/v1beta1`` (api.md §1; upstream api/v1beta1/rollout_types.go)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import attrs
+
+from rollouts.api import constants as C
+from rollouts.api.common import (
+    I32,
+    I64,
+    HTTPHeaderFilter,
+    HTTPHeaderMatch,
+    HTTPPathMatch,
+    HTTPQueryParamMatch,
+    ObjectRef,
+    PatchPodTemplateMetadata,
+    RolloutCondition,
+    RolloutPause,
+    TrafficRoutingRef,
+)
+from rollouts.api.intstr import IntOrString
+from rollouts.api.status import BlueGreenStatus, CanaryStatus
+from rollouts.api.wire import WireModel, field
+
+define = attrs.define(kw_only=True)
+_MAX16 = {"maxItems": 16}
+_MAP_BY_NAME = {"maxItems": 16, "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]}
+
+
+@define
+class HttpRouteMatch(WireModel):
+    """One A/B condition; conditions inside one match are ANDed, matches are ORed."""
+
+    path: HTTPPathMatch | None = field("path", omitempty=True)
+    headers: list[HTTPHeaderMatch] = field("headers", omitempty=True, factory=list, schema=_MAP_BY_NAME)
+    query_params: list[HTTPQueryParamMatch] = field("queryParams", omitempty=True, factory=list, schema=_MAP_BY_NAME)
+
+
+@define
+class CanaryStep(WireModel):
+    """One release step. Field order (traffic, requestHeaderModifier, matches, replicas, pause) feeds the hash."""
+
+    traffic: str | None = field("traffic", omitempty=True, doc='Traffic percentage for the new version, e.g. "5%"')
+    request_header_modifier: HTTPHeaderFilter | None = field("requestHeaderModifier", omitempty=True)
+    matches: list[HttpRouteMatch] = field("matches", omitempty=True, factory=list, schema=_MAX16)
+    replicas: IntOrString | None = field("replicas", omitempty=True, doc="Canary replicas: number or percentage")
+    # Go struct (not pointer): always serialized, `{}` means manual approval.
+    pause: RolloutPause = field("pause", factory=RolloutPause)
+
+
+@define
+class CanaryStrategy(WireModel):
+    steps: list[CanaryStep] = field("steps", omitempty=True, factory=list, schema={"maxItems": 50})
+    traffic_routings: list[TrafficRoutingRef] = field("trafficRoutings", omitempty=True, factory=list)
+    failure_threshold: IntOrString | None = field("failureThreshold", omitempty=True)
+    patch_pod_template_metadata: PatchPodTemplateMetadata | None = field("patchPodTemplateMetadata", omitempty=True)
+    enable_extra_workload_for_canary: bool = field("enableExtraWorkloadForCanary", omitempty=True, default=False)
+    traffic_routing_ref: str = field("trafficRoutingRef", omitempty=True, default="")
+    disable_generate_canary_service: bool = field("disableGenerateCanaryService", omitempty=True, default=False)
+
+
+@define
+class BlueGreenStrategy(WireModel):
+    steps: list[CanaryStep] = field("steps", omitempty=True, factory=list, schema={"maxItems": 50})
+    traffic_routings: list[TrafficRoutingRef] = field("trafficRoutings", omitempty=True, factory=list)
+    failure_threshold: IntOrString | None = field("failureThreshold", omitempty=True)
+    traffic_routing_ref: str = field("trafficRoutingRef", omitempty=True, default="")
+    disable_generate_canary_service: bool = field("disableGenerateCanaryService", omitempty=True, default=False)
+
+
+@define
+class RolloutStrategy(WireModel):
+    paused: bool = field("paused", omitempty=True, default=False)
+    canary: CanaryStrategy | None = field("canary", omitempty=True)
+    blue_green: BlueGreenStrategy | None = field("blueGreen", omitempty=True)
+
+    def rolling_style(self) -> str:
+        """Upstream ``GetRollingStyle``: BlueGreen, else Canary if extra workload, else Partition."""
+        if self.blue_green is not None:
+            return C.ROLLING_STYLE_BLUE_GREEN
+        if self.canary is not None and self.canary.enable_extra_workload_for_canary:
+            return C.ROLLING_STYLE_CANARY
+        return C.ROLLING_STYLE_PARTITION
+
+    def active(self) -> CanaryStrategy | BlueGreenStrategy | None:
+        """The strategy object that drives the release (blue-green wins, as upstream)."""
+        return self.blue_green if self.blue_green is not None else self.canary
+
+    def steps(self) -> list[CanaryStep]:
+        active = self.active()
+        return active.steps if active is not None else []
+
+    def traffic_routings(self) -> list[TrafficRoutingRef]:
+        active = self.active()
+        return active.traffic_routings if active is not None else []
+
+
+@define
+class RolloutSpec(WireModel):
+    workload_ref: ObjectRef = field("workloadRef", required=True, factory=ObjectRef)
+    strategy: RolloutStrategy = field("strategy", required=True, factory=RolloutStrategy)
+    # Always serialized; schema default false.
+    disabled: bool = field("disabled", default=False, schema={"default": False})
+
+
+@define
+class RolloutStatus(WireModel):
+    observed_generation: int = field("observedGeneration", omitempty=True, default=0, schema=I64)
+    canary_status: CanaryStatus | None = field("canaryStatus", omitempty=True)
+    blue_green_status: BlueGreenStatus | None = field("blueGreenStatus", omitempty=True)
+    conditions: list[RolloutCondition] = field("conditions", omitempty=True, factory=list)
+    phase: str = field("phase", omitempty=True, default="")
+    message: str = field("message", omitempty=True, default="")
+    # Mirrors of the active sub-status for `kubectl get` (always serialized, schema-required).
+    current_step_index: int = field("currentStepIndex", required=True, default=0, schema=I32)
+    current_step_state: str = field("currentStepState", required=True, default="")
+
+    def sub_status(self) -> CanaryStatus | BlueGreenStatus | None:
+        """Upstream ``GetSubStatus``: canary first, then blue-green."""
+        return self.canary_status if self.canary_status is not None else self.blue_green_status
+
+
+@define
+class Rollout(WireModel):
+    """A Rollout object. ``metadata`` is the raw ObjectMeta dict (kept verbatim)."""
+
+    API_VERSION: ClassVar[str] = C.API_VERSION_V1BETA1
+    KIND: ClassVar[str] = C.KIND_ROLLOUT
+
+    api_version: str = field("apiVersion", omitempty=True, default=C.API_VERSION_V1BETA1)
+    kind: str = field("kind", omitempty=True, default=C.KIND_ROLLOUT)
+    metadata: dict[str, Any] = field("metadata", factory=dict)
+    spec: RolloutSpec = field("spec", factory=RolloutSpec)
+    status: RolloutStatus | None = field("status", omitempty=True)
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        """``metadata.annotations`` (read-only view; empty dict when absent)."""
+        return self.metadata.get("annotations") or {}
+
+    def is_real_partition(self) -> bool:
+        """Upstream ``IsRealPartition``: canary strategy but not (apps/v1 Deployment + extra workload)."""
+        strategy = self.spec.strategy
+        if strategy.canary is None and strategy.blue_green is None:
+            return False
+        style = strategy.rolling_style()
+        if style == C.ROLLING_STYLE_BLUE_GREEN:
+            return False
+        ref = self.spec.workload_ref
+        return not (ref.api_version == "apps/v1" and ref.kind == "Deployment" and style == C.ROLLING_STYLE_CANARY)

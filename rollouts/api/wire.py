@@ -1,0 +1,293 @@
+"""Wire (JSON) mapping for the API models: one source of truth for names, omitempty and schema.
+
+Every model field is declared with :func:`field`, which records in attrs metadata
+
+* the wire (camelCase) name — Python attributes are snake_case;
+* whether Go marks it ``omitempty`` (absent when zero) or always serializes it;
+* whether the generated CRD schema lists it as ``required`` and any extra OpenAPI keywords
+  (``default``, ``enum``, ``maxItems``, ``pattern`` ...), consumed by :mod:`rollouts.api.schema`.
+
+Round-trip rules (why they are what they are):
+
+* **Unknown keys are kept.** Each model stores keys it does not recognise in ``_extra`` and merges
+  them back on dump, so a field added by a newer client survives a read-modify-write by us.
+* **Loaded objects dump back as they were read.** A model built by :func:`from_dict` remembers which
+  known keys were present (``_present``); those are emitted even when zero (``gracePeriodSeconds: 0``
+  stays ``0``) and always-serialized fields that were absent stay absent unless they became non-zero.
+  Without this, reading a user's YAML and writing it back would add ``disabled: false``/``pause: {}``.
+* **Objects built in Python follow Go ``encoding/json``.** omitempty fields are dropped when zero,
+  the others are always written (``currentStepIndex: 0``), exactly like the upstream controller.
+* ``None`` always means "absent" (a nil pointer); ``null`` on input for a non-pointer field is ignored
+  as Go does.
+
+Decoding is strict about JSON types (a string where an int is expected is a :class:`DecodeError`
+naming the field path), because silently coercing would hide user mistakes the webhook must report.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import inspect
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import cattrs
+
+from rollouts.api.intstr import IntOrString
+
+_META_KEY = "rollouts.api.wire"
+
+#: Marker type for free-form JSON objects (``x-kubernetes-preserve-unknown-fields``), e.g. snapshots.
+RawObject = dict[str, Any]
+
+
+@attrs.frozen
+class WireMeta:
+    """How one attribute appears on the wire and in the CRD schema."""
+
+    name: str  # camelCase JSON key
+    omitempty: bool  # Go omitempty: absent when zero (for objects built in Python)
+    required: bool  # listed in the schema's ``required``
+    doc: str  # becomes the schema ``description``
+    schema: Mapping[str, Any]  # extra OpenAPI keywords merged into the generated schema
+
+
+def field(
+    wire: str,
+    *,
+    omitempty: bool = False,
+    required: bool = False,
+    doc: str = "",
+    schema: Mapping[str, Any] | None = None,
+    default: Any = None,
+    factory: Any = None,
+) -> Any:
+    """Declare a model attribute. ``factory`` wins over ``default`` (use it for structs/lists)."""
+    meta = {_META_KEY: WireMeta(wire, omitempty, required, doc, dict(schema or {}))}
+    if factory is not None:
+        return attrs.field(factory=factory, metadata=meta, kw_only=True)
+    return attrs.field(default=default, metadata=meta, kw_only=True)
+
+
+class DecodeError(ValueError):
+    """A JSON value has the wrong type for its field. ``path`` is like ``spec.steps[0].replicas``."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path or '<root>'}: {message}")
+        self.path = path
+        self.message = message
+
+
+@attrs.define(kw_only=True)
+class WireModel:
+    """Base of every API struct. Subclasses declare fields with :func:`field` only."""
+
+    # Unknown wire keys → raw JSON values; merged back verbatim on dump (never overrides a known key).
+    _extra: dict[str, Any] = attrs.field(factory=dict, repr=False, alias="extra")
+    # Known wire keys present when decoded; None for objects built in Python (Go semantics apply).
+    _present: frozenset[str] | None = attrs.field(default=None, eq=False, repr=False, alias="present")
+
+
+@attrs.frozen
+class FieldInfo:
+    attr: str
+    alias: str
+    meta: WireMeta
+    type: Any
+
+
+@functools.cache
+def wire_fields(cls: type) -> tuple[FieldInfo, ...]:
+    """The wire fields of a model class, in declaration (= Go struct) order."""
+    hints = typing.get_type_hints(cls)
+    out = []
+    for a in attrs.fields(cls):
+        meta = a.metadata.get(_META_KEY)
+        if meta is not None:
+            out.append(FieldInfo(a.name, a.alias or a.name, meta, hints[a.name]))
+    return tuple(out)
+
+
+def is_model(tp: Any) -> bool:
+    return inspect.isclass(tp) and issubclass(tp, WireModel)
+
+
+def unwrap_optional(tp: Any) -> tuple[Any, bool]:
+    """``X | None`` → (X, True); anything else → (tp, False)."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1 and len(typing.get_args(tp)) == 2:
+            return args[0], True
+    return tp, False
+
+
+def _join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def _json_type(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, int | float):
+        return "number"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, list):
+        return "array"
+    if isinstance(v, dict):
+        return "object"
+    return type(v).__name__
+
+
+def _structure(value: Any, tp: Any, path: str) -> Any:
+    """Decode one JSON value into ``tp``; DecodeError names ``path`` on a type mismatch."""
+    inner, optional = unwrap_optional(tp)
+    if optional:
+        return None if value is None else _structure(value, inner, path)
+    if tp is Any:
+        return copy.deepcopy(value)
+    if is_model(tp):
+        return _structure_model(value, tp, path)
+    origin = typing.get_origin(tp)
+    if origin is list:
+        if not isinstance(value, list):
+            raise DecodeError(path, f"expected an array, got {_json_type(value)}")
+        (item_tp,) = typing.get_args(tp)
+        return [_structure(v, item_tp, _join(path, i)) for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise DecodeError(path, f"expected an object, got {_json_type(value)}")
+        _, val_tp = typing.get_args(tp)
+        return {str(k): _structure(v, val_tp, _join(path, str(k))) for k, v in value.items()}
+    return _structure_scalar(value, tp, path)
+
+
+def _structure_scalar(value: Any, tp: Any, path: str) -> Any:
+    if tp is IntOrString:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise DecodeError(path, f"expected an integer or a string, got {_json_type(value)}")
+        return IntOrString(value)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise DecodeError(path, f"expected a boolean, got {_json_type(value)}")
+        return value
+    if tp is int:
+        if isinstance(value, float) and value.is_integer():
+            # JSON decoders may yield 3.0 for "3"; Go accepts integral numbers written without a point.
+            return int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise DecodeError(path, f"expected an integer, got {_json_type(value)}")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise DecodeError(path, f"expected a string, got {_json_type(value)}")
+        return value
+    raise TypeError(f"unsupported model type {tp!r} at {path}")
+
+
+def _structure_model(d: Any, cls: type, path: str) -> Any:
+    if not isinstance(d, dict):
+        raise DecodeError(path, f"expected an object, got {_json_type(d)}")
+    kwargs: dict[str, Any] = {}
+    known: set[str] = set()
+    for f in wire_fields(cls):
+        known.add(f.meta.name)
+        if f.meta.name not in d:
+            continue
+        v = d[f.meta.name]
+        if v is None and not unwrap_optional(f.type)[1]:
+            continue  # Go: null leaves a non-pointer field at its zero value
+        kwargs[f.alias] = _structure(v, f.type, _join(path, f.meta.name))
+    extra = {k: copy.deepcopy(v) for k, v in d.items() if k not in known}
+    obj = cls(**kwargs, extra=extra)
+    obj._present = frozenset(k for k in d if k in known)
+    return obj
+
+
+def is_zero(v: Any) -> bool:
+    """Go zero value test used for omitempty (structs are zero when every field is)."""
+    if v is None or v is False or v == 0 and isinstance(v, int) or v == "":
+        return True
+    if isinstance(v, list | dict):
+        return not v
+    if isinstance(v, WireModel):
+        return not v._extra and all(is_zero(getattr(v, f.attr)) for f in wire_fields(type(v)))
+    return False
+
+
+def _unstructure(v: Any) -> Any:
+    if isinstance(v, WireModel):
+        return _unstructure_model(v)
+    if isinstance(v, IntOrString):
+        return v.value
+    if isinstance(v, list):
+        return [_unstructure(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _unstructure(x) for k, x in v.items()}
+    return copy.deepcopy(v)
+
+
+def _should_emit(obj: WireModel, f: FieldInfo, v: Any) -> bool:
+    if v is None:
+        return False
+    present = obj._present
+    if present is not None and f.meta.name in present:
+        return True
+    if is_zero(v):
+        return present is None and not f.meta.omitempty
+    return True
+
+
+def _unstructure_model(obj: WireModel) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in wire_fields(type(obj)):
+        v = getattr(obj, f.attr)
+        if _should_emit(obj, f, v):
+            out[f.meta.name] = _unstructure(v)
+    for k, v in obj._extra.items():
+        out.setdefault(k, copy.deepcopy(v))
+    return out
+
+
+def _make_converter() -> cattrs.Converter:
+    c = cattrs.Converter()
+    c.register_structure_hook_func(is_model, lambda d, t: _structure_model(d, t, ""))
+    c.register_unstructure_hook_func(is_model, _unstructure_model)
+    c.register_structure_hook(IntOrString, lambda d, _t: _structure_scalar(d, IntOrString, ""))
+    c.register_unstructure_hook(IntOrString, lambda v: v.value)
+    return c
+
+
+#: The converter every layer should use for API models (hooks: rename, extras, omitempty).
+converter = _make_converter()
+
+T = typing.TypeVar("T")
+
+
+def from_dict(cls: type[T], d: Mapping[str, Any]) -> T:
+    """Decode a JSON object into model ``cls``. Raises :class:`DecodeError` on type mismatches."""
+    return _structure_model(d, cls, "")
+
+
+def to_dict(obj: WireModel) -> dict[str, Any]:
+    """Encode a model to a JSON-ready dict (new object; unknown fields merged back)."""
+    return _unstructure_model(obj)
+
+
+def mark_new(obj: WireModel) -> WireModel:
+    """Forget decode-time presence recursively so ``obj`` dumps with pure Go semantics."""
+    obj._present = None
+    for f in wire_fields(type(obj)):
+        v = getattr(obj, f.attr)
+        for x in v if isinstance(v, list) else [v]:
+            if isinstance(x, WireModel):
+                mark_new(x)
+    return obj
