@@ -1,0 +1,147 @@
+"""Accessors for the v1beta1 wire form of Rollout and BatchRelease dicts.
+
+The attrs models in ``rollouts.api`` are being written concurrently; until they land, every field
+name the step machine reads or writes lives here, so switching to the models is local to this file.
+Observations of the outside world (workload finder output, task results) are small attrs classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from rollouts.release.batch import planned_batch_replicas
+
+# Phases (status.phase)
+PHASE_INITIAL = "Initial"
+PHASE_HEALTHY = "Healthy"
+PHASE_PROGRESSING = "Progressing"
+PHASE_TERMINATING = "Terminating"
+PHASE_DISABLING = "Disabling"
+PHASE_DISABLED = "Disabled"
+
+# Step states (currentStepState)
+BEFORE_STEP_UPGRADE = "BeforeStepUpgrade"
+STEP_UPGRADE = "StepUpgrade"
+STEP_TRAFFIC_ROUTING = "StepTrafficRouting"
+STEP_METRICS_ANALYSIS = "StepMetricsAnalysis"
+STEP_PAUSED = "StepPaused"
+STEP_READY = "StepReady"
+COMPLETED = "Completed"
+
+# Progressing condition reasons
+REASON_INITIALIZING = "Initializing"
+REASON_IN_ROLLING = "InRolling"
+REASON_PAUSED = "Paused"
+REASON_CANCELLING = "Cancelling"
+REASON_FINALISING = "Finalising"
+REASON_COMPLETED = "Completed"
+
+ROLLOUT_ID_LABEL = "rollouts.kruise.io/rollout-id"
+HASH_ANNOTATION = "rollouts.kruise.io/hash"
+SUB_STATUS = "canaryStatus"
+
+
+def format_time(t: datetime) -> str:
+    """RFC 3339 with second precision and ``Z`` (``metav1.Time`` wire form)."""
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def spec(rollout: Mapping[str, Any]) -> Mapping[str, Any]:
+    return rollout.get("spec") or {}
+
+
+def canary(rollout: Mapping[str, Any]) -> Mapping[str, Any]:
+    return (spec(rollout).get("strategy") or {}).get("canary") or {}
+
+
+def steps(rollout: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return list(canary(rollout).get("steps") or [])
+
+
+def is_paused(rollout: Mapping[str, Any]) -> bool:
+    return bool((spec(rollout).get("strategy") or {}).get("paused"))
+
+
+def is_disabled(rollout: Mapping[str, Any]) -> bool:
+    return bool(spec(rollout).get("disabled"))
+
+
+def is_deleting(rollout: Mapping[str, Any]) -> bool:
+    return bool((rollout.get("metadata") or {}).get("deletionTimestamp"))
+
+
+def hash_annotation(rollout: Mapping[str, Any]) -> str:
+    return ((rollout.get("metadata") or {}).get("annotations") or {}).get(HASH_ANNOTATION, "")
+
+
+def has_traffic_routings(rollout: Mapping[str, Any]) -> bool:
+    return bool(canary(rollout).get("trafficRoutings")) or bool(canary(rollout).get("trafficRoutingRef"))
+
+
+def uses_extra_workload(rollout: Mapping[str, Any]) -> bool:
+    return bool(canary(rollout).get("enableExtraWorkloadForCanary"))
+
+
+def step_has_traffic(step: Mapping[str, Any]) -> bool:
+    return step.get("traffic") is not None or bool(step.get("matches"))
+
+
+def step_replicas(step: Mapping[str, Any], replicas: int) -> int:
+    return planned_batch_replicas(step.get("replicas"), replicas)
+
+
+def natural_next(index: int, total: int) -> int:
+    """Next step after ``index`` (1-based) or -1 after the last one."""
+    return index + 1 if index < total else -1
+
+
+@attrs.frozen
+class WorkloadObservation:
+    """The finder's workload record (rollout-lifecycle.md §2)."""
+
+    found: bool = True
+    replicas: int = 0
+    generation: int = 0
+    #: False while ``metadata.generation != status.observedGeneration`` (callers wait).
+    status_consistent: bool = True
+    stable_revision: str = ""
+    canary_revision: str = ""
+    pod_template_hash: str = ""
+    #: The workload carries ``rollouts.kruise.io/in-progressing`` (set by the webhook).
+    in_progressing: bool = False
+    in_rollback: bool = False
+    #: Workload label ``rollouts.kruise.io/rollout-id`` ("" if absent).
+    rollout_id_label: str = ""
+
+    def rollout_id(self) -> str:
+        """``getRolloutID`` (§3.3): the label, else the canary revision (``rollback-`` prefixed)."""
+        if self.rollout_id_label:
+            return self.rollout_id_label
+        return f"rollback-{self.canary_revision}" if self.in_rollback else self.canary_revision
+
+
+@attrs.frozen
+class Observation:
+    """Everything the reconciler read or did this round that the pure machine needs."""
+
+    workload: WorkloadObservation
+    #: The BatchRelease named like the Rollout, as read (None if absent).
+    batch_release: Mapping[str, Any] | None = None
+    #: Result of the traffic action requested last for this step (DoTrafficRouting/finalise).
+    traffic_done: bool = True
+    #: Traffic objects verified and TrafficRouting finalizer ensured (Initializing, §5.2 2 & 4).
+    initializing_checks_done: bool = True
+    #: The cleanup sequence (§8) for the current reason has completed.
+    finalising_done: bool = False
+    #: The continuous-release reset (§8.3) has completed.
+    reset_done: bool = False
+    #: Rollback-in-batch policy applies (§7.2; always False for Deployments).
+    rollback_in_batch: bool = False
