@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from datetime import datetime
 
 from webhooks.certs import CertArtifacts
@@ -54,9 +55,10 @@ def write_dir(cert_dir: str, artifacts: CertArtifacts, now: datetime) -> bool:
     if read_dir(cert_dir) == files:
         return False
     os.makedirs(cert_dir, mode=0o777, exist_ok=True)
-    stamp = ".." + now.strftime("%Y_%m_%d_%H_%M_%S.%f") + f"_{os.getpid()}"
-    ts_dir = os.path.join(cert_dir, stamp)
-    os.makedirs(ts_dir, mode=0o777, exist_ok=False)
+    # mkdtemp makes the name unique even for two writes within one clock tick (or a frozen test clock).
+    ts_dir = tempfile.mkdtemp(prefix=".." + now.strftime("%Y_%m_%d_%H_%M_%S.%f") + "_", dir=cert_dir)
+    os.chmod(ts_dir, 0o777)
+    stamp = os.path.basename(ts_dir)
     for name, content in files.items():
         path = os.path.join(ts_dir, name)
         with open(path, "wb") as f:

@@ -1,0 +1,94 @@
+"""Webhook configurations: spec §1 table, generated YAML in sync, rendering per §9.3 step 4."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from webhooks import configs
+from webhooks.settings import WebhookSettings
+
+REPO = Path(__file__).resolve().parents[3]
+SERVICE = WebhookSettings()
+LOCAL = WebhookSettings(url_host="127.0.0.1", port=34567)
+ALL_PATHS = frozenset({configs.PATH_CLONESET, configs.PATH_ADVANCED_DAEMONSET, configs.PATH_NATIVE_DAEMONSET,
+                       configs.PATH_DEPLOYMENT, configs.PATH_UNIFIED, configs.PATH_VALIDATE_ROLLOUT})
+
+
+def test_manifest_file_is_generated_from_code() -> None:
+    on_disk = (REPO / "config" / "webhook" / "manifests.yaml").read_text()
+    assert on_disk == configs.manifests(), "run: python -m webhooks.configs > config/webhook/manifests.yaml"
+
+
+def test_spec_table() -> None:
+    m = configs.mutating_configuration(SERVICE)
+    v = configs.validating_configuration(SERVICE)
+    assert m["metadata"]["name"] == "kruise-rollout-mutating-webhook-configuration"
+    assert v["metadata"]["name"] == "kruise-rollout-validating-webhook-configuration"
+    hooks = {w["name"]: w for w in m["webhooks"] + v["webhooks"]}
+    assert set(hooks) == {"mcloneset.kb.io", "mdaemonset.kb.io", "mdaemonset-native.kb.io", "mdeployment.kb.io",
+                          "munifiedworload.kb.io", "vrollout.kb.io"}
+    for w in hooks.values():
+        assert w["failurePolicy"] == "Fail" and w["sideEffects"] == "None"
+        assert w["admissionReviewVersions"] == ["v1", "v1beta1"]
+    assert "objectSelector" not in hooks["mdaemonset-native.kb.io"]
+    assert hooks["mdeployment.kb.io"]["objectSelector"]["matchExpressions"] == [
+        {"key": "control-plane", "operator": "NotIn", "values": ["controller-manager"]},
+        {"key": "rollouts.kruise.io/workload-type", "operator": "Exists"},
+    ]
+    unified = hooks["munifiedworload.kb.io"]["rules"][0]
+    assert unified["apiGroups"] == ["*"] and unified["operations"] == ["CREATE", "UPDATE"]
+    vr = hooks["vrollout.kb.io"]
+    assert vr["rules"][0]["apiVersions"] == ["v1alpha1", "v1beta1"]
+    assert vr["clientConfig"]["service"] == {"namespace": "kruise-rollout", "name": "kruise-rollout-webhook-service",
+                                             "path": "/validate-rollouts-kruise-io-rollout", "port": 443}
+
+
+def test_url_mode_client_config() -> None:
+    v = configs.validating_configuration(LOCAL)
+    assert v["webhooks"][0]["clientConfig"] == {"url": "https://127.0.0.1:34567/validate-rollouts-kruise-io-rollout"}
+    assert configs.crd_conversion_client_config(LOCAL, "Q0E=") == {"url": "https://127.0.0.1:34567/convert",
+                                                                   "caBundle": "Q0E="}
+    assert WebhookSettings(url_host="::1", port=1).base_url() == "https://[::1]:1"
+
+
+def test_template_stored_on_first_run_then_reused() -> None:
+    cfg = configs.validating_configuration(SERVICE)
+    template, stored = configs.template_of(cfg)
+    assert stored and json.loads(cfg["metadata"]["annotations"]["template"]) == template
+    cfg["webhooks"] = []
+    again, stored = configs.template_of(cfg)
+    assert not stored and again == template
+
+
+def test_render_sets_ca_overrides_service_and_drops_unserved() -> None:
+    template = configs.mutating_configuration(WebhookSettings(namespace="x", service_name="y"))["webhooks"]
+    settings = WebhookSettings(namespace="ops", service_name="hook")
+    out = configs.render_webhooks(template, settings, "Q0E=", frozenset({configs.PATH_DEPLOYMENT}))
+    assert [w["name"] for w in out] == ["mdeployment.kb.io"]
+    assert out[0]["clientConfig"] == {"service": {"namespace": "ops", "name": "hook", "port": 443,
+                                                  "path": configs.PATH_DEPLOYMENT}, "caBundle": "Q0E="}
+
+
+def test_render_url_mode_rewrites_service_and_stale_urls() -> None:
+    template = configs.validating_configuration(SERVICE)["webhooks"]
+    template += [{"name": "old", "clientConfig": {"url": "https://127.0.0.1:1/convert-old"}}]
+    out = configs.render_webhooks(template, LOCAL, "Q0E=", ALL_PATHS | {"/convert-old"})
+    assert out[0]["clientConfig"] == {"url": "https://127.0.0.1:34567/validate-rollouts-kruise-io-rollout",
+                                      "caBundle": "Q0E="}
+    assert out[1]["clientConfig"]["url"] == "https://127.0.0.1:34567/convert-old"
+
+
+def test_contains_ignores_server_defaults_only() -> None:
+    desired = {"a": 1, "l": [{"x": 1}]}
+    assert configs.contains({"a": 1, "l": [{"x": 1, "d": 0}], "extra": {}}, desired)
+    assert not configs.contains({"a": 1, "l": [{"x": 1}, {"x": 2}]}, desired)
+    assert not configs.contains({"a": 2, "l": [{"x": 1}]}, desired)
+
+
+def test_yaml_is_three_documents() -> None:
+    docs = list(yaml.safe_load_all(configs.manifests()))
+    assert [d["kind"] for d in docs] == ["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "Service"]
+    assert docs[2]["spec"]["ports"] == [{"port": 443, "targetPort": 9876, "protocol": "TCP"}]
