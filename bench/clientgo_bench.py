@@ -18,7 +18,8 @@ What the Go program measures (one namespace, one kind)
              informer does by default). Handlers are registered only after this measurement.
     latency  an UpdateFunc handler is registered, then ``--updates`` JSON merge patches set
              the annotation ``bench/sent-at=<unix ns>`` on the cached objects round-robin
-             (sorted by name), ``--concurrency`` requests in flight. For each update whose
+             (sorted by name; only ``bench-*`` objects if any, never kube-root-ca.crt),
+             ``--concurrency`` requests in flight. For each update whose
              ``bench/sent-at`` changed, the handler records ``now - sent-at`` (patch round
              trip + watch delivery + informer dispatch). ``updates_per_s = observed /
              (last observed - first patch sent)``. Percentiles are nearest-rank.

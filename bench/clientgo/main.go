@@ -27,6 +27,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -286,14 +287,27 @@ func run(o options) (result, error) {
 		return res, errors.New("handler did not sync before the deadline")
 	}
 
-	// Patch the cached objects (sorted by key) round-robin.
+	// Patch the cached objects round-robin, sorted by name. Prefer our own
+	// bench-NNNNNN objects so that e.g. kube-root-ca.crt (which every
+	// namespace gets, and which its controller rewrites) is left alone.
 	keys := informer.GetStore().ListKeys()
 	sort.Strings(keys)
-	names := make([]string, len(keys))
-	for i, k := range keys {
+	var names, others []string
+	for _, k := range keys {
 		_, n, _ := cache.SplitMetaNamespaceKey(k)
-		names[i] = n
+		if strings.HasPrefix(n, "bench-") {
+			names = append(names, n)
+		} else if n != "kube-root-ca.crt" {
+			others = append(others, n)
+		}
 	}
+	if len(names) == 0 {
+		names = others
+	}
+	if len(names) == 0 {
+		return res, errors.New("no objects to update")
+	}
+	logf("patching %d objects round-robin, %d patches, %d in flight", len(names), o.updates, o.concurrency)
 	patchOne := func(name string) error {
 		body := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, sentAtKey, strconv.FormatInt(time.Now().UnixNano(), 10))
 		var err error
