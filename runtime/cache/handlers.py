@@ -119,6 +119,6 @@ class Registration:
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - a broken handler must not stop the informer
-            log.exception("event handler failed", handler=self.name, event=kind)
+            log.exception("event handler failed", handler=self.name, notification=kind)
         finally:
             self.delivered += 1
