@@ -9,9 +9,9 @@ from pathlib import Path
 
 import attrs
 import pytest
+from wh_fakekube import FakeKube
 
 from runtime.kube.resources import CRDS, MUTATING_WEBHOOK_CONFIGURATIONS, SECRETS, VALIDATING_WEBHOOK_CONFIGURATIONS
-from tests.unit.webhooks.fakekube import FakeKube
 from webhooks import certs, configs
 from webhooks.certdir import read_dir
 from webhooks.certsync import CertSync
