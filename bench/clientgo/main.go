@@ -190,6 +190,11 @@ func run(o options) (result, error) {
 	if err != nil {
 		return res, err
 	}
+	return benchmark(ctx, cs, o, res)
+}
+
+// benchmark runs both phases with an existing clientset (tests pass a fake).
+func benchmark(ctx context.Context, cs kubernetes.Interface, o options, res result) (result, error) {
 
 	if o.create {
 		if err := createObjects(ctx, cs, o); err != nil {
