@@ -167,11 +167,15 @@ class _Ctx:
 
     def scale(self, rs: _RS, to: int, *, always_annotate: bool = False) -> bool:
         """Record a scale action; returns whether the size changed (Go ``scaleReplicaSet``)."""
-        anns = {DESIRED_REPLICAS_ANNOTATION: str(self.replicas), MAX_REPLICAS_ANNOTATION: str(self.replicas + self.surge)}
+        anns = {
+            DESIRED_REPLICAS_ANNOTATION: str(self.replicas),
+            MAX_REPLICAS_ANNOTATION: str(self.replicas + self.surge),
+        }
         size_changed = rs.replicas != to
-        anns_changed = rs.desired_annotation != anns[DESIRED_REPLICAS_ANNOTATION] or rs.max_annotation != anns[
-            MAX_REPLICAS_ANNOTATION
-        ]
+        anns_changed = (
+            rs.desired_annotation != anns[DESIRED_REPLICAS_ANNOTATION]
+            or rs.max_annotation != anns[MAX_REPLICAS_ANNOTATION]
+        )
         if size_changed or (always_annotate and anns_changed):
             self.actions.append(ScaleReplicaSet(rs.name, rs.replicas, to, anns))
             rs.replicas = to
@@ -230,7 +234,7 @@ def plan_deployment_sync(
     )
     satisfied = rollout_satisfied(deployment, strategy.partition)
     meta = deployment.get("metadata") or {}
-    selector = ((deployment.get("spec") or {}).get("selector") or {})
+    selector = (deployment.get("spec") or {}).get("selector") or {}
     if not selector.get("matchLabels") and not selector.get("matchExpressions"):
         status = dict(deployment.get("status") or {})
         status["observedGeneration"] = meta.get("generation", 0)
@@ -545,8 +549,14 @@ def _set_condition(
     current = next((c for c in conditions if c.get("type") == ctype), None)
     if current is not None and current.get("status") == status and current.get("reason") == reason:
         return conditions
-    new = {"type": ctype, "status": status, "lastUpdateTime": stamp, "lastTransitionTime": stamp,
-           "reason": reason, "message": message}
+    new = {
+        "type": ctype,
+        "status": status,
+        "lastUpdateTime": stamp,
+        "lastTransitionTime": stamp,
+        "reason": reason,
+        "message": message,
+    }
     if current is not None and current.get("status") == status:
         new["lastTransitionTime"] = current.get("lastTransitionTime", stamp)
     return [c for c in conditions if c.get("type") != ctype] + [new]

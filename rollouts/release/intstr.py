@@ -22,7 +22,7 @@ def is_percent(value: IntOrStr | None) -> bool:
 def parse_percent(value: str) -> int:
     """Return N for ``"N%"``; raise :class:`IntOrStrError` otherwise (as Kubernetes does)."""
     if not value.endswith("%"):
-        raise IntOrStrError(f"invalid value for IntOrString: {value!r} is not a percentage (expected \"N%\")")
+        raise IntOrStrError(f'invalid value for IntOrString: {value!r} is not a percentage (expected "N%")')
     try:
         return int(value[:-1])
     except ValueError as exc:

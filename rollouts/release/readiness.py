@@ -52,7 +52,9 @@ def is_batch_ready(
     if tolerance + updated_ready < desired:
         shown = 0 if failure_threshold is None else failure_threshold
         if tolerance:
-            return f"updated ready {updated_ready} < desired {desired} - tolerated {tolerance} (failureThreshold {shown})"
+            return (
+                f"updated ready {updated_ready} < desired {desired} - tolerated {tolerance} (failureThreshold {shown})"
+            )
         return f"updated ready {updated_ready} < desired {desired} (failureThreshold {shown})"
     if desired > 0 and updated_ready <= 0:
         return f"updated ready 0 but desired {desired} > 0: at least one updated pod must be ready"

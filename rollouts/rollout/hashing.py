@@ -144,4 +144,3 @@ def rollout_plan_hash(rollout: Mapping[str, Any]) -> str:
         ordered = strategy_for_hash(strategy.get("canary") or {})
     digest = hashlib.sha256(go_json(ordered).encode()).hexdigest()
     return safe_encode_hex(digest)
-

@@ -23,7 +23,11 @@ NOW = datetime(2023, 4, 8, 7, 27, 24, tzinfo=UTC)
 def template(version: str) -> dict:
     return {
         "metadata": {"labels": {"app": "demo"}},
-        "spec": {"containers": [{"name": "busybox", "image": "busybox:1.28.3", "env": [{"name": "VERSION", "value": version}]}]},
+        "spec": {
+            "containers": [
+                {"name": "busybox", "image": "busybox:1.28.3", "env": [{"name": "VERSION", "value": version}]}
+            ]
+        },
     }
 
 
@@ -37,19 +41,35 @@ class World:
                 "metadata": {
                     "name": "workload-demo-6c7764b765",
                     "creationTimestamp": "2023-04-08T06:00:00Z",
-                    "annotations": {"deployment.kubernetes.io/revision": "1",
-                                    "deployment.kubernetes.io/desired-replicas": str(replicas)},
+                    "annotations": {
+                        "deployment.kubernetes.io/revision": "1",
+                        "deployment.kubernetes.io/desired-replicas": str(replicas),
+                    },
                 },
                 "spec": {"replicas": replicas, "template": old_tpl},
                 "status": {"replicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas},
             }
         }
-        strategy = {"rollingStyle": "Partition", "rollingUpdate": {"maxUnavailable": max_unavailable, "maxSurge": max_surge}, "partition": 0}
+        strategy = {
+            "rollingStyle": "Partition",
+            "rollingUpdate": {"maxUnavailable": max_unavailable, "maxSurge": max_surge},
+            "partition": 0,
+        }
         self.deployment = {
-            "metadata": {"name": "workload-demo", "namespace": "default", "uid": "d-uid", "generation": 8,
-                         "annotations": {DEPLOYMENT_STRATEGY_ANNOTATION: json.dumps(strategy), CONTROL_INFO_ANNOTATION: "{}"}},
-            "spec": {"replicas": replicas, "paused": True, "strategy": {"type": "Recreate"},
-                     "selector": {"matchLabels": {"app": "demo"}}, "template": template("version-2")},
+            "metadata": {
+                "name": "workload-demo",
+                "namespace": "default",
+                "uid": "d-uid",
+                "generation": 8,
+                "annotations": {DEPLOYMENT_STRATEGY_ANNOTATION: json.dumps(strategy), CONTROL_INFO_ANNOTATION: "{}"},
+            },
+            "spec": {
+                "replicas": replicas,
+                "paused": True,
+                "strategy": {"type": "Recreate"},
+                "selector": {"matchLabels": {"app": "demo"}},
+                "template": template("version-2"),
+            },
             "status": {"observedGeneration": 8, "replicas": replicas, "updatedReplicas": 0},
         }
         self.max_total_seen = replicas
@@ -65,7 +85,11 @@ class World:
         self.deployment["spec"]["replicas"] = replicas
 
     def new_rs_name(self):
-        return next(n for n, rs in self.rss.items() if rs["spec"]["template"]["spec"] == self.deployment["spec"]["template"]["spec"])
+        return next(
+            n
+            for n, rs in self.rss.items()
+            if rs["spec"]["template"]["spec"] == self.deployment["spec"]["template"]["spec"]
+        )
 
     def old_rs(self):
         return self.rss["workload-demo-6c7764b765"]["spec"]["replicas"]
@@ -74,7 +98,7 @@ class World:
         return self.rss[self.new_rs_name()]["spec"]["replicas"]
 
     def _settle_pods(self):
-        for name, rs in self.rss.items():
+        for rs in self.rss.values():
             n = rs["spec"]["replicas"]
             is_new = rs["spec"]["template"]["spec"] == self.deployment["spec"]["template"]["spec"]
             ready = n if (self.new_pods_ready or not is_new) else 0

@@ -115,7 +115,9 @@ def test_batch_target_ordered_statefulset():
     assert (t.desired_stable, t.desired_update) == (18, 12)
 
 
-@given(replicas=st.integers(0, 5000), canary=st.one_of(st.integers(0, 6000), st.integers(0, 300).map(lambda p: f"{p}%")))
+@given(
+    replicas=st.integers(0, 5000), canary=st.one_of(st.integers(0, 6000), st.integers(0, 300).map(lambda p: f"{p}%"))
+)
 def test_planned_is_clamped_and_monotonic(replicas, canary):
     planned = planned_batch_replicas(canary, replicas)
     assert 0 <= planned <= replicas

@@ -6,12 +6,19 @@ from hypothesis import strategies as st
 
 from rollouts.release.deployment_partition import plan_deployment_sync, resolve_fenceposts
 from rollouts.release.deployment_strategy import DEPLOYMENT_STRATEGY_ANNOTATION
+
 from .fake_deployment import NOW, World
 
 
 @pytest.mark.parametrize(
     "surge, unavailable, replicas, expected",
-    [("25%", "25%", 10, (3, 2)), (0, 0, 10, (0, 1)), ("0%", "0%", 3, (0, 1)), (1, 0, 5, (1, 0)), ("50%", "50%", 5, (3, 2))],
+    [
+        ("25%", "25%", 10, (3, 2)),
+        (0, 0, 10, (0, 1)),
+        ("0%", "0%", 3, (0, 1)),
+        (1, 0, 5, (1, 0)),
+        ("50%", "50%", 5, (3, 2)),
+    ],
 )
 def test_resolve_fenceposts(surge, unavailable, replicas, expected):
     assert resolve_fenceposts(surge, unavailable, replicas) == expected

@@ -33,8 +33,11 @@ def controlled(partition=0, ru=None):
     return {
         "metadata": {
             "labels": {ADVANCED_CONTROLLED_LABEL: "true", STABLE_REVISION_LABEL: "6c7764b765"},
-            "annotations": {DEPLOYMENT_STRATEGY_ANNOTATION: json.dumps(s), CONTROL_INFO_ANNOTATION: CI,
-                            DEPLOYMENT_EXTRA_STATUS_ANNOTATION: "{}"},
+            "annotations": {
+                DEPLOYMENT_STRATEGY_ANNOTATION: json.dumps(s),
+                CONTROL_INFO_ANNOTATION: CI,
+                DEPLOYMENT_EXTRA_STATUS_ANNOTATION: "{}",
+            },
         },
         "spec": {"replicas": 10, "paused": True, "strategy": {"type": "Recreate"}},
     }
@@ -49,7 +52,10 @@ def test_control_info_json():
 
 def test_strategy_json_go_order_and_omitempty():
     s = with_defaults(DeploymentStrategy(has_rolling_update=False))
-    assert s.to_json() == '{"rollingStyle":"Partition","rollingUpdate":{"maxUnavailable":"25%","maxSurge":"25%"},"partition":0}'
+    assert (
+        s.to_json()
+        == '{"rollingStyle":"Partition","rollingUpdate":{"maxUnavailable":"25%","maxSurge":"25%"},"partition":0}'
+    )
     assert parse_strategy(s.to_json()) == s
     assert '"paused":true' in DeploymentStrategy(paused=True, partition="50%").to_json()
     assert parse_strategy("not json") is None
@@ -67,7 +73,10 @@ def test_initialize_patch_takes_rolling_update_from_spec():
     anns = patch["metadata"]["annotations"]
     assert anns[CONTROL_INFO_ANNOTATION] == CI
     assert json.loads(anns[DEPLOYMENT_STRATEGY_ANNOTATION]) == {
-        "rollingStyle": "Partition", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}, "partition": 0}
+        "rollingStyle": "Partition",
+        "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+        "partition": 0,
+    }
 
 
 def test_initialize_defaults_and_noop_when_controlled():
@@ -91,32 +100,50 @@ def test_finalize_restores_strategy():
     patch = finalize_patch(controlled("100%", {"maxUnavailable": 0, "maxSurge": 1}), batch_partition_is_nil=True)
     assert patch == {
         "metadata": {
-            "annotations": {CONTROL_INFO_ANNOTATION: None, DEPLOYMENT_STRATEGY_ANNOTATION: None,
-                            DEPLOYMENT_EXTRA_STATUS_ANNOTATION: None},
+            "annotations": {
+                CONTROL_INFO_ANNOTATION: None,
+                DEPLOYMENT_STRATEGY_ANNOTATION: None,
+                DEPLOYMENT_EXTRA_STATUS_ANNOTATION: None,
+            },
             "labels": {STABLE_REVISION_LABEL: None, ADVANCED_CONTROLLED_LABEL: None},
         },
-        "spec": {"paused": False, "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}},
+        "spec": {
+            "paused": False,
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+        },
     }
 
 
 def test_finalize_mid_release_only_drops_control_info_and_keep_paused_gate():
     assert finalize_patch(controlled(), batch_partition_is_nil=False) == {
-        "metadata": {"annotations": {CONTROL_INFO_ANNOTATION: None}}}
+        "metadata": {"annotations": {CONTROL_INFO_ANNOTATION: None}}
+    }
     assert finalize_patch(controlled(), batch_partition_is_nil=True, keep_paused=True)["spec"]["paused"] is True
     assert finalize_patch(native(), batch_partition_is_nil=True) is None
 
 
 def test_webhook_moves_rolling_update_into_annotation():
     d = controlled(1)
-    d["spec"] = {"replicas": 10, "paused": False, "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 2, "maxUnavailable": 0}}}
+    d["spec"] = {
+        "replicas": 10,
+        "paused": False,
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 2, "maxUnavailable": 0}},
+    }
     patch = webhook_partition_patch(d, release_changed=True)
     assert patch["spec"] == {"paused": True, "strategy": {"type": "Recreate", "rollingUpdate": None}}
     s = json.loads(patch["metadata"]["annotations"][DEPLOYMENT_STRATEGY_ANNOTATION])
-    assert s == {"rollingStyle": "Partition", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 2}, "paused": True, "partition": 1}
+    assert s == {
+        "rollingStyle": "Partition",
+        "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 2},
+        "paused": True,
+        "partition": 1,
+    }
 
 
 def test_webhook_noop_when_nothing_changes():
     d = controlled(1)
-    d["metadata"]["annotations"][DEPLOYMENT_STRATEGY_ANNOTATION] = with_defaults(DeploymentStrategy(partition=1)).to_json()
+    d["metadata"]["annotations"][DEPLOYMENT_STRATEGY_ANNOTATION] = with_defaults(
+        DeploymentStrategy(partition=1)
+    ).to_json()
     assert webhook_partition_patch(d, release_changed=False) is None
     assert webhook_partition_patch(native(), release_changed=True) is None

@@ -29,7 +29,10 @@ def test_spec_vector_json():
 
 
 def test_spec_vector_hash():
-    assert rollout_plan_hash(rollout(VECTOR_STRATEGY)) == "75746v7d5z9x59v5c7dff4wd9cv9cc28czf6c2z664w7zbb7vw2bzv76v99z6bd9"
+    assert (
+        rollout_plan_hash(rollout(VECTOR_STRATEGY))
+        == "75746v7d5z9x59v5c7dff4wd9cv9cc28czf6c2z664w7zbb7vw2bzv76v99z6bd9"
+    )
 
 
 def test_seed_shape_and_pause_insensitivity():

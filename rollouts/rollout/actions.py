@@ -1,0 +1,83 @@
+"""Intended side effects returned by the pure Rollout machine; the reconciler performs them.
+
+Keeping effects as data lets the machine be tested with tables and keeps all API I/O in one place
+(the reconciler), which executes them in list order and stops at the first failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+
+@attrs.frozen
+class PatchHashAnnotation:
+    """Merge-patch ``metadata.annotations["rollouts.kruise.io/hash"]`` of the Rollout."""
+
+    value: str
+
+
+@attrs.frozen
+class CreateBatchRelease:
+    body: Mapping[str, Any]
+
+
+@attrs.frozen
+class UpdateBatchRelease:
+    """Overwrite the BatchRelease spec and annotations with those of ``body`` (full update)."""
+
+    body: Mapping[str, Any]
+
+
+@attrs.frozen
+class PatchBatchReleaseRolloutID:
+    """Merge-patch ``spec.releasePlan.rolloutID`` (lets users re-label pods via the rollout-id)."""
+
+    rollout_id: str
+
+
+@attrs.frozen
+class EmitEvent:
+    reason: str
+    message: str
+    type: str = "Normal"
+
+
+@attrs.frozen
+class DoTrafficRouting:
+    """Apply the traffic of step ``step_index`` (1-based); result arrives as ``traffic_done``."""
+
+    step_index: int
+
+
+@attrs.frozen
+class FinaliseTrafficRouting:
+    """Restore stable traffic for a step without traffic (§6.1 4); result as ``traffic_done``."""
+
+
+@attrs.frozen
+class RunFinalising:
+    """Run the cleanup sequence (§8) for ``reason``; completion arrives as ``finalising_done``."""
+
+    reason: str
+    wait_ready: bool
+
+
+@attrs.frozen
+class ResetForContinuousRelease:
+    """Tear down the running release (§8.3); completion arrives as ``reset_done``."""
+
+
+Action = (
+    PatchHashAnnotation
+    | CreateBatchRelease
+    | UpdateBatchRelease
+    | PatchBatchReleaseRolloutID
+    | EmitEvent
+    | DoTrafficRouting
+    | FinaliseTrafficRouting
+    | RunFinalising
+    | ResetForContinuousRelease
+)
