@@ -60,7 +60,7 @@ def stage_dir() -> Path:
 def missing_binaries() -> list[str]:
     d = bin_dir()
     missing = [b for b in versions.BINARIES if not (d / b).is_file()]
-    if not any(stage_dir().glob("*.yaml")):
+    if not all(f.is_file() for f in stage_files()):
         missing.append("kwok-stages")
     return missing
 
@@ -160,6 +160,22 @@ def _build_kwok(work: Path, log: Path) -> None:
     _install(gobin / "kwok", "kwok")
 
 
+#: The kwok Stage objects we load, relative to ``kustomize/stage`` in the kwok module. The
+#: "fast" variants make Pods Ready at once; without pod-delete, deletions and namespace
+#: cleanup hang; the lease heartbeat keeps Nodes Ready.
+KWOK_STAGES = (
+    "node/fast/node-initialize.yaml",
+    "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+    "pod/fast/pod-ready.yaml",
+    "pod/fast/pod-complete.yaml",
+    "pod/fast/pod-delete.yaml",
+)
+
+
+def stage_files() -> list[Path]:
+    return [stage_dir() / Path(s).name for s in KWOK_STAGES]
+
+
 def _copy_kwok_stages(log: Path) -> None:
     """kwok exits with "no stages found" unless given Stage objects; they ship in its module."""
     info = json.loads(
@@ -169,14 +185,10 @@ def _copy_kwok_stages(log: Path) -> None:
     src = Path(info["Dir"]) / "kustomize" / "stage"
     dest = stage_dir()
     dest.mkdir(parents=True, exist_ok=True)
-    wanted = {"node-initialize", "node-heartbeat-with-lease", "pod-ready", "pod-complete", "pod-delete"}
-    found = 0
-    for f in sorted(src.rglob("*.yaml")):
-        if f.stem in wanted or f.parent.name in wanted and f.name != "kustomization.yaml":
-            shutil.copy2(f, dest / f"{f.parent.name}-{f.name}")
-            found += 1
-    if found == 0:
-        raise BuildError(f"no kwok stage YAMLs found under {src}")
+    for rel in KWOK_STAGES:
+        if not (src / rel).is_file():
+            raise BuildError(f"kwok stage {rel} not found under {src}; the kwok module layout changed")
+        shutil.copy2(src / rel, dest / Path(rel).name)
 
 
 def ensure_binaries() -> Path:
