@@ -98,6 +98,9 @@ class FieldInfo:
     alias: str
     meta: WireMeta
     type: Any
+    # ``X | None`` fields are Go pointers: omitempty drops only nil, so a non-None zero (``batchPartition: 0``,
+    # ``weight: 0``, ``canary: {}``) is always written.
+    pointer: bool
 
 
 @functools.cache
@@ -108,7 +111,8 @@ def wire_fields(cls: type) -> tuple[FieldInfo, ...]:
     for a in attrs.fields(cls):
         meta = a.metadata.get(_META_KEY)
         if meta is not None:
-            out.append(FieldInfo(a.name, a.alias or a.name, meta, hints[a.name]))
+            tp = hints[a.name]
+            out.append(FieldInfo(a.name, a.alias or a.name, meta, tp, unwrap_optional(tp)[1]))
     return tuple(out)
 
 
@@ -238,6 +242,8 @@ def _unstructure(v: Any) -> Any:
 def _should_emit(obj: WireModel, f: FieldInfo, v: Any) -> bool:
     if v is None:
         return False
+    if f.pointer:
+        return True
     present = obj._present
     if present is not None and f.meta.name in present:
         return True
