@@ -1,0 +1,57 @@
+"""WebhookApp ordering: sync first (certs in cert_dir), then the server; served with the Secret's CA."""
+
+from __future__ import annotations
+
+import json
+import ssl
+from datetime import timedelta
+from pathlib import Path
+
+import aiohttp
+import attrs
+import pytest
+from wh_fakekube import FakeKube
+
+from runtime.kube.resources import SECRETS, VALIDATING_WEBHOOK_CONFIGURATIONS
+from webhooks import configs
+from webhooks.app import WebhookApp, build_registry
+from webhooks.certwriter import secret_to_artifacts
+from webhooks.settings import WebhookSettings
+
+
+def _settings(tmp_path: Path, **kw: object) -> WebhookSettings:
+    return WebhookSettings(host="127.0.0.1", port=0, url_host="127.0.0.1", cert_dir=str(tmp_path),
+                           create_configurations=True, namespace="ops", **kw)  # type: ignore[arg-type]
+
+
+async def test_start_serves_validation_with_secret_ca(tmp_path: Path) -> None:
+    kube = FakeKube()
+    app = WebhookApp(kube, _settings(tmp_path), build_registry(convert=lambda o, v: {**o, "apiVersion": v}))
+    await app.start()
+    try:
+        secret = await kube.get(SECRETS, "kruise-rollout-webhook-certs", "ops")
+        ca = secret_to_artifacts(secret).ca_cert
+        vwc = await kube.get(VALIDATING_WEBHOOK_CONFIGURATIONS, configs.VALIDATING_CONFIGURATION_NAME)
+        assert vwc["webhooks"][0]["clientConfig"]["caBundle"] == configs.ca_bundle(ca)
+        review = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                  "request": {"uid": "1", "operation": "CREATE", "name": "r", "namespace": "ns",
+                              "kind": {"kind": "Rollout"}, "resource": {"resource": "rollouts"},
+                              "object": {"apiVersion": "rollouts.kruise.io/v1beta1", "kind": "Rollout",
+                                         "metadata": {"name": "r", "namespace": "ns"}, "spec": {}}}}
+        ctx = ssl.create_default_context(cadata=ca.decode())
+        async with aiohttp.ClientSession() as s:
+            url = f"https://127.0.0.1:{app.server.port}{configs.PATH_VALIDATE_ROLLOUT}"
+            async with s.post(url, data=json.dumps(review), ssl=ctx) as r:
+                out = await r.json()
+        assert out["response"]["allowed"] is False and out["response"]["status"]["code"] == 422
+    finally:
+        await app.stop()
+
+
+async def test_start_fails_when_first_sync_cannot_succeed(tmp_path: Path) -> None:
+    kube = FakeKube()
+    settings = attrs.evolve(_settings(tmp_path, initial_sync_timeout=timedelta(seconds=0.3)),
+                            create_configurations=False)
+    app = WebhookApp(kube, settings, build_registry(convert=lambda o, v: o))
+    with pytest.raises(TimeoutError, match="failed to start webhook controller"):
+        await app.start()
