@@ -32,7 +32,8 @@ CLI (stable)
     --updates M           default 5000; 0 skips the latency phase
     --create              create the namespace and missing objects first (configmaps with
                           two data keys; deployments with replicas 0)
-    --delete-namespace    with --create: delete the namespace at the end
+    --delete-namespace    with --create: delete the namespace at the end and wait (<=2m)
+                          until it is gone
     --concurrency C       requests in flight for creates and patches (default 32)
     --qps Q / --burst B   client-side rate limit (default 5000 / 10000)
     --content-type T      json | protobuf wire format of the Go client (default json)

@@ -203,10 +203,25 @@ func benchmark(ctx context.Context, cs kubernetes.Interface, o options, res resu
 		if o.deleteNamespace {
 			defer func() {
 				logf("deleting namespace %s", o.namespace)
-				dctx, dcancel := context.WithTimeout(context.Background(), 30*time.Second)
+				dctx, dcancel := context.WithTimeout(context.Background(), 2*time.Minute)
 				defer dcancel()
 				if err := cs.CoreV1().Namespaces().Delete(dctx, o.namespace, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 					logf("delete namespace: %v", err)
+					return
+				}
+				// Wait until it is gone, so that a following run can create it again.
+				for {
+					_, err := cs.CoreV1().Namespaces().Get(dctx, o.namespace, metav1.GetOptions{})
+					if apierrors.IsNotFound(err) {
+						logf("namespace %s deleted", o.namespace)
+						return
+					}
+					select {
+					case <-dctx.Done():
+						logf("namespace %s still terminating after 2m", o.namespace)
+						return
+					case <-time.After(250 * time.Millisecond):
+					}
 				}
 			}()
 		}
@@ -228,7 +243,8 @@ func benchmark(ctx context.Context, cs kubernetes.Interface, o options, res resu
 	defer close(stop)
 	t0 := time.Now()
 	factory.Start(stop)
-	if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
+	// cache.WaitForCacheSync polls every 100ms, which would quantise sync_s.
+	if !waitFor(ctx, informer.HasSynced) {
 		return res, errors.New("informer did not sync before the deadline")
 	}
 	res.SyncSeconds = time.Since(t0).Seconds()
@@ -288,7 +304,7 @@ func benchmark(ctx context.Context, cs kubernetes.Interface, o options, res resu
 	if err != nil {
 		return res, err
 	}
-	if !cache.WaitForCacheSync(ctx.Done(), reg.HasSynced) {
+	if !waitFor(ctx, reg.HasSynced) {
 		return res, errors.New("handler did not sync before the deadline")
 	}
 
@@ -389,6 +405,20 @@ func (e *onceErr) get() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.err
+}
+
+// waitFor polls cond every millisecond until it holds or ctx ends.
+func waitFor(ctx context.Context, cond func() bool) bool {
+	t := time.NewTicker(time.Millisecond)
+	defer t.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+	return true
 }
 
 // percentile uses the nearest-rank method on sorted data.
