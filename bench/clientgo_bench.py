@@ -23,6 +23,9 @@ What the Go program measures (one namespace, one kind)
              ``bench/sent-at`` changed, the handler records ``now - sent-at`` (patch round
              trip + watch delivery + informer dispatch). ``updates_per_s = observed /
              (last observed - first patch sent)``. Percentiles are nearest-rank.
+             ``patch_p50_ms``/``patch_p99_ms``: the patch requests' own round trip. The
+             load is closed-loop (C in flight), so at saturation latency ~ C / throughput
+             of the apiserver; ``--concurrency 1`` shows the unloaded delivery latency.
 
 CLI (stable)
     --kubeconfig PATH     default $KUBECONFIG, then <repo>/.local/cluster/kubeconfig
@@ -48,7 +51,8 @@ CLI (stable)
 Output: exactly one JSON line on stdout (the Go program's), logs on stderr. Keys (stable):
     impl ("client-go"), kind, namespace, objects (requested), cached_objects,
     heap_before_bytes, heap_after_bytes, bytes_per_object, sync_s, updates (requested),
-    observed, p50_ms, p99_ms, max_ms, mean_ms, updates_per_s, update_s, concurrency,
+    observed, p50_ms, p99_ms, max_ms, mean_ms, patch_p50_ms, patch_p99_ms, updates_per_s,
+    update_s, concurrency,
     content_type, watch_list (bool), go_version, client_go_version, error (only on failure).
 Exit status: 0 on success, non-zero if the run failed (the JSON line still carries
 ``error``), 2 for usage errors.

@@ -78,6 +78,8 @@ type result struct {
 	P99Ms           float64 `json:"p99_ms"`
 	MaxMs           float64 `json:"max_ms"`
 	MeanMs          float64 `json:"mean_ms"`
+	PatchP50Ms      float64 `json:"patch_p50_ms"`
+	PatchP99Ms      float64 `json:"patch_p99_ms"`
 	UpdatesPerS     float64 `json:"updates_per_s"`
 	UpdateSeconds   float64 `json:"update_s"`
 	Concurrency     int     `json:"concurrency"`
@@ -195,12 +197,8 @@ func run(o options) (result, error) {
 
 // benchmark runs both phases with an existing clientset (tests pass a fake).
 func benchmark(ctx context.Context, cs kubernetes.Interface, o options, res result) (result, error) {
-
 	if o.create {
-		if err := createObjects(ctx, cs, o); err != nil {
-			return res, err
-		}
-		if o.deleteNamespace {
+		if o.deleteNamespace { // registered first: clean up even if creation fails
 			defer func() {
 				logf("deleting namespace %s", o.namespace)
 				dctx, dcancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -224,6 +222,9 @@ func benchmark(ctx context.Context, cs kubernetes.Interface, o options, res resu
 					}
 				}
 			}()
+		}
+		if err := createObjects(ctx, cs, o); err != nil {
+			return res, err
 		}
 	}
 
@@ -329,8 +330,11 @@ func benchmark(ctx context.Context, cs kubernetes.Interface, o options, res resu
 		return res, errors.New("no objects to update")
 	}
 	logf("patching %d objects round-robin, %d patches, %d in flight", len(names), o.updates, o.concurrency)
-	patchOne := func(name string) error {
-		body := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, sentAtKey, strconv.FormatInt(time.Now().UnixNano(), 10))
+	patchRTT := make([]time.Duration, o.updates) // per patch: request -> response
+	patchOne := func(i int, name string) error {
+		sent := time.Now()
+		defer func() { patchRTT[i] = time.Since(sent) }()
+		body := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, sentAtKey, strconv.FormatInt(sent.UnixNano(), 10))
 		var err error
 		if o.kind == "configmaps" {
 			_, err = cs.CoreV1().ConfigMaps(o.namespace).Patch(ctx, name, types.MergePatchType, []byte(body), metav1.PatchOptions{})
@@ -343,7 +347,7 @@ func benchmark(ctx context.Context, cs kubernetes.Interface, o options, res resu
 	var patchErrs atomic.Int64
 	var firstErr onceErr
 	forEach(o.updates, o.concurrency, func(i int) {
-		if err := patchOne(names[i%len(names)]); err != nil {
+		if err := patchOne(i, names[i%len(names)]); err != nil {
 			patchErrs.Add(1)
 			firstErr.set(err)
 		}
@@ -376,6 +380,9 @@ func benchmark(ctx context.Context, cs kubernetes.Interface, o options, res resu
 	res.P99Ms = ms(percentile(lat, 0.99))
 	res.MaxMs = ms(lat[len(lat)-1])
 	res.MeanMs = ms(sum / time.Duration(len(lat)))
+	sort.Slice(patchRTT, func(i, j int) bool { return patchRTT[i] < patchRTT[j] })
+	res.PatchP50Ms = ms(percentile(patchRTT, 0.50))
+	res.PatchP99Ms = ms(percentile(patchRTT, 0.99))
 	res.UpdateSeconds = math.Round(end.Sub(start).Seconds()*1e3) / 1e3
 	if res.UpdateSeconds > 0 {
 		res.UpdatesPerS = math.Round(float64(len(lat))/end.Sub(start).Seconds()*10) / 10
@@ -383,7 +390,8 @@ func benchmark(ctx context.Context, cs kubernetes.Interface, o options, res resu
 	if res.Observed < o.updates {
 		return res, fmt.Errorf("observed %d of %d updates", res.Observed, o.updates)
 	}
-	logf("latency p50 %.2fms p99 %.2fms max %.2fms, %.0f updates/s", res.P50Ms, res.P99Ms, res.MaxMs, res.UpdatesPerS)
+	logf("latency p50 %.2fms p99 %.2fms max %.2fms, %.0f updates/s (patch round trip p50 %.2fms p99 %.2fms)",
+		res.P50Ms, res.P99Ms, res.MaxMs, res.UpdatesPerS, res.PatchP50Ms, res.PatchP99Ms)
 	return res, nil
 }
 
