@@ -135,8 +135,8 @@ def conflict_errors(name: str, namespace: str, ref: ObjectRef | None, others: It
     if ref is None:
         return []
     for other in others:
-        meta = other.get("metadata") or {}
-        if meta.get("name") == name or meta.get("namespace", namespace) != namespace:
+        meta = other.get("metadata") if isinstance(other, dict) else None
+        if not isinstance(meta, dict) or meta.get("name") == name or meta.get("namespace", namespace) != namespace:
             continue
         other_ref = _workload_ref_of(other)
         if other_ref is not None and (other_ref.api_version, other_ref.kind, other_ref.name) == (
