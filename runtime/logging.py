@@ -1,0 +1,57 @@
+"""structlog setup: JSON lines in a pod or when piped, a readable console on a terminal.
+
+Context (``controller``, ``object``, ``reconcile_id``) is bound with
+``structlog.contextvars.bound_contextvars`` by the controller around each reconcile; asyncio tasks
+copy the context when created, so every line a reconcile logs, including from libraries that use
+``structlog.get_logger()``, carries it. Standard-library ``logging`` (aiohttp, kubernetes_asyncio) is
+routed through the same renderer.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import structlog
+
+__all__ = ["configure_logging", "use_json"]
+
+
+def use_json(stream=None) -> bool:
+    """JSON when running in a pod or when output is not a terminal."""
+    stream = stream or sys.stderr
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        return True
+    return not (hasattr(stream, "isatty") and stream.isatty())
+
+
+def configure_logging(*, level: str = "info", json: bool | None = None, stream=None) -> None:
+    """Configure structlog and stdlib logging once, at process start (the CLI/manager entry point)."""
+    stream = stream or sys.stderr
+    as_json = use_json(stream) if json is None else json
+    shared = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+    ]
+    renderer = (structlog.processors.JSONRenderer() if as_json
+                else structlog.dev.ConsoleRenderer(colors=hasattr(stream, "isatty") and stream.isatty()))
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    *( [structlog.processors.format_exc_info] if as_json else []), renderer],
+    )
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())

@@ -1,0 +1,194 @@
+"""The manager: one process-wide owner of the client, caches, controllers and endpoints.
+
+Start order, and the reverse on SIGTERM/SIGINT (or :meth:`Manager.stop`):
+
+1. HTTP server (``/healthz``, ``/readyz``, ``/metrics``): probes answer from the first second;
+2. runnables that run on **every** replica (e.g. the webhook server) and the event recorder;
+3. informers, then wait for their first list (``/readyz`` turns green);
+4. leader election; once leading, the controllers and leader-only runnables.
+
+Losing the lease stops the controllers and makes :meth:`Manager.run` raise
+:class:`~runtime.leaderelection.LeadershipLost`: the process should exit and be restarted, exactly
+as controller-runtime does, because in-memory state (expectations, rate-limiter history) of a
+former leader must not be reused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import attrs
+import structlog
+
+from .cache.factory import SharedInformerFactory
+from .cache.informer import InformerSettings
+from .clock import REAL_CLOCK, Clock
+from .controller.controller import Controller
+from .events import EventRecorder, EventSettings
+from .http import Check, HealthServer
+from .leaderelection import LeaderElectionSettings, LeaderElector
+from .metrics import Registry, RuntimeMetrics
+
+__all__ = ["Manager", "ManagerSettings"]
+
+log = structlog.get_logger("runtime.manager")
+Runnable = Callable[[], Awaitable[Any]]
+
+
+def _default_identity() -> str:
+    return f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
+
+
+@attrs.frozen
+class ManagerSettings:
+    """Process-level settings (one object, passed down)."""
+
+    http_host: str = "0.0.0.0"
+    """Address of the probes/metrics server."""
+    http_port: int | None = 8080
+    """Port of the probes/metrics server; 0 picks a free port; None disables it."""
+    leader_election: bool = True
+    """Run controllers only on the replica holding the Lease."""
+    leader_election_id: str = "kruise-rollout-leader"
+    """Name of the Lease."""
+    leader_election_namespace: str = "kruise-rollout"
+    """Namespace of the Lease (the controller's own namespace)."""
+    identity: str = attrs.field(factory=_default_identity)
+    """This replica's ``holderIdentity`` (hostname plus a random suffix: unique across restarts)."""
+    lease: LeaderElectionSettings = LeaderElectionSettings()
+    """Lease timing (15 s / 10 s / 2 s)."""
+    cache_sync_timeout: float = 120.0
+    """Give up starting if caches have not synced by then (RBAC missing, CRD not installed)."""
+    informers: InformerSettings = InformerSettings()
+    """Settings shared by every informer (resync, transform, list/watch timing)."""
+    events: EventSettings = attrs.field(factory=EventSettings)
+    """Event recorder settings."""
+    namespace: str | None = None
+    """Restrict informers to one namespace (None: cluster-wide)."""
+
+
+class Manager:
+    """Owns and sequences everything; see the module docstring for the order."""
+
+    def __init__(self, client: Any, *, settings: ManagerSettings | None = None, clock: Clock = REAL_CLOCK) -> None:
+        self.client = client
+        self.settings = settings or ManagerSettings()
+        self._clock = clock
+        self.registry = Registry()
+        self.metrics = RuntimeMetrics(self.registry)
+        if hasattr(client, "request_hooks"):
+            client.request_hooks.append(self.metrics.api_request_hook)
+        self.informers = SharedInformerFactory(client, namespace=self.settings.namespace,
+                                               settings=self.settings.informers, clock=clock)
+        self.events = EventRecorder(client, settings=self.settings.events, clock=clock)
+        self.http = HealthServer(self.registry, host=self.settings.http_host, port=self.settings.http_port or 0)
+        self.elector: LeaderElector | None = None
+        if self.settings.leader_election:
+            self.elector = LeaderElector(client, name=self.settings.leader_election_id,
+                                         namespace=self.settings.leader_election_namespace,
+                                         identity=self.settings.identity, settings=self.settings.lease, clock=clock)
+            self.elector.on_change.append(lambda v: self.metrics.leader.set(1 if v else 0,
+                                                                            name=self.settings.leader_election_id))
+        self._controllers: list[Controller] = []
+        self._runnables: list[tuple[str, Runnable]] = []
+        self._leader_runnables: list[tuple[str, Runnable]] = []
+        self._stop = asyncio.Event()
+        self.synced = False
+        self.http.ready_checks["informers-synced"] = lambda: self.synced
+
+    # registration ------------------------------------------------------------------------------
+    def add_controller(self, controller: Controller) -> None:
+        """Run ``controller`` on the leader only."""
+        self._controllers.append(controller)
+
+    def add_runnable(self, name: str, runnable: Runnable, *, needs_leader: bool = False) -> None:
+        """Run ``runnable()`` (until cancelled) on every replica, or only on the leader."""
+        (self._leader_runnables if needs_leader else self._runnables).append((name, runnable))
+
+    def add_health_check(self, name: str, check: Check) -> None:
+        self.http.health_checks[name] = check
+
+    def add_ready_check(self, name: str, check: Check) -> None:
+        self.http.ready_checks[name] = check
+
+    @property
+    def is_leader(self) -> bool:
+        return self.elector.is_leader if self.elector else True
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to shut down in reverse start order."""
+        self._stop.set()
+
+    # running -----------------------------------------------------------------------------------
+    async def run(self, *, install_signal_handlers: bool = True) -> None:
+        """Start everything, run until :meth:`stop` / SIGTERM / SIGINT, then stop in reverse order."""
+        if install_signal_handlers:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self.stop)
+        started: list[tuple[str, asyncio.Task[Any]]] = []
+        try:
+            if self.settings.http_port is not None:
+                port = await self.http.start()
+                log.info("serving probes and metrics", port=port)
+            for name, runnable in [*self._runnables, ("event-recorder", self.events.run)]:
+                started.append((name, asyncio.create_task(runnable(), name=name)))
+            self.informers.start()
+            if not await self.informers.wait_for_cache_sync(self.settings.cache_sync_timeout):
+                raise TimeoutError(f"informer caches did not sync within {self.settings.cache_sync_timeout}s")
+            self.synced = True
+            log.info("caches synced")
+            leading = self.elector.run(self._lead) if self.elector else self._lead()
+            started.append(("leader", asyncio.create_task(leading, name="leader")))
+            await self._wait(started)
+        finally:
+            await self._shutdown(started)
+
+    async def _wait(self, started: list[tuple[str, asyncio.Task[Any]]]) -> None:
+        """Until stop is requested or any task ends (an ending task is an error: they run forever)."""
+        stopper = asyncio.create_task(self._stop.wait())
+        try:
+            done, _ = await asyncio.wait({t for _, t in started} | {stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+        for name, task in started:
+            if task in done:
+                if task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+                raise RuntimeError(f"runnable {name!r} returned; runnables must run until cancelled")
+
+    async def _lead(self) -> None:
+        """Leader-only work: controllers and leader runnables, stopped in reverse order when cancelled."""
+        self.informers.start()  # informers registered since run() started
+        tasks = [(c.name, asyncio.create_task(c.run(), name=f"controller-{c.name}")) for c in self._controllers]
+        tasks += [(n, asyncio.create_task(r(), name=n)) for n, r in self._leader_runnables]
+        log.info("leading: controllers started", controllers=[c.name for c in self._controllers])
+        try:
+            if tasks:
+                done, _ = await asyncio.wait({t for _, t in tasks}, return_when=asyncio.FIRST_EXCEPTION)
+                for _, t in tasks:
+                    if t in done and t.exception() is not None:
+                        raise t.exception()  # type: ignore[misc]
+            await asyncio.Event().wait()
+        finally:
+            await _cancel_in_reverse(tasks)
+
+    async def _shutdown(self, started: list[tuple[str, asyncio.Task[Any]]]) -> None:
+        log.info("shutting down")
+        await _cancel_in_reverse(started)
+        await self.informers.stop()
+        await self.http.stop()
+        log.info("stopped")
+
+
+async def _cancel_in_reverse(tasks: list[tuple[str, asyncio.Task[Any]]]) -> None:
+    for name, task in reversed(tasks):
+        task.cancel()
+        results = await asyncio.gather(task, return_exceptions=True)
+        if results and isinstance(results[0], Exception) and not isinstance(results[0], asyncio.CancelledError):
+            log.warning("runnable stopped with an error", runnable=name, error=repr(results[0]))

@@ -1,0 +1,107 @@
+"""Manager sequencing and HTTP endpoints with scripted informers (no cluster)."""
+
+import asyncio
+
+import aiohttp
+
+from runtime.cache import InformerSettings
+from runtime.controller import Controller
+from runtime.kube.resources import CONFIGMAPS
+from runtime.manager import Manager, ManagerSettings
+from runtime.metrics import Registry, RuntimeMetrics
+from runtime.reconcile import Request, Result
+from rt_fakes import FakeListWatcher, obj
+
+
+class Rec:
+    def __init__(self):
+        self.seen = []
+
+    async def reconcile(self, request):
+        self.seen.append(request)
+        return Result()
+
+
+async def get(port, path):
+    async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}{path}") as r:
+        return r.status, await r.text()
+
+
+async def test_manager_starts_in_order_serves_probes_and_stops_in_reverse():
+    lw = FakeListWatcher()
+    gate = asyncio.Event()
+    order = []
+
+    async def slow_list(res, namespace=None, **kw):
+        await gate.wait()
+        return {"items": [obj("a", "1", "ns")], "metadata": {"resourceVersion": "1"}}
+
+    lw.list = slow_list
+    mgr = Manager(lw, settings=ManagerSettings(http_port=0, http_host="127.0.0.1", leader_election=False,
+                                               informers=InformerSettings(resync_period=0)))
+    rec = Rec()
+    ctl = Controller("cms", rec, metrics=mgr.metrics)
+    ctl.watch(mgr.informers.informer(CONFIGMAPS))
+    mgr.add_controller(ctl)
+
+    async def webhook():
+        order.append("webhook-start")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            order.append("webhook-stop")
+
+    mgr.add_runnable("webhook", webhook)
+    task = asyncio.create_task(mgr.run(install_signal_handlers=False))
+    for _ in range(100):
+        if mgr.http.port:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    assert order == ["webhook-start"], "runnables start before caches sync"
+    assert (await get(mgr.http.port, "/healthz"))[0] == 200
+    status, text = await get(mgr.http.port, "/readyz")
+    assert status == 500 and "[-]informers-synced" in text
+    gate.set()
+    for _ in range(100):
+        if rec.seen:
+            break
+        await asyncio.sleep(0.01)
+    assert rec.seen == [Request("ns", "a")]
+    assert (await get(mgr.http.port, "/readyz"))[0] == 200
+    status, text = await get(mgr.http.port, "/metrics")
+    assert 'controller_runtime_reconcile_total{controller="cms",result="success"} 1' in text
+    assert 'workqueue_adds_total{name="cms"} 1' in text
+    mgr.stop()
+    await asyncio.wait_for(task, 5)
+    assert order == ["webhook-start", "webhook-stop"]
+    assert not ctl.queue.processing and ctl.queue.shutting_down
+
+
+async def test_failing_runnable_stops_the_manager_with_its_error():
+    lw = FakeListWatcher()
+    lw.lists.append({"items": [], "metadata": {"resourceVersion": "1"}})
+    mgr = Manager(lw, settings=ManagerSettings(http_port=None, leader_election=False))
+
+    async def broken():
+        raise RuntimeError("webhook could not bind")
+
+    mgr.add_runnable("webhook", broken)
+    try:
+        await asyncio.wait_for(mgr.run(install_signal_handlers=False), 5)
+    except RuntimeError as e:
+        assert "could not bind" in str(e)
+    else:
+        raise AssertionError("expected the runnable's error")
+
+
+def test_metrics_render_histogram_and_escape():
+    r = Registry()
+    m = RuntimeMetrics(r)
+    m.api_request_hook("GET", "200", 0.02)
+    m.reconcile_total.inc(controller='a"b', result="success")
+    text = r.render()
+    assert 'rest_client_requests_total{method="GET",code="200"} 1' in text
+    assert 'rest_client_request_duration_seconds_bucket{method="GET",le="0.025"} 1' in text
+    assert 'rest_client_request_duration_seconds_count{method="GET"} 1' in text
+    assert 'controller="a\\"b"' in text
