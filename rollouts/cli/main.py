@@ -1,0 +1,126 @@
+"""Entry point of the ``kubectl-kruise`` plugin (``kubectl kruise rollout ...``).
+
+Only the ``rollout`` command group is implemented. Global flags (``-n``, ``--kubeconfig``,
+``--context``) are accepted before or after the verb, as kubectl does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TextIO
+
+from rollouts.cli import commands
+from rollouts.cli.api import ApiFailure, KubeRolloutApi, RolloutApi
+from rollouts.cli.kubeconfig import ResolvedConfig, resolve
+from rollouts.cli.target import TargetError, parse_target
+
+ApiFactory = Callable[[ResolvedConfig], Awaitable[RolloutApi]]
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
+
+
+def parse_duration(text: str) -> float:
+    """Go-style duration ("0", "90s", "5m", "1h30m", "500ms") in seconds."""
+    if text in ("0", ""):
+        return 0.0
+    pos, total = 0, 0.0
+    for match in _DURATION.finditer(text):
+        if match.start() != pos:
+            break
+        value, unit = float(match.group(1)), match.group(2)
+        total += value * {"h": 3600, "m": 60, "s": 1, "ms": 0.001}[unit]
+        pos = match.end()
+    if pos != len(text):
+        raise argparse.ArgumentTypeError(f"invalid duration {text!r} (examples: 0, 30s, 5m, 1h)")
+    return total
+
+
+def _global_flags(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS: a flag given at one level is not reset by the other level's default.
+    parser.add_argument("-n", "--namespace", default=argparse.SUPPRESS, help="namespace (default: from context)")
+    parser.add_argument("--kubeconfig", default=argparse.SUPPRESS, help="path to the kubeconfig file")
+    parser.add_argument("--context", default=argparse.SUPPRESS, help="kubeconfig context to use")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kubectl-kruise", description="OpenKruise kubectl plugin (rollouts)")
+    _global_flags(parser)
+    groups = parser.add_subparsers(dest="group", required=True)
+    rollout = groups.add_parser("rollout", help="manage Kruise Rollouts")
+    _global_flags(rollout)
+    verbs = rollout.add_subparsers(dest="verb", required=True)
+    helps = {
+        "approve": "approve the current step of a paused rollout (StepPaused -> StepReady)",
+        "pause": "pause a rollout (spec.strategy.paused=true)",
+        "resume": "resume a paused rollout (spec.strategy.paused=false)",
+        "undo": "roll the workload back to a previous revision",
+        "status": "watch a rollout until it completes",
+    }
+    for verb, text in helps.items():
+        p = verbs.add_parser(verb, help=text)
+        _global_flags(p)
+        p.add_argument(
+            "resource", nargs="+", help="rollout/NAME (also rollouts/NAME, rollout.rollouts.kruise.io/NAME, NAME)"
+        )
+        if verb == "undo":
+            p.add_argument("--to-revision", type=int, default=0, help="revision to roll back to (0: previous)")
+        if verb == "status":
+            p.add_argument("-w", "--watch", default="true", choices=["true", "false"], help="keep watching")
+            p.add_argument("--timeout", type=parse_duration, default=0.0, help="give up after this long (0: never)")
+    return parser
+
+
+async def _default_api(cfg: ResolvedConfig) -> RolloutApi:
+    try:
+        return await KubeRolloutApi.connect(cfg.path, context=cfg.context)
+    except Exception as exc:  # any kubeconfig/connection problem is a user-facing error
+        raise commands.CommandError(f"cannot use kubeconfig {cfg.path!r} (context {cfg.context!r}): {exc}") from exc
+
+
+async def run(args: argparse.Namespace, api_factory: ApiFactory, out: TextIO) -> None:
+    allowed = frozenset({"Rollout", "Deployment"}) if args.verb == "undo" else frozenset({"Rollout"})
+    target = parse_target(args.resource, allowed=allowed)
+    cfg = resolve(
+        kubeconfig=getattr(args, "kubeconfig", None),
+        context=getattr(args, "context", None),
+        namespace=getattr(args, "namespace", None),
+    )
+    api = await api_factory(cfg)
+    try:
+        ns = cfg.namespace
+        if args.verb == "approve":
+            await commands.approve(api, ns, target, out)
+        elif args.verb in ("pause", "resume"):
+            await commands.set_paused(api, ns, target, args.verb == "pause", out)
+        elif args.verb == "undo":
+            await commands.undo(api, ns, target, args.to_revision, out)
+        elif args.verb == "status":
+            await commands.watch_status(api, ns, target, out, watch=args.watch == "true", timeout_seconds=args.timeout)
+    finally:
+        await api.close()
+
+
+def main(
+    argv: list[str] | None = None,
+    *,
+    api_factory: ApiFactory | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Console-script entry; returns the exit code (0 ok, 1 error, 2 usage)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    args = build_parser().parse_args(argv)
+    try:
+        asyncio.run(run(args, api_factory or _default_api, out))
+    except (commands.CommandError, TargetError, ApiFailure) as exc:
+        print(f"error: {exc}", file=err)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
