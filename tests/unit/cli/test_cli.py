@@ -255,7 +255,7 @@ def test_status_timeout_and_failure(tmp_path, monkeypatch):
                 "default",
                 Target("Rollout", "rollouts-demo"),
                 io.StringIO(),
-                timeout=5,
+                timeout_seconds=5,
                 sleep=fake_sleep,
                 monotonic=lambda: clock[0],
             )
