@@ -136,13 +136,18 @@ def conflict_errors(name: str, namespace: str, ref: ObjectRef | None, others: It
         return []
     for other in others:
         meta = other.get("metadata") if isinstance(other, dict) else None
-        if not isinstance(meta, dict) or meta.get("name") == name or meta.get("namespace", namespace) != namespace:
+        if not isinstance(meta, dict) or meta.get("name") == name:
+            continue
+        # On CREATE the object may carry no namespace (it comes from the request); the caller lists per
+        # namespace, so only a namespace both sides state can rule a Rollout out.
+        other_ns = meta.get("namespace") or namespace
+        if namespace and other_ns != namespace:
             continue
         other_ref = _workload_ref_of(other)
         if other_ref is not None and (other_ref.api_version, other_ref.kind, other_ref.name) == (
                 ref.api_version, ref.kind, ref.name):
             return [invalid(path, name,
-                            f"This rollout conflict with Rollout({namespace}/{meta.get('name')}), one workload only "
+                            f"This rollout conflict with Rollout({other_ns}/{meta.get('name')}), one workload only "
                             "have less than one Rollout; target another workload or delete that Rollout")]
     return []
 
@@ -280,12 +285,14 @@ def validate_rollout(
     others: Iterable[dict[str, Any]] = (),
     settings: ValidationSettings = DEFAULT_SETTINGS,
     latest_phase: str | None = None,
+    namespace: str | None = None,
 ) -> list[FieldError]:
     """Validate a Rollout on CREATE (``old`` None) or UPDATE.
 
     ``others``: the Rollouts currently in the namespace (any version; itself is skipped by name).
     ``latest_phase``: ``status.phase`` of the stored Rollout (upstream re-reads it); defaults to the
-    phase of ``old``. Returns an empty list when the object is acceptable; never raises for bad input.
+    phase of ``old``. ``namespace``: the request namespace, used when the object does not state one.
+    Returns an empty list when the object is acceptable; never raises for bad input.
     """
     # Imported here: validation_v1alpha1 builds on the shared rules of this module.
     from rollouts.api import validation_v1alpha1 as va
@@ -294,7 +301,8 @@ def validate_rollout(
     if errs:
         return errs
     meta = new.metadata
-    name, namespace = str(meta.get("name", "")), str(meta.get("namespace", ""))
+    name = str(meta.get("name", ""))
+    namespace = str(meta.get("namespace") or namespace or "")
     if isinstance(new, a.Rollout):
         errs = va.validate_v1alpha1(new, settings)
         errs += conflict_errors(name, namespace, new.spec.object_ref.workload_ref, others, "spec.objectRef.workloadRef")

@@ -307,3 +307,12 @@ def test_format_errors() -> None:
 def test_spec_and_seed_samples_are_valid() -> None:
     for name in ("rollout_v1beta1_spec.yaml", "rollout_v1alpha1_spec.yaml", "rollout_v1alpha1_seed_canary.yaml"):
         assert validate_rollout(load_sample(name)) == []
+
+
+def test_conflict_when_the_object_has_no_namespace_yet() -> None:
+    doc = with_(beta(), lambda d: d["metadata"].pop("namespace"))
+    other = with_(beta(), lambda d: d["metadata"].update(name="other"))
+    errors = validate_rollout(doc, others=[other])
+    assert "Rollout(ns/other)" in errors[0].detail
+    elsewhere = with_(other, lambda d: d["metadata"].update(namespace="elsewhere"))
+    assert validate_rollout(doc, others=[elsewhere], namespace="ns") == []
