@@ -7,10 +7,10 @@ Field order = Go struct order (it matters for the rollout hash, rollout-lifecycl
 
 from __future__ import annotations
 
+import attrs
+
 from rollouts.api.intstr import IntOrString
 from rollouts.api.wire import WireModel, field
-
-import attrs
 
 I32 = {"format": "int32"}
 I64 = {"format": "int64"}
@@ -121,16 +121,19 @@ class HTTPPathMatch(WireModel):
     value: str | None = field("value", omitempty=True, schema={"default": "/", "maxLength": 1024})
 
 
+_EXACT_OR_REGEX = {"default": "Exact", "enum": ["Exact", "RegularExpression"]}
+
+
 @define
 class HTTPHeaderMatch(WireModel):
-    type: str | None = field("type", omitempty=True, schema={"default": "Exact", "enum": ["Exact", "RegularExpression"]})
+    type: str | None = field("type", omitempty=True, schema=_EXACT_OR_REGEX)
     name: str = field("name", required=True, default="", schema=_HEADER_NAME)
     value: str = field("value", required=True, default="", schema={"minLength": 1, "maxLength": 4096})
 
 
 @define
 class HTTPQueryParamMatch(WireModel):
-    type: str | None = field("type", omitempty=True, schema={"default": "Exact", "enum": ["Exact", "RegularExpression"]})
+    type: str | None = field("type", omitempty=True, schema=_EXACT_OR_REGEX)
     name: str = field("name", required=True, default="", schema=_HEADER_NAME)
     value: str = field("value", required=True, default="", schema={"minLength": 1, "maxLength": 1024})
 

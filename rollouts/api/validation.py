@@ -24,7 +24,7 @@ from rollouts.api import constants as C
 from rollouts.api import v1alpha1 as a
 from rollouts.api import v1beta1 as b
 from rollouts.api.common import ObjectRef, TrafficRoutingRef
-from rollouts.api.field_errors import FieldError, format_errors, forbidden, invalid, required
+from rollouts.api.field_errors import FieldError, forbidden, format_errors, invalid, required
 from rollouts.api.intstr import IntOrString
 from rollouts.api.wire import DecodeError, from_dict
 

@@ -14,8 +14,8 @@ from rollouts.api import v1alpha1 as a
 from rollouts.api import v1beta1 as b
 from rollouts.api.field_errors import FieldError, forbidden, invalid, required
 from rollouts.api.validation import (
-    DEFAULT_SETTINGS,
     _SUPPORTED_HINT,
+    DEFAULT_SETTINGS,
     ValidationSettings,
     _ref_json,
     is_percentage,

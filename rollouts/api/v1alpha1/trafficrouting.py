@@ -31,7 +31,8 @@ class TrafficRoutingSpec(WireModel):
 @define
 class TrafficRoutingStatus(WireModel):
     observed_generation: int = field("observedGeneration", omitempty=True, default=0, schema=I64)
-    phase: str = field("phase", omitempty=True, default="", doc="Initial, Healthy, Progressing, Finalizing, Terminating")
+    phase: str = field("phase", omitempty=True, default="",
+                       doc="Initial, Healthy, Progressing, Finalizing, Terminating")
     message: str = field("message", omitempty=True, default="")
 
 

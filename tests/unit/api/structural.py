@@ -36,7 +36,8 @@ def violations(node: Any, path: str = "") -> list[str]:
     out += _check_array(node, path)
     if "default" in node and node.get("type") in _PY_TYPES:
         expected = _PY_TYPES[node["type"]]
-        if not isinstance(node["default"], expected) or (node["type"] == "integer" and isinstance(node["default"], bool)):
+        is_bool = isinstance(node["default"], bool)
+        if not isinstance(node["default"], expected) or (node["type"] == "integer" and is_bool):
             out.append(f"{path}: default {node['default']!r} is not a {node['type']}")
         if "enum" in node and node["default"] not in node["enum"]:
             out.append(f"{path}: default {node['default']!r} not in enum")

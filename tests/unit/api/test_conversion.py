@@ -175,9 +175,9 @@ class TestRoundTrips:
     def test_beta_alpha_beta_for_canary(self, v1beta1_rollout: dict) -> None:
         v1beta1_rollout["spec"]["disabled"] = False
         back = convert(convert(v1beta1_rollout, A), B)
+        canary = v1beta1_rollout["spec"]["strategy"]["canary"]
         assert back["spec"] == v1beta1_rollout["spec"] | {"strategy": {"canary": {
-            **v1beta1_rollout["spec"]["strategy"]["canary"],
-            "steps": [s | {"pause": s.get("pause", {})} for s in v1beta1_rollout["spec"]["strategy"]["canary"]["steps"]],
+            **canary, "steps": [s | {"pause": s.get("pause", {})} for s in canary["steps"]],
         }}}
         assert back["metadata"]["annotations"] == {STYLE: "canary"}
 

@@ -20,7 +20,8 @@ TR = "rollouts.kruise.io/trafficrouting"
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # ------------------------------------------------------------------ arbitrary (possibly broken) documents
-json_scalar = st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | st.text(max_size=8)
+json_scalar = (st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False)
+               | st.text(max_size=8))
 json_value = st.recursive(json_scalar, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=6), c,
                                                                                             max_size=3), max_leaves=8)
 
@@ -32,7 +33,8 @@ def maybe(strategy: st.SearchStrategy) -> st.SearchStrategy:
 
 int_or_str = st.one_of(st.integers(-5, 200), st.sampled_from(["0%", "1%", "50%", "100%", "101%", "5", "x%", "", "-1%"]))
 traffic_str = st.sampled_from(["0%", "5%", "50%", "100%", "101%", "abc", "5", "-5%"])
-header = st.fixed_dictionaries({"name": maybe(st.sampled_from(["a", "", "user-agent"])), "value": maybe(st.text(max_size=3))},
+header = st.fixed_dictionaries({"name": maybe(st.sampled_from(["a", "", "user-agent"])),
+                                "value": maybe(st.text(max_size=3))},
                                optional={"type": maybe(st.sampled_from(["Exact", "RegularExpression"]))})
 routing = st.fixed_dictionaries({}, optional={
     "service": maybe(st.sampled_from(["svc", ""])), "gracePeriodSeconds": maybe(st.integers(-3, 10)),

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from rollouts.api import load, dump
+from rollouts.api import dump, load
 from rollouts.api.conversion import convert
 from rollouts.api.validation import format_errors, validate_rollout
 

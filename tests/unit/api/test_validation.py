@@ -228,7 +228,8 @@ class TestUpdate:
     @pytest.mark.parametrize(
         ("change", "path", "fragment"),
         [
-            (lambda d: d["spec"]["workloadRef"].update(name="other"), "spec.workloadRef", "'ObjectRef' field is immutable"),
+            (lambda d: d["spec"]["workloadRef"].update(name="other"), "spec.workloadRef",
+             "'ObjectRef' field is immutable"),
             (lambda d: d["spec"]["strategy"]["canary"]["trafficRoutings"][0].update(service="x"),
              "spec.strategy.canary.trafficRoutings", "TrafficRoutings' field is immutable"),
             (lambda d: d["spec"]["strategy"]["canary"].update(enableExtraWorkloadForCanary=True),
@@ -247,7 +248,8 @@ class TestUpdate:
 
     def test_step_contents_may_change(self) -> None:
         old = _progressing(beta(trafficRoutings=ING, steps=[{"replicas": 1}, {"replicas": 2}]))
-        new = with_(old, lambda d: d["spec"]["strategy"]["canary"]["steps"][1].update(replicas=3, pause={"duration": 5}))
+        new = with_(old, lambda d: d["spec"]["strategy"]["canary"]["steps"][1].update(replicas=3,
+                                                                                     pause={"duration": 5}))
         assert validate_rollout(new, old) == []
 
     @pytest.mark.parametrize("phase", ["Healthy", "Initial", "Disabled", ""])
