@@ -120,6 +120,13 @@ def build(go: str, *, force: bool = False) -> Path:
     return out
 
 
+def _find_go() -> str:
+    found = shutil.which("go")
+    if found:
+        return found
+    return "/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else "go"
+
+
 def _default_kubeconfig() -> str | None:
     if os.environ.get("KUBECONFIG"):
         return os.environ["KUBECONFIG"]
@@ -160,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--build-only", action="store_true")
     p.add_argument("--rebuild", action="store_true")
     p.add_argument("--output")
-    p.add_argument("--go", default=shutil.which("go") or "go", help="go binary")
+    p.add_argument("--go", default=_find_go(), help="go binary (default: go on PATH)")
     a = p.parse_args(argv)
 
     exe = build(a.go, force=a.rebuild)
