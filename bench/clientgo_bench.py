@@ -8,7 +8,7 @@ Build
     ``go build`` of ``bench/clientgo`` (client-go v0.36.3, pinned in its go.mod) into
     ``$KRUISE_BENCH_CACHE`` (default ``~/.cache/kruise-rollouts-py/bench``) as
     ``clientgo-bench-<hash>``, the hash covering main.go, go.mod, go.sum and ``go version``;
-    reused while those are unchanged. Run with ``GOTOOLCHAIN=local GOFLAGS=-mod=mod
+    reused while those are unchanged (older builds are removed). Run with ``GOTOOLCHAIN=local GOFLAGS=-mod=mod
     CGO_ENABLED=0``. Nothing is written inside the repository.
 
 What the Go program measures (one namespace, one kind)
@@ -67,6 +67,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -117,6 +118,9 @@ def build(go: str, *, force: bool = False) -> Path:
         tmp.unlink(missing_ok=True)
         raise SystemExit(f"go build failed (exit {proc.returncode})")
     tmp.replace(out)  # atomic: a half-finished build is never reused
+    for old in out.parent.glob("clientgo-bench-*"):
+        if old != out and re.fullmatch(r"clientgo-bench-[0-9a-f]{16}", old.name):
+            old.unlink(missing_ok=True)  # builds of earlier sources
     return out
 
 
