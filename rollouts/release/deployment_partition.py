@@ -18,7 +18,6 @@ safety valve (the caller checks that), and RS revision-history annotations.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -26,71 +25,48 @@ from typing import Any
 import attrs
 
 from rollouts.release.batch import new_rs_replicas_limit
+from rollouts.release.deployment_rs import (
+    ANNOTATIONS_NOT_COPIED,
+    DESIRED_REPLICAS_ANNOTATION,
+    MAX_REPLICAS_ANNOTATION,
+    REVISION_ANNOTATION,
+    Action,
+    CreateReplicaSet,
+    ReplicaSetView,
+    ScaleReplicaSet,
+    SyncContext,
+    cleanup_unhealthy,
+    resolve_fenceposts,
+    spec_replicas,
+)
+from rollouts.release.deployment_scaling import proportional_scale
+from rollouts.release.deployment_status import calculate_status
 from rollouts.release.deployment_strategy import (
     CANARY_ROLLING_STYLE,
     DEPLOYMENT_EXTRA_STATUS_ANNOTATION,
-    DeploymentStrategy,
     annotations,
     deployment_strategy,
     extra_status_json,
     is_under_rollout_control,
     with_defaults,
 )
-from rollouts.release.intstr import IntOrStr, scaled_value
+from rollouts.release.intstr import IntOrStr
 from rollouts.release.template_hash import POD_TEMPLATE_HASH_LABEL, compute_template_hash, equal_ignore_hash
 
-REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
-DESIRED_REPLICAS_ANNOTATION = "deployment.kubernetes.io/desired-replicas"
-MAX_REPLICAS_ANNOTATION = "deployment.kubernetes.io/max-replicas"
-#: Deployment annotations Kubernetes never copies onto its ReplicaSets.
-_ANNOTATIONS_NOT_COPIED = frozenset(
-    {
-        "kubectl.kubernetes.io/last-applied-configuration",
-        REVISION_ANNOTATION,
-        "deployment.kubernetes.io/revision-history",
-        DESIRED_REPLICAS_ANNOTATION,
-        MAX_REPLICAS_ANNOTATION,
-        "deprecated.deployment.rollback.to",
-    }
-)
 #: The controller requeues this often until the Deployment satisfies its partition (upstream 2 s).
 REQUEUE_SECONDS = 2.0
 
-
-def resolve_fenceposts(max_surge: IntOrStr | None, max_unavailable: IntOrStr | None, replicas: int) -> tuple[int, int]:
-    """Kubernetes ``ResolveFenceposts``: surge rounds up, unavailable down; both 0 → unavailable 1.
-
-    The "1" keeps a rollout able to make progress when a user writes 0%/0% on a small Deployment.
-    """
-    surge = scaled_value(max_surge, replicas, round_up=True)
-    unavailable = scaled_value(max_unavailable, replicas, round_up=False)
-    if surge == 0 and unavailable == 0:
-        unavailable = 1
-    return surge, unavailable
-
-
-@attrs.frozen
-class ScaleReplicaSet:
-    """Set ``spec.replicas`` of ReplicaSet ``name`` (and its desired/max-replicas annotations)."""
-
-    name: str
-    from_replicas: int
-    to_replicas: int
-    annotations: Mapping[str, str]
-
-    def patch(self) -> dict[str, Any]:
-        """The merge patch to send to the ReplicaSet."""
-        return {"metadata": {"annotations": dict(self.annotations)}, "spec": {"replicas": self.to_replicas}}
-
-
-@attrs.frozen
-class CreateReplicaSet:
-    """Create the new ReplicaSet ``body`` (an apps/v1 ReplicaSet dict)."""
-
-    body: Mapping[str, Any]
-
-
-Action = ScaleReplicaSet | CreateReplicaSet
+__all__ = [
+    "Action",
+    "CreateReplicaSet",
+    "DeploymentSyncPlan",
+    "ScaleReplicaSet",
+    "plan_deployment_sync",
+    "resolve_fenceposts",
+    "rollout_satisfied",
+    "calculate_status",
+    "REQUEUE_SECONDS",
+]
 
 
 @attrs.frozen
@@ -113,90 +89,11 @@ class DeploymentSyncPlan:
     message: str = ""
 
 
-@attrs.define
-class _RS:
-    """Working copy of a ReplicaSet; ``replicas`` is mutated as actions are planned."""
-
-    name: str
-    replicas: int
-    status_replicas: int
-    ready: int
-    available: int
-    revision: int
-    created: str
-    desired_annotation: str | None
-    max_annotation: str | None
-    template: Mapping[str, Any]
-
-    @classmethod
-    def from_dict(cls, rs: Mapping[str, Any]) -> _RS:
-        meta = rs.get("metadata") or {}
-        anns = meta.get("annotations") or {}
-        status = rs.get("status") or {}
-        try:
-            revision = int(anns.get(REVISION_ANNOTATION, "0"))
-        except ValueError:
-            revision = 0
-        return cls(
-            name=meta.get("name", ""),
-            replicas=int((rs.get("spec") or {}).get("replicas", 1)),
-            status_replicas=int(status.get("replicas", 0)),
-            ready=int(status.get("readyReplicas", 0)),
-            available=int(status.get("availableReplicas", 0)),
-            revision=revision,
-            created=str(meta.get("creationTimestamp", "")),
-            desired_annotation=anns.get(DESIRED_REPLICAS_ANNOTATION),
-            max_annotation=anns.get(MAX_REPLICAS_ANNOTATION),
-            template=(rs.get("spec") or {}).get("template") or {},
-        )
-
-
-@attrs.define
-class _Ctx:
-    """Everything one sync needs; ``actions`` accumulates the plan."""
-
-    deployment: Mapping[str, Any]
-    replicas: int
-    strategy: DeploymentStrategy
-    surge: int
-    unavailable: int
-    limit: int
-    new_rs: _RS | None
-    old_rss: list[_RS]
-    actions: list[Action] = attrs.field(factory=list)
-
-    def scale(self, rs: _RS, to: int, *, always_annotate: bool = False) -> bool:
-        """Record a scale action; returns whether the size changed (Go ``scaleReplicaSet``)."""
-        anns = {
-            DESIRED_REPLICAS_ANNOTATION: str(self.replicas),
-            MAX_REPLICAS_ANNOTATION: str(self.replicas + self.surge),
-        }
-        size_changed = rs.replicas != to
-        anns_changed = (
-            rs.desired_annotation != anns[DESIRED_REPLICAS_ANNOTATION]
-            or rs.max_annotation != anns[MAX_REPLICAS_ANNOTATION]
-        )
-        if size_changed or (always_annotate and anns_changed):
-            self.actions.append(ScaleReplicaSet(rs.name, rs.replicas, to, anns))
-            rs.replicas = to
-            rs.desired_annotation = anns[DESIRED_REPLICAS_ANNOTATION]
-            rs.max_annotation = anns[MAX_REPLICAS_ANNOTATION]
-        return size_changed
-
-    def all_rss(self) -> list[_RS]:
-        return self.old_rss + ([self.new_rs] if self.new_rs else [])
-
-
-def _spec_replicas(deployment: Mapping[str, Any]) -> int:
-    value = (deployment.get("spec") or {}).get("replicas")
-    return 1 if value is None else int(value)
-
-
 def rollout_satisfied(deployment: Mapping[str, Any], partition: IntOrStr) -> bool:
     """``DeploymentRolloutSatisfied``: generation observed, replicas settled, partition reached."""
     meta = deployment.get("metadata") or {}
     status = deployment.get("status") or {}
-    replicas = _spec_replicas(deployment)
+    replicas = spec_replicas(deployment)
     return (
         int(status.get("observedGeneration", 0)) >= int(meta.get("generation", 0))
         and int(status.get("replicas", 0)) == replicas
@@ -217,12 +114,14 @@ def plan_deployment_sync(
     if strategy.rolling_style == CANARY_ROLLING_STYLE:
         return DeploymentSyncPlan(message="canary rolling style is handled by the canary executor")
     strategy = with_defaults(strategy)
-    replicas = _spec_replicas(deployment)
+    replicas = spec_replicas(deployment)
     surge, unavailable = resolve_fenceposts(strategy.max_surge, strategy.max_unavailable, replicas)
     template = (deployment.get("spec") or {}).get("template") or {}
-    rss = [_RS.from_dict(rs) for rs in replica_sets if not (rs.get("metadata") or {}).get("deletionTimestamp")]
+    rss = [
+        ReplicaSetView.from_dict(rs) for rs in replica_sets if not (rs.get("metadata") or {}).get("deletionTimestamp")
+    ]
     new_rs = _find_new_rs(template, rss)
-    ctx = _Ctx(
+    ctx = SyncContext(
         deployment=deployment,
         replicas=replicas,
         strategy=strategy,
@@ -242,21 +141,21 @@ def plan_deployment_sync(
     if meta.get("deletionTimestamp"):
         return _finish(ctx, now, satisfied, "deployment is being deleted")
     if strategy.paused or _is_scaling_event(ctx):
-        _proportional_scale(ctx)
+        proportional_scale(ctx)
         return _finish(ctx, now, satisfied, "scaled proportionally")
     collision = _rolling(ctx)
     plan = _finish(ctx, now, satisfied, "rolling")
     return attrs.evolve(plan, collision=collision) if collision else plan
 
 
-def _find_new_rs(template: Mapping[str, Any], rss: list[_RS]) -> _RS | None:
+def _find_new_rs(template: Mapping[str, Any], rss: list[ReplicaSetView]) -> ReplicaSetView | None:
     """Oldest RS whose template equals the Deployment's ignoring ``pod-template-hash``."""
     matches = [rs for rs in rss if equal_ignore_hash(rs.template, template)]
     matches.sort(key=lambda rs: (rs.created, rs.name))
     return matches[0] if matches else None
 
 
-def _is_scaling_event(ctx: _Ctx) -> bool:
+def _is_scaling_event(ctx: SyncContext) -> bool:
     """An active RS whose desired-replicas annotation disagrees with ``spec.replicas``."""
     for rs in ctx.all_rss():
         if rs.replicas > 0 and rs.desired_annotation is not None and rs.desired_annotation != str(ctx.replicas):
@@ -264,7 +163,7 @@ def _is_scaling_event(ctx: _Ctx) -> bool:
     return False
 
 
-def _rolling(ctx: _Ctx) -> bool:
+def _rolling(ctx: SyncContext) -> bool:
     """``rolloutRolling``: create/scale up the new RS, else scale old RSs; returns collision."""
     if ctx.new_rs is None:
         created = _create_new_rs(ctx)
@@ -283,7 +182,7 @@ def _rolling(ctx: _Ctx) -> bool:
     return False
 
 
-def _new_rs_target(ctx: _Ctx, new_rs: _RS) -> int:
+def _new_rs_target(ctx: SyncContext, new_rs: ReplicaSetView) -> int:
     """``NewRSNewReplicas`` with the partition cap."""
     if new_rs.replicas >= ctx.limit:
         return new_rs.replicas
@@ -295,7 +194,7 @@ def _new_rs_target(ctx: _Ctx, new_rs: _RS) -> int:
     return min(new_rs.replicas + scale_up, ctx.limit)
 
 
-def _create_new_rs(ctx: _Ctx) -> _RS | None:
+def _create_new_rs(ctx: SyncContext) -> ReplicaSetView | None:
     """Plan creation of ``<deployment>-<hash>``; ``None`` on a hash collision."""
     d = ctx.deployment
     meta = d.get("metadata") or {}
@@ -306,7 +205,7 @@ def _create_new_rs(ctx: _Ctx) -> _RS | None:
     name = f"{meta.get('name', '')}-{pod_hash}"
     if any(rs.name == name for rs in ctx.old_rss):
         return None
-    placeholder = _RS(name, 0, 0, 0, 0, 0, "~", None, None, template)
+    placeholder = ReplicaSetView(name, 0, 0, 0, 0, 0, "~", None, None, template)
     ctx.new_rs = placeholder
     replicas = _new_rs_target(ctx, placeholder)
     lower = 1 if ctx.surge == 0 else 0
@@ -318,7 +217,7 @@ def _create_new_rs(ctx: _Ctx) -> _RS | None:
     return placeholder
 
 
-def _new_rs_body(ctx: _Ctx, name: str, pod_hash: str, replicas: int) -> dict[str, Any]:
+def _new_rs_body(ctx: SyncContext, name: str, pod_hash: str, replicas: int) -> dict[str, Any]:
     d = ctx.deployment
     meta = d.get("metadata") or {}
     spec = d.get("spec") or {}
@@ -328,7 +227,7 @@ def _new_rs_body(ctx: _Ctx, name: str, pod_hash: str, replicas: int) -> dict[str
     template["metadata"] = tmeta
     selector = dict(spec.get("selector") or {})
     selector["matchLabels"] = {**(selector.get("matchLabels") or {}), POD_TEMPLATE_HASH_LABEL: pod_hash}
-    anns = {k: v for k, v in annotations(d).items() if k not in _ANNOTATIONS_NOT_COPIED}
+    anns = {k: v for k, v in annotations(d).items() if k not in ANNOTATIONS_NOT_COPIED}
     revision = max([rs.revision for rs in ctx.old_rss], default=0) + 1
     anns.update(
         {
@@ -365,7 +264,7 @@ def _new_rs_body(ctx: _Ctx, name: str, pod_hash: str, replicas: int) -> dict[str
     }
 
 
-def _reconcile_old(ctx: _Ctx) -> None:
+def _reconcile_old(ctx: SyncContext) -> None:
     """``reconcileOldReplicaSets`` with the partition limit (``ScaleDownLimitForOld``)."""
     new_rs = ctx.new_rs
     assert new_rs is not None
@@ -385,31 +284,18 @@ def _reconcile_old(ctx: _Ctx) -> None:
     max_scaled_down = min(all_pods - min_available - new_unavailable, limit)
     if max_scaled_down <= 0:
         return
-    _cleanup_unhealthy(ctx, old, max_scaled_down)
+    cleanup_unhealthy(ctx, old, max_scaled_down)
     _scale_down_old_for_rolling(ctx, old)
 
 
-def _scale_down_old_limit(ctx: _Ctx, old: list[_RS]) -> int:
+def _scale_down_old_limit(ctx: SyncContext, old: list[ReplicaSetView]) -> int:
     """Old pods above what the partition allows: ``old − (replicas − max(limit, newRS))``."""
     assert ctx.new_rs is not None
     new_desired = max(ctx.limit, ctx.new_rs.replicas)
     return sum(rs.replicas for rs in old) - (ctx.replicas - new_desired)
 
 
-def _cleanup_unhealthy(ctx: _Ctx, old: list[_RS], max_cleanup: int) -> None:
-    """Scale away not-available old pods first (oldest RS first) — they cost no availability."""
-    done = 0
-    for rs in sorted(old, key=lambda r: (r.created, r.name)):
-        if done >= max_cleanup:
-            break
-        if rs.replicas == 0 or rs.replicas == rs.available:
-            continue
-        n = min(max_cleanup - done, rs.replicas - rs.available)
-        ctx.scale(rs, rs.replicas - n)
-        done += n
-
-
-def _scale_down_old_for_rolling(ctx: _Ctx, old: list[_RS]) -> None:
+def _scale_down_old_for_rolling(ctx: SyncContext, old: list[ReplicaSetView]) -> None:
     """Scale old RSs down (smallest revision first) while availability stays ≥ replicas − maxUnavailable."""
     min_available = ctx.replicas - ctx.unavailable
     available = sum(rs.available for rs in ctx.all_rss())
@@ -427,85 +313,7 @@ def _scale_down_old_for_rolling(ctx: _Ctx, old: list[_RS]) -> None:
         done += n
 
 
-def _proportional_scale(ctx: _Ctx) -> None:
-    """Kubernetes ``scale`` as modified upstream (allowed size = replicas, no surge)."""
-    active = [rs for rs in ctx.all_rss() if rs.replicas > 0]
-    if len(active) <= 1:
-        target = active[0] if active else (ctx.new_rs or _newest(ctx.old_rss))
-        if target is not None and target.replicas != ctx.replicas:
-            ctx.scale(target, ctx.replicas)
-        return
-    new_rs = ctx.new_rs
-    if new_rs is not None and _is_saturated(ctx, new_rs):
-        for rs in ctx.old_rss:
-            if rs.replicas > 0:
-                ctx.scale(rs, 0)
-        return
-    to_add = max(ctx.replicas, 0) - sum(rs.replicas for rs in active)
-    if to_add < 0:
-        before = sum(rs.replicas for rs in ctx.old_rss)
-        _cleanup_unhealthy(ctx, [rs for rs in ctx.old_rss if rs.replicas > 0], -to_add)
-        to_add += before - sum(rs.replicas for rs in ctx.old_rss)
-        active = [rs for rs in ctx.all_rss() if rs.replicas > 0]
-    if to_add > 0:  # larger first; newer first on ties
-        active.sort(key=lambda rs: (-rs.replicas, _neg_time(rs.created), rs.name))
-    elif to_add < 0:  # larger first; older first on ties
-        active.sort(key=lambda rs: (-rs.replicas, rs.created, rs.name))
-    sizes: dict[str, int] = {}
-    added = 0
-    for rs in active:
-        proportion = _proportion(ctx, rs, to_add, added) if to_add else 0
-        sizes[rs.name] = rs.replicas + proportion
-        added += proportion
-    for i, rs in enumerate(active):
-        if i == 0 and to_add:
-            sizes[rs.name] = max(0, sizes[rs.name] + to_add - added)
-        ctx.scale(rs, sizes[rs.name], always_annotate=True)
-
-
-def _neg_time(created: str) -> tuple[int, ...]:
-    """Sort key that orders ISO timestamps newest first."""
-    return tuple(-ord(c) for c in created)
-
-
-def _newest(rss: list[_RS]) -> _RS | None:
-    return max(rss, key=lambda rs: (rs.created, rs.name)) if rss else None
-
-
-def _is_saturated(ctx: _Ctx, new_rs: _RS) -> bool:
-    return (
-        new_rs.replicas == ctx.replicas
-        and new_rs.desired_annotation == str(ctx.replicas)
-        and new_rs.available == ctx.replicas
-    )
-
-
-def _proportion(ctx: _Ctx, rs: _RS, to_add: int, added: int) -> int:
-    """``GetProportion``: this RS's share of ``to_add`` given what was already handed out."""
-    if rs.replicas == 0 or to_add == 0 or to_add == added:
-        return 0
-    fraction = _fraction(ctx, rs)
-    allowed = to_add - added
-    return min(fraction, allowed) if to_add > 0 else max(fraction, allowed)
-
-
-def _fraction(ctx: _Ctx, rs: _RS) -> int:
-    if ctx.replicas == 0:
-        return -rs.replicas
-    deployment_replicas = ctx.replicas + ctx.surge
-    try:
-        annotated = int(rs.max_annotation) if rs.max_annotation is not None else None
-    except ValueError:
-        annotated = None
-    if annotated is None:
-        annotated = int((ctx.deployment.get("status") or {}).get("replicas", 0))
-    if annotated <= 0:
-        return 0
-    new_size = rs.replicas * deployment_replicas / annotated
-    return int(math.floor(new_size + 0.5)) - rs.replicas
-
-
-def _finish(ctx: _Ctx, now: datetime, satisfied: bool, message: str) -> DeploymentSyncPlan:
+def _finish(ctx: SyncContext, now: datetime, satisfied: bool, message: str) -> DeploymentSyncPlan:
     """Attach the computed status and extra-status annotation to the planned actions."""
     status = calculate_status(ctx.deployment, ctx.all_rss(), ctx.new_rs, ctx.unavailable, now)
     ready = ctx.new_rs.ready if ctx.new_rs else 0
@@ -513,50 +321,3 @@ def _finish(ctx: _Ctx, now: datetime, satisfied: bool, message: str) -> Deployme
     if annotations(ctx.deployment).get(DEPLOYMENT_EXTRA_STATUS_ANNOTATION) == extra:
         extra = None
     return DeploymentSyncPlan(tuple(ctx.actions), status, extra, False, satisfied, message)
-
-
-def calculate_status(
-    deployment: Mapping[str, Any], rss: list[_RS], new_rs: _RS | None, max_unavailable: int, now: datetime
-) -> dict[str, Any]:
-    """Kubernetes ``calculateStatus`` from ReplicaSet statuses (scaling does not change them)."""
-    replicas = _spec_replicas(deployment)
-    old_status = deployment.get("status") or {}
-    available = sum(rs.available for rs in rss)
-    status: dict[str, Any] = {
-        "observedGeneration": (deployment.get("metadata") or {}).get("generation", 0),
-        "replicas": sum(rs.status_replicas for rs in rss),
-        "updatedReplicas": new_rs.status_replicas if new_rs else 0,
-        "readyReplicas": sum(rs.ready for rs in rss),
-        "availableReplicas": available,
-        "unavailableReplicas": max(0, replicas - available),
-    }
-    if old_status.get("collisionCount") is not None:
-        status["collisionCount"] = old_status["collisionCount"]
-    unavailable = 0 if replicas == 0 else max_unavailable
-    if available >= replicas - unavailable:
-        cond = ("True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
-    else:
-        cond = ("False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
-    status["conditions"] = _set_condition(list(old_status.get("conditions") or []), "Available", *cond, now=now)
-    return status
-
-
-def _set_condition(
-    conditions: list[dict[str, Any]], ctype: str, status: str, reason: str, message: str, *, now: datetime
-) -> list[dict[str, Any]]:
-    """``SetDeploymentCondition``: no-op on same status+reason; keep transition time on same status."""
-    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    current = next((c for c in conditions if c.get("type") == ctype), None)
-    if current is not None and current.get("status") == status and current.get("reason") == reason:
-        return conditions
-    new = {
-        "type": ctype,
-        "status": status,
-        "lastUpdateTime": stamp,
-        "lastTransitionTime": stamp,
-        "reason": reason,
-        "message": message,
-    }
-    if current is not None and current.get("status") == status:
-        new["lastTransitionTime"] = current.get("lastTransitionTime", stamp)
-    return [c for c in conditions if c.get("type") != ctype] + [new]
