@@ -28,6 +28,7 @@ from webhooks.certsync import CertSync, SyncClient, utcnow
 from webhooks.conversion import ConvertFn, default_converter
 from webhooks.server import HandlerRegistry, WebhookServer
 from webhooks.settings import WebhookSettings
+from webhooks.triggers import start_triggers
 from webhooks.validating_rollout import RolloutLister, RolloutValidator
 
 
@@ -54,18 +55,25 @@ class WebhookApp:
         registry: HandlerRegistry,
         *,
         now: Callable[[], datetime] = utcnow,
+        watch_triggers: bool = True,
     ) -> None:
+        """``watch_triggers``: start the watches of ``webhooks.triggers`` (off when the manager feeds
+        ``cert_sync.trigger`` from its own informers, or for clients without ``watch``)."""
+        self.client = client
+        self.watch_triggers = watch_triggers
         self.settings = settings
         self.registry = registry
         self.server = WebhookServer(registry, settings)
         self.cert_sync = CertSync(client, settings, registry.paths(), now=now,
                                   on_certs_written=self.server.reload_certs)
-        self._sync_task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         """Run the sync loop, wait for its first success, then listen. Raises TimeoutError if the
         first sync does not succeed in ``settings.initial_sync_timeout``."""
-        self._sync_task = asyncio.create_task(self.cert_sync.run(), name="webhook-cert-sync")
+        self._tasks = [asyncio.create_task(self.cert_sync.run(), name="webhook-cert-sync")]
+        if self.watch_triggers:
+            self._tasks += start_triggers(self.client, self.settings, self.cert_sync.trigger)  # type: ignore[arg-type]
         try:
             await self.cert_sync.wait_initialized()
             await self.server.start()
@@ -74,10 +82,10 @@ class WebhookApp:
             raise
 
     async def stop(self) -> None:
-        """Stop serving, then stop the sync. Configurations are left in place on purpose: other
+        """Stop serving, then stop the sync and its watches. Configurations are left in place on purpose: other
         replicas keep serving them (tests delete them before stopping, see docs/webhooks.md)."""
         await self.server.stop()
-        if self._sync_task is not None:
-            self._sync_task.cancel()
-            await asyncio.gather(self._sync_task, return_exceptions=True)
-            self._sync_task = None
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []

@@ -2,7 +2,8 @@
 
 One sync does, in order:
 
-1. ensure the CA + serving certificate in the Secret (``webhooks.certwriter``);
+1. ensure the CA + serving certificate in the Secret, or in the cert dir with ``cert_writer="fs"``
+   (``webhooks.certwriter``);
 2. write them into ``cert_dir`` atomically and tell the server to reload (``on_certs_written``);
 3. render our two webhook configurations (caBundle, Service or URL, only the paths we serve) from their
    ``template`` annotation and update them if they differ (creating them first when
@@ -35,7 +36,7 @@ from runtime.kube.errors import NotFound
 from runtime.kube.resources import CRDS, MUTATING_WEBHOOK_CONFIGURATIONS, VALIDATING_WEBHOOK_CONFIGURATIONS
 from webhooks import configs
 from webhooks.certdir import write_dir
-from webhooks.certwriter import SecretCertWriter
+from webhooks.certwriter import FsCertWriter, SecretCertWriter
 from webhooks.settings import WebhookSettings
 
 log = structlog.get_logger("webhooks.certsync")
@@ -94,8 +95,13 @@ class CertSync:
         self.served_paths = served_paths
         self.now = now
         self.on_certs_written = on_certs_written
-        self.writer = SecretCertWriter(client=client, namespace=settings.namespace, name=settings.secret_name,
-                                       extra_dns=_default_extra_dns(settings), extra_ips=settings.extra_ip_sans)
+        self.writer: SecretCertWriter | FsCertWriter
+        if settings.cert_writer == "fs":
+            self.writer = FsCertWriter(cert_dir=settings.cert_dir, extra_dns=_default_extra_dns(settings),
+                                       extra_ips=settings.extra_ip_sans)
+        else:
+            self.writer = SecretCertWriter(client=client, namespace=settings.namespace, name=settings.secret_name,
+                                           extra_dns=_default_extra_dns(settings), extra_ips=settings.extra_ip_sans)
         self._wake = asyncio.Event()
         self._initialized = asyncio.Event()
         self.last_error: BaseException | None = None
@@ -147,7 +153,8 @@ class CertSync:
         result = await self.writer.ensure(self.settings.dns_name, now, self.settings.renew_before)
         artifacts = result.artifacts
         written = write_dir(self.settings.cert_dir, artifacts, now)
-        if written and self.on_certs_written is not None:
+        # The fs writer has already written the files itself, hence "or changed" (reload is idempotent).
+        if (written or result.changed) and self.on_certs_written is not None:
             self.on_certs_written()
         ca_b64 = configs.ca_bundle(artifacts.ca_cert)
         updated = [name for name in await self._ensure_configurations(ca_b64) if name]

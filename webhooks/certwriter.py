@@ -1,4 +1,5 @@
-"""Keep the CA and serving certificate in a Secret shared by every replica (upstream writer/secret.go).
+"""Keep the CA and serving certificate in a Secret shared by every replica (upstream writer/secret.go),
+or only in the cert directory (:class:`FsCertWriter`, upstream writer/fs.go).
 
 ``ensure`` is upstream's ``handleCommon``:
 
@@ -26,7 +27,7 @@ import structlog
 from runtime.kube.errors import AlreadyExists, NotFound
 from runtime.kube.resources import SECRETS
 from webhooks import certs
-from webhooks.certdir import artifact_files
+from webhooks.certdir import artifact_files, read_dir, write_dir
 from webhooks.certs import CertArtifacts
 
 log = structlog.get_logger("webhooks.certwriter")
@@ -135,3 +136,34 @@ class SecretCertWriter:
             # Deleted between our read and update: recreate (AlreadyExists is handled there).
             return await self._create_if_missing(dns_name, now, renew_before)
         return EnsureResult(artifacts=secret_to_artifacts(updated), changed=True, reason=reason)
+
+
+@attrs.define(kw_only=True)
+class FsCertWriter:
+    """Keeps the material only in ``cert_dir`` (upstream writer/fs.go, ``WEBHOOK_CERT_WRITER=fs``).
+
+    Same contract as :class:`SecretCertWriter`; there is nothing to race with except another process
+    writing the same directory, which the atomic ``..data`` swap makes safe (last writer wins).
+    """
+
+    cert_dir: str
+    extra_dns: tuple[str, ...] = ()
+    extra_ips: tuple[str, ...] = ()
+
+    async def read(self) -> CertArtifacts | None:
+        files = read_dir(self.cert_dir)
+        if not files:
+            return None
+        return CertArtifacts(ca_key=files.get("ca-key.pem", b""), ca_cert=files.get("ca-cert.pem", b""),
+                             key=files.get("key.pem", b""), cert=files.get("cert.pem", b""))
+
+    async def ensure(self, dns_name: str, now: datetime, renew_before: timedelta) -> EnsureResult:
+        current = await self.read()
+        reason = certs.invalid_reason(current, dns_name, now + renew_before)
+        if reason is None and current is not None:
+            return EnsureResult(artifacts=current, changed=False)
+        fresh = certs.generate(dns_name, now, existing=current, renew_before=renew_before,
+                               extra_dns=self.extra_dns, extra_ips=self.extra_ips)
+        write_dir(self.cert_dir, fresh, now)
+        log.info("certificate files written", cert_dir=self.cert_dir, reason=reason)
+        return EnsureResult(artifacts=fresh, changed=True, reason=reason or "")

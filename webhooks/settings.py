@@ -70,6 +70,12 @@ class WebhookSettings:
     """URL mode when non-empty (``WEBHOOK_HOST``): host in ``https://<url_host>:<port><path>`` and the
     name the serving certificate is issued for (an IP SAN when it is an IPv4/IPv6 literal)."""
 
+    cert_writer: str = "secret"
+    """Where the CA and serving certificate are kept (``WEBHOOK_CERT_WRITER``): ``secret`` — the Secret
+    ``namespace/secret_name``, shared by all replicas; ``fs`` — only the files in ``cert_dir`` (one
+    replica, or a cert dir mounted from elsewhere). ``from_env`` picks ``fs`` when ``WEBHOOK_HOST`` is set
+    and the variable is empty, like upstream."""
+
     extra_ip_sans: tuple[str, ...] = ()
     """Additional IP SANs for the serving certificate (e.g. ``127.0.0.1`` so a service-mode cert can
     also be used by a local client). Not upstream; empty by default."""
@@ -90,6 +96,10 @@ class WebhookSettings:
 
     cert_poll_interval: timedelta = DEFAULT_CERT_POLL_INTERVAL
     """How often the server checks the cert files for rotation done by someone else."""
+
+    def __attrs_post_init__(self) -> None:
+        if self.cert_writer not in ("secret", "fs"):
+            raise ValueError(f"cert_writer must be 'secret' or 'fs', got {self.cert_writer!r}")
 
     @property
     def url_mode(self) -> bool:
@@ -117,11 +127,14 @@ class WebhookSettings:
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> WebhookSettings:
         """Read the upstream environment variables (spec §9.2); keyword overrides win."""
         env = os.environ if env is None else env
+        url_host = env.get("WEBHOOK_HOST", "")
+        writer = (env.get("WEBHOOK_CERT_WRITER") or "").lower() or ("fs" if url_host else "secret")
         values: dict[str, object] = {
             "namespace": env.get("POD_NAMESPACE") or DEFAULT_NAMESPACE,
             "secret_name": env.get("SECRET_NAME") or DEFAULT_SECRET_NAME,
             "service_name": env.get("SERVICE_NAME") or DEFAULT_SERVICE_NAME,
-            "url_host": env.get("WEBHOOK_HOST", ""),
+            "url_host": url_host,
+            "cert_writer": writer,
             "port": int(env.get("WEBHOOK_PORT") or DEFAULT_PORT),
             "cert_dir": env.get("WEBHOOK_CERT_DIR") or DEFAULT_CERT_DIR,
         }

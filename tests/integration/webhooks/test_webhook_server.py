@@ -178,15 +178,15 @@ async def test_restart_keeps_ca_and_deleted_secret_is_regenerated(
     await _wait_rollout_webhook_live(kube, namespace)
     await webhooks.stop(first)
 
-    second = await webhooks.start(build_registry(rollout_lister=KubeRolloutLister(kube)))
+    await webhooks.start(build_registry(rollout_lister=KubeRolloutLister(kube)))
     assert await _secret_ca(kube, namespace) == ca1, "a restart with the Secret present must keep the CA"
     vwc = await kube.get(VALIDATING_WEBHOOK_CONFIGURATIONS, configs.VALIDATING_CONFIGURATION_NAME)
     assert vwc["webhooks"][0]["clientConfig"]["caBundle"] == base64.b64encode(ca1).decode()
     await _wait_rollout_webhook_live(kube, namespace)
 
+    # No explicit trigger and a 60 s resync: the Secret watch must notice the deletion.
     await kube.delete(SECRETS, "kruise-rollout-webhook-certs", namespace)
-    second.cert_sync.trigger()
-    ca2 = await eventually(lambda: _secret_ca(kube, namespace), lambda ca: bool(ca) and ca != ca1,
+    ca2 = await eventually(lambda: _secret_ca(kube, namespace), lambda ca: bool(ca) and ca != ca1, timeout=30,
                            what="the deleted Secret to be regenerated with a new CA")
     ca2_b64 = base64.b64encode(ca2).decode()
 

@@ -26,7 +26,8 @@ def _settings(tmp_path: Path, **kw: object) -> WebhookSettings:
 
 async def test_start_serves_validation_with_secret_ca(tmp_path: Path) -> None:
     kube = FakeKube()
-    app = WebhookApp(kube, _settings(tmp_path), build_registry(convert=lambda o, v: {**o, "apiVersion": v}))
+    app = WebhookApp(kube, _settings(tmp_path), build_registry(convert=lambda o, v: {**o, "apiVersion": v}),
+                     watch_triggers=False)
     await app.start()
     try:
         secret = await kube.get(SECRETS, "kruise-rollout-webhook-certs", "ops")
@@ -52,6 +53,6 @@ async def test_start_fails_when_first_sync_cannot_succeed(tmp_path: Path) -> Non
     kube = FakeKube()
     settings = attrs.evolve(_settings(tmp_path, initial_sync_timeout=timedelta(seconds=0.3)),
                             create_configurations=False)
-    app = WebhookApp(kube, settings, build_registry(convert=lambda o, v: o))
+    app = WebhookApp(kube, settings, build_registry(convert=lambda o, v: o), watch_triggers=False)
     with pytest.raises(TimeoutError, match="failed to start webhook controller"):
         await app.start()

@@ -171,3 +171,29 @@ async def test_run_loop_retries_and_wait_initialized(tmp_path: Path) -> None:
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_fs_writer_keeps_material_in_cert_dir_only(tmp_path: Path) -> None:
+    kube = FakeKube()
+    kube.put(MUTATING_WEBHOOK_CONFIGURATIONS, configs.mutating_configuration(WebhookSettings()))
+    kube.put(VALIDATING_WEBHOOK_CONFIGURATIONS, configs.validating_configuration(WebhookSettings()))
+    clock = Clock()
+    sync, reloads = _sync(kube, tmp_path, clock, cert_writer="fs")
+    first = await sync.sync_once()
+    assert reloads == [1] and not any(k[0] == "secrets" for k in kube.objects)
+    assert read_dir(str(tmp_path / "certs"))["ca-cert.pem"] == first.ca_cert
+    again = await sync.sync_once()
+    assert again.ca_cert == first.ca_cert and not again.cert_changed and reloads == [1]
+    clock.t = T0 + certs.VALIDITY - timedelta(days=30)  # inside the renewal window: rotate, new CA too
+    rotated = await sync.sync_once()
+    assert rotated.cert_changed and rotated.ca_cert != first.ca_cert and reloads == [1, 1]
+
+
+def test_settings_from_env() -> None:
+    s = WebhookSettings.from_env({"WEBHOOK_HOST": "127.0.0.1", "WEBHOOK_PORT": "9443", "POD_NAMESPACE": "ops"})
+    assert (s.url_host, s.port, s.namespace, s.cert_writer, s.url_mode) == ("127.0.0.1", 9443, "ops", "fs", True)
+    s = WebhookSettings.from_env({}, host="127.0.0.1")
+    assert (s.cert_writer, s.dns_name, s.host) == ("secret", DNS, "127.0.0.1")
+    assert WebhookSettings.from_env({"WEBHOOK_HOST": "h", "WEBHOOK_CERT_WRITER": "secret"}).cert_writer == "secret"
+    with pytest.raises(ValueError, match="cert_writer"):
+        WebhookSettings(cert_writer="vault")

@@ -1,0 +1,154 @@
+"""``/mutate-apps-v1-deployment`` (workload-webhook.md §2): freeze a Deployment when a release starts.
+
+The handler edits a deep copy of the incoming Deployment and answers with the JSON patch of the
+difference (``webhooks.admission.patched``). It reads Rollouts and ReplicaSets with direct API list
+calls rather than an informer: the webhook must answer correctly from the first request, before any
+cache has synced, and only Deployments labelled ``rollouts.kruise.io/workload-type`` reach it.
+
+Deviation (documented): upstream re-checks the live configuration's rules/objectSelector first
+(needed for the ``*`` unified webhook); this path is only registered for ``apps/v1 deployments``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from rollouts.release.deployment_strategy import deployment_strategy, webhook_partition_patch
+from rollouts.release.template_hash import POD_TEMPLATE_HASH_LABEL, equal_ignore_hash
+from runtime.kube.errors import ApiError
+from runtime.kube.resources import REPLICASETS, Resource
+from webhooks.admission import AdmissionRequest, AdmissionResponse, allowed, errored, patched
+from webhooks.workload.release import apply_merge_patch, is_effective_release_change, matched_rollout
+
+ROLLOUTS = Resource("rollouts.kruise.io", "v1beta1", "rollouts", "Rollout")
+IN_PROGRESSING_ANNOTATION = "rollouts.kruise.io/in-progressing"
+STABLE_REVISION_LABEL = "rollouts.kruise.io/stable-revision"
+ORIGINAL_STRATEGY_ANNOTATION = "rollouts.kruise.io/original-deployment-strategy"
+REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+
+log = structlog.get_logger("webhooks.workload.deployment")
+
+
+class DeploymentHandler:
+    """Mutating handler for Deployments; ``client`` needs ``list(resource, namespace)``."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    async def __call__(self, request: AdmissionRequest) -> AdmissionResponse:
+        if request.operation != "UPDATE" or request.sub_resource or not request.object or not request.old_object:
+            return allowed()
+        new, old = request.object, request.old_object
+        if not (new.get("metadata") or {}).get("uid"):
+            new = copy.deepcopy(new)
+            new["metadata"]["uid"] = (old.get("metadata") or {}).get("uid")
+        namespace = request.namespace or (new.get("metadata") or {}).get("namespace", "")
+        try:
+            items = (await self.client.list(ROLLOUTS, namespace)).get("items") or []
+        except ApiError as e:
+            return errored(400, e)
+        rollout = matched_rollout(items, "apps/v1", "Deployment", (new.get("metadata") or {}).get("name", ""))
+        if rollout is None:
+            return allowed()
+        mutated = copy.deepcopy(request.object)
+        try:
+            await self._mutate(rollout, old, new, mutated)
+        except ApiError as e:
+            return errored(400, e)
+        return patched(request.object, mutated)
+
+    async def _mutate(self, rollout: Mapping[str, Any], old: Mapping[str, Any], new: Mapping[str, Any],
+                      mutated: dict[str, Any]) -> None:
+        anns = (new.get("metadata") or {}).get("annotations") or {}
+        if anns.get(IN_PROGRESSING_ANNOTATION) is not None:
+            in_release(old, new, mutated)
+            return
+        await self._start_release(rollout, old, new, mutated)
+
+    async def _start_release(self, rollout: Mapping[str, Any], old: Mapping[str, Any], new: Mapping[str, Any],
+                             mutated: dict[str, Any]) -> None:
+        """§2.2: freeze the Deployment, remember the stable revision, mark it in progress."""
+        spec = new.get("spec") or {}
+        if spec.get("replicas", 1) == 0 or not is_effective_release_change(old, new):
+            return
+        meta = new.get("metadata") or {}
+        rss = (await self.client.list(REPLICASETS, meta.get("namespace"))).get("items") or []
+        active = active_replica_sets(rss, meta.get("uid", ""))
+        if not active:
+            log.info("no activate replicaset", deployment=meta.get("name"))
+            return
+        canary = ((rollout.get("spec") or {}).get("strategy") or {}).get("canary") or {}
+        if canary.get("trafficRoutings") and len(active) > 1:
+            return
+        stable = stable_replica_set(active, spec.get("template") or {})
+        if stable is not None:
+            stable_hash = ((stable.get("metadata") or {}).get("labels") or {}).get(POD_TEMPLATE_HASH_LABEL, "")
+            mutated["metadata"].setdefault("labels", {})[STABLE_REVISION_LABEL] = stable_hash
+        else:
+            log.info("no stable replicaset found", deployment=meta.get("name"))
+        mutated["spec"]["paused"] = True
+        mutated["metadata"].setdefault("annotations", {})[IN_PROGRESSING_ANNOTATION] = json.dumps(
+            {"rolloutName": (rollout.get("metadata") or {}).get("name", "")}, separators=(",", ":"))
+
+
+def in_release(old: Mapping[str, Any], new: Mapping[str, Any], mutated: dict[str, Any]) -> None:
+    """§2.1: a Deployment already in a release stays frozen (partition / blue-green / canary)."""
+    partition = webhook_partition_patch(new, release_changed=is_effective_release_change(old, new))
+    anns = (new.get("metadata") or {}).get("annotations") or {}
+    strategy = deployment_strategy(new)
+    if strategy is not None and strategy.rolling_style.lower() == "partition":
+        if partition:
+            apply_merge_patch(mutated, partition)
+        return
+    spec = mutated.setdefault("spec", {})
+    if anns.get(ORIGINAL_STRATEGY_ANNOTATION):
+        if is_effective_release_change(old, new):
+            spec["paused"] = True
+        if (spec.get("strategy") or {}).get("type") != "RollingUpdate":
+            old_type = ((old.get("spec") or {}).get("strategy") or {}).get("type")
+            spec.setdefault("strategy", {})["type"] = old_type
+        return
+    spec["paused"] = True
+    if (spec.get("strategy") or {}).get("type") == "Recreate":
+        spec["strategy"] = copy.deepcopy((old.get("spec") or {}).get("strategy"))
+
+
+def active_replica_sets(rss: list[Mapping[str, Any]], owner_uid: str) -> list[Mapping[str, Any]]:
+    """ReplicaSets controlled by ``owner_uid``, not deleting and not scaled to 0."""
+    out = []
+    for rs in rss:
+        meta = rs.get("metadata") or {}
+        if meta.get("deletionTimestamp") or (rs.get("spec") or {}).get("replicas", 1) == 0:
+            continue
+        if any(r.get("controller") and r.get("uid") == owner_uid for r in meta.get("ownerReferences") or []):
+            out.append(rs)
+    return out
+
+
+def _revision_key(rs: Mapping[str, Any]) -> tuple[int, str]:
+    meta = rs.get("metadata") or {}
+    try:
+        revision = int((meta.get("annotations") or {}).get(REVISION_ANNOTATION, ""))
+    except ValueError:
+        revision = -1
+    created = meta.get("creationTimestamp") or ""
+    try:
+        created = datetime.fromisoformat(created.replace("Z", "+00:00")).isoformat()
+    except ValueError:
+        pass
+    return revision, created
+
+
+def stable_replica_set(active: list[Mapping[str, Any]], template: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """§2.2 step 5: by revision ascending, the first RS whose template differs from the new one."""
+    for rs in sorted(active, key=_revision_key):
+        spec = rs.get("spec") or {}
+        if spec.get("replicas", 1) > 0 and not equal_ignore_hash(spec.get("template") or {}, template):
+            return rs
+    return None

@@ -1,0 +1,67 @@
+"""Pure helpers of the workload webhooks: matching Rollout, "effective release change", merge patches.
+
+Kept free of I/O so the rules of workload-webhook.md §1.1 and §1.2 are tested as tables.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from rollouts.release.template_hash import equal_ignore_hash
+
+ROLLOUT_ID_ANNOTATION = "rollouts.kruise.io/rollout-id"
+
+Obj = Mapping[str, Any]
+
+
+def _group(api_version: str) -> str:
+    return api_version.rpartition("/")[0]
+
+
+def matched_rollout(rollouts: Iterable[Obj], api_version: str, kind: str, name: str) -> Obj | None:
+    """§1.1 ``fetchMatchedRollout``: first non-deleting, non-Disabled Rollout referencing the workload.
+
+    Returns ``None`` too when that Rollout has neither ``canary`` nor ``blueGreen`` strategy.
+    """
+    for ro in rollouts:
+        meta = ro.get("metadata") or {}
+        if meta.get("deletionTimestamp") or (ro.get("status") or {}).get("phase") == "Disabled":
+            continue
+        spec = ro.get("spec") or {}
+        ref = spec.get("workloadRef") or (spec.get("objectRef") or {}).get("workloadRef") or {}
+        if _group(str(ref.get("apiVersion", ""))) == _group(api_version) and ref.get("kind") == kind \
+                and ref.get("name") == name:
+            strategy = spec.get("strategy") or {}
+            return ro if (strategy.get("canary") or strategy.get("blueGreen")) else None
+    return None
+
+
+def is_effective_release_change(old: Obj, new: Obj) -> bool:
+    """§1.2: a rollout-id annotation change, or a pod-template change ignoring ``pod-template-hash``."""
+    new_id = ((new.get("metadata") or {}).get("annotations") or {}).get(ROLLOUT_ID_ANNOTATION, "")
+    old_id = ((old.get("metadata") or {}).get("annotations") or {}).get(ROLLOUT_ID_ANNOTATION, "")
+    if new_id and new_id == old_id:
+        return False
+    if not new_id:
+        old_tpl = (old.get("spec") or {}).get("template") or {}
+        new_tpl = (new.get("spec") or {}).get("template") or {}
+        return not equal_ignore_hash(old_tpl, new_tpl)
+    return True
+
+
+def apply_merge_patch(target: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """RFC 7386 applied in place to ``target`` (``None`` deletes); returns ``target``."""
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, Mapping):
+            current = target.get(key)
+            if not isinstance(current, dict):
+                current = {}
+                target[key] = current
+            apply_merge_patch(current, value)
+        else:
+            target[key] = copy.deepcopy(value)
+    return target
