@@ -16,6 +16,9 @@ What the Go program measures (one namespace, one kind)
              created and after it has synced; ``bytes_per_object = (after - before) /
              cached_objects``. A transform drops ``metadata.managedFields`` (as the Python
              informer does by default). Handlers are registered only after this measurement.
+             This is the Go live heap, not RSS; ``rss_before_bytes``/``rss_after_bytes``
+             (VmRSS at the same two moments) are reported for reference. The objects are
+             created (``--create``) before the first measurement.
     latency  an UpdateFunc handler is registered, then ``--updates`` JSON merge patches set
              the annotation ``bench/sent-at=<unix ns>`` on the cached objects round-robin
              (sorted by name; only ``bench-*`` objects if any, never kube-root-ca.crt),
@@ -26,6 +29,7 @@ What the Go program measures (one namespace, one kind)
              ``patch_p50_ms``/``patch_p99_ms``: the patch requests' own round trip. The
              load is closed-loop (C in flight), so at saturation latency ~ C / throughput
              of the apiserver; ``--concurrency 1`` shows the unloaded delivery latency.
+             The load generator runs in the same process as the informer.
 
 CLI (stable)
     --kubeconfig PATH     default $KUBECONFIG, then <repo>/.local/cluster/kubeconfig
@@ -50,7 +54,8 @@ CLI (stable)
 
 Output: exactly one JSON line on stdout (the Go program's), logs on stderr. Keys (stable):
     impl ("client-go"), kind, namespace, objects (requested), cached_objects,
-    heap_before_bytes, heap_after_bytes, bytes_per_object, sync_s, updates (requested),
+    heap_before_bytes, heap_after_bytes, bytes_per_object, rss_before_bytes,
+    rss_after_bytes, sync_s, updates (requested),
     observed, p50_ms, p99_ms, max_ms, mean_ms, patch_p50_ms, patch_p99_ms, updates_per_s,
     update_s, concurrency,
     content_type, watch_list (bool), go_version, client_go_version, error (only on failure).

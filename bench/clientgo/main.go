@@ -71,6 +71,8 @@ type result struct {
 	HeapBeforeBytes uint64  `json:"heap_before_bytes"`
 	HeapAfterBytes  uint64  `json:"heap_after_bytes"`
 	BytesPerObject  float64 `json:"bytes_per_object"`
+	RSSBeforeBytes  uint64  `json:"rss_before_bytes"`
+	RSSAfterBytes   uint64  `json:"rss_after_bytes"`
 	SyncSeconds     float64 `json:"sync_s"`
 	Updates         int     `json:"updates"`
 	Observed        int     `json:"observed"`
@@ -132,6 +134,21 @@ func liveHeap() uint64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
+}
+
+// rss is the resident set size from /proc/self/status (0 where unavailable).
+func rss() uint64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseUint(f[1], 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
 }
 
 func clientGoVersion() string {
@@ -230,6 +247,7 @@ func benchmark(ctx context.Context, cs kubernetes.Interface, o options, res resu
 
 	// ---- memory phase ----
 	heapBefore := liveHeap()
+	res.RSSBeforeBytes = rss()
 	factory := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(o.namespace))
 	var informer cache.SharedIndexInformer
 	if o.kind == "configmaps" {
@@ -250,6 +268,7 @@ func benchmark(ctx context.Context, cs kubernetes.Interface, o options, res resu
 	}
 	res.SyncSeconds = time.Since(t0).Seconds()
 	heapAfter := liveHeap()
+	res.RSSAfterBytes = rss()
 	cached := len(informer.GetStore().ListKeys())
 	res.HeapBeforeBytes, res.HeapAfterBytes, res.CachedObjects = heapBefore, heapAfter, cached
 	if cached > 0 {
