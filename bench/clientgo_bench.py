@@ -8,8 +8,8 @@ Build
     ``go build`` of ``bench/clientgo`` (client-go v0.36.3, pinned in its go.mod) into
     ``$KRUISE_BENCH_CACHE`` (default ``~/.cache/kruise-rollouts-py/bench``) as
     ``clientgo-bench-<hash>``, the hash covering main.go, go.mod, go.sum and ``go version``;
-    reused while those are unchanged (older builds are removed). Run with ``GOTOOLCHAIN=local GOFLAGS=-mod=mod
-    CGO_ENABLED=0``. Nothing is written inside the repository.
+    reused while those are unchanged (older builds are removed). Built with
+    ``GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0``. Nothing is written inside the repository.
 
 What the Go program measures (one namespace, one kind)
     memory   HeapAlloc (after runtime.GC x2 + debug.FreeOSMemory) before the informer is
@@ -53,12 +53,20 @@ CLI (stable)
     --output FILE         also append the JSON line to FILE
 
 Output: exactly one JSON line on stdout (the Go program's), logs on stderr. Keys (stable):
-    impl ("client-go"), kind, namespace, objects (requested), cached_objects,
-    heap_before_bytes, heap_after_bytes, bytes_per_object, rss_before_bytes,
-    rss_after_bytes, sync_s, updates (requested),
-    observed, p50_ms, p99_ms, max_ms, mean_ms, patch_p50_ms, patch_p99_ms, updates_per_s,
-    update_s, concurrency,
-    content_type, watch_list (bool), go_version, client_go_version, error (only on failure).
+    impl                 "client-go"
+    kind, namespace      as given
+    objects, updates     as requested
+    cached_objects       objects in the informer's store after sync (a namespace's
+                         kube-root-ca.crt ConfigMap counts too)
+    heap_before_bytes, heap_after_bytes, bytes_per_object
+    rss_before_bytes, rss_after_bytes
+    sync_s               informer start -> HasSynced
+    observed             updates seen by the handler (== updates on success)
+    p50_ms, p99_ms, max_ms, mean_ms      patch sent -> UpdateFunc called
+    patch_p50_ms, patch_p99_ms           patch sent -> patch response
+    updates_per_s, update_s              observed / update_s; first patch -> last event
+    concurrency, content_type, watch_list (bool), go_version, client_go_version
+    error                only on failure
 Exit status: 0 on success, non-zero if the run failed (the JSON line still carries
 ``error``), 2 for usage errors.
 
