@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import sys
 from collections.abc import Awaitable, Callable
@@ -73,6 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _require_kubeconfig(cfg: ResolvedConfig) -> None:
+    """Fail early with a fixable message instead of a client library traceback."""
+    if not cfg.path or not os.path.exists(cfg.path):
+        raise commands.CommandError(
+            f"no kubeconfig found at {cfg.path!r}; pass --kubeconfig, set KUBECONFIG or create ~/.kube/config"
+        )
+
+
 async def _default_api(cfg: ResolvedConfig) -> RolloutApi:
     try:
         return await KubeRolloutApi.connect(cfg.path, context=cfg.context)
@@ -80,14 +89,9 @@ async def _default_api(cfg: ResolvedConfig) -> RolloutApi:
         raise commands.CommandError(f"cannot use kubeconfig {cfg.path!r} (context {cfg.context!r}): {exc}") from exc
 
 
-async def run(args: argparse.Namespace, api_factory: ApiFactory, out: TextIO) -> None:
+async def run(args: argparse.Namespace, cfg: ResolvedConfig, api_factory: ApiFactory, out: TextIO) -> None:
     allowed = frozenset({"Rollout", "Deployment"}) if args.verb == "undo" else frozenset({"Rollout"})
     target = parse_target(args.resource, allowed=allowed)
-    cfg = resolve(
-        kubeconfig=getattr(args, "kubeconfig", None),
-        context=getattr(args, "context", None),
-        namespace=getattr(args, "namespace", None),
-    )
     api = await api_factory(cfg)
     try:
         ns = cfg.namespace
@@ -115,7 +119,14 @@ def main(
     err = err or sys.stderr
     args = build_parser().parse_args(argv)
     try:
-        asyncio.run(run(args, api_factory or _default_api, out))
+        cfg = resolve(
+            kubeconfig=getattr(args, "kubeconfig", None),
+            context=getattr(args, "context", None),
+            namespace=getattr(args, "namespace", None),
+        )
+        if api_factory is None:
+            _require_kubeconfig(cfg)
+        asyncio.run(run(args, cfg, api_factory or _default_api, out))
     except (commands.CommandError, TargetError, ApiFailure) as exc:
         print(f"error: {exc}", file=err)
         return 1

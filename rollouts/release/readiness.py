@@ -40,12 +40,16 @@ def is_batch_ready(
     failure_threshold: IntOrStr | None = None,
     rollout_id: str = "",
     pods: Iterable[Mapping[str, Any]] | None = None,
+    workload_replicas: int | None = None,
 ) -> str | None:
     """Return ``None`` if the batch is ready, else why not (checks in upstream order).
 
     ``pods`` is ``None`` when the executor did not list pods (then the label check is skipped, as
-    upstream does); an empty list means "listed, none found".
+    upstream does); an empty list means "listed, none found". A workload scaled to 0
+    (``workload_replicas == 0``) is always ready: there is nothing to release.
     """
+    if workload_replicas == 0:
+        return None
     if updated < desired:
         return f"updated {updated} < desired {desired}"
     tolerance = failure_tolerance(failure_threshold, updated)

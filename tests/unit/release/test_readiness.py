@@ -44,3 +44,7 @@ def test_label_check_skipped_without_pods_or_id():
 
 def test_zero_desired_is_ready():
     assert is_batch_ready(updated=0, updated_ready=0, desired=0, planned=0) is None
+
+
+def test_zero_replica_workload_is_ready():
+    assert is_batch_ready(updated=0, updated_ready=0, desired=5, planned=5, workload_replicas=0) is None
