@@ -198,3 +198,35 @@ def test_valid_v1beta1_canary_round_trips_through_v1alpha1(doc: dict) -> None:
     beta["metadata"].pop("annotations")  # conversion re-derives them from the spec
     back = convert(convert(beta, A), B)
     assert back["spec"] == beta["spec"] and back.get("status") == beta.get("status")
+
+
+# ------------------------------------------------------------------ unknown fields anywhere, any kind
+_MAPS = {"metadata", "labels", "annotations"}  # free-form maps, not structs
+
+
+def _struct_nodes(node: Any, out: list[dict]) -> list[dict]:
+    if isinstance(node, dict):
+        out.append(node)
+        for k, v in node.items():
+            if k not in _MAPS:
+                _struct_nodes(v, out)
+    elif isinstance(node, list):
+        for v in node:
+            _struct_nodes(v, out)
+    return out
+
+
+@SETTINGS
+@given(name=st.sampled_from(["rollout_v1beta1_spec.yaml", "rollout_v1alpha1_spec.yaml",
+                             "batchrelease_v1beta1_spec.yaml", "trafficrouting_v1alpha1_spec.yaml",
+                             "rollout_v1alpha1_seed_ab_fixed.yaml"]),
+       data=st.data())
+def test_unknown_fields_survive_anywhere(name: str, data: st.DataObject) -> None:
+    from .conftest import load_sample
+
+    doc = load_sample(name)
+    nodes = _struct_nodes(doc, [])
+    for _ in range(data.draw(st.integers(1, 3))):
+        node = data.draw(st.sampled_from(nodes))
+        node[data.draw(st.sampled_from(["zFuture", "x-extra", "newField"]))] = data.draw(json_value)
+    assert to_dict(load(doc)) == doc
