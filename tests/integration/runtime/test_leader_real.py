@@ -1,0 +1,159 @@
+"""Leader election and the manager against a real Lease on the real API server."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from runtime.cache import InformerSettings
+from runtime.controller import Controller
+from runtime.events import EventRecorder, EventSettings
+from runtime.kube import KubeClient
+from runtime.kube.resources import CONFIGMAPS, EVENTS, LEASES
+from runtime.leaderelection import LeaderElectionSettings, LeaderElector
+from runtime.manager import Manager, ManagerSettings
+from runtime.reconcile import Result
+
+from .conftest import eventually
+
+pytestmark = pytest.mark.integration
+
+FAST = LeaderElectionSettings(lease_duration=2, renew_deadline=1.5, retry_period=0.2)
+FAST_NO_RELEASE = LeaderElectionSettings(lease_duration=2, renew_deadline=1.5, retry_period=0.2,
+                                         release_on_cancel=False)
+
+
+class Intervals:
+    """Leadership intervals per identity, on one monotonic clock, to check for overlap."""
+
+    def __init__(self):
+        self.events: list[tuple[float, str, bool]] = []
+
+    def watch(self, elector: LeaderElector) -> None:
+        elector.on_change.append(lambda v: self.events.append((time.monotonic(), elector.identity, v)))
+
+    def assert_never_two_leaders(self) -> None:
+        leaders: set[str] = set()
+        for _, who, leading in sorted(self.events):
+            if leading:
+                leaders.add(who)
+                assert len(leaders) == 1, f"two leaders at once: {leaders} ({self.events})"
+            else:
+                leaders.discard(who)
+
+
+async def test_killed_leader_is_replaced_within_lease_duration(kubeconfig, namespace):
+    clients = [await KubeClient.from_kubeconfig(kubeconfig) for _ in range(2)]
+    a = LeaderElector(clients[0], name="lock", namespace=namespace, identity="a", settings=FAST_NO_RELEASE)
+    b = LeaderElector(clients[1], name="lock", namespace=namespace, identity="b", settings=FAST)
+    iv = Intervals()
+    iv.watch(a)
+    iv.watch(b)
+    ta = asyncio.create_task(a.run(lambda: asyncio.Event().wait()))
+    await eventually(lambda: a.is_leader, what="a leads")
+    tb = asyncio.create_task(b.run(lambda: asyncio.Event().wait()))
+    await asyncio.sleep(1.0)
+    assert a.is_leader and not b.is_leader
+    ta.cancel()  # killed: no release
+    killed = time.monotonic()
+    await asyncio.gather(ta, return_exceptions=True)
+    lease = await clients[0].get(LEASES, "lock", namespace)
+    assert lease["spec"]["holderIdentity"] == "a"
+    await eventually(lambda: b.is_leader, timeout=5, what="b takes over")
+    took = time.monotonic() - killed
+    assert took <= FAST.lease_duration + 3 * FAST.retry_period + 0.5, took
+    lease = await clients[1].get(LEASES, "lock", namespace)
+    assert lease["spec"]["holderIdentity"] == "b" and lease["spec"]["leaseTransitions"] == 1
+    tb.cancel()
+    await asyncio.gather(tb, return_exceptions=True)
+    released = await clients[1].get(LEASES, "lock", namespace)
+    assert released["spec"]["holderIdentity"] == "" and released["spec"]["leaseDurationSeconds"] == 1
+    iv.assert_never_two_leaders()
+    for c in clients:
+        await c.aclose()
+
+
+async def test_many_contenders_never_two_leaders(kubeconfig, namespace):
+    clients = [await KubeClient.from_kubeconfig(kubeconfig) for _ in range(3)]
+    electors = [LeaderElector(c, name="lock", namespace=namespace, identity=f"e{i}", settings=FAST_NO_RELEASE)
+                for i, c in enumerate(clients)]
+    iv = Intervals()
+    tasks = {}
+    for e in electors:
+        iv.watch(e)
+        tasks[e.identity] = asyncio.create_task(e.run(lambda: asyncio.Event().wait()))
+    for _ in range(3):  # kill whoever leads, three times in a row
+        leader = await eventually(lambda: next((e for e in electors if e.is_leader), None), timeout=6,
+                                  what="a leader")
+        tasks[leader.identity].cancel()
+        await asyncio.gather(tasks[leader.identity], return_exceptions=True)
+        tasks[leader.identity] = asyncio.create_task(leader.run(lambda: asyncio.Event().wait()))
+    for t in tasks.values():
+        t.cancel()
+    await asyncio.gather(*tasks.values(), return_exceptions=True)
+    iv.assert_never_two_leaders()
+    assert sum(1 for _, _, v in iv.events if v) >= 3
+    for c in clients:
+        await c.aclose()
+
+
+class Counting:
+    def __init__(self):
+        self.calls = 0
+
+    async def reconcile(self, request):
+        self.calls += 1
+        return Result()
+
+
+async def test_two_managers_only_the_leader_reconciles_and_takes_over(kubeconfig, namespace):
+    managers, reconcilers, tasks, clients = [], [], [], []
+    for i in range(2):
+        client = await KubeClient.from_kubeconfig(kubeconfig)
+        mgr = Manager(client, settings=ManagerSettings(
+            http_port=None, leader_election_namespace=namespace, leader_election_id="mgr-lock", identity=f"m{i}",
+            lease=FAST, namespace=namespace, informers=InformerSettings(resync_period=0)))
+        rec = Counting()
+        ctl = Controller("cms", rec, metrics=mgr.metrics)
+        ctl.watch(mgr.informers.informer(CONFIGMAPS))
+        mgr.add_controller(ctl)
+        managers.append(mgr)
+        reconcilers.append(rec)
+        clients.append(client)
+        tasks.append(asyncio.create_task(mgr.run(install_signal_handlers=False)))
+    await eventually(lambda: any(m.is_leader for m in managers), what="a leading manager")
+    leader = 0 if managers[0].is_leader else 1
+    other = 1 - leader
+    await eventually(lambda: reconcilers[leader].calls > 0, what="leader reconciles")
+    await asyncio.sleep(0.5)
+    assert reconcilers[other].calls == 0 and not managers[other].is_leader
+    managers[leader].stop()  # graceful: releases the lease
+    await asyncio.wait_for(tasks[leader], 10)
+    await eventually(lambda: managers[other].is_leader and reconcilers[other].calls > 0, timeout=5,
+                     what="the other manager takes over")
+    managers[other].stop()
+    await asyncio.wait_for(tasks[other], 10)
+    for c in clients:
+        await c.aclose()
+
+
+async def test_event_recorder_aggregates_repeats(kube, namespace):
+    cm = await kube.create(CONFIGMAPS, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "subject"}},
+                           namespace)
+    rec = EventRecorder(kube, settings=EventSettings(component="rt-test", host="h"))
+    task = asyncio.create_task(rec.run())
+    try:
+        for _ in range(3):
+            rec.event(cm, "Warning", "Stuck", "waiting for 3/5 ready")
+        rec.event(cm, "Normal", "Progressing", "batch 1 done")
+        await asyncio.wait_for(rec.flush(), 10)
+        events = (await kube.list(EVENTS, namespace, field_selector="involvedObject.name=subject"))["items"]
+        by_reason = {e["reason"]: e for e in events}
+        assert set(by_reason) == {"Stuck", "Progressing"}
+        assert by_reason["Stuck"]["count"] == 3 and by_reason["Progressing"]["count"] == 1
+        assert by_reason["Stuck"]["involvedObject"]["uid"] == cm["metadata"]["uid"]
+        assert by_reason["Stuck"]["source"]["component"] == "rt-test"
+    finally:
+        task.cancel()
