@@ -76,7 +76,8 @@ class Gauge(Counter):
 class Histogram(_Metric):
     kind = "histogram"
 
-    def __init__(self, name: str, help: str, labelnames: Sequence[str] = (), buckets: Sequence[float] = DEFAULT_BUCKETS):
+    def __init__(self, name: str, help: str, labelnames: Sequence[str] = (),
+                 buckets: Sequence[float] = DEFAULT_BUCKETS) -> None:
         super().__init__(name, help, labelnames)
         self.buckets = tuple(sorted(buckets))
         # per label set: [count per bucket..., +Inf count], sum

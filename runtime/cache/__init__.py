@@ -6,7 +6,13 @@ from .handlers import EventHandler, FuncHandler, Registration
 from .informer import InformerSettings, SharedInformer, drop_managed_fields, wait_for_cache_sync
 from .reflector import Reflector, ReflectorSettings
 from .store import (
-    NAMESPACE_INDEX, OWNER_UID_INDEX, DeletedFinalStateUnknown, Store, matches_labels, object_key, split_key,
+    NAMESPACE_INDEX,
+    OWNER_UID_INDEX,
+    DeletedFinalStateUnknown,
+    Store,
+    matches_labels,
+    object_key,
+    split_key,
 )
 
 __all__ = [

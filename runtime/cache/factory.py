@@ -22,7 +22,7 @@ class SharedInformerFactory:
     """Creates, shares, starts and stops informers."""
 
     def __init__(
-        self, client: ListWatcher, *, namespace: str | None = None, settings: InformerSettings = InformerSettings(),
+        self, client: ListWatcher, *, namespace: str | None = None, settings: InformerSettings = InformerSettings(),  # noqa: B008
         clock: Clock = REAL_CLOCK,
     ) -> None:
         self.client = client
@@ -57,7 +57,7 @@ class SharedInformerFactory:
         for inf in self._informers.values():
             inf.start()
 
-    async def wait_for_cache_sync(self, timeout: float | None = None) -> bool:
+    async def wait_for_cache_sync(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109
         return await wait_for_cache_sync(*self._informers.values(), timeout=timeout)
 
     async def stop(self) -> None:

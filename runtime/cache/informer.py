@@ -153,7 +153,7 @@ class SharedInformer:
         """True once the first list is in the store."""
         return self._synced.is_set()
 
-    async def wait_for_sync(self, timeout: float | None = None) -> bool:
+    async def wait_for_sync(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109
         """Wait for the first list (and for every handler to process it); False on timeout."""
         async def synced() -> None:
             await self._synced.wait()
@@ -199,7 +199,7 @@ def _rv(obj: Mapping[str, Any]) -> str | None:
     return (obj.get("metadata") or {}).get("resourceVersion")
 
 
-async def wait_for_cache_sync(*informers: SharedInformer, timeout: float | None = None) -> bool:
+async def wait_for_cache_sync(*informers: SharedInformer, timeout: float | None = None) -> bool:  # noqa: ASYNC109
     """Wait until every informer has synced; False if ``timeout`` seconds pass first."""
     results = await asyncio.gather(*(inf.wait_for_sync(timeout) for inf in informers))
     return all(results)

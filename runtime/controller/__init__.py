@@ -2,12 +2,22 @@
 
 from .controller import Controller, ControllerSettings
 from .handlers import (
-    EnqueueRequestForObject, EnqueueRequestForOwner, EnqueueRequestsFromMapFunc, owner_requests, request_for,
+    EnqueueRequestForObject,
+    EnqueueRequestForOwner,
+    EnqueueRequestsFromMapFunc,
+    owner_requests,
+    request_for,
     unwrap_tombstone,
 )
 from .policy import Action, Decision, decide
 from .predicates import (
-    AnnotationsChanged, FuncPredicate, GenerationChanged, LabelsChanged, Or, Predicate, ResourceVersionChanged,
+    AnnotationsChanged,
+    FuncPredicate,
+    GenerationChanged,
+    LabelsChanged,
+    Or,
+    Predicate,
+    ResourceVersionChanged,
 )
 
 __all__ = [

@@ -20,7 +20,6 @@ import time
 import uuid
 from collections.abc import Sequence
 
-
 import attrs
 import structlog
 

@@ -2,8 +2,21 @@
 
 from .client import ClientSettings, KubeClient
 from .errors import (
-    AlreadyExists, ApiError, BadRequest, Conflict, ConnectionFailed, FieldCause, Forbidden, Gone, Invalid,
-    NotFound, ServerError, Timeout, TooManyRequests, Unauthorized, error_from_response,
+    AlreadyExists,
+    ApiError,
+    BadRequest,
+    Conflict,
+    ConnectionFailed,
+    FieldCause,
+    Forbidden,
+    Gone,
+    Invalid,
+    NotFound,
+    ServerError,
+    Timeout,
+    TooManyRequests,
+    Unauthorized,
+    error_from_response,
 )
 from .resources import Resource
 from .watch import WatchEvent

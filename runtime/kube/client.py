@@ -10,7 +10,6 @@ that carry ``Retry-After``, records metrics, and raises a typed :mod:`~runtime.k
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -79,7 +78,7 @@ class _ResponseSource:
     async def read(self) -> bytes:
         try:
             return await self._response.content.readany()
-        except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as e:
+        except (TimeoutError, aiohttp.ClientError, ConnectionError) as e:
             raise ConnectionFailed(f"watch stream broken: {e!r}") from e
 
     def close(self) -> None:
@@ -167,7 +166,7 @@ class KubeClient:
             try:
                 resp = await self._session.request(method, self.server + path, params=query, data=data,
                                                    headers=headers, timeout=timeout)
-            except asyncio.TimeoutError as e:
+            except TimeoutError as e:
                 self._observe(method, "<error>", started)
                 raise Timeout(f"{method} {path}: no answer within {self.settings.request_timeout}s",
                               status=0) from e
@@ -189,7 +188,7 @@ class KubeClient:
     async def _error_of(resp: aiohttp.ClientResponse) -> ApiError:
         try:
             raw = await resp.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             raw = b""
         finally:
             resp.release()
@@ -199,7 +198,7 @@ class KubeClient:
         resp = await self._send(method, path, **kw)
         try:
             raw = await resp.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as e:
+        except (TimeoutError, aiohttp.ClientError) as e:
             raise ConnectionFailed(f"{method} {path}: reading body: {e!r}") from e
         finally:
             resp.release()

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import attrs
 from kubernetes_asyncio.client import Configuration
-from kubernetes_asyncio.config import ConfigException
-from kubernetes_asyncio.config import incluster_config, kube_config
+from kubernetes_asyncio.config import ConfigException, incluster_config, kube_config
 
 __all__ = ["Connection", "load_kubeconfig", "load_in_cluster", "load_auto", "ConfigException", "static_headers"]
 

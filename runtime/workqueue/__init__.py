@@ -4,7 +4,11 @@ from .delaying import DelayingQueue
 from .metrics import NOOP_METRICS, QueueMetrics
 from .queue import ShutDown, WorkQueue
 from .rate_limiters import (
-    BucketRateLimiter, ItemExponentialFailureRateLimiter, MaxOfRateLimiter, RateLimiter, RateLimiterSettings,
+    BucketRateLimiter,
+    ItemExponentialFailureRateLimiter,
+    MaxOfRateLimiter,
+    RateLimiter,
+    RateLimiterSettings,
     default_controller_rate_limiter,
 )
 from .ratelimiting import RateLimitingQueue

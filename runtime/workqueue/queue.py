@@ -119,7 +119,7 @@ class WorkQueue(Generic[T]):
             if not fut.done():
                 fut.set_result(None)
 
-    async def shutdown_with_drain(self, timeout: float | None = None) -> bool:
+    async def shutdown_with_drain(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109
         """Shut down and wait until every in-flight item is ``done``. Returns False on timeout.
 
         Items still queued (not yet handed out) are dropped by workers that stop calling ``get``;

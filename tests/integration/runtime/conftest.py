@@ -20,7 +20,7 @@ async def kube(kubeconfig: str):
         await client.aclose()
 
 
-async def eventually(check: Callable[[], object], *, timeout: float = 20.0, what: str = "condition") -> object:
+async def eventually(check: Callable[[], object], *, timeout: float = 20.0, what: str = "condition") -> object:  # noqa: ASYNC109
     """Poll ``check`` (sync or async) until it returns something truthy; fail with the last value."""
     deadline = time.monotonic() + timeout
     last: object = None

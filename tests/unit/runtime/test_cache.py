@@ -5,16 +5,23 @@ import copy
 import json
 
 import pytest
+from rt_fakes import FakeListWatcher, line, obj, status
 
 from runtime.cache import (
-    DeletedFinalStateUnknown, FuncHandler, InformerSettings, ReflectorSettings, SharedInformer,
-    SharedInformerFactory, Store, freeze, thaw,
+    DeletedFinalStateUnknown,
+    FuncHandler,
+    InformerSettings,
+    ReflectorSettings,
+    SharedInformer,
+    SharedInformerFactory,
+    Store,
+    freeze,
+    thaw,
 )
 from runtime.clock import FakeClock
 from runtime.kube.errors import ConnectionFailed, Gone, ServerError, TooManyRequests
 from runtime.kube.resources import CONFIGMAPS
 from runtime.kube.watch import WatchEvent
-from rt_fakes import FakeListWatcher, line, obj, status
 
 
 def ev(kind, o):

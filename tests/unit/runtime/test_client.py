@@ -5,14 +5,26 @@ import json
 
 import pytest
 from aiohttp import web
+from rt_fakes import line, obj, status
 
 from runtime.clock import FakeClock
 from runtime.kube import (
-    AlreadyExists, ApiError, BadRequest, ClientSettings, Conflict, Forbidden, Gone, Invalid, KubeClient, NotFound,
-    ServerError, Timeout, TooManyRequests, Unauthorized,
+    AlreadyExists,
+    ApiError,
+    BadRequest,
+    ClientSettings,
+    Conflict,
+    Forbidden,
+    Gone,
+    Invalid,
+    KubeClient,
+    NotFound,
+    ServerError,
+    Timeout,
+    TooManyRequests,
+    Unauthorized,
 )
 from runtime.kube.resources import CONFIGMAPS, DEPLOYMENTS, NODES
-from rt_fakes import line, obj, status
 
 
 class Script:

@@ -3,18 +3,27 @@
 import asyncio
 
 import pytest
+from rt_fakes import obj
 
 from runtime.cache import DeletedFinalStateUnknown, freeze
 from runtime.clock import FakeClock
 from runtime.controller import (
-    Action, AnnotationsChanged, Controller, ControllerSettings, EnqueueRequestForObject, EnqueueRequestForOwner,
-    GenerationChanged, LabelsChanged, Or, ResourceVersionChanged, decide,
+    Action,
+    AnnotationsChanged,
+    Controller,
+    ControllerSettings,
+    EnqueueRequestForObject,
+    EnqueueRequestForOwner,
+    GenerationChanged,
+    LabelsChanged,
+    Or,
+    ResourceVersionChanged,
+    decide,
 )
 from runtime.kube.errors import Conflict, NotFound
 from runtime.metrics import Registry, RuntimeMetrics
 from runtime.reconcile import Reconciler, Request, Result, TerminalError
 from runtime.retry import retry_on_conflict
-from rt_fakes import obj
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,10 @@
 import asyncio
 
 import pytest
+from rt_fakes import MemoryApi, PartitionableClient
 
 from runtime.clock import FakeClock
 from runtime.leaderelection import LeaderElectionSettings, LeaderElector, LeadershipLost
-from rt_fakes import MemoryApi, PartitionableClient
 
 S = LeaderElectionSettings(lease_duration=15, renew_deadline=10, retry_period=2, jitter=0)
 

@@ -3,6 +3,7 @@
 import asyncio
 
 import aiohttp
+from rt_fakes import FakeListWatcher, obj
 
 from runtime.cache import InformerSettings
 from runtime.controller import Controller
@@ -10,7 +11,6 @@ from runtime.kube.resources import CONFIGMAPS
 from runtime.manager import Manager, ManagerSettings
 from runtime.metrics import Registry, RuntimeMetrics
 from runtime.reconcile import Request, Result
-from rt_fakes import FakeListWatcher, obj
 
 
 class Rec:

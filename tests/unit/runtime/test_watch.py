@@ -3,12 +3,11 @@
 import asyncio
 
 import pytest
+from rt_fakes import HANG, ScriptedSource, line, obj, status
 
 from runtime.clock import FakeClock
 from runtime.kube.errors import ConnectionFailed, Forbidden, Gone, ServerError, TooManyRequests
 from runtime.kube.watch import LineSplitter, WatchInactivityTimeout, WatchStreamError, stream_events
-
-from rt_fakes import HANG, ScriptedSource, line, obj, status
 
 
 async def collect(source, clock=None, inactivity=None):
@@ -26,7 +25,8 @@ def test_line_splitter_handles_split_and_joined_chunks():
 
 
 async def test_events_across_arbitrary_chunk_boundaries():
-    data = line("ADDED", obj("a", "1")) + line("MODIFIED", obj("a", "2")) + line("BOOKMARK", {"metadata": {"resourceVersion": "9"}})
+    bookmark = {"metadata": {"resourceVersion": "9"}}
+    data = line("ADDED", obj("a", "1")) + line("MODIFIED", obj("a", "2")) + line("BOOKMARK", bookmark)
     chunks = [data[i:i + 7] for i in range(0, len(data), 7)]
     events = await collect(ScriptedSource(*chunks))
     assert [(e.type, e.resource_version) for e in events] == [("ADDED", "1"), ("MODIFIED", "2"), ("BOOKMARK", "9")]
@@ -47,7 +47,8 @@ async def test_truncated_event_raises_stream_error():
         await collect(ScriptedSource(line("ADDED", obj("a", "1"))[:20]))
 
 
-@pytest.mark.parametrize("garbage", [b"not json\n", b"[1,2]\n", b'{"type":"ADDED"}\n', b'{"type":"WHAT","object":{}}\n'])
+@pytest.mark.parametrize(
+    "garbage", [b"not json\n", b"[1,2]\n", b'{"type":"ADDED"}\n', b'{"type":"WHAT","object":{}}\n'])
 async def test_garbage_line_raises_stream_error(garbage):
     src = ScriptedSource(line("ADDED", obj("a", "1")), garbage, line("ADDED", obj("b", "2")))
     seen = []

@@ -6,8 +6,14 @@ import pytest
 
 from runtime.clock import FakeClock
 from runtime.workqueue import (
-    BucketRateLimiter, DelayingQueue, ItemExponentialFailureRateLimiter, MaxOfRateLimiter, RateLimitingQueue,
-    ShutDown, WorkQueue, default_controller_rate_limiter,
+    BucketRateLimiter,
+    DelayingQueue,
+    ItemExponentialFailureRateLimiter,
+    MaxOfRateLimiter,
+    RateLimitingQueue,
+    ShutDown,
+    WorkQueue,
+    default_controller_rate_limiter,
 )
 
 
