@@ -6,8 +6,10 @@ dry-run request, then asserts on real requests.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -201,3 +203,22 @@ async def test_restart_keeps_ca_and_deleted_secret_is_regenerated(
     # the server reloaded the new certificate: the API server (trusting only ca2 now) reaches it again
     await _wait_rollout_webhook_live(kube, namespace)
 
+
+
+async def test_concurrent_replicas_converge_on_one_ca(kube: KubeClient, namespace: str, tmp_path: Any) -> None:
+    """Several syncs racing to create the Secret on the real API server end with one shared CA."""
+    from webhooks.certsync import CertSync
+    from webhooks.settings import WebhookSettings
+
+    def replica(i: int) -> CertSync:
+        settings = WebhookSettings(namespace=namespace, cert_dir=str(tmp_path / f"replica-{i}"), url_host="127.0.0.1",
+                                   cert_writer="secret")
+        return CertSync(kube, settings, frozenset())
+
+    replicas = [replica(i) for i in range(4)]
+    writers = [r.writer for r in replicas]
+    results = await asyncio.gather(*(w.ensure("127.0.0.1", datetime.now(UTC), timedelta(days=183)) for w in writers))
+    cas = {r.artifacts.ca_cert for r in results}
+    assert len(cas) == 1, "all replicas must adopt the CA of the one that created the Secret"
+    assert cas == {await _secret_ca(kube, namespace)}
+    assert sum(1 for r in results if r.reason == "secret created") == 1
