@@ -16,6 +16,8 @@ from typing import Any
 
 import attrs
 
+from ..labels import matches as label_matches
+
 __all__ = [
     "Store", "IndexFunc", "object_key", "split_key", "namespace_index", "owner_uid_index",
     "NAMESPACE_INDEX", "OWNER_UID_INDEX", "DeletedFinalStateUnknown", "matches_labels",
@@ -137,8 +139,15 @@ class Store:
         return self._items.get(f"{namespace}/{name}" if namespace else name)
 
     def list(self, namespace: str | None = None, *, labels: Mapping[str, str] | None = None,
+             selector: Mapping[str, Any] | None = None,
              where: Callable[[Mapping[str, Any]], bool] | None = None) -> list[Mapping[str, Any]]:
-        """Objects (optionally in one namespace, matching ``labels`` and a predicate)."""
+        """Objects, optionally in one namespace, with ``labels`` (equality), matching a
+        ``metav1.LabelSelector`` dict ``selector`` (``{}`` matches all) and a predicate ``where``."""
+        if selector is not None:
+            wanted = selector
+            extra = where
+            where = lambda o: label_matches(wanted, (o.get("metadata") or {}).get("labels")) and (  # noqa: E731
+                extra is None or extra(o))
         if namespace:
             objs: Iterable[Mapping[str, Any]] = (self._items[k] for k in self.index_keys(NAMESPACE_INDEX, namespace))
         else:

@@ -284,3 +284,12 @@ async def test_factory_shares_informers():
     f.start()
     assert await f.wait_for_cache_sync(1)
     await f.stop()
+
+
+def test_store_list_with_label_selector():
+    s = Store()
+    s.put("ns/a", freeze(obj("a", "1", "ns", metadata={"labels": {"app": "x", "tier": "a"}})))
+    s.put("ns/b", freeze(obj("b", "1", "ns", metadata={"labels": {"app": "x"}})))
+    sel = {"matchLabels": {"app": "x"}, "matchExpressions": [{"key": "tier", "operator": "Exists"}]}
+    assert [o["metadata"]["name"] for o in s.list("ns", selector=sel)] == ["a"]
+    assert len(s.list(selector={})) == 2
