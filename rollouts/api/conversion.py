@@ -28,7 +28,7 @@ from rollouts.api import v1alpha1 as a
 from rollouts.api import v1beta1 as b
 from rollouts.api.common import ObjectRef, PatchPodTemplateMetadata
 from rollouts.api.intstr import IntOrString
-from rollouts.api.wire import DecodeError, WireModel, from_dict, mark_new, to_dict
+from rollouts.api.wire import DecodeError, WireModel, from_dict, mark_new, string_map, to_dict
 
 _SUPPORTED_VERSIONS = (C.API_VERSION_V1ALPHA1, C.API_VERSION_V1BETA1)
 _CONVERTIBLE_KINDS = (C.KIND_ROLLOUT, C.KIND_BATCH_RELEASE)
@@ -47,8 +47,7 @@ def _copy_extra(dst: WireModel, src: WireModel) -> None:
 
 
 def _annotations(metadata: dict[str, Any]) -> dict[str, str]:
-    ann = metadata.get("annotations")
-    return ann if isinstance(ann, dict) else {}
+    return string_map(metadata.get("annotations"))
 
 
 def _set_annotation(metadata: dict[str, Any], key: str, value: str) -> None:

@@ -216,6 +216,16 @@ def _structure_model(d: Any, cls: type, path: str) -> Any:
     return obj
 
 
+def string_map(v: Any) -> dict[str, str]:
+    """The ``str → str`` entries of a raw JSON map (labels/annotations); ``{}`` for anything else.
+
+    ObjectMeta is kept raw, so code reading annotations must not trust its shape.
+    """
+    if not isinstance(v, dict):
+        return {}
+    return {k: x for k, x in v.items() if isinstance(k, str) and isinstance(x, str)}
+
+
 def is_zero(v: Any) -> bool:
     """Go zero value test used for omitempty (structs are zero when every field is)."""
     if v is None or v is False or v == 0 and isinstance(v, int) or v == "":

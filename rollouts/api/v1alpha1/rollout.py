@@ -25,7 +25,7 @@ from rollouts.api.common import (
 )
 from rollouts.api.intstr import IntOrString
 from rollouts.api.status import CanaryStatus
-from rollouts.api.wire import WireModel, field
+from rollouts.api.wire import WireModel, field, string_map
 
 define = attrs.define(kw_only=True)
 
@@ -99,5 +99,5 @@ class Rollout(WireModel):
 
     @property
     def annotations(self) -> dict[str, str]:
-        """``metadata.annotations`` (read-only view; empty dict when absent)."""
-        return self.metadata.get("annotations") or {}
+        """``metadata.annotations`` as a read-only copy; non-string values (malformed input) are skipped."""
+        return string_map(self.metadata.get("annotations"))

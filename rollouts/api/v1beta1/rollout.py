@@ -22,7 +22,7 @@ from rollouts.api.common import (
 )
 from rollouts.api.intstr import IntOrString
 from rollouts.api.status import BlueGreenStatus, CanaryStatus
-from rollouts.api.wire import WireModel, field
+from rollouts.api.wire import WireModel, field, string_map
 
 define = attrs.define(kw_only=True)
 _MAX16 = {"maxItems": 16}
@@ -137,8 +137,8 @@ class Rollout(WireModel):
 
     @property
     def annotations(self) -> dict[str, str]:
-        """``metadata.annotations`` (read-only view; empty dict when absent)."""
-        return self.metadata.get("annotations") or {}
+        """``metadata.annotations`` as a read-only copy; non-string values (malformed input) are skipped."""
+        return string_map(self.metadata.get("annotations"))
 
     def is_real_partition(self) -> bool:
         """Upstream ``IsRealPartition``: canary strategy but not (apps/v1 Deployment + extra workload)."""
