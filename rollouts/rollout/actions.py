@@ -58,6 +58,22 @@ class FinaliseTrafficRouting:
 
 
 @attrs.frozen
+class PatchStableService:
+    """Point the stable Service selector at ``{revision_label_key: stable_revision}`` (§6.2, step 1).
+
+    Result arrives as ``stable_service_done`` (False: changed something, wait the grace period).
+    """
+
+    revision_label_key: str
+    stable_revision: str
+
+
+@attrs.frozen
+class RestoreStableService:
+    """Remove the revision key from the stable Service selector (ingress-nginx bypass, §6.2)."""
+
+
+@attrs.frozen
 class RunFinalising:
     """Run the cleanup sequence (§8) for ``reason``; completion arrives as ``finalising_done``."""
 
@@ -78,6 +94,8 @@ Action = (
     | EmitEvent
     | DoTrafficRouting
     | FinaliseTrafficRouting
+    | PatchStableService
+    | RestoreStableService
     | RunFinalising
     | ResetForContinuousRelease
 )

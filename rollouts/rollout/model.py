@@ -139,6 +139,8 @@ class Observation:
     traffic_done: bool = True
     #: Traffic objects verified and TrafficRouting finalizer ensured (Initializing, §5.2 2 & 4).
     initializing_checks_done: bool = True
+    #: The stable-Service action requested in BeforeStepUpgrade is done (nothing changed / grace over).
+    stable_service_done: bool = True
     #: The cleanup sequence (§8) for the current reason has completed.
     finalising_done: bool = False
     #: The continuous-release reset (§8.3) has completed.

@@ -211,11 +211,13 @@ def run_step(rollout: Mapping[str, Any], status: dict[str, Any], obs: m.Observat
     step = steps[index - 1] if 1 <= index <= n else {}
     state = sub.get("currentStepState")
     if state == m.BEFORE_STEP_UPGRADE:
+        if m.step_has_traffic(step) and not _stable_service_ready(rollout, sub, obs, rnd, index, step):
+            return
         sub["currentStepState"] = m.STEP_UPGRADE
         sub["lastUpdateTime"] = m.format_time(now)
         if not m.step_has_traffic(step):
             return
-        state = m.STEP_UPGRADE  # stable-Service patching is part of DoTrafficRouting in our design
+        state = m.STEP_UPGRADE
     if state == m.STEP_UPGRADE:
         _step_upgrade(rollout, status, obs, rnd, now, index, n, step)
     elif state == m.STEP_TRAFFIC_ROUTING:
@@ -237,6 +239,36 @@ def run_step(rollout: Mapping[str, Any], status: dict[str, Any], obs: m.Observat
         else:
             sub["currentStepState"] = m.COMPLETED
         sub["lastUpdateTime"] = m.format_time(now)
+
+
+def _stable_service_ready(
+    rollout: Mapping[str, Any],
+    sub: Mapping[str, Any],
+    obs: m.Observation,
+    rnd: Round,
+    index: int,
+    step: Mapping[str, Any],
+) -> bool:
+    """BeforeStepUpgrade for a traffic step: fix the stable Service selector first (§6.2).
+
+    Partition style at full size restores the selector (ingress-nginx bug bypass: the stable
+    backend must never become empty); step 1 pins it to the stable revision so new pods never get
+    unrouted traffic. Returns False while the caller must wait.
+    """
+    canary = m.canary(rollout)
+    wanted: list[act.Action] = []
+    full = m.step_replicas(step, obs.workload.replicas) >= obs.workload.replicas
+    if not m.uses_extra_workload(rollout) and full:
+        wanted.append(act.RestoreStableService())
+    if index == 1 and not canary.get("disableGenerateCanaryService") and m.has_traffic_routings(rollout):
+        wanted.append(act.PatchStableService("pod-template-hash", str(sub.get("stableRevision", ""))))
+    if not wanted:
+        return True
+    rnd.actions.extend(wanted)
+    if not obs.stable_service_done:
+        rnd.requeue(DEFAULT_RECHECK_SECONDS)
+        return False
+    return True
 
 
 def _step_upgrade(

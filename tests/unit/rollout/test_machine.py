@@ -304,3 +304,25 @@ def test_initializing_waits_three_seconds_from_condition():
     assert s.rollout["status"]["conditions"][0]["reason"] == "Initializing"
     s.step(advance=2)
     assert s.rollout["status"]["conditions"][0]["reason"] == "InRolling"
+
+
+def test_traffic_step_one_pins_stable_service_first():
+    steps = [{"traffic": "5%", "replicas": 1}, {"traffic": "50%", "replicas": "50%"}, {"replicas": "100%"}]
+    ro = seed_rollout(steps)
+    ro["spec"]["strategy"]["canary"]["trafficRoutings"] = [{"service": "svc", "ingress": {"name": "ing"}}]
+    s = Sim(ro)
+    s.settle()
+    s.release("v2")
+    s.step()  # Healthy -> Progressing
+    s.step(advance=3)  # Initializing -> InRolling
+    assert s.rollout["status"]["canaryStatus"]["currentStepState"] == "BeforeStepUpgrade"
+    rollout = s.rollout
+    obs = Observation(workload=s.workload, stable_service_done=False)
+    out = reconcile_rollout(rollout, obs, s.now)
+    assert act.PatchStableService("pod-template-hash", "6c7764b765") in out.actions
+    assert out.status["canaryStatus"]["currentStepState"] == "BeforeStepUpgrade"
+    assert out.requeue_after == 3.0
+    out = reconcile_rollout(rollout, Observation(workload=s.workload), s.now)
+    # stable Service ready: falls through into StepUpgrade in the same round and creates the BR
+    assert out.status["canaryStatus"]["currentStepState"] == "StepUpgrade"
+    assert any(isinstance(a, act.CreateBatchRelease) for a in out.actions)
