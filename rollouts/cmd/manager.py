@@ -1,0 +1,178 @@
+"""``kruise-rollout``: the controller manager (Rollout, BatchRelease, advanced Deployment controllers,
+the webhook server and its certificate sync) on one :class:`runtime.manager.Manager`.
+
+Controllers run on the leader only; the webhook server (and the certificate sync) on every replica.
+``--local-cluster`` targets the embedded control plane: CRDs, namespace and RBAC are installed at
+start, the webhooks are registered in URL mode (``https://127.0.0.1:<port>``) and the webhook
+configurations are deleted on shutdown, so a stopped manager never blocks the cluster (the webhooks
+use ``failurePolicy: Fail``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import structlog
+
+from rollouts.cmd.install import install
+from rollouts.controllers.setup import add_controllers
+from runtime.kube.client import KubeClient
+from runtime.kube.errors import NotFound
+from runtime.kube.resources import MUTATING_WEBHOOK_CONFIGURATIONS, VALIDATING_WEBHOOK_CONFIGURATIONS
+from runtime.manager import Manager, ManagerSettings
+from webhooks import configs
+from webhooks.app import WebhookApp, build_registry
+from webhooks.settings import WebhookSettings
+from webhooks.validating_rollout import KubeRolloutLister
+from webhooks.workload import register as register_workload_webhooks
+
+#: Upstream's leader election id (main.go).
+LEADER_ELECTION_ID = "71ddec2c.kruise.io"
+
+log = structlog.get_logger("rollouts.cmd.manager")
+
+
+@attrs.frozen(kw_only=True)
+class Options:
+    """Command-line options (defaults follow upstream main.go)."""
+
+    kubeconfig: str | None = None
+    """Kubeconfig path; None → ``$KUBECONFIG``, in-cluster config, ``~/.kube/config``."""
+    local_cluster: bool = False
+    """Install CRDs/RBAC/webhook configurations and serve the webhook in URL mode on 127.0.0.1."""
+    metrics_addr: str = ":8080"
+    """Address of ``/metrics`` (and, when equal to ``health_addr``, of the probes too)."""
+    health_addr: str = ":8081"
+    """Address of ``/healthz`` and ``/readyz``."""
+    leader_elect: bool = True
+    """Run controllers only on the replica holding the Lease ``71ddec2c.kruise.io``."""
+    webhook_port: int = 9876
+    """HTTPS port of the webhook server (0: pick a free one)."""
+    webhook_cert_dir: str | None = None
+    """Where the serving certificate is written (default ``$WEBHOOK_CERT_DIR`` or /tmp/...)."""
+    namespace: str = "kruise-rollout"
+    """Namespace of the Lease and the webhook certificate Secret (``POD_NAMESPACE``)."""
+
+
+def _addr(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    return host or "0.0.0.0", int(port)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Options:
+    p = argparse.ArgumentParser(prog="kruise-rollout", description=__doc__.splitlines()[0])
+    p.add_argument("--kubeconfig", default=None)
+    p.add_argument("--local-cluster", action="store_true")
+    p.add_argument("--metrics-addr", "--metrics-bind-address", dest="metrics_addr", default=":8080")
+    p.add_argument("--health-addr", "--health-probe-bind-address", dest="health_addr", default=":8081")
+    p.add_argument("--leader-elect", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--webhook-port", type=int, default=int(os.environ.get("WEBHOOK_PORT") or 9876))
+    p.add_argument("--webhook-cert-dir", default=None)
+    p.add_argument("--namespace", default=os.environ.get("POD_NAMESPACE") or "kruise-rollout")
+    a = p.parse_args(argv)
+    return Options(kubeconfig=a.kubeconfig, local_cluster=a.local_cluster, metrics_addr=a.metrics_addr,
+                   health_addr=a.health_addr, leader_elect=a.leader_elect, webhook_port=a.webhook_port,
+                   webhook_cert_dir=a.webhook_cert_dir, namespace=a.namespace)
+
+
+def webhook_settings(opts: Options) -> WebhookSettings:
+    overrides: dict[str, Any] = {"namespace": opts.namespace, "port": opts.webhook_port}
+    if opts.webhook_cert_dir:
+        overrides["cert_dir"] = opts.webhook_cert_dir
+    if opts.local_cluster:
+        overrides.update(host="127.0.0.1", url_host="127.0.0.1", create_configurations=True)
+    return WebhookSettings.from_env(**overrides)
+
+
+async def delete_webhook_configurations(client: Any) -> None:
+    for res, name in ((MUTATING_WEBHOOK_CONFIGURATIONS, configs.MUTATING_CONFIGURATION_NAME),
+                      (VALIDATING_WEBHOOK_CONFIGURATIONS, configs.VALIDATING_CONFIGURATION_NAME)):
+        try:
+            await client.delete(res, name)
+        except NotFound:
+            pass
+
+
+class WebhookRunnable:
+    """The webhook app as a manager runnable; in local mode it unregisters itself before stopping."""
+
+    def __init__(self, client: Any, settings: WebhookSettings, *, unregister_on_stop: bool) -> None:
+        self.client = client
+        self.registry = build_registry(rollout_lister=KubeRolloutLister(client))
+        register_workload_webhooks(self.registry, client)
+        self.app = WebhookApp(client, settings, self.registry)
+        self.unregister_on_stop = unregister_on_stop
+
+    @property
+    def ready(self) -> bool:
+        return self.app.server.ready
+
+    async def __call__(self) -> None:
+        await self.app.start()
+        log.info("webhook server serving", port=self.app.server.port, paths=sorted(self.registry.paths()))
+        try:
+            await asyncio.Event().wait()
+        finally:
+            if self.unregister_on_stop:
+                await asyncio.shield(delete_webhook_configurations(self.client))
+            await self.app.stop()
+
+
+def build_manager(client: Any, opts: Options) -> tuple[Manager, WebhookRunnable]:
+    """The fully wired manager (tests call this with their own client)."""
+    host, port = _addr(opts.health_addr)
+    settings = ManagerSettings(http_host=host, http_port=port, leader_election=opts.leader_elect,
+                               leader_election_id=LEADER_ELECTION_ID, leader_election_namespace=opts.namespace)
+    mgr = Manager(client, settings=settings)
+    add_controllers(mgr)
+    webhook = WebhookRunnable(client, webhook_settings(opts), unregister_on_stop=opts.local_cluster)
+    mgr.add_runnable("webhook", webhook)
+    mgr.add_ready_check("webhook", lambda: webhook.ready)
+    if opts.metrics_addr != opts.health_addr:
+        from runtime.http import HealthServer
+
+        mhost, mport = _addr(opts.metrics_addr)
+        metrics = HealthServer(mgr.registry, host=mhost, port=mport)
+
+        async def serve_metrics() -> None:
+            await metrics.start()
+            try:
+                await asyncio.Event().wait()
+            finally:
+                await metrics.stop()
+
+        mgr.add_runnable("metrics", serve_metrics)
+    return mgr, webhook
+
+
+async def run(opts: Options) -> None:
+    client = await KubeClient.auto(opts.kubeconfig)
+    try:
+        if opts.local_cluster:
+            await install(client, opts.namespace)
+        mgr, _ = build_manager(client, opts)
+        await mgr.run()
+    finally:
+        await client.aclose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from runtime.logging import configure_logging
+
+    configure_logging()
+    opts = parse_args(argv)
+    try:
+        asyncio.run(run(opts))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""Partition-style Deployment control plane (batch-release.md §4, §9.2).
+
+The Deployment is frozen for the native controller (paused + Recreate) and its real strategy lives
+in ``rollouts.kruise.io/deployment-strategy``; raising the annotation's ``partition`` is how a batch
+is released, the advanced Deployment controller (``rollouts.controllers.deployment``) does the
+rolling. All patches come from the pure ``rollouts.release.deployment_strategy``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from rollouts.controllers.batchrelease.labelpatch import plan_labels
+from rollouts.controllers.common import annotations, is_deleting, labels, meta
+from rollouts.controllers.rollout.workload import owned_replica_sets, update_revision
+from rollouts.release.batch import new_rs_replicas_limit
+from rollouts.release.deployment_strategy import (
+    CONTROL_INFO_ANNOTATION,
+    STABLE_REVISION_LABEL,
+    control_info,
+    extra_status,
+    finalize_patch,
+    initialize_patch,
+    upgrade_batch_patch,
+)
+from rollouts.release.readiness import is_batch_ready
+from runtime.kube.errors import NotFound
+from runtime.kube.resources import DEPLOYMENTS, PODS
+
+# SyncWorkloadInformation events (§2.4)
+HAS_GONE = "HasGone"
+STILL_RECONCILING = "StillReconciling"
+REPLICAS_CHANGED = "ReplicasChanged"
+ROLLBACK_IN_BATCH = "RollbackInBatch"
+POD_TEMPLATE_CHANGED = "PodTemplateChanged"
+NORMAL = "NormalState"
+
+
+@attrs.frozen
+class WorkloadInfo:
+    replicas: int = 0
+    updated: int = 0
+    updated_ready: int = 0
+    update_revision: str = ""
+    stable_revision: str = ""
+
+
+def workload_info(br: Mapping[str, Any], deployment: Mapping[str, Any] | None) -> tuple[str, WorkloadInfo | None]:
+    """§2.6 for the partition Deployment: (event, info)."""
+    if is_deleting(br):
+        return NORMAL, None
+    if deployment is None:
+        return HAS_GONE, None
+    spec, status = deployment.get("spec") or {}, deployment.get("status") or {}
+    info = WorkloadInfo(
+        replicas=int(spec.get("replicas", 1)),
+        updated=int(status.get("updatedReplicas", 0)),
+        updated_ready=int(extra_status(deployment).get("updatedReadyReplicas", 0)),
+        update_revision=update_revision(deployment),
+        stable_revision=labels(deployment).get(STABLE_REVISION_LABEL, ""),
+    )
+    br_status = br.get("status") or {}
+    if int(meta(deployment).get("generation", 0)) > int(status.get("observedGeneration", 0)):
+        return STILL_RECONCILING, info
+    if int(status.get("replicas", 0)) == int(status.get("updatedReplicas", 0)):
+        return NORMAL, info
+    observed = int(br_status.get("observedWorkloadReplicas", -1))
+    if observed != -1 and info.replicas != observed:
+        return REPLICAS_CHANGED, info
+    br_update, br_stable = br_status.get("updateRevision", ""), br_status.get("stableRevision", "")
+    if br_update and info.update_revision == info.stable_revision and br_stable == info.update_revision \
+            and br_stable != br_update:
+        return ROLLBACK_IN_BATCH, info
+    if br_update and br_update != info.update_revision:
+        return POD_TEMPLATE_CHANGED, info
+    return NORMAL, info
+
+
+@attrs.define
+class DeploymentControl:
+    """One executor instance per reconcile (holds the BR and the Deployment as read)."""
+
+    client: Any
+    br: Mapping[str, Any]
+    deployment: Mapping[str, Any] | None
+    pods: list[Mapping[str, Any]] | None = None
+
+    @property
+    def _ns(self) -> str:
+        return meta(self.br).get("namespace", "")
+
+    def _batch(self, status: Mapping[str, Any]) -> tuple[Any, int]:
+        plan = (self.br.get("spec") or {}).get("releasePlan") or {}
+        batches = plan.get("batches") or []
+        current = int((status.get("canaryStatus") or {}).get("currentBatch", 0))
+        current = min(current, len(batches) - 1) if batches else 0
+        partition = batches[current].get("canaryReplicas") if batches else 0
+        return partition, current
+
+    async def _patch(self, body: dict[str, Any]) -> None:
+        assert self.deployment is not None
+        await self.client.patch(DEPLOYMENTS, meta(self.deployment)["name"], body, self._ns)
+
+    async def initialize(self, status: dict[str, Any]) -> bool:
+        """Claim the Deployment; record revisions and replicas."""
+        if self.deployment is None:
+            return False
+        md = meta(self.br)
+        patch = initialize_patch(self.deployment, control_info(md["name"], md.get("uid", "")))
+        if patch:
+            await self._patch(patch)
+        _, info = workload_info(self.br, self.deployment)
+        if info is not None:
+            status["stableRevision"] = info.stable_revision
+            status["updateRevision"] = info.update_revision
+            status["observedWorkloadReplicas"] = info.replicas
+        return True
+
+    async def upgrade_batch(self, status: dict[str, Any]) -> bool:
+        """Raise the annotation partition to this batch, then label the batch's pods."""
+        if self.deployment is None:
+            return False
+        if int((self.deployment.get("spec") or {}).get("replicas", 1)) == 0:
+            return True
+        partition, _ = self._batch(status)
+        patch = upgrade_batch_patch(self.deployment, partition)
+        if patch:
+            await self._patch(patch)
+        await self._label_pods(status)
+        return True
+
+    async def _list_pods(self) -> list[Mapping[str, Any]]:
+        if self.pods is None:
+            assert self.deployment is not None
+            selector = ((self.deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+            sel = ",".join(f"{k}={v}" for k, v in selector.items())
+            items = (await self.client.list(PODS, self._ns, label_selector=sel or None)).get("items") or []
+            self.pods = [p for p in items if not is_deleting(p)]
+        return self.pods
+
+    async def _label_pods(self, status: Mapping[str, Any]) -> None:
+        plan = (self.br.get("spec") or {}).get("releasePlan") or {}
+        if not plan.get("rolloutID"):
+            return
+        _, current = self._batch(status)
+        wanted = plan_labels(
+            await self._list_pods(),
+            batches=[b.get("canaryReplicas") for b in plan.get("batches") or []],
+            current_batch=current,
+            replicas=int((self.deployment or {}).get("spec", {}).get("replicas", 1)),
+            rollout_id=plan["rolloutID"],
+            update_revision=status.get("updateRevision", ""),
+        )
+        for pod, pod_labels in wanted.items():
+            try:
+                await self.client.patch(PODS, pod, {"metadata": {"labels": pod_labels}}, self._ns,
+                                        patch_type="strategic")
+            except NotFound:
+                pass
+        self.pods = None
+
+    async def batch_ready(self, status: Mapping[str, Any]) -> str | None:
+        """EnsureBatchPodsReadyAndLabeled: ``None`` when ready, else the reason with the numbers."""
+        if self.deployment is None:
+            return "workload not found"
+        replicas = int((self.deployment.get("spec") or {}).get("replicas", 1))
+        if replicas == 0:
+            return None
+        plan = (self.br.get("spec") or {}).get("releasePlan") or {}
+        partition, _ = self._batch(status)
+        planned = new_rs_replicas_limit(partition, replicas)
+        _, info = workload_info(self.br, self.deployment)
+        assert info is not None
+        rollout_id = plan.get("rolloutID") or ""
+        pods = [p for p in await self._list_pods()] if rollout_id else None
+        return is_batch_ready(updated=info.updated, updated_ready=info.updated_ready, desired=planned,
+                              planned=planned, failure_threshold=plan.get("failureThreshold"),
+                              rollout_id=rollout_id, pods=pods)
+
+    async def finalize(self) -> bool:
+        """Hand the Deployment back (restore strategy when ``batchPartition`` is null)."""
+        if self.deployment is None:
+            return True
+        plan = (self.br.get("spec") or {}).get("releasePlan") or {}
+        patch = finalize_patch(self.deployment, batch_partition_is_nil=plan.get("batchPartition") is None)
+        if patch is None and annotations(self.deployment).get(CONTROL_INFO_ANNOTATION) and \
+                plan.get("batchPartition") is None:
+            patch = {"metadata": {"annotations": {CONTROL_INFO_ANNOTATION: None}}}
+        if patch:
+            try:
+                await self._patch(patch)
+            except NotFound:
+                return True
+        return True
+
+
+def deployment_pods_owner(pod: Mapping[str, Any], rs_store: Any) -> Mapping[str, Any] | None:
+    """The ReplicaSet controlling ``pod`` (from the cache), or None."""
+    for ref in meta(pod).get("ownerReferences") or []:
+        if ref.get("controller") and ref.get("kind") == "ReplicaSet":
+            return rs_store.get(ref.get("name"), meta(pod).get("namespace"))
+    return None
+
+
+__all__ = ["DeploymentControl", "workload_info", "owned_replica_sets", "deployment_pods_owner"]

@@ -1,0 +1,142 @@
+"""BatchRelease executor (batch-release.md §2.1, §2.4, §2.5): status sync, then one phase step.
+
+:func:`execute` mutates a copy of the status and returns a requeue delay; the control plane (the
+partition Deployment control for now) performs the workload I/O. Each call makes at most one
+transition; the caller writes the status once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from rollouts.controllers.batchrelease import deployment as dep
+from rollouts.controllers.common import is_deleting
+from rollouts.release.plan import release_plan_hash
+
+#: Upstream requeues 2 s after most transitions.
+REQUEUE_SECONDS = 2.0
+
+PREPARING, PROGRESSING, FINALIZING, COMPLETED = "Preparing", "Progressing", "Finalizing", "Completed"
+UPGRADING, VERIFYING, READY = "Upgrading", "Verifying", "Ready"
+
+
+def initial_status() -> dict[str, Any]:
+    """§2.1 reset status."""
+    return {
+        "phase": PREPARING,
+        "stableRevision": "",
+        "updateRevision": "",
+        "observedReleasePlanHash": "",
+        "observedWorkloadReplicas": -1,
+        "canaryStatus": {"currentBatch": 0},
+    }
+
+
+def _fmt(now: datetime) -> str:
+    return now.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sync_status(br: Mapping[str, Any], status: dict[str, Any], event: str, info: dep.WorkloadInfo | None) -> bool:
+    """§2.4 ordered cases; returns False when this round must stop after writing the status."""
+    plan = (br.get("spec") or {}).get("releasePlan") or {}
+    phase = status.get("phase")
+    cs = status.setdefault("canaryStatus", {})
+    plan_hash = release_plan_hash(plan)
+    if phase == COMPLETED:
+        status["message"] = "release plan has been completed, will do nothing"
+        return False
+    if is_deleting(br) or phase == FINALIZING or plan.get("batchPartition") is None:
+        status["phase"] = FINALIZING
+    elif plan_hash != status.get("observedReleasePlanHash") and phase == PROGRESSING:
+        batches = plan.get("batches") or []
+        same_id = plan.get("rolloutID", "") == status.get("observedRolloutID", "")
+        cs["currentBatch"] = min(int(plan.get("batchPartition") or 0), len(batches) - 1) if same_id else 0
+        cs.pop("batchReadyTime", None)
+        cs["batchState"] = UPGRADING
+        status["observedRolloutID"] = plan.get("rolloutID", "")
+        status["observedReleasePlanHash"] = plan_hash
+    elif int(cs.get("currentBatch", 0)) >= len(plan.get("batches") or []) and phase == PROGRESSING:
+        status.clear()
+        status.update(initial_status())
+    elif event == dep.HAS_GONE and phase not in ("Initial", "", None):
+        status["phase"] = FINALIZING
+    elif event == dep.REPLICAS_CHANGED and phase == PROGRESSING:
+        cs.pop("batchReadyTime", None)
+        cs["batchState"] = UPGRADING
+        status["observedWorkloadReplicas"] = info.replicas if info else -1
+    elif event == dep.POD_TEMPLATE_CHANGED and phase == PROGRESSING:
+        status["updateRevision"] = info.update_revision if info else ""
+        return False
+    elif event == dep.STILL_RECONCILING:
+        return False
+    if info is not None:
+        cs["updatedReplicas"] = info.updated
+        cs["updatedReadyReplicas"] = info.updated_ready
+    if not status.get("observedReleasePlanHash"):
+        status["observedReleasePlanHash"] = plan_hash
+    status["observedRolloutID"] = plan.get("rolloutID", "")
+    return True
+
+
+async def execute(
+    br: Mapping[str, Any], status: dict[str, Any], control: dep.DeploymentControl, now: datetime
+) -> float | None:
+    """§2.5: one step of the phase machine; returns a requeue delay (None: wait for events)."""
+    phase = status.get("phase") or PREPARING
+    if phase not in (PREPARING, PROGRESSING, FINALIZING, COMPLETED):
+        phase = PREPARING
+    if phase == PREPARING:
+        if await control.initialize(status):
+            status["phase"] = PROGRESSING
+        return REQUEUE_SECONDS
+    if phase == FINALIZING:
+        if await control.finalize():
+            status["phase"] = COMPLETED
+        return REQUEUE_SECONDS
+    if phase == PROGRESSING:
+        return await _progressing(br, status, control, now)
+    return None
+
+
+async def _progressing(
+    br: Mapping[str, Any], status: dict[str, Any], control: dep.DeploymentControl, now: datetime
+) -> float | None:
+    cs = status.setdefault("canaryStatus", {})
+    state = cs.get("batchState") or UPGRADING
+    plan = (br.get("spec") or {}).get("releasePlan") or {}
+    if state == UPGRADING:
+        if await control.upgrade_batch(status):
+            status.pop("message", None)
+            status["conditions"] = [c for c in status.get("conditions") or [] if c.get("type") != "Progressing"]
+            if not status["conditions"]:
+                status.pop("conditions")
+            cs["batchState"] = VERIFYING
+        return REQUEUE_SECONDS
+    reason = await control.batch_ready(status)
+    current = int(cs.get("currentBatch", 0))
+    if state == VERIFYING:
+        if reason is None:
+            cs["batchReadyTime"] = _fmt(now)
+            cs["batchState"] = READY
+            status.pop("message", None)
+        else:
+            cs["batchState"] = UPGRADING
+            status["message"] = f"batch {current + 1} is not ready: {reason}"
+        return REQUEUE_SECONDS
+    if state == READY:
+        if reason is not None:
+            cs.pop("batchReadyTime", None)
+            cs["batchState"] = UPGRADING
+            status["message"] = f"batch {current + 1} is not ready: {reason}"
+            return REQUEUE_SECONDS
+        partition = plan.get("batchPartition")
+        if partition is None or int(partition) > current:
+            cs["currentBatch"] = current + 1
+            cs["batchState"] = UPGRADING
+            cs.pop("batchReadyTime", None)
+            return REQUEUE_SECONDS
+        return None
+    cs["batchState"] = UPGRADING
+    return REQUEUE_SECONDS

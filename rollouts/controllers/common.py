@@ -1,0 +1,85 @@
+"""Small helpers shared by the reconcilers: resources, merge patches, finalizers, workload refs."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from runtime.kube.resources import Resource
+
+ROLLOUTS = Resource("rollouts.kruise.io", "v1beta1", "rollouts", "Rollout")
+BATCHRELEASES = Resource("rollouts.kruise.io", "v1beta1", "batchreleases", "BatchRelease")
+
+Obj = Mapping[str, Any]
+
+
+def meta(obj: Obj | None) -> Mapping[str, Any]:
+    return (obj or {}).get("metadata") or {}
+
+
+def labels(obj: Obj | None) -> Mapping[str, str]:
+    return meta(obj).get("labels") or {}
+
+
+def annotations(obj: Obj | None) -> Mapping[str, str]:
+    return meta(obj).get("annotations") or {}
+
+
+def is_deleting(obj: Obj | None) -> bool:
+    return bool(meta(obj).get("deletionTimestamp"))
+
+
+def merge_patch(old: Any, new: Any) -> Any:
+    """RFC 7386 merge patch turning ``old`` into ``new`` (``None`` values delete keys).
+
+    Returns ``{}`` when nothing differs. Lists are replaced whole (that is what merge patch does).
+    """
+    if not isinstance(old, Mapping) or not isinstance(new, Mapping):
+        return copy.deepcopy(new)
+    out: dict[str, Any] = {}
+    for key in old:
+        if key not in new:
+            out[key] = None
+    for key, value in new.items():
+        if key not in old:
+            out[key] = copy.deepcopy(value)
+        elif old[key] != value:
+            if isinstance(old[key], Mapping) and isinstance(value, Mapping):
+                sub = merge_patch(old[key], value)
+                if sub:
+                    out[key] = sub
+            else:
+                out[key] = copy.deepcopy(value)
+    return out
+
+
+def group_of(api_version: str) -> str:
+    """``apps/v1`` → ``apps``; ``v1`` → ``""``."""
+    return api_version.rpartition("/")[0]
+
+
+def ref_matches(ref: Mapping[str, Any] | None, api_version: str, kind: str, name: str) -> bool:
+    """A workloadRef matches an object by group (version ignored), kind and name."""
+    if not ref:
+        return False
+    return (
+        group_of(str(ref.get("apiVersion", ""))) == group_of(api_version)
+        and ref.get("kind") == kind
+        and ref.get("name") == name
+    )
+
+
+def workload_ref(rollout: Obj) -> Mapping[str, Any]:
+    """v1beta1 ``spec.workloadRef`` (v1alpha1 ``spec.objectRef.workloadRef`` as a fallback)."""
+    spec = rollout.get("spec") or {}
+    return spec.get("workloadRef") or (spec.get("objectRef") or {}).get("workloadRef") or {}
+
+
+def finalizers_patch(obj: Obj, finalizer: str, *, present: bool) -> dict[str, Any] | None:
+    """Merge patch adding/removing ``finalizer`` (guarded by resourceVersion), or None if no change."""
+    current = list(meta(obj).get("finalizers") or [])
+    if (finalizer in current) == present:
+        return None
+    wanted = current + [finalizer] if present else [f for f in current if f != finalizer]
+    return {"metadata": {"finalizers": wanted, "resourceVersion": meta(obj).get("resourceVersion")}}

@@ -1,0 +1,114 @@
+"""Advanced Deployment reconciler: executes :func:`rollouts.release.deployment_partition.plan_deployment_sync`.
+
+One sync = one planned step (create the new ReplicaSet / scale ReplicaSets), then the status and
+the extra-status annotation; requeue 2 s until the Deployment satisfies its partition.
+
+Expectations (STYLE 10): a ReplicaSet we created or scaled is remembered with the resourceVersion
+the API server returned; until the cache has caught up with every such write we do not plan again
+(planning from an older cache would scale twice). Not ported: the "operator removed" safety valve
+(mutating configuration deleted → return Deployments to RollingUpdate), see docs/walkthrough.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import structlog
+
+from rollouts.controllers.common import merge_patch, meta
+from rollouts.controllers.rollout.workload import owned_replica_sets
+from rollouts.release.deployment_partition import (
+    REQUEUE_SECONDS,
+    CreateReplicaSet,
+    ScaleReplicaSet,
+    plan_deployment_sync,
+)
+from rollouts.release.deployment_strategy import DEPLOYMENT_EXTRA_STATUS_ANNOTATION, is_under_rollout_control
+from runtime.cache.frozen import thaw
+from runtime.clock import REAL_CLOCK, Clock
+from runtime.kube.errors import AlreadyExists, NotFound
+from runtime.kube.resources import DEPLOYMENTS, REPLICASETS
+from runtime.reconcile import Request, Result
+
+#: Look again this soon while the cache lags behind our own ReplicaSet writes.
+EXPECTATION_RETRY_SECONDS = 0.1
+
+log = structlog.get_logger("rollouts.controllers.deployment")
+
+
+def _rv(obj: Mapping[str, Any] | None) -> int:
+    try:
+        return int(meta(obj).get("resourceVersion") or 0)
+    except ValueError:
+        return 0
+
+
+@attrs.define
+class AdvancedDeploymentReconciler:
+    client: Any
+    deployments: Any
+    replica_sets: Any
+    clock: Clock = REAL_CLOCK
+    #: (namespace, rs name) → resourceVersion of our last write (created or scaled).
+    _expect: dict[tuple[str, str], int] = attrs.field(factory=dict)
+
+    def _caught_up(self, ns: str) -> bool:
+        for (ens, name), rv in list(self._expect.items()):
+            if ens != ns:
+                continue
+            cached = self.replica_sets.store.get(name, ns)
+            if cached is None or _rv(cached) < rv:
+                return False
+            del self._expect[(ens, name)]
+        return True
+
+    async def reconcile(self, request: Request) -> Result:
+        ns, name = request.namespace or "", request.name
+        cached = self.deployments.store.get(name, ns)
+        if cached is None or not is_under_rollout_control(cached):
+            return Result()
+        if not self._caught_up(ns):
+            return Result(requeue_after=EXPECTATION_RETRY_SECONDS)
+        deployment = thaw(cached)
+        rss = [thaw(rs) for rs in owned_replica_sets(self.replica_sets.store.list(ns), meta(deployment).get("uid", ""))]
+        plan = plan_deployment_sync(deployment, rss, now=self.clock.now())
+        if plan.status is None:
+            return Result()
+        for action in plan.actions:
+            await self._apply(ns, action)
+        await self._write(deployment, plan)
+        return Result() if plan.satisfied and not plan.actions else Result(requeue_after=REQUEUE_SECONDS)
+
+    async def _apply(self, ns: str, action: Any) -> None:
+        if isinstance(action, CreateReplicaSet):
+            body = thaw(action.body)
+            try:
+                created = await self.client.create(REPLICASETS, body, ns)
+            except AlreadyExists:
+                return
+            self._expect[(ns, meta(created)["name"])] = _rv(created)
+            log.info("created replica set", replicaset=meta(created)["name"], replicas=body["spec"]["replicas"])
+        elif isinstance(action, ScaleReplicaSet):
+            try:
+                scaled = await self.client.patch(REPLICASETS, action.name, action.patch(), ns)
+            except NotFound:
+                return
+            self._expect[(ns, action.name)] = _rv(scaled)
+            log.info("scaled replica set", replicaset=action.name,
+                     replicas=f"{action.from_replicas}->{action.to_replicas}")
+
+    async def _write(self, deployment: Mapping[str, Any], plan: Any) -> None:
+        md = meta(deployment)
+        if plan.extra_status is not None:
+            body = {"metadata": {"annotations": {DEPLOYMENT_EXTRA_STATUS_ANNOTATION: plan.extra_status}}}
+            await self.client.patch(DEPLOYMENTS, md["name"], body, md["namespace"])
+        status = thaw(plan.status)
+        if plan.collision:
+            status["collisionCount"] = int(status.get("collisionCount") or 0) + 1
+        patch = merge_patch(deployment.get("status") or {}, status)
+        for key in [k for k, v in patch.items() if v is None]:
+            del patch[key]  # never drop fields the native controller maintains
+        if patch:
+            await self.client.patch_status(DEPLOYMENTS, md["name"], {"status": patch}, md["namespace"])

@@ -1,0 +1,206 @@
+"""Rollout reconciler (rollout-lifecycle.md §1): observe → pure round → actions → one status patch.
+
+Each reconcile reads the Rollout, its Deployment (+ ReplicaSets) and BatchRelease from the informer
+caches, runs :func:`rollouts.rollout.machine.reconcile_rollout`, performs the intended actions in
+order and writes the status as one merge patch to ``/status`` (skipped when nothing changed).
+
+Cleanup actions (``RunFinalising``, ``ResetForContinuousRelease``) report completion back to the
+machine: we execute them first and, when they are complete, re-run the same round (same ``now``)
+with ``finalising_done``/``reset_done`` set, so completion is written in the same reconcile.
+
+Stale reads: after writing a status we remember the resourceVersion the API server returned; a
+cached Rollout older than that is not acted upon (we requeue shortly), so a round never recomputes
+from a state older than our own last write (STYLE 10).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import structlog
+
+from rollouts.controllers.common import (
+    BATCHRELEASES,
+    ROLLOUTS,
+    finalizers_patch,
+    is_deleting,
+    labels,
+    merge_patch,
+    meta,
+    ref_matches,
+    workload_ref,
+)
+from rollouts.controllers.rollout.finalising import reset_for_continuous_release, run_finalising
+from rollouts.controllers.rollout.workload import observe_deployment, owned_replica_sets
+from rollouts.rollout import actions as act
+from rollouts.rollout.conditions import TERMINATING, get_condition
+from rollouts.rollout.machine import Outcome, reconcile_rollout
+from rollouts.rollout.model import Observation
+from runtime.cache.frozen import thaw
+from runtime.clock import REAL_CLOCK, Clock
+from runtime.kube.errors import AlreadyExists, NotFound
+from runtime.kube.resources import DEPLOYMENTS
+from runtime.reconcile import Request, Result
+
+ROLLOUT_FINALIZER = "rollouts.kruise.io/rollout"
+WORKLOAD_TYPE_LABEL = "rollouts.kruise.io/workload-type"
+#: How soon to look again when the cache is older than our own last write.
+STALE_CACHE_RETRY_SECONDS = 0.2
+
+log = structlog.get_logger("rollouts.controllers.rollout")
+
+
+def _rv(obj: Mapping[str, Any] | None) -> int:
+    try:
+        return int(meta(obj).get("resourceVersion") or 0)
+    except ValueError:
+        return 0
+
+
+@attrs.define
+class RolloutReconciler:
+    """Dependencies: the client, informer stores and the event recorder (see ``setup``)."""
+
+    client: Any
+    rollouts: Any
+    batch_releases: Any
+    deployments: Any
+    replica_sets: Any
+    events: Any = None
+    clock: Clock = REAL_CLOCK
+    _written: dict[tuple[str, str], int] = attrs.field(factory=dict)
+
+    async def reconcile(self, request: Request) -> Result:
+        ns, name = request.namespace or "", request.name
+        cached = self.rollouts.store.get(name, ns)
+        if cached is None:
+            self._written.pop((ns, name), None)
+            return Result()
+        if _rv(cached) < self._written.get((ns, name), 0):
+            return Result(requeue_after=STALE_CACHE_RETRY_SECONDS)
+        rollout = thaw(cached)
+        rollout, stop = await self._finalizer(rollout)
+        if stop:
+            return Result()
+        deployment = await self._workload(rollout)
+        uid = meta(deployment).get("uid", "")
+        rss = owned_replica_sets(self.replica_sets.store.list(ns), uid) if deployment else []
+        obs = Observation(workload=observe_deployment(deployment, rss),
+                          batch_release=self.batch_releases.store.get(name, ns))
+        now = self.clock.now()
+        outcome = reconcile_rollout(rollout, obs, now)
+        finalising, reset = await self._cleanup(rollout, outcome, deployment, obs.batch_release)
+        if finalising or reset:
+            outcome = reconcile_rollout(rollout, attrs.evolve(obs, finalising_done=finalising, reset_done=reset), now)
+        await self._perform(rollout, outcome)
+        await self._write_status(rollout, outcome)
+        return Result(requeue_after=outcome.requeue_after) if outcome.requeue_after is not None else Result()
+
+    async def _finalizer(self, rollout: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """§9: add our finalizer; remove it once the Terminating cleanup completed."""
+        md = meta(rollout)
+        if not is_deleting(rollout):
+            patch = finalizers_patch(rollout, ROLLOUT_FINALIZER, present=True)
+            if patch:
+                rollout = await self.client.patch(ROLLOUTS, md["name"], patch, md["namespace"])
+            return rollout, False
+        cond = get_condition(dict(rollout.get("status") or {}), TERMINATING)
+        if cond is not None and cond.get("reason") == "Completed":
+            patch = finalizers_patch(rollout, ROLLOUT_FINALIZER, present=False)
+            if patch:
+                await self.client.patch(ROLLOUTS, md["name"], patch, md["namespace"])
+            return rollout, True
+        return rollout, False
+
+    async def _workload(self, rollout: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """The referenced Deployment (cache), labelled ``workload-type: deployment`` (§1 step 4)."""
+        ref = workload_ref(rollout)
+        ns = meta(rollout).get("namespace")
+        if ref.get("kind") != "Deployment" or not ref_matches(ref, "apps/v1", "Deployment", ref.get("name", "")):
+            return None
+        deployment = self.deployments.store.get(ref.get("name", ""), ns)
+        if deployment is not None and not labels(deployment).get(WORKLOAD_TYPE_LABEL):
+            body = {"metadata": {"labels": {WORKLOAD_TYPE_LABEL: "deployment"}}}
+            try:
+                deployment = await self.client.patch(DEPLOYMENTS, meta(deployment)["name"], body, ns)
+            except NotFound:
+                return None
+        return deployment
+
+    async def _cleanup(
+        self, rollout: Mapping[str, Any], outcome: Outcome, deployment: Any, br: Any
+    ) -> tuple[bool, bool]:
+        finalising = reset = False
+        for a in outcome.actions:
+            if isinstance(a, act.RunFinalising):
+                finalising = await run_finalising(self.client, rollout, deployment, br, wait_ready=a.wait_ready)
+            elif isinstance(a, act.ResetForContinuousRelease):
+                reset = await reset_for_continuous_release(self.client, br)
+        return finalising, reset
+
+    async def _perform(self, rollout: Mapping[str, Any], outcome: Outcome) -> None:
+        md = meta(rollout)
+        ns, name = md["namespace"], md["name"]
+        for a in outcome.actions:
+            if isinstance(a, act.PatchHashAnnotation):
+                body = {"metadata": {"annotations": {"rollouts.kruise.io/hash": a.value}}}
+                await self.client.patch(ROLLOUTS, name, body, ns)
+            elif isinstance(a, act.CreateBatchRelease):
+                try:
+                    await self.client.create(BATCHRELEASES, thaw(a.body), ns)
+                except AlreadyExists:
+                    pass
+            elif isinstance(a, act.UpdateBatchRelease):
+                await self._update_batch_release(ns, name, a.body)
+            elif isinstance(a, act.PatchBatchReleaseRolloutID):
+                body = {"spec": {"releasePlan": {"rolloutID": a.rollout_id}}}
+                await self.client.patch(BATCHRELEASES, name, body, ns)
+            elif isinstance(a, act.EmitEvent) and self.events is not None:
+                self.events.event(rollout, a.type, a.reason, a.message)
+
+    async def _update_batch_release(self, ns: str, name: str, desired: Mapping[str, Any]) -> None:
+        """§7: overwrite spec and annotations (read fresh from the API server to avoid stale conflicts)."""
+        live = await self.client.get(BATCHRELEASES, name, ns)
+        live["spec"] = thaw(desired["spec"])
+        anns = (desired.get("metadata") or {}).get("annotations")
+        live["metadata"]["annotations"] = dict(anns) if anns else None
+        await self.client.update(BATCHRELEASES, live)
+
+    async def _write_status(self, rollout: Mapping[str, Any], outcome: Outcome) -> None:
+        """One merge patch to ``/status`` computed from old vs new; skipped when empty."""
+        if outcome.status is None:
+            return
+        patch = merge_patch(rollout.get("status") or {}, with_go_zero_values(thaw(outcome.status)))
+        if not patch:
+            return
+        md = meta(rollout)
+        written = await self.client.patch_status(ROLLOUTS, md["name"], {"status": patch}, md["namespace"])
+        self._written[(md["namespace"], md["name"])] = _rv(written)
+
+
+#: Status fields Go always serialises (no ``omitempty``); the CRD marks them required.
+_STATUS_ZERO = {"currentStepIndex": 0, "currentStepState": ""}
+_SUB_STATUS_ZERO = {"canaryReadyReplicas": 0, "canaryReplicas": 0, "canaryRevision": "", "currentStepState": "",
+                    "finalisingStep": "", "nextStepIndex": 0, "podTemplateHash": ""}
+
+
+def with_go_zero_values(status: dict[str, Any]) -> dict[str, Any]:
+    """Fill the zero values the Go controller would serialise, so the status validates."""
+    for key, zero in _STATUS_ZERO.items():
+        status.setdefault(key, zero)
+    if isinstance(status.get("canaryStatus"), dict):
+        for key, zero in _SUB_STATUS_ZERO.items():
+            status["canaryStatus"].setdefault(key, zero)
+    return status
+
+
+def rollouts_for_workload(rollouts_store: Any, obj: Mapping[str, Any]) -> list[Request]:
+    """§1.1: a workload event enqueues the first Rollout in its namespace that references it."""
+    md = meta(obj)
+    for ro in rollouts_store.list(md.get("namespace")):
+        api_version, kind = obj.get("apiVersion", "apps/v1"), obj.get("kind", "Deployment")
+        if ref_matches(workload_ref(ro), api_version, kind, md.get("name")):
+            return [Request(md.get("namespace"), meta(ro)["name"])]
+    return []

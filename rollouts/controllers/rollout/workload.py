@@ -1,0 +1,71 @@
+"""Finding the workload of a Rollout (rollout-lifecycle.md §2), advanced-Deployment finder only.
+
+Revisions: ``canaryRevision`` is our template hash of the Deployment's pod template
+(``rollouts.release.template_hash``; the same function names the ReplicaSets our advanced Deployment
+controller creates, so a new release's RS suffix equals its canary revision); ``podTemplateHash`` is
+read from the ``pod-template-hash`` label of the ReplicaSet whose template equals the Deployment's
+(whoever created it); ``stableRevision`` is the ``rollouts.kruise.io/stable-revision`` label the
+webhook wrote when the release started.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from rollouts.controllers.common import annotations, is_deleting, labels, meta
+from rollouts.release.template_hash import POD_TEMPLATE_HASH_LABEL, compute_template_hash, equal_ignore_hash
+from rollouts.rollout.model import WorkloadObservation
+
+IN_PROGRESSING_ANNOTATION = "rollouts.kruise.io/in-progressing"
+STABLE_REVISION_LABEL = "rollouts.kruise.io/stable-revision"
+ROLLOUT_ID_LABEL = "rollouts.kruise.io/rollout-id"
+
+
+def owned_replica_sets(rss: Iterable[Mapping[str, Any]], owner_uid: str) -> list[Mapping[str, Any]]:
+    """ReplicaSets whose controller ownerReference is ``owner_uid`` (not deleting)."""
+    out = []
+    for rs in rss:
+        refs = meta(rs).get("ownerReferences") or []
+        if not is_deleting(rs) and any(r.get("controller") and r.get("uid") == owner_uid for r in refs):
+            out.append(rs)
+    return out
+
+
+def new_replica_set(deployment: Mapping[str, Any], rss: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The oldest owned RS whose template equals the Deployment's ignoring ``pod-template-hash``."""
+    template = (deployment.get("spec") or {}).get("template") or {}
+    matches = [rs for rs in rss if equal_ignore_hash((rs.get("spec") or {}).get("template") or {}, template)]
+    matches.sort(key=lambda rs: (str(meta(rs).get("creationTimestamp", "")), meta(rs).get("name", "")))
+    return matches[0] if matches else None
+
+
+def update_revision(deployment: Mapping[str, Any]) -> str:
+    """The Deployment's canary/update revision (rollout-lifecycle.md §3.2)."""
+    return compute_template_hash((deployment.get("spec") or {}).get("template") or {})
+
+
+def observe_deployment(deployment: Mapping[str, Any] | None, rss: Iterable[Mapping[str, Any]]) -> WorkloadObservation:
+    """The advanced (partition) Deployment record of §2's table."""
+    if deployment is None:
+        return WorkloadObservation(found=False)
+    md = meta(deployment)
+    status = deployment.get("status") or {}
+    owned = owned_replica_sets(rss, md.get("uid", ""))
+    new_rs = new_replica_set(deployment, owned)
+    pod_hash = labels(new_rs).get(POD_TEMPLATE_HASH_LABEL, "") if new_rs else ""
+    in_progressing = IN_PROGRESSING_ANNOTATION in annotations(deployment)
+    stable = labels(deployment).get(STABLE_REVISION_LABEL, "")
+    spec_replicas = (deployment.get("spec") or {}).get("replicas")
+    return WorkloadObservation(
+        found=True,
+        replicas=1 if spec_replicas is None else int(spec_replicas),
+        generation=int(md.get("generation", 0)),
+        status_consistent=int(md.get("generation", 0)) == int(status.get("observedGeneration", -1)),
+        stable_revision=stable,
+        canary_revision=update_revision(deployment),
+        pod_template_hash=pod_hash,
+        in_progressing=in_progressing,
+        in_rollback=in_progressing and bool(stable) and stable == pod_hash,
+        rollout_id_label=labels(deployment).get(ROLLOUT_ID_LABEL, ""),
+    )

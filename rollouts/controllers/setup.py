@@ -1,0 +1,71 @@
+"""Wire the three controllers to a :class:`runtime.manager.Manager` (informers, watches, workers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from rollouts.controllers.batchrelease.controller import (
+    BatchReleaseReconciler,
+    batch_release_for_pod,
+    batch_release_for_workload,
+)
+from rollouts.controllers.common import BATCHRELEASES, ROLLOUTS
+from rollouts.controllers.deployment.controller import AdvancedDeploymentReconciler
+from rollouts.controllers.rollout.controller import RolloutReconciler, rollouts_for_workload
+from runtime.controller import Controller
+from runtime.controller.controller import ControllerSettings
+from runtime.controller.handlers import request_for
+from runtime.kube.resources import DEPLOYMENTS, PODS, REPLICASETS
+
+
+@attrs.frozen
+class ControllerOptions:
+    """Worker counts (upstream ``--rollout-workers``, ``--batchrelease-workers``: 3)."""
+
+    rollout_workers: int = 3
+    """Concurrent Rollout reconciles (different Rollouts)."""
+    batchrelease_workers: int = 3
+    """Concurrent BatchRelease reconciles."""
+    deployment_workers: int = 2
+    """Concurrent advanced-Deployment syncs."""
+
+
+@attrs.frozen
+class Controllers:
+    rollout: Controller
+    batch_release: Controller
+    deployment: Controller
+
+
+def add_controllers(mgr: Any, options: ControllerOptions = ControllerOptions()) -> Controllers:
+    """Create the informers and controllers and register them (leader-only) with ``mgr``."""
+    f = mgr.informers
+    rollouts, brs = f.informer(ROLLOUTS), f.informer(BATCHRELEASES)
+    deployments, rss, pods = f.informer(DEPLOYMENTS), f.informer(REPLICASETS), f.informer(PODS)
+    clock = mgr._clock
+
+    rollout = Controller("rollout", RolloutReconciler(mgr.client, rollouts, brs, deployments, rss, mgr.events, clock),
+                         settings=ControllerSettings(workers=options.rollout_workers), clock=clock,
+                         metrics=mgr.metrics)
+    rollout.watch(rollouts)
+    rollout.watch_mapped(brs, lambda o: [request_for(o)])
+    rollout.watch_mapped(deployments, lambda o: rollouts_for_workload(rollouts.store, o))
+
+    batch = Controller("batchrelease", BatchReleaseReconciler(mgr.client, brs, deployments, mgr.events, clock),
+                       settings=ControllerSettings(workers=options.batchrelease_workers), clock=clock,
+                       metrics=mgr.metrics)
+    batch.watch(brs)
+    batch.watch_mapped(deployments, lambda o: batch_release_for_workload(brs.store, o))
+    batch.watch_mapped(pods, lambda o: batch_release_for_pod(brs.store, rss.store, deployments.store, o))
+
+    deployment = Controller("advanced-deployment", AdvancedDeploymentReconciler(mgr.client, deployments, rss, clock),
+                            settings=ControllerSettings(workers=options.deployment_workers), clock=clock,
+                            metrics=mgr.metrics)
+    deployment.watch(deployments)
+    deployment.watch_owned(rss, kind="Deployment", group="apps")
+
+    for ctl in (rollout, batch, deployment):
+        mgr.add_controller(ctl)
+    return Controllers(rollout, batch, deployment)
