@@ -107,7 +107,7 @@ def test_converges_to_partition_limit(replicas, surge, unavailable, steps):
     from rollouts.release.batch import new_rs_replicas_limit
 
     w = World(replicas=replicas, max_surge=surge, max_unavailable=unavailable)
-    max_surge, _ = resolve_fenceposts(surge, unavailable, replicas)
+    max_surge, max_unavailable = resolve_fenceposts(surge, unavailable, replicas)
     high = 0
     for p in steps:
         w.set_partition(p)
@@ -117,3 +117,20 @@ def test_converges_to_partition_limit(replicas, surge, unavailable, steps):
         assert w.new_rs() == high
         assert w.old_rs() + w.new_rs() == replicas
     assert w.max_total_seen <= replicas + max(max_surge, 1)
+    assert w.min_available_seen >= replicas - max_unavailable
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    replicas=st.integers(1, 40),
+    surge=st.sampled_from(["25%", "0%", "50%", 1, 0, 3]),
+    unavailable=st.sampled_from(["25%", "0%", 1, 0, 2]),
+    partition=st.one_of(st.integers(0, 45), st.integers(0, 100).map(lambda p: f"{p}%")),
+)
+def test_broken_new_version_never_breaks_availability_bounds(replicas, surge, unavailable, partition):
+    w = World(replicas=replicas, max_surge=surge, max_unavailable=unavailable, new_pods_ready=False)
+    max_surge, max_unavailable = resolve_fenceposts(surge, unavailable, replicas)
+    w.set_partition(partition)
+    w.converge()
+    assert w.max_total_seen <= replicas + max_surge
+    assert w.min_available_seen >= replicas - max_unavailable
