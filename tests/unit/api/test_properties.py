@@ -27,8 +27,8 @@ json_value = st.recursive(json_scalar, lambda c: st.lists(c, max_size=3) | st.di
 
 
 def maybe(strategy: st.SearchStrategy) -> st.SearchStrategy:
-    """Usually the well-shaped value, sometimes any JSON at all."""
-    return st.one_of(strategy, strategy, strategy, json_value)
+    """Usually the well-shaped value, sometimes (1 in 6) any JSON at all."""
+    return st.one_of(*[strategy] * 5, json_value)
 
 
 int_or_str = st.one_of(st.integers(-5, 200), st.sampled_from(["0%", "1%", "50%", "100%", "101%", "5", "x%", "", "-1%"]))
@@ -55,14 +55,15 @@ alpha_step = st.fixed_dictionaries({}, optional={
     "weight": maybe(st.integers(-5, 120)), "replicas": maybe(int_or_str), "pause": maybe(pause),
     "matches": maybe(st.lists(st.fixed_dictionaries({"headers": st.lists(header, max_size=2)}), max_size=2)),
 })
-workload = st.fixed_dictionaries({"apiVersion": st.sampled_from(["apps/v1", "apps.kruise.io/v1alpha1", "v1", ""]),
-                                  "kind": st.sampled_from(["Deployment", "CloneSet", "StatefulSet", "Job", ""]),
+workload = st.fixed_dictionaries({"apiVersion": st.sampled_from(["apps/v1", "apps/v1", "apps.kruise.io/v1alpha1", ""]),
+                                  "kind": st.sampled_from(["Deployment", "Deployment", "CloneSet", "StatefulSet",
+                                                           "Job"]),
                                   "name": st.sampled_from(["w", ""])})
 
 
 def strategy_body(step: st.SearchStrategy) -> st.SearchStrategy:
-    return st.fixed_dictionaries({}, optional={
-        "steps": maybe(st.lists(step, max_size=4)), "trafficRoutings": maybe(st.lists(routing, max_size=2)),
+    return st.fixed_dictionaries({"steps": maybe(st.lists(step, min_size=1, max_size=4))}, optional={
+        "trafficRoutings": maybe(st.lists(routing, max_size=2)),
         "failureThreshold": maybe(int_or_str), "enableExtraWorkloadForCanary": maybe(st.booleans()),
         "trafficRoutingRef": st.sampled_from(["", "tr"]),
     })
@@ -74,22 +75,24 @@ metadata = st.fixed_dictionaries({"name": maybe(st.sampled_from(["r", "other"]))
                                      maybe(st.sampled_from(["canary", "Partition", "bad", ""])), max_size=2))})
 status = st.fixed_dictionaries({}, optional={"phase": st.sampled_from(["Progressing", "Healthy", "Terminating"]),
                                              "currentStepIndex": maybe(st.integers(0, 3))})
-beta_doc = st.fixed_dictionaries({"apiVersion": st.just(B), "kind": st.just("Rollout"), "metadata": metadata},
-                                 optional={"spec": maybe(st.fixed_dictionaries({}, optional={
-                                     "workloadRef": maybe(workload), "disabled": maybe(st.booleans()),
-                                     "strategy": maybe(st.fixed_dictionaries({}, optional={
-                                         "canary": maybe(strategy_body(beta_step)),
-                                         "blueGreen": maybe(strategy_body(beta_step)),
-                                         "paused": maybe(st.booleans())}))})),
-                                           "status": maybe(status)})
-alpha_doc = st.fixed_dictionaries({"apiVersion": st.just(A), "kind": st.just("Rollout"), "metadata": metadata},
-                                  optional={"spec": maybe(st.fixed_dictionaries({}, optional={
-                                      "objectRef": maybe(st.fixed_dictionaries({}, optional={
-                                          "workloadRef": maybe(workload)})),
-                                      "rolloutID": st.just("id"),
-                                      "strategy": maybe(st.fixed_dictionaries({}, optional={
-                                          "canary": maybe(strategy_body(alpha_step))}))})),
-                                            "status": maybe(status)})
+beta_strategy = st.one_of(
+    st.fixed_dictionaries({"canary": maybe(strategy_body(beta_step))}, optional={"paused": maybe(st.booleans())}),
+    st.fixed_dictionaries({"blueGreen": maybe(strategy_body(beta_step))}),
+    st.fixed_dictionaries({}, optional={"canary": maybe(strategy_body(beta_step)),
+                                        "blueGreen": maybe(strategy_body(beta_step))}),
+)
+beta_doc = st.fixed_dictionaries(
+    {"apiVersion": st.just(B), "kind": st.just("Rollout"), "metadata": metadata,
+     "spec": maybe(st.fixed_dictionaries({"workloadRef": maybe(workload), "strategy": maybe(beta_strategy)},
+                                         optional={"disabled": maybe(st.booleans())}))},
+    optional={"status": maybe(status)})
+alpha_doc = st.fixed_dictionaries(
+    {"apiVersion": st.just(A), "kind": st.just("Rollout"), "metadata": metadata,
+     "spec": maybe(st.fixed_dictionaries(
+         {"objectRef": maybe(st.fixed_dictionaries({"workloadRef": maybe(workload)})),
+          "strategy": maybe(st.fixed_dictionaries({"canary": maybe(strategy_body(alpha_step))}))},
+         optional={"rolloutID": st.just("id")}))},
+    optional={"status": maybe(status)})
 any_doc = st.one_of(alpha_doc, beta_doc)
 
 
