@@ -29,6 +29,7 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import json
 import types
 import typing
 from collections.abc import Mapping
@@ -271,6 +272,42 @@ def _unstructure_model(obj: WireModel) -> dict[str, Any]:
     for k, v in obj._extra.items():
         out.setdefault(k, copy.deepcopy(v))
     return out
+
+
+def _go_value(v: Any) -> Any:
+    if isinstance(v, WireModel):
+        return go_dict(v)
+    if isinstance(v, IntOrString):
+        return v.value
+    if isinstance(v, list):
+        return [_go_value(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _go_value(v[k]) for k in sorted(v)}  # Go sorts map keys
+    return copy.deepcopy(v)
+
+
+def go_dict(obj: WireModel) -> dict[str, Any]:
+    """What Go's ``encoding/json`` would produce for the struct: declared field order, omitempty
+    applied, presence ignored, unknown fields dropped (a Go struct has nowhere to keep them)."""
+    out: dict[str, Any] = {}
+    for f in wire_fields(type(obj)):
+        v = getattr(obj, f.attr)
+        if v is None or (not f.pointer and f.meta.omitempty and is_zero(v)):
+            continue
+        out[f.meta.name] = _go_value(v)
+    return out
+
+
+_GO_HTML_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def go_json(obj: WireModel) -> str:
+    """Compact Go ``json.Marshal`` text of ``obj`` (HTML-safe escaping, UTF-8), for hashes that must
+    match the Go controller byte for byte (rollout-lifecycle.md §3.1, batch-release.md §2.3)."""
+    text = json.dumps(go_dict(obj), separators=(",", ":"), ensure_ascii=False)
+    for raw, escaped in _GO_HTML_ESCAPES.items():
+        text = text.replace(raw, escaped)
+    return text
 
 
 def _make_converter() -> cattrs.Converter:

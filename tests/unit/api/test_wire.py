@@ -159,3 +159,46 @@ class TestIntOrString:
         assert IntOrString(3).is_int and not IntOrString(3).is_percent
         assert IntOrString("3%").is_percent and not IntOrString("3%").is_int
         assert not IntOrString("3").is_int and not IntOrString("3").is_percent
+
+
+class TestGoJson:
+    """``go_json`` reproduces Go ``encoding/json`` — checked against the spec's plan-hash test vector."""
+
+    VECTOR_JSON = (
+        '{"steps":[{"traffic":"5%","replicas":1,"pause":{}},{"traffic":"20%","replicas":2,"pause":{}},'
+        '{"traffic":"60%","replicas":6,"pause":{}},{"traffic":"100%","replicas":10,"pause":{}}],'
+        '"trafficRoutings":[{"service":"echoserver","ingress":{"name":"echoserver"}}],'
+        '"enableExtraWorkloadForCanary":true}'
+    )
+    VECTOR_HASH = "75746v7d5z9x59v5c7dff4wd9cv9cc28czf6c2z664w7zbb7vw2bzv76v99z6bd9"
+
+    def test_rollout_hash_vector(self) -> None:
+        import hashlib
+
+        from rollouts.api.common import IngressTrafficRouting
+        from rollouts.api.wire import go_json
+
+        canary = b.CanaryStrategy(
+            steps=[b.CanaryStep(traffic=t, replicas=IntOrString(r)) for t, r in
+                   (("5%", 1), ("20%", 2), ("60%", 6), ("100%", 10))],
+            traffic_routings=[TrafficRoutingRef(service="echoserver",
+                                                ingress=IngressTrafficRouting(name="echoserver"))],
+            enable_extra_workload_for_canary=True,
+        )
+        text = go_json(canary)
+        assert text == self.VECTOR_JSON
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        assert "".join("bcdfghjklmnpqrstvwxz2456789"[ord(c) % 27] for c in digest) == self.VECTOR_HASH
+
+    def test_loaded_objects_encode_like_go(self, v1beta1_rollout: dict) -> None:
+        from rollouts.api.wire import go_dict, go_json
+
+        r = load(v1beta1_rollout)
+        r.spec.strategy.canary._extra["unknown"] = 1
+        d = go_dict(r.spec)
+        assert d["disabled"] is False and "unknown" not in d["strategy"]["canary"]
+        assert d["strategy"]["canary"]["steps"][2]["pause"] == {}
+        meta = b.Rollout(metadata={"labels": {"b": "<&>", "a": "\u2028"}})
+        assert go_json(meta).startswith(
+            '{"apiVersion":"rollouts.kruise.io/v1beta1","kind":"Rollout","metadata":{"labels":{"a":"\\u2028",'
+            '"b":"\\u003c\\u0026\\u003e"}}')
