@@ -110,8 +110,9 @@ class KubeClient:
         return cls(await load_kubeconfig(path, context=context), settings=settings)
 
     @classmethod
-    async def in_cluster(cls, *, settings: ClientSettings | None = None) -> KubeClient:
-        return cls(load_in_cluster(), settings=settings)
+    async def in_cluster(cls, *, settings: ClientSettings | None = None, **paths: Any) -> KubeClient:
+        """The pod's service account; ``paths`` (token_file, ca_file, environ) are for tests."""
+        return cls(load_in_cluster(**paths), settings=settings)
 
     @classmethod
     async def auto(

@@ -4,14 +4,17 @@ kubernetes_asyncio does the hard parts (kubeconfig merging, exec/OIDC auth plugi
 rotation, writing embedded certificates to files); this module reduces its ``Configuration`` to a
 :class:`Connection`: a server URL, an SSL context and an async function returning fresh auth headers.
 The HTTP layer is ours (see :mod:`runtime.kube.client`), so nothing else depends on the generated client.
+
+Not supported (yet): kubeconfig ``proxy-url`` and ``tls-server-name``.
 """
 
 from __future__ import annotations
 
 import os
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import attrs
 from kubernetes_asyncio.client import Configuration
@@ -56,9 +59,17 @@ def _ssl_context(cfg: Configuration) -> ssl.SSLContext | bool:
     return ctx
 
 
-def _from_configuration(cfg: Configuration) -> Connection:
+def _from_configuration(cfg: Configuration, loader: Any = None) -> Connection:
+    uses_exec = loader is not None and "exec" in (getattr(loader, "_user", None) or {})
+
     async def provide() -> dict[str, str]:
         headers: dict[str, str] = {}
+        if uses_exec:
+            # Re-runs the exec plugin only when its token expired (the loader checks the expiry);
+            # kubernetes_asyncio would otherwise need a separate refresh task per client.
+            await loader.load_from_exec_plugin()
+            if getattr(loader, "token", None):
+                cfg.api_key["BearerToken"] = loader.token
         auth = await cfg.auth_settings()
         if "BearerToken" in auth and auth["BearerToken"]["value"]:
             headers["Authorization"] = auth["BearerToken"]["value"]
@@ -75,15 +86,25 @@ async def load_kubeconfig(path: str | os.PathLike | None = None, *, context: str
         env = os.environ.get("KUBECONFIG", "")
         path = env.split(os.pathsep)[0] if env else str(Path.home() / ".kube" / "config")
     cfg = Configuration()
-    await kube_config.load_kube_config(config_file=str(path), context=context, client_configuration=cfg,
-                                       persist_config=False)
-    return _from_configuration(cfg)
+    loader = await kube_config.load_kube_config(config_file=str(path), context=context, client_configuration=cfg,
+                                                persist_config=False)
+    return _from_configuration(cfg, loader)
 
 
-def load_in_cluster() -> Connection:
-    """Use the pod's service account (token re-read periodically, as the kubelet rotates it)."""
+def load_in_cluster(
+    *, token_file: str | None = None, ca_file: str | None = None, environ: Mapping[str, str] | None = None,
+) -> Connection:
+    """Use the pod's service account (token re-read periodically, as the kubelet rotates it).
+
+    The keyword arguments exist for tests; in a pod the defaults (the mounted service-account files
+    and ``KUBERNETES_SERVICE_HOST``/``PORT``) are right.
+    """
     cfg = Configuration()
-    incluster_config.load_incluster_config(client_configuration=cfg)
+    loader = incluster_config.InClusterConfigLoader(
+        token_filename=token_file or incluster_config.SERVICE_TOKEN_FILENAME,
+        cert_filename=ca_file or incluster_config.SERVICE_CERT_FILENAME,
+        environ=dict(environ) if environ is not None else os.environ)
+    loader.load_and_set(cfg)
     return _from_configuration(cfg)
 
 
