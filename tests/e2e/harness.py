@@ -1,0 +1,172 @@
+"""Shared helpers of the release tests: a kruise-rollout manager subprocess and kubectl views.
+
+The manager runs as ``python -m rollouts.cmd.manager --local-cluster`` (exactly what ``make dev``
+runs) against the session's local cluster, with its webhook in URL mode on a free port. Stopping it
+(SIGTERM) unregisters the webhook configurations *before* the server stops; the harness deletes
+them again and puts the CRD conversion stanzas back, so no other test meets a dead webhook.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "deploy" / "demo"
+VENV_BIN = Path(sys.executable).parent
+KUBECTL = str(VENV_BIN / "kubectl")
+OPERATOR_NAMESPACE = "kruise-rollout"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Kubectl:
+    """kubectl (and the ``kubectl kruise`` plugin, found on PATH from the venv) against one cluster."""
+
+    def __init__(self, kubeconfig: str) -> None:
+        self.kubeconfig = kubeconfig
+        self.env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+                    "KUBECONFIG": kubeconfig}
+
+    def __call__(self, *args: str, check: bool = True, input: str | None = None) -> str:
+        proc = subprocess.run([KUBECTL, *args], capture_output=True, text=True, input=input, env=self.env,
+                              timeout=60)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
+        return proc.stdout
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self(*args, "-o", "json"))
+
+
+def table(output: str) -> list[dict[str, str]]:
+    """Parse ``kubectl get`` output into rows keyed by column header (columns split on 2+ spaces)."""
+    lines = [line for line in output.splitlines() if line.strip()]
+    if not lines:
+        return []
+    header = lines[0]
+    starts = [i for i, c in enumerate(header) if c != " " and (i == 0 or header[i - 1] == " ")]
+    names = header.split()
+    rows = []
+    for line in lines[1:]:
+        cells = []
+        for j, start in enumerate(starts):
+            end = starts[j + 1] if j + 1 < len(starts) else len(line)
+            cells.append(line[start:end].strip())
+        rows.append(dict(zip(names, cells, strict=True)))
+    return rows
+
+
+def manifest(name: str, namespace: str) -> str:
+    """A demo manifest with its namespace rewritten (the seed files say ``default``)."""
+    doc = yaml.safe_load((DEMO / name).read_text())
+    doc["metadata"]["namespace"] = namespace
+    return yaml.safe_dump(doc)
+
+
+def wait_for(fetch: Callable[[], Any], ok: Callable[[Any], bool], *, timeout: float = 60, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while True:
+        try:
+            last = fetch()
+            if ok(last):
+                return last
+        except AssertionError as e:
+            last = e
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last seen: {last!r}"[:4000])
+        time.sleep(0.25)
+
+
+class ManagerProcess:
+    """``kruise-rollout --local-cluster`` as a subprocess; start/stop/restart."""
+
+    def __init__(self, kubeconfig: str, workdir: Path, *, extra_args: tuple[str, ...] = ()) -> None:
+        self.kubeconfig = kubeconfig
+        self.workdir = workdir
+        self.webhook_port = free_port()
+        self.health_port = free_port()
+        self.extra_args = extra_args
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = workdir / "manager.log"
+        self.starts = 0
+
+    def start(self, timeout: float = 60) -> None:
+        self.starts += 1
+        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the process
+        args = [sys.executable, "-m", "rollouts.cmd.manager", "--kubeconfig", self.kubeconfig, "--local-cluster",
+                "--webhook-port", str(self.webhook_port), "--health-addr", f"127.0.0.1:{self.health_port}",
+                "--metrics-addr", f"127.0.0.1:{self.health_port}", "--webhook-cert-dir",
+                str(self.workdir / "certs"), "--namespace", OPERATOR_NAMESPACE, *self.extra_args]
+        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"manager exited ({self.proc.returncode}):\n{self.tail()}")
+            if self.ready():
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"manager not ready within {timeout}s:\n{self.tail()}")
+
+    def ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/readyz", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/metrics", timeout=5) as r:
+            return r.read().decode()
+
+    def stop(self, kill: bool = False) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def tail(self, lines: int = 60) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def cleanup_cluster_registrations(kubectl: Kubectl) -> None:
+    """Delete our webhook configurations and point the CRD conversion stanzas back to the manifests."""
+    kubectl("delete", "mutatingwebhookconfiguration", "kruise-rollout-mutating-webhook-configuration",
+            "--ignore-not-found")
+    kubectl("delete", "validatingwebhookconfiguration", "kruise-rollout-validating-webhook-configuration",
+            "--ignore-not-found")
+    for path in sorted((REPO / "config" / "crd").glob("rollouts.kruise.io_*.yaml")):
+        wanted = yaml.safe_load(path.read_text())
+        name = wanted["metadata"]["name"]
+        live = json.loads(kubectl("get", "crd", name, "-o", "json", check=False) or "null")
+        if not live or live["spec"].get("conversion") == wanted["spec"].get("conversion"):
+            continue
+        body = copy.deepcopy(live)
+        body["spec"]["conversion"] = wanted["spec"].get("conversion")
+        kubectl("replace", "-f", "-", input=json.dumps(body), check=False)
