@@ -170,36 +170,42 @@ def do_step_jump(rollout: Mapping[str, Any], sub: dict[str, Any], replicas: int,
     return True
 
 
+def recalculate_target(
+    rollout: Mapping[str, Any], batch_release: Mapping[str, Any] | None, index: int, replicas: int
+) -> int:
+    """§6.5 target step: first candidate (current index first) whose replicas ≥ what the BR released.
+
+    Upstream quirk kept: if no step qualifies, the *last candidate examined* wins (with the current
+    index last in the list that is the second-to-last step).
+    """
+    steps = m.steps(rollout)
+    if batch_release is None:
+        return 1
+    plan = (batch_release.get("spec") or {}).get("releasePlan") or {}
+    batches = plan.get("batches") or []
+    part = plan.get("batchPartition")
+    part = 0 if part is None else int(part)
+    current = m.step_replicas({"replicas": batches[part].get("canaryReplicas")}, replicas) if part < len(batches) else 0
+    candidates = ([index] if 1 <= index <= len(steps) else []) + [i for i in range(1, len(steps) + 1) if i != index]
+    for i in candidates:
+        if m.step_replicas(steps[i - 1], replicas) >= current:
+            return i
+    return candidates[-1] if candidates else 1
+
+
 def recalculate_step(
     rollout: Mapping[str, Any], sub: dict[str, Any], obs: m.Observation, hash_value: str, now: datetime
 ) -> None:
     """§6.5: after a plan change pick the step matching what the BatchRelease already released."""
-    steps = m.steps(rollout)
-    replicas = obs.workload.replicas
-    br = obs.batch_release
-    target = 1
-    if br is not None:
-        plan = (br.get("spec") or {}).get("releasePlan") or {}
-        batches = plan.get("batches") or []
-        part = plan.get("batchPartition")
-        part = 0 if part is None else int(part)
-        current = (
-            m.step_replicas({"replicas": batches[part].get("canaryReplicas")}, replicas) if part < len(batches) else 0
-        )
-        index = int(sub.get("currentStepIndex", 1))
-        candidates = ([index] if 1 <= index <= len(steps) else []) + [i for i in range(1, len(steps) + 1) if i != index]
-        target = candidates[-1] if candidates else 1
-        for i in candidates:
-            if m.step_replicas(steps[i - 1], replicas) >= current:
-                target = i
-                break
+    index = int(sub.get("currentStepIndex", 1))
+    target = recalculate_target(rollout, obs.batch_release, index, obs.workload.replicas)
     sub["lastUpdateTime"] = m.format_time(now)
     sub["rolloutHash"] = hash_value
     if target == int(sub.get("nextStepIndex", 0)):
         sub["currentStepState"] = m.STEP_READY
         return
     sub["nextStepIndex"] = target
-    do_step_jump(rollout, sub, replicas, now)
+    do_step_jump(rollout, sub, obs.workload.replicas, now)
 
 
 def run_step(rollout: Mapping[str, Any], status: dict[str, Any], obs: m.Observation, rnd: Round, now: datetime) -> None:

@@ -326,3 +326,33 @@ def test_traffic_step_one_pins_stable_service_first():
     # stable Service ready: falls through into StepUpgrade in the same round and creates the BR
     assert out.status["canaryStatus"]["currentStepState"] == "StepUpgrade"
     assert any(isinstance(a, act.CreateBatchRelease) for a in out.actions)
+
+
+def _br(batches, partition):
+    return {"spec": {"releasePlan": {"batches": [{"canaryReplicas": b} for b in batches], "batchPartition": partition}}}
+
+
+@pytest.mark.parametrize(
+    "steps, batches, partition, expected",
+    [  # upstream rollout_progressing_test TestReCalculateCanaryStepIndex (10 replicas, current step 1)
+        (["20%", "50%", "100%"], ["40%", "60%", "100%"], 0, 2),
+        (["20%", "40%", "100%"], ["40%", "60%", "100%"], 0, 2),
+        (["40%", "60%", "100%"], ["20%", "40%", "100%"], 1, 1),
+        (["10%", "30%", "100%"], ["20%", "40%", "100%"], 0, 2),
+        (["10%", "10%"], ["10%", "20%", "30%"], 0, 1),
+    ],
+)
+def test_recalculate_target_upstream_table(steps, batches, partition, expected):
+    from rollouts.rollout.steps import recalculate_target
+
+    ro = seed_rollout([{"replicas": r} for r in steps])
+    assert recalculate_target(ro, _br(batches, partition), 1, 10) == expected
+
+
+def test_recalculate_quirk_last_candidate_and_missing_br():
+    from rollouts.rollout.steps import recalculate_target
+
+    ro = seed_rollout([{"replicas": 1}, {"replicas": 2}, {"replicas": 3}])
+    # nothing reaches 9 pods; current index 3 is examined first, so the last examined is step 2
+    assert recalculate_target(ro, _br(["90%"], 0), 3, 10) == 2
+    assert recalculate_target(ro, None, 3, 10) == 1
