@@ -29,7 +29,7 @@ from rollouts.api.intstr import IntOrString
 from rollouts.api.wire import DecodeError, from_dict
 
 __all__ = [
-    "FieldError", "ValidationSettings", "validate_rollout", "format_errors", "workload_supported",
+    "FieldError", "ValidationSettings", "validate_rollout", "format_errors", "workload_supported", "decode_errors",
     "SUPPORTED_WORKLOADS", "BLUE_GREEN_WORKLOADS",
 ]
 
@@ -276,6 +276,17 @@ def validate_v1beta1_update(old: b.Rollout, new: b.Rollout, phase: str) -> list[
 # ------------------------------------------------------------------------------------------------
 # Entry point
 # ------------------------------------------------------------------------------------------------
+
+
+def decode_errors(obj: Any) -> list[FieldError]:
+    """Only the decoding problems of a Rollout dict (wrong apiVersion/kind, JSON type mismatches).
+
+    Upstream answers undecodable requests with HTTP 400 rather than 422; a webhook that wants to keep
+    that distinction calls this first. :func:`validate_rollout` reports the same errors itself.
+    """
+    from rollouts.api import validation_v1alpha1 as va
+
+    return va.decode_rollout(obj)[1]
 
 
 def validate_rollout(

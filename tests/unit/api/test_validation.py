@@ -318,3 +318,12 @@ def test_conflict_when_the_object_has_no_namespace_yet() -> None:
     assert "Rollout(ns/other)" in errors[0].detail
     elsewhere = with_(other, lambda d: d["metadata"].update(namespace="elsewhere"))
     assert validate_rollout(doc, others=[elsewhere], namespace="ns") == []
+
+
+def test_decode_errors_are_available_separately() -> None:
+    from rollouts.api.validation import decode_errors
+
+    assert decode_errors(beta()) == []
+    bad = with_(beta(), lambda d: d["spec"].update(disabled="yes"))
+    assert [e.field for e in decode_errors(bad)] == ["spec.disabled"]
+    assert [e.field for e in decode_errors([])] == [""]
