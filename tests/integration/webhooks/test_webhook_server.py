@@ -24,7 +24,7 @@ from runtime.kube.resources import (
     VALIDATING_WEBHOOK_CONFIGURATIONS,
 )
 from webhooks import configs
-from webhooks.admission import AdmissionRequest, AdmissionResponse, allowed, denied
+from webhooks.admission import AdmissionRequest, AdmissionResponse, allowed, denied, patched
 from webhooks.app import build_registry
 from webhooks.certwriter import secret_to_artifacts
 from webhooks.server import HandlerRegistry
@@ -127,6 +127,43 @@ async def test_test_only_handler_denies_configmap(kube: KubeClient, namespace: s
     vwc = await kube.get(VALIDATING_WEBHOOK_CONFIGURATIONS, configs.VALIDATING_CONFIGURATION_NAME)
     assert not vwc.get("webhooks")
     assert "template" in vwc["metadata"]["annotations"]
+
+
+async def _mutate_labelled(req: AdmissionRequest) -> AdmissionResponse:
+    """Test-only mutation: an escaped key ('/' → ~1), nested adds and a replace."""
+    assert req.object is not None
+    mutated = copy.deepcopy(req.object)
+    mutated["metadata"].setdefault("annotations", {})["webhooks.test/mutated-by"] = "kruise-rollout-test"
+    mutated.setdefault("data", {})["a"] = "patched"
+    mutated["data"]["added"] = "yes"
+    return patched(req.object, mutated)
+
+
+async def test_test_only_mutating_handler_patch_is_applied(
+    kube: KubeClient, namespace: str, webhooks: Webhooks
+) -> None:
+    path = "/test-mutate-configmap"
+    registry = HandlerRegistry()
+    registry.mutating(path, _mutate_labelled)
+    app = await webhooks.start(registry)
+    ca_b64 = base64.b64encode(await _secret_ca(kube, namespace)).decode()
+    name = f"kruise-rollout-test-m-{namespace}"
+    webhooks.extra_configurations.append((MUTATING_WEBHOOK_CONFIGURATIONS, name))
+    body = _test_configuration(name, namespace, f"https://127.0.0.1:{app.server.port}{path}", ca_b64)
+    body["kind"] = "MutatingWebhookConfiguration"
+    body["webhooks"][0]["name"] = "mconfigmap.test.kb.io"
+    await kube.create(MUTATING_WEBHOOK_CONFIGURATIONS, body)
+
+    async def dry_run() -> dict[str, Any]:
+        return await kube.create(CONFIGMAPS, _configmap("probe", deny=False) | {"metadata": {
+            "name": "probe", "labels": {DENY_LABEL: "mutate"}}}, namespace, dry_run=True)
+
+    await eventually(dry_run, lambda o: (o.get("data") or {}).get("added") == "yes", what="mutating webhook live")
+    cm = _configmap("mutated", deny=False)
+    cm["metadata"]["labels"] = {DENY_LABEL: "mutate"}
+    created = await kube.create(CONFIGMAPS, cm, namespace)
+    assert created["data"] == {"a": "patched", "added": "yes"}
+    assert created["metadata"]["annotations"] == {"webhooks.test/mutated-by": "kruise-rollout-test"}
 
 
 async def test_rollout_validation_and_conversion(
