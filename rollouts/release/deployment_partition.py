@@ -44,6 +44,7 @@ from rollouts.release.deployment_status import calculate_status
 from rollouts.release.deployment_strategy import (
     CANARY_ROLLING_STYLE,
     DEPLOYMENT_EXTRA_STATUS_ANNOTATION,
+    DeploymentStrategy,
     annotations,
     deployment_strategy,
     extra_status_json,
@@ -65,6 +66,9 @@ __all__ = [
     "resolve_fenceposts",
     "rollout_satisfied",
     "calculate_status",
+    "build_context",
+    "reconcile_new_replica_set",
+    "reconcile_old_replica_sets",
     "REQUEUE_SECONDS",
 ]
 
@@ -113,24 +117,7 @@ def plan_deployment_sync(
         return DeploymentSyncPlan(message="deployment is not under rollout control")
     if strategy.rolling_style == CANARY_ROLLING_STYLE:
         return DeploymentSyncPlan(message="canary rolling style is handled by the canary executor")
-    strategy = with_defaults(strategy)
-    replicas = spec_replicas(deployment)
-    surge, unavailable = resolve_fenceposts(strategy.max_surge, strategy.max_unavailable, replicas)
-    template = (deployment.get("spec") or {}).get("template") or {}
-    rss = [
-        ReplicaSetView.from_dict(rs) for rs in replica_sets if not (rs.get("metadata") or {}).get("deletionTimestamp")
-    ]
-    new_rs = _find_new_rs(template, rss)
-    ctx = SyncContext(
-        deployment=deployment,
-        replicas=replicas,
-        strategy=strategy,
-        surge=surge,
-        unavailable=unavailable,
-        limit=new_rs_replicas_limit(strategy.partition, replicas),
-        new_rs=new_rs,
-        old_rss=[rs for rs in rss if rs is not new_rs],
-    )
+    ctx = build_context(deployment, replica_sets, with_defaults(strategy))
     satisfied = rollout_satisfied(deployment, strategy.partition)
     meta = deployment.get("metadata") or {}
     selector = (deployment.get("spec") or {}).get("selector") or {}
@@ -146,6 +133,29 @@ def plan_deployment_sync(
     collision = _rolling(ctx)
     plan = _finish(ctx, now, satisfied, "rolling")
     return attrs.evolve(plan, collision=collision) if collision else plan
+
+
+def build_context(
+    deployment: Mapping[str, Any], replica_sets: Sequence[Mapping[str, Any]], strategy: DeploymentStrategy
+) -> SyncContext:
+    """Gather one sync's inputs: fenceposts, partition limit, new RS and old RSs (deleting RSs ignored)."""
+    replicas = spec_replicas(deployment)
+    surge, unavailable = resolve_fenceposts(strategy.max_surge, strategy.max_unavailable, replicas)
+    template = (deployment.get("spec") or {}).get("template") or {}
+    rss = [
+        ReplicaSetView.from_dict(rs) for rs in replica_sets if not (rs.get("metadata") or {}).get("deletionTimestamp")
+    ]
+    new_rs = _find_new_rs(template, rss)
+    return SyncContext(
+        deployment=deployment,
+        replicas=replicas,
+        strategy=strategy,
+        surge=surge,
+        unavailable=unavailable,
+        limit=new_rs_replicas_limit(strategy.partition, replicas),
+        new_rs=new_rs,
+        old_rss=[rs for rs in rss if rs is not new_rs],
+    )
 
 
 def _find_new_rs(template: Mapping[str, Any], rss: list[ReplicaSetView]) -> ReplicaSetView | None:
@@ -169,16 +179,19 @@ def _rolling(ctx: SyncContext) -> bool:
         created = _create_new_rs(ctx)
         if created is None:
             return True
+    if not reconcile_new_replica_set(ctx):
+        reconcile_old_replica_sets(ctx)
+    return False
+
+
+def reconcile_new_replica_set(ctx: SyncContext) -> bool:
+    """``reconcileNewReplicaSet``: clamp to ``replicas`` or scale up within surge and partition."""
     new_rs = ctx.new_rs
     assert new_rs is not None
     if new_rs.replicas > ctx.replicas:
-        if ctx.scale(new_rs, ctx.replicas):
-            return False
-    elif new_rs.replicas < ctx.replicas:
-        target = _new_rs_target(ctx, new_rs)
-        if ctx.scale(new_rs, target):
-            return False
-    _reconcile_old(ctx)
+        return ctx.scale(new_rs, ctx.replicas)
+    if new_rs.replicas < ctx.replicas:
+        return ctx.scale(new_rs, _new_rs_target(ctx, new_rs))
     return False
 
 
@@ -264,7 +277,7 @@ def _new_rs_body(ctx: SyncContext, name: str, pod_hash: str, replicas: int) -> d
     }
 
 
-def _reconcile_old(ctx: SyncContext) -> None:
+def reconcile_old_replica_sets(ctx: SyncContext) -> None:
     """``reconcileOldReplicaSets`` with the partition limit (``ScaleDownLimitForOld``)."""
     new_rs = ctx.new_rs
     assert new_rs is not None

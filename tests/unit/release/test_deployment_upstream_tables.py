@@ -1,0 +1,88 @@
+"""Upstream's rolling_test.go tables (pkg/controller/deployment), ported to the planner's halves."""
+
+import pytest
+
+from rollouts.release.deployment_partition import build_context, reconcile_new_replica_set, reconcile_old_replica_sets
+from rollouts.release.deployment_strategy import DeploymentStrategy
+
+
+def _rs(name, replicas, available, image):
+    return {
+        "metadata": {"name": name, "creationTimestamp": "2023-01-01T00:00:00Z"},
+        "spec": {"replicas": replicas, "template": {"spec": {"containers": [{"image": image}]}}},
+        "status": {"replicas": replicas, "readyReplicas": available, "availableReplicas": available},
+    }
+
+
+def _ctx(old, new, d_replicas, partition, max_surge, max_unavailable=None, old_available=None, new_available=0):
+    deployment = {
+        "metadata": {"name": "busybox"},
+        "spec": {"replicas": d_replicas, "template": {"spec": {"containers": [{"image": "busybox"}]}}},
+    }
+    old_available = old_available if old_available is not None else [0] * len(old)
+    rss = [_rs(f"rs-{i}", r, a, f"old-version-{i}") for i, (r, a) in enumerate(zip(old, old_available, strict=True))]
+    rss.append(_rs("rs-new", new, new_available, "busybox"))
+    strategy = DeploymentStrategy(max_surge=max_surge, max_unavailable=max_unavailable, partition=partition)
+    return build_context(deployment, rss, strategy)
+
+
+@pytest.mark.parametrize(
+    "name, old, new, replicas, partition, surge, expected",
+    [
+        ("limited by partition", [2, 3], 3, 10, 4, 0, 4),
+        ("limited by deployment replicas", [2, 3], 3, 10, 10, 0, 5),
+        ("surge first", [10], 0, 10, 3, 2, 2),
+        ("surge first, but limited by partition", [10], 0, 10, 2, 3, 2),
+        ("partition satisfied, no scale", [7], 3, 10, 3, 3, 3),
+        ("partition satisfied, no scale even though deployment replicas not reach", [5], 3, 10, 3, 3, 3),
+        ("new replica set has been greater than partition, no scale down", [7], 3, 10, 1, 3, 3),
+        ("total replicas are more than deployment desired, no scale down", [7], 3, 10, 6, 0, 3),
+    ],
+)
+def test_reconcile_new_replica_set(name, old, new, replicas, partition, surge, expected):
+    ctx = _ctx(old, new, replicas, partition, surge)
+    reconcile_new_replica_set(ctx)
+    assert ctx.new_rs.replicas == expected, name
+
+
+@pytest.mark.parametrize(
+    "name, old, new, replicas, old_avail, new_avail, partition, surge, unavailable, expected_old",
+    [
+        ("scale down: all unavailable, limited by partition", [6, 4], 0, 10, [0, 0], 0, 4, 2, "50%", 6),
+        ("scale down: all available, limited by maxUnavailable", [6, 4], 0, 10, [6, 4], 0, 4, 2, "20%", 8),
+        (
+            "scale down: unavailable first, then available, limited by maxUnavailable",
+            [6, 4],
+            0,
+            10,
+            [6, 2],
+            0,
+            5,
+            0,
+            "40%",
+            6,
+        ),
+        (
+            "scale down: unavailable first, then available, limited by partition",
+            [6, 4],
+            0,
+            10,
+            [6, 2],
+            0,
+            3,
+            0,
+            "40%",
+            7,
+        ),
+        ("no op: newRS replicas more than partition", [0, 5], 5, 10, [0, 5], 5, 3, 0, "40%", 5),
+        ("no op: limited by unavailable newRS", [3, 4], 3, 10, [3, 4], 0, 5, 0, "30%", 7),
+        ("scale up oldRS", [3, 0], 3, 10, [3, 0], 3, 3, 0, "30%", 7),
+        ("scale down oldRS", [3], 3, 5, [3], 3, "60%", "25%", "25%", 2),
+    ],
+)
+def test_reconcile_old_replica_sets(
+    name, old, new, replicas, old_avail, new_avail, partition, surge, unavailable, expected_old
+):
+    ctx = _ctx(old, new, replicas, partition, surge, unavailable, old_avail, new_avail)
+    reconcile_old_replica_sets(ctx)
+    assert sum(rs.replicas for rs in ctx.old_rss) == expected_old, name
