@@ -94,3 +94,57 @@ def test_computed_controller_revision_hash_for_deployment_pods():
         PodLabelPatch("n1", {ROLLOUT_ID_LABEL: "r", BATCH_ID_LABEL: "1", "controller-revision-hash": h}),
         PodLabelPatch("o1", {"controller-revision-hash": "other"}),
     ]
+
+
+def _generate_pods(count, labelled, rollout_id, batch_id, revision="version-1"):
+    pods = []
+    for i in range(count):
+        labels = {"controller-revision-hash": revision}
+        if i < labelled:
+            labels[ROLLOUT_ID_LABEL] = rollout_id
+            labels[BATCH_ID_LABEL] = batch_id
+        pods.append({"metadata": {"name": f"pod-{i + 1}", "labels": labels}})
+    return pods
+
+
+def _apply(pods, patches):
+    by_name = {p["metadata"]["name"]: p for p in pods}
+    for patch in patches:
+        by_name[patch.pod_name]["metadata"]["labels"].update(patch.labels)
+    return pods
+
+
+@pytest.mark.parametrize(
+    "name, count, labelled, label_id, label_batch, batches, current, expected",
+    [  # upstream labelpatch/patcher_test.go TestLabelPatcher
+        ("10 pods, 0 patched, 5 new patched", 10, 0, "", "", [5], 0, [5]),
+        ("10 pods, 2 patched, 3 new patched", 10, 2, "rollout-1", "1", [5], 0, [5]),
+        ("10 pods, 5 patched, 0 new patched", 10, 5, "rollout-1", "1", [5], 0, [5]),
+        ("10 pods, 7 patched, 0 new patched", 10, 7, "rollout-1", "1", [5], 0, [7]),
+        ("2 pods, 0 patched, 2 new patched", 2, 0, "rollout-1", "1", [5], 0, [2]),
+        ("10 pods, 3 patched with old rollout-id, 5 new patched", 10, 3, "previous-rollout-id", "1", [5], 0, [5]),
+        ("10 pods, 2 patched with batch-id:1, 3 new patched", 5, 2, "rollout-1", "1", [2, 5], 1, [2, 3]),
+        ("10 pods, 0 patched with batch-id:1, 5 new patched", 5, 0, "rollout-1", "1", [2, 5], 1, [2, 3]),
+        ("10 pods, 3 patched with batch-id:1, 2 new patched", 5, 3, "rollout-1", "1", [2, 5], 1, [3, 2]),
+        ("batch-id out of range, equal to no pods are labelled", 5, 3, "rollout-1", "3", [2, 5], 1, [2, 3]),
+    ],
+)
+def test_upstream_label_patcher_table(name, count, labelled, label_id, label_batch, batches, current, expected):
+    pods = _generate_pods(count, labelled, label_id, label_batch)
+    patches = plan_batch_labels(
+        pods=pods,
+        batches=batches,
+        current_batch=current,
+        replicas=10,
+        rollout_id="rollout-1",
+        update_revision="version-1",
+    )
+    _apply(pods, patches)
+    counts = [0] * (current + 1)
+    for p in pods:
+        labels = p["metadata"]["labels"]
+        if labels.get(ROLLOUT_ID_LABEL) == "rollout-1" and labels.get(BATCH_ID_LABEL, "").isdigit():
+            b = int(labels[BATCH_ID_LABEL])
+            if b <= len(counts):
+                counts[b - 1] += 1
+    assert counts == expected, name
