@@ -7,10 +7,12 @@ Field order = Go struct order (it matters for the rollout hash, rollout-lifecycl
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 from rollouts.api.intstr import IntOrString
-from rollouts.api.wire import WireModel, field
+from rollouts.api.wire import WireModel, field, string_map
 
 I32 = {"format": "int32"}
 I64 = {"format": "int64"}
@@ -166,7 +168,38 @@ class RolloutCondition(WireModel):
     message: str = field("message", required=True, default="")
 
 
+@define
+class KubeObject(WireModel):
+    """Read helpers shared by the top-level kinds, whose ``metadata`` is the raw ObjectMeta dict.
+
+    Subclasses declare the ``metadata`` field (it is not declared here so that each kind keeps Go's
+    field order: apiVersion, kind, metadata, spec, status). The accessors never fail on malformed input.
+    """
+
+    def _meta(self) -> dict[str, Any]:
+        meta = getattr(self, "metadata", None)
+        return meta if isinstance(meta, dict) else {}
+
+    @property
+    def name(self) -> str:
+        return str(self._meta().get("name") or "")
+
+    @property
+    def namespace(self) -> str:
+        return str(self._meta().get("namespace") or "")
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        """``metadata.annotations`` as a read-only copy; non-string values (malformed input) are skipped."""
+        return string_map(self._meta().get("annotations"))
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return string_map(self._meta().get("labels"))
+
+
 __all__ = [
+    "KubeObject",
     "ObjectRef", "IngressTrafficRouting", "GatewayTrafficRouting", "CustomNetworkRef", "TrafficRoutingRef",
     "HTTPHeader", "HTTPHeaderFilter", "HTTPPathMatch", "HTTPHeaderMatch", "HTTPQueryParamMatch",
     "RolloutPause", "PatchPodTemplateMetadata", "RolloutCondition", "IntOrString",

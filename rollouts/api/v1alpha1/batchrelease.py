@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import attrs
 
 from rollouts.api import constants as C
-from rollouts.api.common import ObjectRef
+from rollouts.api.common import KubeObject, ObjectRef
 from rollouts.api.v1beta1.batchrelease import BatchReleaseStatusBase, ReleasePlan
 from rollouts.api.wire import WireModel, field
 
@@ -34,7 +34,7 @@ class BatchReleaseStatus(BatchReleaseStatusBase):
 
 
 @define
-class BatchRelease(WireModel):
+class BatchRelease(KubeObject):
     API_VERSION: ClassVar[str] = C.API_VERSION_V1ALPHA1
     KIND: ClassVar[str] = C.KIND_BATCH_RELEASE
 

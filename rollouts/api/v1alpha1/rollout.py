@@ -17,6 +17,7 @@ from rollouts.api.common import (
     I64,
     HTTPHeaderFilter,
     HTTPHeaderMatch,
+    KubeObject,
     ObjectRef,
     PatchPodTemplateMetadata,
     RolloutCondition,
@@ -25,7 +26,7 @@ from rollouts.api.common import (
 )
 from rollouts.api.intstr import IntOrString
 from rollouts.api.status import CanaryStatus
-from rollouts.api.wire import WireModel, field, string_map
+from rollouts.api.wire import WireModel, field
 
 define = attrs.define(kw_only=True)
 
@@ -87,7 +88,7 @@ class RolloutStatus(WireModel):
 
 
 @define
-class Rollout(WireModel):
+class Rollout(KubeObject):
     API_VERSION: ClassVar[str] = C.API_VERSION_V1ALPHA1
     KIND: ClassVar[str] = C.KIND_ROLLOUT
 
@@ -97,7 +98,3 @@ class Rollout(WireModel):
     spec: RolloutSpec = field("spec", factory=RolloutSpec)
     status: RolloutStatus | None = field("status", omitempty=True)
 
-    @property
-    def annotations(self) -> dict[str, str]:
-        """``metadata.annotations`` as a read-only copy; non-string values (malformed input) are skipped."""
-        return string_map(self.metadata.get("annotations"))

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import attrs
 
 from rollouts.api import constants as C
-from rollouts.api.common import I32
+from rollouts.api.common import I32, KubeObject
 from rollouts.api.wire import RawObject, WireModel, field
 
 define = attrs.define(kw_only=True)
@@ -67,7 +67,7 @@ class RolloutHistoryStatus(WireModel):
 
 
 @define
-class RolloutHistory(WireModel):
+class RolloutHistory(KubeObject):
     API_VERSION: ClassVar[str] = C.API_VERSION_V1ALPHA1
     KIND: ClassVar[str] = C.KIND_ROLLOUT_HISTORY
 

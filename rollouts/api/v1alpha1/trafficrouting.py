@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import attrs
 
 from rollouts.api import constants as C
-from rollouts.api.common import I32, I64, HTTPHeaderFilter, TrafficRoutingRef
+from rollouts.api.common import I32, I64, HTTPHeaderFilter, KubeObject, TrafficRoutingRef
 from rollouts.api.v1alpha1.rollout import HttpRouteMatch
 from rollouts.api.wire import WireModel, field
 
@@ -37,7 +37,7 @@ class TrafficRoutingStatus(WireModel):
 
 
 @define
-class TrafficRouting(WireModel):
+class TrafficRouting(KubeObject):
     API_VERSION: ClassVar[str] = C.API_VERSION_V1ALPHA1
     KIND: ClassVar[str] = C.KIND_TRAFFIC_ROUTING
 

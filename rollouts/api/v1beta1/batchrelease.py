@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import attrs
 
 from rollouts.api import constants as C
-from rollouts.api.common import DATE_TIME, I32, I64, ObjectRef, PatchPodTemplateMetadata, RolloutCondition
+from rollouts.api.common import DATE_TIME, I32, I64, KubeObject, ObjectRef, PatchPodTemplateMetadata, RolloutCondition
 from rollouts.api.intstr import IntOrString
 from rollouts.api.wire import WireModel, field
 
@@ -79,7 +79,7 @@ class BatchReleaseStatus(BatchReleaseStatusBase):
 
 
 @define
-class BatchRelease(WireModel):
+class BatchRelease(KubeObject):
     API_VERSION: ClassVar[str] = C.API_VERSION_V1BETA1
     KIND: ClassVar[str] = C.KIND_BATCH_RELEASE
 

@@ -14,6 +14,7 @@ from rollouts.api.common import (
     HTTPHeaderMatch,
     HTTPPathMatch,
     HTTPQueryParamMatch,
+    KubeObject,
     ObjectRef,
     PatchPodTemplateMetadata,
     RolloutCondition,
@@ -22,7 +23,7 @@ from rollouts.api.common import (
 )
 from rollouts.api.intstr import IntOrString
 from rollouts.api.status import BlueGreenStatus, CanaryStatus
-from rollouts.api.wire import WireModel, field, string_map
+from rollouts.api.wire import WireModel, field
 
 define = attrs.define(kw_only=True)
 _MAX16 = {"maxItems": 16}
@@ -123,7 +124,7 @@ class RolloutStatus(WireModel):
 
 
 @define
-class Rollout(WireModel):
+class Rollout(KubeObject):
     """A Rollout object. ``metadata`` is the raw ObjectMeta dict (kept verbatim)."""
 
     API_VERSION: ClassVar[str] = C.API_VERSION_V1BETA1
@@ -135,10 +136,6 @@ class Rollout(WireModel):
     spec: RolloutSpec = field("spec", factory=RolloutSpec)
     status: RolloutStatus | None = field("status", omitempty=True)
 
-    @property
-    def annotations(self) -> dict[str, str]:
-        """``metadata.annotations`` as a read-only copy; non-string values (malformed input) are skipped."""
-        return string_map(self.metadata.get("annotations"))
 
     def is_real_partition(self) -> bool:
         """Upstream ``IsRealPartition``: canary strategy but not (apps/v1 Deployment + extra workload)."""

@@ -202,3 +202,11 @@ class TestGoJson:
         assert go_json(meta).startswith(
             '{"apiVersion":"rollouts.kruise.io/v1beta1","kind":"Rollout","metadata":{"labels":{"a":"\\u2028",'
             '"b":"\\u003c\\u0026\\u003e"}}')
+
+
+def test_object_accessors_tolerate_malformed_metadata() -> None:
+    from rollouts.api import v1alpha1 as a
+
+    r = b.Rollout(metadata={"name": "n", "namespace": "ns", "labels": {"a": "b", "bad": 1}, "annotations": []})
+    assert (r.name, r.namespace, r.labels, r.annotations) == ("n", "ns", {"a": "b"}, {})
+    assert a.TrafficRouting().name == "" and a.RolloutHistory(metadata={"labels": {"x": "y"}}).labels == {"x": "y"}
