@@ -74,7 +74,17 @@ async def _ensure_crds(kube: KubeClient) -> None:
         try:
             await kube.create(CRDS, crd)
         except AlreadyExists:
-            pass
+            # Installed earlier in the session (maybe by another suite): make its spec the manifest's,
+            # so the conversion strategy is Webhook and the schemas are the current ones.
+            for _ in range(5):
+                live = await kube.get(CRDS, crd["metadata"]["name"])
+                if live["spec"] == crd["spec"]:
+                    break
+                try:
+                    await kube.update(CRDS, {**live, "spec": copy.deepcopy(crd["spec"])})
+                    break
+                except Conflict:
+                    continue
 
     async def established() -> list[dict[str, Any]]:
         items = (await kube.list(CRDS)).get("items") or []
