@@ -86,3 +86,65 @@ def test_reconcile_old_replica_sets(
     ctx = _ctx(old, new, replicas, partition, surge, unavailable, old_avail, new_avail)
     reconcile_old_replica_sets(ctx)
     assert sum(rs.replicas for rs in ctx.old_rss) == expected_old, name
+
+
+@pytest.mark.parametrize(
+    "surge, unavailable, desired, expected",
+    [  # upstream deployment_util_test TestResolveFenceposts
+        ("0%", "0%", 0, (0, 1)),
+        ("39%", "39%", 10, (4, 3)),
+        (None, "39%", 10, (0, 3)),
+        ("39%", None, 10, (4, 0)),
+        (None, None, 10, (0, 1)),
+    ],
+)
+def test_resolve_fenceposts_upstream(surge, unavailable, desired, expected):
+    from rollouts.release.deployment_partition import resolve_fenceposts
+
+    assert resolve_fenceposts(surge, unavailable, desired) == expected
+
+
+@pytest.mark.parametrize("surge, unavailable", [("oops", "39%"), ("55%", "urg")])
+def test_resolve_fenceposts_rejects_garbage(surge, unavailable):
+    from rollouts.release.deployment_partition import resolve_fenceposts
+    from rollouts.release.intstr import IntOrStrError
+
+    with pytest.raises(IntOrStrError):
+        resolve_fenceposts(surge, unavailable, 10)
+
+
+def _tpl(name, node, annotations, labels):
+    return {"metadata": {"name": name, "annotations": annotations, "labels": labels}, "spec": {"nodeName": node}}
+
+
+H = "pod-template-hash"
+
+
+@pytest.mark.parametrize(
+    "former, latter, expected",
+    [  # upstream deployment_util_test TestEqualIgnoreHash
+        (
+            _tpl("foo", "n", {}, {H: "v1", "something": "else"}),
+            _tpl("foo", "n", {}, {H: "v1", "something": "else"}),
+            True,
+        ),
+        (
+            _tpl("foo", "n", {}, {H: "v1", "something": "else"}),
+            _tpl("foo", "n", {}, {H: "v2", "something": "else"}),
+            True,
+        ),
+        (_tpl("foo", "n", {}, {"something": "else"}), _tpl("foo", "n", {}, {H: "v2", "something": "else"}), True),
+        (_tpl("foo", "n", {}, {"something": "else"}), _tpl("foo", "n", {}, {H: "v2"}), False),
+        (_tpl("foo", "n", {}, {H: "v1"}), _tpl("foo", "n", {}, {"something": "else"}), False),
+        (_tpl("foo", "n", {}, {H: "v1"}), _tpl("foo", "n", {}, {H: "v1", "something": "else"}), False),
+        (_tpl("foo", "n", {"former": "v"}, {H: "v1"}), _tpl("foo", "n", {"latter": "v"}, {H: "v1"}), False),
+        (_tpl("foo-1", "n", {}, {H: "v1"}), _tpl("foo-2", "n", {}, {H: "v2"}), False),
+        (_tpl("foo", "n1", {}, {"something": "else"}), _tpl("foo", "n2", {}, {"nothing": "else"}), False),
+    ],
+)
+def test_equal_ignore_hash_upstream(former, latter, expected):
+    from rollouts.release.template_hash import equal_ignore_hash
+
+    assert equal_ignore_hash(former, latter) is expected
+    assert equal_ignore_hash(latter, former) is expected
+    assert former["metadata"]["labels"] is not None  # inputs are not mutated
