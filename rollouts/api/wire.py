@@ -186,7 +186,7 @@ def _structure_scalar(value: Any, tp: Any, path: str) -> Any:
         return value
     if tp is int:
         if isinstance(value, float) and value.is_integer():
-            # JSON decoders may yield 3.0 for "3"; Go accepts integral numbers written without a point.
+            # Some decoders yield 3.0 for an integral number; keep it as 3 rather than reject it.
             return int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             raise DecodeError(path, f"expected an integer, got {_json_type(value)}")
@@ -234,8 +234,16 @@ def is_zero(v: Any) -> bool:
     if isinstance(v, list | dict):
         return not v
     if isinstance(v, WireModel):
-        return not v._extra and all(is_zero(getattr(v, f.attr)) for f in wire_fields(type(v)))
+        # A non-nil pointer member (``duration: 0``) makes the struct non-zero.
+        return not v._extra and all(
+            getattr(v, f.attr) is None if f.pointer else is_zero(getattr(v, f.attr)) for f in wire_fields(type(v))
+        )
     return False
+
+
+def _omits(f: FieldInfo, v: Any) -> bool:
+    """Go omitempty: drops zero scalars, strings, slices and maps — never a (non-pointer) struct."""
+    return f.meta.omitempty and not isinstance(v, WireModel | IntOrString)
 
 
 def _unstructure(v: Any) -> Any:
@@ -259,7 +267,7 @@ def _should_emit(obj: WireModel, f: FieldInfo, v: Any) -> bool:
     if present is not None and f.meta.name in present:
         return True
     if is_zero(v):
-        return present is None and not f.meta.omitempty
+        return present is None and not _omits(f, v)
     return True
 
 
@@ -292,7 +300,7 @@ def go_dict(obj: WireModel) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in wire_fields(type(obj)):
         v = getattr(obj, f.attr)
-        if v is None or (not f.pointer and f.meta.omitempty and is_zero(v)):
+        if v is None or (not f.pointer and _omits(f, v) and is_zero(v)):
             continue
         out[f.meta.name] = _go_value(v)
     return out

@@ -210,3 +210,16 @@ def test_object_accessors_tolerate_malformed_metadata() -> None:
     r = b.Rollout(metadata={"name": "n", "namespace": "ns", "labels": {"a": "b", "bad": 1}, "annotations": []})
     assert (r.name, r.namespace, r.labels, r.annotations) == ("n", "ns", {"a": "b"}, {})
     assert a.TrafficRouting().name == "" and a.RolloutHistory(metadata={"labels": {"x": "y"}}).labels == {"x": "y"}
+
+
+def test_go_never_omits_structs_and_pointer_members_count(v1beta1_rollout: dict) -> None:
+    from rollouts.api import v1alpha1 as a
+    from rollouts.api.wire import go_dict
+
+    r = load(v1beta1_rollout)
+    r.spec.strategy.canary.steps[2].pause.duration = 0  # step had no pause key
+    assert dump(r)["spec"]["strategy"]["canary"]["steps"][2]["pause"] == {"duration": 0}
+    # omitempty on a struct-typed field has no effect in Go.
+    assert to_dict(a.RolloutHistory())["spec"] == {"rollout": {"name": ""}, "workload": {"name": ""},
+                                                   "service": {"name": ""}, "trafficRouting": {}}
+    assert go_dict(a.RolloutHistory())["spec"]["trafficRouting"] == {}
