@@ -170,3 +170,76 @@ def cleanup_cluster_registrations(kubectl: Kubectl) -> None:
         body = copy.deepcopy(live)
         body["spec"]["conversion"] = wanted["spec"].get("conversion")
         kubectl("replace", "-f", "-", input=json.dumps(body), check=False)
+
+
+def patch_version(version: str) -> str:
+    """The seed's ``kubectl patch`` body setting env VERSION."""
+    return ('{"spec":{"template":{"spec":{"containers":[{"name":"busybox", '
+            f'"env":[{{"name":"VERSION", "value":"{version}"}}]}}]}}}}}}}}')
+
+
+def step_paused_message(step: int, total: int = 3) -> str:
+    return f"Rollout is in step({step}/{total}), and you need manually confirm to enter the next step"
+
+
+class Release:
+    """The seed's objects in one namespace and the kubectl views of the walkthrough."""
+
+    def __init__(self, kc: Kubectl, namespace: str) -> None:
+        self.kc = kc
+        self.ns = namespace
+        self.old_rs = ""
+
+    def create_workload(self, replicas: int = 10) -> None:
+        doc = yaml.safe_load(manifest("workload-demo.yaml", self.ns))
+        doc["spec"]["replicas"] = replicas
+        self.kc("apply", "-f", "-", input=yaml.safe_dump(doc))
+        want = (f"{replicas}/{replicas}", str(replicas), str(replicas))
+        wait_for(self.deploy_row, lambda r: r == want, what=f"{replicas} ready version-1 pods")
+        (self.old_rs,) = self.replica_sets()
+
+    def create_rollout(self, body: dict[str, Any] | None = None) -> None:
+        text = yaml.safe_dump(body) if body else manifest("rollouts-demo.yaml", self.ns)
+        self.kc("apply", "-f", "-", input=text)
+        self.wait_rollout(("Healthy", "3" if body is None else None, "Completed", "workload deployment is completed"))
+
+    def patch(self, version: str) -> None:
+        self.kc("-n", self.ns, "patch", "deployment", "workload-demo", "-p", patch_version(version))
+
+    def rollout_row(self) -> tuple[str, str, str, str]:
+        row = table(self.kc("-n", self.ns, "get", "rollout", "rollouts-demo"))[0]
+        return row["STATUS"], row["CANARY_STEP"], row["CANARY_STATE"], row["MESSAGE"]
+
+    def wait_rollout(self, want: tuple[str | None, ...], timeout: float = 90) -> tuple[str, str, str, str]:
+        """Wait for the ``get rollout`` columns; ``None`` entries match anything."""
+        return wait_for(self.rollout_row, lambda r: all(w is None or w == v for w, v in zip(want, r, strict=True)),
+                        timeout=timeout, what=f"rollout {want}")
+
+    def replica_sets(self) -> dict[str, tuple[int, int, int]]:
+        return {r["NAME"]: (int(r["DESIRED"]), int(r["CURRENT"]), int(r["READY"]))
+                for r in table(self.kc("-n", self.ns, "get", "replicaset"))}
+
+    def deploy_row(self) -> tuple[str, str, str]:
+        row = table(self.kc("-n", self.ns, "get", "deploy", "workload-demo"))[0]
+        return row["READY"], row["UP-TO-DATE"], row["AVAILABLE"]
+
+    def wait_deploy(self, want: tuple[str, str, str], timeout: float = 90) -> None:
+        wait_for(self.deploy_row, lambda r: r == want, timeout=timeout, what=f"deploy {want}")
+
+    def approve(self) -> str:
+        return self.kc("kruise", "rollout", "approve", "rollout/rollouts-demo", "-n", self.ns).strip()
+
+    def deployment(self) -> dict[str, Any]:
+        return self.kc.json("-n", self.ns, "get", "deploy", "workload-demo")
+
+    def rollout(self) -> dict[str, Any]:
+        return self.kc.json("-n", self.ns, "get", "rollouts.v1beta1.rollouts.kruise.io", "rollouts-demo")
+
+    def assert_handed_back(self) -> None:
+        """Unpaused, original RollingUpdate strategy, no rollouts bookkeeping left on the Deployment."""
+        d = self.deployment()
+        assert not d["spec"].get("paused"), d["spec"]
+        assert d["spec"]["strategy"] == {"type": "RollingUpdate",
+                                         "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}
+        leftovers = [k for k in (d["metadata"].get("annotations") or {}) if "rollouts.kruise.io" in k]
+        assert leftovers == [], leftovers
