@@ -141,6 +141,8 @@ def build_context(
     """Gather one sync's inputs: fenceposts, partition limit, new RS and old RSs (deleting RSs ignored)."""
     replicas = spec_replicas(deployment)
     surge, unavailable = resolve_fenceposts(strategy.max_surge, strategy.max_unavailable, replicas)
+    # MaxUnavailable: never more than the replicas, 0 for an empty Deployment.
+    unavailable = 0 if replicas == 0 else min(unavailable, replicas)
     template = (deployment.get("spec") or {}).get("template") or {}
     rss = [
         ReplicaSetView.from_dict(rs) for rs in replica_sets if not (rs.get("metadata") or {}).get("deletionTimestamp")
@@ -196,10 +198,16 @@ def reconcile_new_replica_set(ctx: SyncContext) -> bool:
 
 
 def _new_rs_target(ctx: SyncContext, new_rs: ReplicaSetView) -> int:
-    """``NewRSNewReplicas`` with the partition cap."""
+    """``NewRSNewReplicas`` with the partition cap.
+
+    With no old pods left the new RS simply follows ``spec.replicas`` (upstream: "if there is ONLY
+    ONE active replica set, just be in line with deployment replicas"), whatever the partition.
+    """
+    all_pods = sum(rs.replicas for rs in ctx.all_rss())
+    if all_pods <= new_rs.replicas:
+        return ctx.replicas
     if new_rs.replicas >= ctx.limit:
         return new_rs.replicas
-    all_pods = sum(rs.replicas for rs in ctx.all_rss())
     max_total = ctx.replicas + ctx.surge
     if all_pods >= max_total:
         return new_rs.replicas
@@ -221,8 +229,10 @@ def _create_new_rs(ctx: SyncContext) -> ReplicaSetView | None:
     placeholder = ReplicaSetView(name, 0, 0, 0, 0, 0, "~", None, None, template)
     ctx.new_rs = placeholder
     replicas = _new_rs_target(ctx, placeholder)
-    lower = 1 if ctx.surge == 0 else 0
-    replicas = max(replicas, min(lower, ctx.limit))
+    # NewRSReplicasLowerBound: with maxSurge 0 a new RS of 0 pods would make the native Deployment
+    # controller fight ours, so upstream creates it with one pod (even above the partition).
+    lower = min(1, ctx.replicas) if ctx.surge == 0 else 0
+    replicas = max(replicas, lower)
     placeholder.replicas = replicas
     ctx.actions.append(CreateReplicaSet(_new_rs_body(ctx, name, pod_hash, replicas)))
     placeholder.desired_annotation = str(ctx.replicas)
@@ -309,14 +319,16 @@ def _scale_down_old_limit(ctx: SyncContext, old: list[ReplicaSetView]) -> int:
 
 
 def _scale_down_old_for_rolling(ctx: SyncContext, old: list[ReplicaSetView]) -> None:
-    """Scale old RSs down (smallest revision first) while availability stays ≥ replicas − maxUnavailable."""
+    """Scale old RSs down (highest old revision first) while availability stays ≥ replicas − maxUnavailable."""
     min_available = ctx.replicas - ctx.unavailable
     available = sum(rs.available for rs in ctx.all_rss())
     if available <= min_available:
         return
     total = min(available - min_available, _scale_down_old_limit(ctx, old))
     done = 0
-    for rs in sorted(old, key=lambda r: (r.revision, r.created, r.name)):
+    # ReplicaSetsBySmallerRevision: highest revision first ("scale down the middle revision first"),
+    # oldest creation first on ties.
+    for rs in sorted(old, key=lambda r: (-r.revision, r.created, r.name)):
         if done >= total:
             break
         if rs.replicas == 0:

@@ -108,7 +108,8 @@ def test_converges_to_partition_limit(replicas, surge, unavailable, steps):
 
     w = World(replicas=replicas, max_surge=surge, max_unavailable=unavailable)
     max_surge, max_unavailable = resolve_fenceposts(surge, unavailable, replicas)
-    high = 0
+    # NewRSReplicasLowerBound: with maxSurge 0 the new RS is created with one pod
+    high = min(1, replicas) if max_surge == 0 else 0
     for p in steps:
         w.set_partition(p)
         w.converge()

@@ -148,3 +148,37 @@ def test_equal_ignore_hash_upstream(former, latter, expected):
     assert equal_ignore_hash(former, latter) is expected
     assert equal_ignore_hash(latter, former) is expected
     assert former["metadata"]["labels"] is not None  # inputs are not mutated
+
+
+@pytest.mark.parametrize(
+    "name, old, partition, replicas, new, surge, expected",
+    [  # upstream deployment_util_test TestNewRSNewReplicas (maxUnavailable 1)
+        ("can not scale up - to newRSReplicas", [5], 1, 1, 5, 1, 5),
+        ("scale up - to depReplicas", [0], "100%", 6, 2, 10, 6),
+        ("scale up - to int-type partition", [8], 4, 10, 2, 10, 4),
+        ("scale up without old - to depReplicas", [], 2, 10, 2, 10, 10),
+        ("cannot scale due to partition - to newRSReplica", [8], 2, 10, 2, 10, 2),
+        ("cannot scale because new replicas greater than partition", [5], 2, 10, 5, 10, 5),
+    ],
+)
+def test_new_rs_new_replicas_upstream(name, old, partition, replicas, new, surge, expected):
+    from rollouts.release.deployment_partition import _new_rs_target
+
+    ctx = _ctx(old, new, replicas, partition, surge, 1, [0] * len(old))
+    assert _new_rs_target(ctx, ctx.new_rs) == expected, name
+
+
+@pytest.mark.parametrize(
+    "replicas, unavailable, expected",
+    [(10, 5, 5), (10, 10, 10), (5, 10, 5), (0, 10, 0), (10, "50%", 5), (10, "100%", 10), (5, "100%", 5)],
+)
+def test_max_unavailable_upstream(replicas, unavailable, expected):
+    ctx = _ctx([replicas], 0, replicas, 0, 1, unavailable, [replicas])
+    assert ctx.unavailable == expected
+
+
+def test_scale_down_prefers_highest_old_revision():
+    ctx = _ctx([4, 4], 2, 10, 4, 0, 2, [4, 4], 2)
+    ctx.old_rss[0].revision, ctx.old_rss[1].revision = 1, 2
+    reconcile_old_replica_sets(ctx)
+    assert [(rs.name, rs.replicas) for rs in ctx.old_rss] == [("rs-0", 4), ("rs-1", 2)]
