@@ -47,6 +47,10 @@ cluster-down: $(STAMP)
 cluster-status: $(STAMP)
 	@$(PY) -m localcluster.cli status
 
+## The seed walkthrough's multi-batch release on a fresh local cluster (KIND=deployment only for now).
+demo: $(STAMP)
+	@KIND=$${KIND:-deployment} $(PY) deploy/demo/run.py $(DEMO_ARGS)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
