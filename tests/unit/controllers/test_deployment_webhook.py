@@ -1,0 +1,148 @@
+"""``/mutate-apps-v1-deployment`` (workload-webhook.md §1.1, §1.2, §2) against a fake lister client."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from webhooks.admission import AdmissionRequest
+from webhooks.workload.deployment import DeploymentHandler
+from webhooks.workload.release import apply_merge_patch, is_effective_release_change, matched_rollout
+
+TEMPLATE = {"metadata": {"labels": {"app": "demo"}},
+            "spec": {"containers": [{"name": "busybox", "image": "busybox:1.28.3",
+                                     "env": [{"name": "VERSION", "value": "version-1"}]}]}}
+DEPLOYMENT: dict[str, Any] = {
+    "apiVersion": "apps/v1", "kind": "Deployment",
+    "metadata": {"name": "workload-demo", "namespace": "ns", "uid": "d-uid",
+                 "labels": {"rollouts.kruise.io/workload-type": "deployment"}},
+    "spec": {"replicas": 10, "selector": {"matchLabels": {"app": "demo"}}, "template": TEMPLATE,
+             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}},
+}
+ROLLOUT = {"metadata": {"name": "rollouts-demo", "namespace": "ns"}, "status": {"phase": "Healthy"},
+           "spec": {"workloadRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "workload-demo"},
+                    "strategy": {"canary": {"steps": [{"replicas": 1}]}}}}
+STABLE_RS = {"metadata": {"name": "workload-demo-6c7764b765", "labels": {"pod-template-hash": "6c7764b765"},
+                          "annotations": {"deployment.kubernetes.io/revision": "1"},
+                          "ownerReferences": [{"controller": True, "uid": "d-uid"}]},
+             "spec": {"replicas": 10, "template": {**TEMPLATE, "metadata": {"labels": {
+                 "app": "demo", "pod-template-hash": "6c7764b765"}}}}}
+
+
+class FakeClient:
+    def __init__(self, rollouts: list[dict], rss: list[dict]) -> None:
+        self.items = {"rollouts": rollouts, "replicasets": rss}
+
+    async def list(self, res: Any, namespace: str | None = None, **_: Any) -> dict:
+        return {"items": copy.deepcopy(self.items[res.plural])}
+
+
+def v2(obj: dict) -> dict:
+    new = copy.deepcopy(obj)
+    new["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"] = "version-2"
+    return new
+
+
+def request(old: dict, new: dict, *, operation: str = "UPDATE", sub: str = "") -> AdmissionRequest:
+    return AdmissionRequest(uid="u", operation=operation, kind={"kind": "Deployment"},
+                            resource={"resource": "deployments"}, sub_resource=sub, namespace="ns",
+                            object=new, old_object=old)
+
+
+def applied(response_patch: list[dict], obj: dict) -> dict:
+    """Apply the handler's RFC 6902 patch (only add/replace/remove are produced)."""
+    out = copy.deepcopy(obj)
+    for op in response_patch:
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in op["path"].split("/")[1:]]
+        target = out
+        for p in parts[:-1]:
+            target = target[int(p)] if isinstance(target, list) else target[p]
+        key: Any = int(parts[-1]) if isinstance(target, list) else parts[-1]
+        if op["op"] == "remove":
+            del target[key]
+        else:
+            target[key] = op["value"]
+    return out
+
+
+async def run(old: dict, new: dict, rollouts=(ROLLOUT,), rss=(STABLE_RS,), **kw: Any) -> dict | None:
+    response = await DeploymentHandler(FakeClient(list(rollouts), list(rss)))(request(old, new, **kw))
+    assert response.allowed
+    return applied(response.patch, new) if response.patch else None
+
+
+async def test_template_change_starts_a_release() -> None:
+    out = await run(DEPLOYMENT, v2(DEPLOYMENT))
+    assert out is not None
+    assert out["spec"]["paused"] is True
+    assert out["metadata"]["labels"]["rollouts.kruise.io/stable-revision"] == "6c7764b765"
+    assert json.loads(out["metadata"]["annotations"]["rollouts.kruise.io/in-progressing"]) == {
+        "rolloutName": "rollouts-demo"}
+
+
+@pytest.mark.parametrize("case", ["scale-only", "metadata-only", "replicas-0", "no-rollout", "disabled", "deleting",
+                                  "create", "subresource", "no-active-rs"])
+async def test_no_op_cases(case: str) -> None:
+    old, new = DEPLOYMENT, v2(DEPLOYMENT)
+    rollouts, rss, kw = [ROLLOUT], [STABLE_RS], {}
+    if case == "scale-only":
+        new = copy.deepcopy(DEPLOYMENT)
+        new["spec"]["replicas"] = 20
+    elif case == "metadata-only":
+        new = copy.deepcopy(DEPLOYMENT)
+        new["metadata"]["labels"]["team"] = "x"
+    elif case == "replicas-0":
+        new["spec"]["replicas"] = 0
+    elif case == "no-rollout":
+        rollouts = []
+    elif case == "disabled":
+        rollouts = [{**ROLLOUT, "status": {"phase": "Disabled"}}]
+    elif case == "deleting":
+        rollouts = [{**ROLLOUT, "metadata": {**ROLLOUT["metadata"], "deletionTimestamp": "2024-01-01T00:00:00Z"}}]
+    elif case == "create":
+        kw = {"operation": "CREATE"}
+    elif case == "subresource":
+        kw = {"sub": "scale"}
+    elif case == "no-active-rs":
+        rss = []
+    assert await run(old, new, rollouts, rss, **kw) is None
+
+
+async def test_partition_release_in_progress_stays_frozen_and_pauses_the_strategy() -> None:
+    frozen = copy.deepcopy(DEPLOYMENT)
+    frozen["metadata"]["annotations"] = {
+        "rollouts.kruise.io/in-progressing": '{"rolloutName":"rollouts-demo"}',
+        "rollouts.kruise.io/deployment-strategy":
+            '{"rollingStyle":"Partition","rollingUpdate":{"maxUnavailable":"25%","maxSurge":"25%"},"partition":1}'}
+    frozen["spec"].update(paused=True, strategy={"type": "Recreate"})
+    out = await run(frozen, v2(frozen))
+    assert out is not None and out["spec"]["paused"] is True
+    strategy = json.loads(out["metadata"]["annotations"]["rollouts.kruise.io/deployment-strategy"])
+    assert strategy["paused"] is True and strategy["partition"] == 1
+    user_unpaused = copy.deepcopy(frozen)
+    user_unpaused["spec"]["paused"] = False
+    assert (await run(frozen, user_unpaused))["spec"]["paused"] is True
+
+
+def test_effective_release_change_rules() -> None:
+    new = v2(DEPLOYMENT)
+    assert is_effective_release_change(DEPLOYMENT, new)
+    hashed = copy.deepcopy(DEPLOYMENT)
+    hashed["spec"]["template"]["metadata"]["labels"]["pod-template-hash"] = "abc"
+    assert not is_effective_release_change(DEPLOYMENT, hashed)
+    with_id = copy.deepcopy(new)
+    with_id["metadata"]["annotations"] = {"rollouts.kruise.io/rollout-id": "1"}
+    old_id = copy.deepcopy(DEPLOYMENT)
+    old_id["metadata"]["annotations"] = {"rollouts.kruise.io/rollout-id": "1"}
+    assert not is_effective_release_change(old_id, with_id)
+    assert is_effective_release_change(DEPLOYMENT, with_id)
+
+
+def test_matched_rollout_and_merge_patch() -> None:
+    assert matched_rollout([ROLLOUT], "apps/v1", "Deployment", "workload-demo") is ROLLOUT
+    no_strategy = {**ROLLOUT, "spec": {**ROLLOUT["spec"], "strategy": {}}}
+    assert matched_rollout([no_strategy], "apps/v1", "Deployment", "workload-demo") is None
+    assert apply_merge_patch({"a": {"b": 1, "c": 2}}, {"a": {"b": None, "d": 3}}) == {"a": {"c": 2, "d": 3}}
