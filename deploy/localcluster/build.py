@@ -65,18 +65,22 @@ def missing_binaries() -> list[str]:
     return missing
 
 
-def _go_env() -> dict[str, str]:
+def go_env() -> dict[str, str]:
+    """Environment for every go command: local toolchain only, static binaries, module mode."""
     env = dict(os.environ)
     env.update(GOTOOLCHAIN="local", CGO_ENABLED="0", GOFLAGS="-mod=mod -buildvcs=false")
     return env
 
 
-def _run(args: list[str], cwd: Path, what: str, log: Path) -> str:
+_go_env = go_env
+
+
+def run_go(args: list[str], cwd: Path, what: str, log: Path) -> str:
     """Run a go command, appending output to ``log``; raise with the log tail on failure."""
     with log.open("a") as fh:
         fh.write(f"\n$ {' '.join(args)}\n")
         fh.flush()
-        proc = subprocess.run(args, cwd=cwd, env=_go_env(), stdout=subprocess.PIPE, stderr=fh, text=True)
+        proc = subprocess.run(args, cwd=cwd, env=go_env(), stdout=subprocess.PIPE, stderr=fh, text=True)
         fh.write(proc.stdout)
     if proc.returncode != 0:
         tail = "".join(log.read_text().splitlines(keepends=True)[-30:])
@@ -84,13 +88,30 @@ def _run(args: list[str], cwd: Path, what: str, log: Path) -> str:
     return proc.stdout
 
 
-def _install(tmp_out: Path, name: str) -> None:
-    dest = bin_dir() / name
+_run = run_go
+
+
+def download_module(path: str, version: str) -> dict[str, str]:
+    """``go mod download -json path@version``: the module's ``Dir``, ``GoMod``, ``Zip``…"""
+    proc = subprocess.run(["go", "mod", "download", "-json", f"{path}@{version}"],
+                          capture_output=True, text=True, env=go_env())
+    if proc.returncode != 0:
+        raise BuildError(f"go mod download {path}@{version} failed (exit {proc.returncode}): "
+                         f"{(proc.stdout + proc.stderr).strip()[-2000:]}")
+    return dict(json.loads(proc.stdout))
+
+
+def install_file(src: Path, dest: Path, *, mode: int = 0o755) -> None:
+    """Copy ``src`` to ``dest`` atomically (temporary name, then rename): never a half-written file."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    staged = dest.with_name(f".{name}.partial")
-    shutil.copy2(tmp_out, staged)
-    staged.chmod(0o755)
+    staged = dest.with_name(f".{dest.name}.partial")
+    shutil.copy2(src, staged)
+    staged.chmod(mode)
     staged.rename(dest)
+
+
+def _install(tmp_out: Path, name: str) -> None:
+    install_file(tmp_out, bin_dir() / name)
 
 
 def _build_etcd(work: Path, log: Path) -> None:

@@ -2,7 +2,8 @@
 
 Commands
   build             build (or find in the cache) the control-plane binaries
-  up                start a cluster that outlives this command; write the kubeconfig to
+  up                start a cluster that outlives this command (``--openkruise`` adds the real
+                    OpenKruise kruise-manager and CRDs); write the kubeconfig to
                     ``.local/cluster/kubeconfig`` and print ``export KUBECONFIG=...``
                     (``--foreground`` blocks instead and stops the cluster on Ctrl-C)
   down              stop the cluster ``up`` started; leaves no process and no run directory
@@ -26,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import build
+from . import build, openkruise
 from .cluster import ClusterError, ClusterSettings, LocalCluster
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -52,10 +53,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def cmd_build(_: argparse.Namespace) -> int:
+def cmd_build(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         d = build.ensure_binaries()
+        if getattr(args, "openkruise", False):
+            print(f"kruise-manager: {openkruise.ensure_built()}")
     except build.BuildError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -63,8 +66,9 @@ def cmd_build(_: argparse.Namespace) -> int:
     return 0
 
 
-def _start(nodes: int, run_dir: Path | None) -> LocalCluster:
-    cluster = LocalCluster(ClusterSettings(nodes=nodes, run_dir=run_dir, keep_run_dir=run_dir is not None))
+def _start(nodes: int, run_dir: Path | None, openkruise: bool = False) -> LocalCluster:
+    cluster = LocalCluster(ClusterSettings(nodes=nodes, run_dir=run_dir, keep_run_dir=run_dir is not None,
+                                           openkruise=openkruise))
     cluster.start()
     return cluster
 
@@ -79,7 +83,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     run_dir = STATE_DIR / "run"
     try:
-        cluster = _start(args.nodes, None if args.foreground else run_dir)
+        cluster = _start(args.nodes, None if args.foreground else run_dir, args.openkruise)
     except (ClusterError, build.BuildError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -154,7 +158,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
         print(f"using the running local cluster at {state['server']}")
     else:
         try:
-            cluster = _start(args.nodes, None)
+            cluster = _start(args.nodes, None, args.openkruise)
         except (ClusterError, build.BuildError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 1
@@ -192,11 +196,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="local-cluster", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("build").set_defaults(fn=cmd_build)
+    b = sub.add_parser("build")
+    b.add_argument("--openkruise", action="store_true", help="also build OpenKruise's kruise-manager")
+    b.set_defaults(fn=cmd_build)
     up = sub.add_parser("up")
     up.add_argument("--nodes", type=int, default=3)
     up.add_argument("--foreground", action="store_true", help="block; stop the cluster on Ctrl-C")
     up.add_argument("--detach", action="store_true", help="(default) leave the cluster running")
+    up.add_argument("--openkruise", action="store_true",
+                    help="also run the real OpenKruise kruise-manager (CloneSet, Advanced StatefulSet/DaemonSet)")
     up.set_defaults(fn=cmd_up)
     sub.add_parser("down").set_defaults(fn=cmd_down)
     sub.add_parser("status").set_defaults(fn=cmd_status)
@@ -204,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--kubeconfig", default=os.environ.get("TARGET_KUBECONFIG"),
                      help="run against this (real) cluster instead of the local one")
     dev.add_argument("--nodes", type=int, default=3)
+    dev.add_argument("--openkruise", action="store_true", help="start the local cluster with OpenKruise")
     dev.add_argument("manager_args", nargs="*")
     dev.set_defaults(fn=cmd_dev)
     test = sub.add_parser("test")

@@ -32,7 +32,7 @@ from typing import Any
 import attrs
 import yaml
 
-from . import build
+from . import build, openkruise
 from .pki import ClusterPKI
 
 #: How long each component may take to become ready before we give up and show its log.
@@ -62,6 +62,9 @@ class ClusterSettings:
     keep_run_dir: bool = False
     #: Extra kube-apiserver flags (``--feature-gates=...``).
     apiserver_flags: tuple[str, ...] = ()
+    #: Also run the real OpenKruise kruise-manager (CloneSet, Advanced StatefulSet/DaemonSet) with its
+    #: CRDs and URL-mode webhooks; built on first use (see ``openkruise.py``). Off by default.
+    openkruise: bool = False
     #: Print progress lines to this callable (stderr by default).
     log: Callable[[str], None] = attrs.field(default=lambda m: print(f"[local-cluster] {m}", flush=True))
 
@@ -99,6 +102,8 @@ class LocalCluster:
         self.server = ""
         self.pki: ClusterPKI | None = None
         self.timings: dict[str, float] = {}
+        #: ``https://127.0.0.1:PORT`` of kruise-manager's webhook server when ``settings.openkruise``.
+        self.openkruise_webhook = ""
 
     # -- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> LocalCluster:
@@ -111,6 +116,7 @@ class LocalCluster:
     def start(self) -> None:
         started = time.monotonic()
         bins = build.ensure_binaries()
+        kruise_bin = openkruise.ensure_built() if self.settings.openkruise else None
         self.timings["build_check_s"] = time.monotonic() - started
         try:
             self.pki = ClusterPKI.generate(self.run_dir / "pki", service_ip=SERVICE_IP)
@@ -123,6 +129,8 @@ class LocalCluster:
             self._create_nodes()
             self._wait_nodes_ready()
             self._wait_default_service_account()
+            if kruise_bin is not None:
+                openkruise.start(self, kruise_bin)
         except BaseException:
             self.stop()
             raise
@@ -140,12 +148,13 @@ class LocalCluster:
         return {p.name: p.popen.pid for p in self._procs}
 
     # -- components ------------------------------------------------------------------------
-    def _spawn(self, name: str, args: list[str]) -> _Proc:
+    def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> _Proc:
         log_path = self.run_dir / "logs" / f"{name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("ab") as fh:
             popen = subprocess.Popen(args, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True, cwd=self.run_dir)
+                                     start_new_session=True, cwd=self.run_dir,
+                                     env=None if env is None else {**os.environ, **env})
         proc = _Proc(name, popen, log_path)
         self._procs.append(proc)
         return proc

@@ -33,3 +33,14 @@ def cache_root() -> Path:
 def version_key(go_version: str) -> str:
     """Directory name for one combination of pinned versions and Go toolchain."""
     return f"k8s-{KUBERNETES_VERSION}_etcd-{ETCD_VERSION}_kwok-{KWOK_VERSION}_{go_version}"
+
+
+#: OpenKruise (github.com/openkruise/kruise) for CloneSet / Advanced StatefulSet / Advanced
+#: DaemonSet. Opt-in (``ClusterSettings(openkruise=True)``); built from its own go.mod, which
+#: asks for Go 1.23 and pins k8s.io/* v0.32.x through replace lines that point at published tags.
+OPENKRUISE_VERSION = "v1.9.1"
+
+
+def openkruise_version_key(go_version: str) -> str:
+    """Cache directory (beside the control plane's) for the kruise-manager binary and its manifests."""
+    return f"openkruise-{OPENKRUISE_VERSION}_{go_version}"
