@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
@@ -28,6 +29,8 @@ DEMO = REPO / "deploy" / "demo"
 VENV_BIN = Path(sys.executable).parent
 KUBECTL = str(VENV_BIN / "kubectl")
 OPERATOR_NAMESPACE = "kruise-rollout"
+#: Fully qualified so that test CRDs of other groups with a ``rollouts`` plural cannot shadow it.
+ROLLOUT_RESOURCE = "rollouts.rollouts.kruise.io"
 
 
 def free_port() -> int:
@@ -41,11 +44,15 @@ class Kubectl:
 
     def __init__(self, kubeconfig: str) -> None:
         self.kubeconfig = kubeconfig
+        #: A private discovery cache: kubectl's shared one may still list CRDs other tests deleted
+        #: (another ``rollouts`` resource in a test group made ``get rollout`` resolve to it).
+        self.cache_dir = tempfile.mkdtemp(prefix="kubectl-cache-")
         self.env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
                     "KUBECONFIG": kubeconfig}
 
     def __call__(self, *args: str, check: bool = True, input: str | None = None) -> str:
-        proc = subprocess.run([KUBECTL, *args], capture_output=True, text=True, input=input, env=self.env,
+        flags = [] if args and args[0] == "kruise" else [f"--cache-dir={self.cache_dir}"]  # plugins take no flags first
+        proc = subprocess.run([KUBECTL, *flags, *args], capture_output=True, text=True, input=input, env=self.env,
                               timeout=60)
         if check and proc.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
@@ -207,7 +214,7 @@ class Release:
         self.kc("-n", self.ns, "patch", "deployment", "workload-demo", "-p", patch_version(version))
 
     def rollout_row(self) -> tuple[str, str, str, str]:
-        row = table(self.kc("-n", self.ns, "get", "rollout", "rollouts-demo"))[0]
+        row = table(self.kc("-n", self.ns, "get", ROLLOUT_RESOURCE, "rollouts-demo"))[0]
         return row["STATUS"], row["CANARY_STEP"], row["CANARY_STATE"], row["MESSAGE"]
 
     def wait_rollout(self, want: tuple[str | None, ...], timeout: float = 90) -> tuple[str, str, str, str]:

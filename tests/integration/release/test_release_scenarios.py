@@ -85,7 +85,7 @@ def test_disable_mid_release_hands_the_deployment_back(release: Release) -> None
 def test_delete_mid_release_hands_the_deployment_back(release: Release) -> None:
     r = release
     _at_step_one(r)
-    r.kc("-n", r.ns, "delete", "rollout", "rollouts-demo", "--wait=true", "--timeout=60s")
+    r.kc("-n", r.ns, "delete", "rollouts.rollouts.kruise.io", "rollouts-demo", "--wait=true", "--timeout=60s")
     r.wait_deploy(("10/10", "10", "10"))
     r.assert_handed_back()
     assert r.kc("-n", r.ns, "get", "batchreleases.rollouts.kruise.io", "-o", "name").strip() == ""
