@@ -232,7 +232,7 @@ def ensure_binaries() -> Path:
         if "etcd" in missing:
             _log(f"building etcd {versions.ETCD_VERSION}")
             _build_etcd(work, log)
-        kube = [n for n in ("kube-apiserver", "kube-controller-manager", "kube-scheduler") if n in missing]
+        kube: list[str] = [n for n in ("kube-apiserver", "kube-controller-manager", "kube-scheduler") if n in missing]
         if kube:
             _build_kubernetes(work, log, kube)
     _log(f"cold build finished in {time.monotonic() - started:.0f}s")
