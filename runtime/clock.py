@@ -13,10 +13,11 @@ import asyncio
 import heapq
 import itertools
 import time
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "FakeClock", "RealClock", "REAL_CLOCK"]
+__all__ = ["Clock", "FakeClock", "RealClock", "REAL_CLOCK", "wait_with_timeout"]
 
 
 @runtime_checkable
@@ -115,3 +116,26 @@ class FakeClock:
             delta = max(0.0, deadline - self.monotonic())
             spent += delta
             await self.advance(delta, settle=settle)
+
+
+async def wait_with_timeout(clock: Clock, awaitable: Awaitable[object], timeout: float | None) -> bool:  # noqa: ASYNC109
+    """Await ``awaitable`` for at most ``timeout`` seconds of ``clock`` time; False (and cancelled) if late.
+
+    ``asyncio.wait_for`` measures real time, which a FakeClock cannot step; this races the
+    awaitable against ``clock.sleep`` instead.
+    """
+    task = asyncio.ensure_future(awaitable)
+    if timeout is None:
+        await task
+        return True
+    timer = asyncio.ensure_future(clock.sleep(timeout))
+    try:
+        await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        timer.cancel()
+        if not task.done():
+            task.cancel()
+    if task.done() and not task.cancelled():
+        task.result()
+        return True
+    return False

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Hashable
 from typing import Generic, TypeVar
 
-from ..clock import REAL_CLOCK, Clock
+from ..clock import REAL_CLOCK, Clock, wait_with_timeout
 from .metrics import NOOP_METRICS, QueueMetrics
 
 __all__ = ["WorkQueue", "ShutDown"]
@@ -129,11 +129,7 @@ class WorkQueue(Generic[T]):
         self.shutdown()
         if not self._processing:
             return True
-        try:
-            await asyncio.wait_for(self._drained.wait(), timeout)
-            return True
-        except TimeoutError:
-            return False
+        return await wait_with_timeout(self._clock, self._drained.wait(), timeout)
 
     @property
     def shutting_down(self) -> bool:

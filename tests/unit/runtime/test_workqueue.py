@@ -230,3 +230,16 @@ async def test_rate_limiting_queue_requeues_and_forgets():
     q.done("a")
     assert q.num_requeues("a") == 0
     q.shutdown()
+
+
+async def test_shutdown_with_drain_times_out_on_the_clock():
+    clock = FakeClock()
+    q = WorkQueue(clock=clock)
+    q.add("a")
+    await q.get()
+    drain = asyncio.create_task(q.shutdown_with_drain(timeout=30))
+    await clock.advance(0)  # let the drain start sleeping
+    await clock.advance(29)
+    assert not drain.done()
+    await clock.advance(1)
+    assert await drain is False
