@@ -84,6 +84,11 @@ class EventRecorder:
             finally:
                 self._queue.task_done()
 
+    @property
+    def pending(self) -> int:
+        """Events queued but not yet written."""
+        return self._queue.qsize()
+
     async def flush(self) -> None:
         """Wait until every queued event has been written (tests, shutdown)."""
         await self._queue.join()

@@ -38,6 +38,8 @@ __all__ = ["Manager", "ManagerSettings"]
 
 log = structlog.get_logger("runtime.manager")
 Runnable = Callable[[], Awaitable[Any]]
+EVENT_FLUSH_TIMEOUT = 5.0
+"""Seconds to wait for queued Events on shutdown: short, the termination grace period is shared."""
 
 
 def _default_identity() -> str:
@@ -180,6 +182,12 @@ class Manager:
 
     async def _shutdown(self, started: list[tuple[str, asyncio.Task[Any]]]) -> None:
         log.info("shutting down")
+        if started and started[-1][0] == "leader":
+            await _cancel_in_reverse([started.pop()])  # controllers drain, lease released
+        try:  # events recorded by the last reconciles are worth a short wait (real time: a safety net)
+            await asyncio.wait_for(self.events.flush(), EVENT_FLUSH_TIMEOUT)
+        except TimeoutError:
+            log.warning("events not flushed before shutdown", pending=self.events.pending)
         await _cancel_in_reverse(started)
         await self.informers.stop()
         await self.http.stop()

@@ -164,7 +164,7 @@ async def test_custom_resource_informer(kube, namespace):
         async def established():
             got = await kube.get(CRDS, f"widgets.{group}")
             return any(c["type"] == "Established" and c["status"] == "True"
-                       for c in got.get("status", {}).get("conditions", []))
+                       for c in (got.get("status") or {}).get("conditions") or [])
         await eventually(established, what="CRD established")
 
         async def can_list():

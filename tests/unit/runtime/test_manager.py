@@ -105,3 +105,47 @@ def test_metrics_render_histogram_and_escape():
     assert 'rest_client_request_duration_seconds_bucket{method="GET",le="0.025"} 1' in text
     assert 'rest_client_request_duration_seconds_count{method="GET"} 1' in text
     assert 'controller="a\\"b"' in text
+
+
+class LeaseAndListClient:
+    """Lists/watches from a FakeListWatcher, lease calls from a partitionable in-memory API."""
+
+    def __init__(self):
+        from rt_fakes import MemoryApi, PartitionableClient
+        self.lw = FakeListWatcher()
+        self.lw.lists.append({"items": [], "metadata": {"resourceVersion": "1"}})
+        self.leases = PartitionableClient(MemoryApi())
+        self.list, self.watch = self.lw.list, self.lw.watch
+
+    def __getattr__(self, name):
+        return getattr(self.leases, name)
+
+
+async def test_lost_lease_stops_controllers_and_raises():
+    from runtime.clock import FakeClock
+    from runtime.leaderelection import LeadershipLost
+    clock = FakeClock()
+    client = LeaseAndListClient()
+    mgr = Manager(client, clock=clock, settings=ManagerSettings(
+        http_port=None, leader_election_namespace="ns", identity="me",
+        informers=InformerSettings(resync_period=0)))
+    ctl = Controller("cms", Rec(), clock=clock)
+    ctl.watch(mgr.informers.informer(CONFIGMAPS))
+    mgr.add_controller(ctl)
+    task = asyncio.create_task(mgr.run(install_signal_handlers=False))
+    for _ in range(50):
+        await clock.advance(0)
+    assert mgr.is_leader and not ctl.queue.shutting_down
+    client.leases.down = True
+    for _ in range(60):
+        await clock.advance(0.5)
+        if task.done():
+            break
+    assert task.done(), "manager should stop after losing the lease"
+    try:
+        task.result()
+    except LeadershipLost:
+        pass
+    else:
+        raise AssertionError("expected LeadershipLost")
+    assert not mgr.is_leader and ctl.queue.shutting_down
