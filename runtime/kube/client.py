@@ -265,6 +265,8 @@ class KubeClient:
 
     async def create(self, res: Resource, body: dict, namespace: str | None = None, *, dry_run: bool = False) -> dict:
         ns = namespace or (body.get("metadata") or {}).get("namespace")
+        if res.namespaced and not ns:
+            raise ValueError(f"create {res.kind}: namespaced; pass namespace= or set metadata.namespace")
         return await self._json("POST", res.collection_path(ns), body=body,
                                 params={"dryRun": "All" if dry_run else None})
 

@@ -7,33 +7,7 @@ import json
 from typing import Any
 
 from runtime.kube.errors import ApiError, ConnectionFailed
-from runtime.kube.watch import WatchEvent, parse_event
-
-HANG = object()  # script marker: block until closed
-
-
-class ScriptedSource:
-    """A ByteSource replaying chunks; exceptions in the script are raised; HANG blocks until close()."""
-
-    def __init__(self, *script: Any) -> None:
-        self._script = list(script)
-        self._closed = asyncio.Event()
-
-    async def read(self) -> bytes:
-        if self._closed.is_set():
-            raise ConnectionFailed("closed")
-        if not self._script:
-            return b""
-        step = self._script.pop(0)
-        if step is HANG:
-            await self._closed.wait()
-            raise ConnectionFailed("closed while reading")
-        if isinstance(step, BaseException):
-            raise step
-        return step
-
-    def close(self) -> None:
-        self._closed.set()
+from runtime.testing import HANG, ScriptedSource  # noqa: E402,F401 - re-exported for tests
 
 
 def obj(name: str, rv: str, ns: str | None = "default", **extra: Any) -> dict:
@@ -48,44 +22,7 @@ def line(kind: str, o: dict) -> bytes:
     return json.dumps({"type": kind, "object": o}).encode() + b"\n"
 
 
-class FakeListWatcher:
-    """Scripted ``list``/``watch``. ``lists`` and ``watches`` are queues of responses/streams.
-
-    A list entry is a dict (the list result) or an exception. A watch entry is a list of
-    WatchEvent / raw lines / exceptions, or an exception raised when the watch is opened.
-    When a watch script runs out of entries the stream ends cleanly; when the watch queue is empty
-    the watch blocks until cancelled (a healthy idle watch).
-    """
-
-    def __init__(self) -> None:
-        self.lists: list[Any] = []
-        self.watches: list[Any] = []
-        self.calls: list[tuple[str, dict]] = []
-
-    async def list(self, res, namespace=None, **kw) -> dict:
-        self.calls.append(("list", kw))
-        if not self.lists:
-            raise ConnectionFailed("no list scripted")
-        result = self.lists.pop(0)
-        if isinstance(result, BaseException):
-            raise result
-        return json.loads(json.dumps(result))
-
-    async def watch(self, res, namespace=None, **kw):
-        self.calls.append(("watch", kw))
-        if not self.watches:
-            await asyncio.Event().wait()
-        script = self.watches.pop(0)
-        if isinstance(script, BaseException):
-            raise script
-        for step in script:
-            await asyncio.sleep(0)
-            if isinstance(step, BaseException):
-                raise step
-            if isinstance(step, bytes):
-                yield parse_event(step)
-            else:
-                yield WatchEvent(step.type, json.loads(json.dumps(step.object)))
+from runtime.testing import FakeListWatcher  # noqa: E402,F401
 
 
 def status(code: int, reason: str, message: str = "", **details: Any) -> dict:

@@ -293,3 +293,34 @@ def test_store_list_with_label_selector():
     sel = {"matchLabels": {"app": "x"}, "matchExpressions": [{"key": "tier", "operator": "Exists"}]}
     assert [o["metadata"]["name"] for o in s.list("ns", selector=sel)] == ["a"]
     assert len(s.list(selector={})) == 2
+
+
+async def test_populated_informer_for_reconciler_tests():
+    from runtime.testing import populated_informer
+    inf = populated_informer(CONFIGMAPS, [obj("a", "1", "ns"), obj("b", "2", "ns")])
+    assert inf.has_synced() and await inf.wait_for_sync(0.1)
+    assert inf.store.get("a", "ns")["metadata"]["resourceVersion"] == "1"
+    inf.apply(ev("DELETED", obj("a", "3", "ns")))
+    assert inf.store.keys() == ["ns/b"]
+
+
+async def test_dropped_events_are_healed_by_the_next_relist():
+    """The server may drop events we can never detect in-stream (e.g. a watch closed early
+    before delivering them); the next 410-triggered relist makes the cache right again."""
+    lw = FakeListWatcher()
+    lw.lists += [listing("10", obj("a", "1"), obj("c", "1")),
+                 listing("40", obj("a", "30"), obj("b", "20"))]
+    # first watch: delivers b's creation then closes early, "dropping" a's update and c's delete
+    lw.watches += [[ev("ADDED", obj("b", "20"))], [line("ERROR", status(410, "Expired"))]]
+    inf = make(lw)
+    rec = Recorder()
+    inf.add_handler(rec)
+    inf.start()
+    for _ in range(60):
+        await asyncio.sleep(0)
+    assert inf.reflector.lists == 2
+    assert {k: o["metadata"]["resourceVersion"] for k, o in ((k, inf.store.get_by_key(k)) for k in inf.store.keys())} \
+        == {"default/a": "30", "default/b": "20"}
+    assert rec.events[-2:] == [("update", "a", "30"), ("tombstone", "c")]
+    assert rec.events.count(("add", "b")) == 1, "b unchanged on relist: no duplicate notification"
+    await inf.stop()
