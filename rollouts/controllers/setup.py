@@ -17,7 +17,10 @@ from rollouts.controllers.rollout.controller import RolloutReconciler, rollouts_
 from runtime.controller import Controller
 from runtime.controller.controller import ControllerSettings
 from runtime.controller.handlers import request_for
+from runtime.events import EventRecorder, EventSettings
 from runtime.kube.resources import DEPLOYMENTS, PODS, REPLICASETS
+
+ROLLOUT_EVENT_COMPONENT = "rollout-controller"
 
 
 @attrs.frozen
@@ -45,8 +48,12 @@ def add_controllers(mgr: Any, options: ControllerOptions = ControllerOptions()) 
     rollouts, brs = f.informer(ROLLOUTS), f.informer(BATCHRELEASES)
     deployments, rss, pods = f.informer(DEPLOYMENTS), f.informer(REPLICASETS), f.informer(PODS)
     clock = mgr._clock
+    # Upstream's Rollout events come from "rollout-controller" (seed: `kubectl describe rollout`).
+    rollout_events = EventRecorder(mgr.client, settings=EventSettings(component=ROLLOUT_EVENT_COMPONENT), clock=clock)
+    mgr.add_runnable("rollout-event-recorder", rollout_events.run)
 
-    rollout = Controller("rollout", RolloutReconciler(mgr.client, rollouts, brs, deployments, rss, mgr.events, clock),
+    rollout = Controller("rollout", RolloutReconciler(mgr.client, rollouts, brs, deployments, rss, rollout_events,
+                                                      clock),
                          settings=ControllerSettings(workers=options.rollout_workers), clock=clock,
                          metrics=mgr.metrics)
     rollout.watch(rollouts)

@@ -60,6 +60,9 @@ def test_seed_multi_batch_release(manager: ManagerProcess, kc: Kubectl, namespac
     wait_for(lambda: rollout_row(kc, ns), lambda r: r == ("Progressing", "1", "StepPaused", STEP_PAUSED_MSG.format(1)),
              timeout=90, what="step 1 paused")
     wait_for(lambda: split(rs_replicas(kc, ns), old_rs), lambda s: s == ((9, 9, 9), (1, 1, 1)), what="RS 9/1")
+    wait_for(lambda: kc("-n", ns, "describe", "rollout", "rollouts-demo"),
+             lambda out: "rollout-controller  upgrade step(1) canary pods with new versions done" in out,
+             what="the seed's Progressing event in kubectl describe")
     for _ in range(8):  # exactly one updated pod while the step is paused
         assert deploy_row(kc, ns) == ("10/10", "1", "10")
         assert split(rs_replicas(kc, ns), old_rs) == ((9, 9, 9), (1, 1, 1))

@@ -5,6 +5,8 @@ Each test starts from the seed's Deployment (version-1) and Rollout in a fresh n
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.e2e.harness import Kubectl, ManagerProcess, Release, step_paused_message, wait_for
@@ -111,3 +113,19 @@ def test_scale_only_edit_is_not_frozen(release: Release) -> None:
     assert not d["spec"].get("paused")
     assert "rollouts.kruise.io/in-progressing" not in (d["metadata"].get("annotations") or {})
     assert r.rollout_row() == ("Healthy", "3", "Completed", "workload deployment is completed")
+
+
+def test_paused_rollout_holds_the_step_until_resumed(release: Release) -> None:
+    r = release
+    _at_step_one(r)
+    r.kc("kruise", "rollout", "pause", "rollout/rollouts-demo", "-n", r.ns)
+    r.wait_rollout(("Progressing", "1", None, "Rollout has been paused, you can resume it by kube-cli"))
+    r.approve()
+    for _ in range(12):  # approved, but paused: nothing moves
+        row = r.rollout_row()
+        assert row[1] == "1" and row[3] == "Rollout has been paused, you can resume it by kube-cli", row
+        assert r.deploy_row() == ("10/10", "1", "10")
+        time.sleep(0.25)
+    r.kc("kruise", "rollout", "resume", "rollout/rollouts-demo", "-n", r.ns)
+    r.wait_rollout(("Progressing", "2", "StepPaused", step_paused_message(2)))
+    r.wait_deploy(("10/10", "5", "10"))
