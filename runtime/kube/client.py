@@ -156,7 +156,10 @@ class KubeClient:
         """Send one request (retrying 429 + Retry-After); return a 2xx response or raise ApiError."""
         query = {k: _param(v) for k, v in (params or {}).items() if v is not None}
         data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-        timeout = (aiohttp.ClientTimeout(total=None, sock_connect=self.settings.request_timeout) if stream
+        # Watches: no total timeout (they last minutes), but the response must start and bytes must keep
+        # coming; sock_read (real time) backs up the clock-driven watchdog of runtime.kube.watch.
+        timeout = (aiohttp.ClientTimeout(total=None, sock_connect=self.settings.request_timeout,
+                                         sock_read=self.settings.watch_inactivity_timeout) if stream
                    else aiohttp.ClientTimeout(total=self.settings.request_timeout))
         for attempt in range(self.settings.max_retries + 1):
             await self._bucket.wait()
