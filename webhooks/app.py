@@ -22,6 +22,8 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime
 
+import attrs
+
 from rollouts.api.validation import DEFAULT_SETTINGS, ValidationSettings
 from webhooks import configs
 from webhooks.certsync import CertSync, SyncClient, utcnow
@@ -71,6 +73,10 @@ class WebhookApp:
     async def start(self) -> None:
         """Run the sync loop, wait for its first success, then listen. Raises TimeoutError if the
         first sync does not succeed in ``settings.initial_sync_timeout``."""
+        if self.settings.url_mode and self.settings.port == 0:
+            # The URLs we register must carry the real port: bind first, then sync.
+            self.settings = attrs.evolve(self.settings, port=self.server.bind())
+            self.server.settings = self.cert_sync.settings = self.settings
         self._tasks = [asyncio.create_task(self.cert_sync.run(), name="webhook-cert-sync")]
         if self.watch_triggers:
             self._tasks += start_triggers(self.client, self.settings, self.cert_sync.trigger)  # type: ignore[arg-type]

@@ -26,6 +26,7 @@ import asyncio
 import hashlib
 import json
 import os
+import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -133,12 +134,27 @@ class WebhookServer:
         self._runner: web.AppRunner | None = None
         self._poller: asyncio.Task[None] | None = None
         self._port: int | None = None
+        self._sock: socket.socket | None = None
 
     @property
     def port(self) -> int:
         """The bound port (useful when ``settings.port`` is 0)."""
         if self._port is None:
             raise RuntimeError("server not started")
+        return self._port
+
+    def bind(self) -> int:
+        """Open the listening socket now and return its port.
+
+        URL-mode registration needs the real port before the server can start (the certificate
+        comes from the sync that writes the URLs), so with ``port=0`` the app binds first. Connections
+        arriving before :meth:`start` wait in the listen backlog.
+        """
+        if self._sock is None:
+            family = socket.AF_INET6 if ":" in self.settings.host else socket.AF_INET
+            self._sock = socket.create_server((self.settings.host, self.settings.port), family=family, backlog=128)
+            self._port = int(self._sock.getsockname()[1])
+        assert self._port is not None
         return self._port
 
     @property
@@ -164,7 +180,11 @@ class WebhookServer:
             )
         self._runner = web.AppRunner(self._app(), access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.settings.host, self.settings.port, ssl_context=self._ssl)
+        site: web.BaseSite
+        if self._sock is not None:
+            site = web.SockSite(self._runner, self._sock, ssl_context=self._ssl)
+        else:
+            site = web.TCPSite(self._runner, self.settings.host, self.settings.port, ssl_context=self._ssl)
         await site.start()
         self._port = int(self._runner.addresses[0][1])
         self._poller = asyncio.create_task(self._poll_certs(), name="webhook-cert-poll")
@@ -181,6 +201,9 @@ class WebhookServer:
             await self._runner.cleanup()
             self._runner = None
             log.info("webhook server stopped", port=self._port)
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
 
     def reload_certs(self) -> bool:
         """Load the cert files into the live SSL context if they changed; True if a cert is loaded.

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -31,12 +30,6 @@ from webhooks.settings import WebhookSettings
 REPO = Path(__file__).resolve().parents[3]
 CRD_DIR = REPO / "config" / "crd"
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def eventually(fetch: Callable[[], Awaitable[T]], ok: Callable[[T], bool], *, timeout: float = 60.0,  # noqa: ASYNC109
@@ -145,10 +138,10 @@ class Webhooks:
         self.tmp_path = tmp_path
         self.running: list[WebhookApp] = []
         self.extra_configurations: list[tuple[Any, str]] = []
-        self.port = free_port()
 
     def settings(self) -> WebhookSettings:
-        return WebhookSettings(host="127.0.0.1", port=self.port, url_host="127.0.0.1", namespace=self.namespace,
+        # port 0: each app binds a fresh port first and registers that URL (a restart re-points it).
+        return WebhookSettings(host="127.0.0.1", port=0, url_host="127.0.0.1", namespace=self.namespace,
                                cert_dir=str(self.tmp_path / f"certs-{len(self.running)}"),
                                create_configurations=True)
 

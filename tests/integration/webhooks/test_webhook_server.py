@@ -217,10 +217,11 @@ async def test_restart_keeps_ca_and_deleted_secret_is_regenerated(
     await _wait_rollout_webhook_live(kube, namespace)
     await webhooks.stop(first)
 
-    await webhooks.start(build_registry(rollout_lister=KubeRolloutLister(kube)))
+    second = await webhooks.start(build_registry(rollout_lister=KubeRolloutLister(kube)))
     assert await _secret_ca(kube, namespace) == ca1, "a restart with the Secret present must keep the CA"
     vwc = await kube.get(VALIDATING_WEBHOOK_CONFIGURATIONS, configs.VALIDATING_CONFIGURATION_NAME)
     assert vwc["webhooks"][0]["clientConfig"]["caBundle"] == base64.b64encode(ca1).decode()
+    assert vwc["webhooks"][0]["clientConfig"]["url"].startswith(f"https://127.0.0.1:{second.server.port}/")
     await _wait_rollout_webhook_live(kube, namespace)
 
     # No explicit trigger and a 60 s resync: the Secret watch must notice the deletion.

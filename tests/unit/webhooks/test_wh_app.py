@@ -34,6 +34,10 @@ async def test_start_serves_validation_with_secret_ca(tmp_path: Path) -> None:
         ca = secret_to_artifacts(secret).ca_cert
         vwc = await kube.get(VALIDATING_WEBHOOK_CONFIGURATIONS, configs.VALIDATING_CONFIGURATION_NAME)
         assert vwc["webhooks"][0]["clientConfig"]["caBundle"] == configs.ca_bundle(ca)
+        # port 0 in URL mode: the app bound first, so the registered URL carries the real port
+        assert vwc["webhooks"][0]["clientConfig"]["url"] == (
+            f"https://127.0.0.1:{app.server.port}{configs.PATH_VALIDATE_ROLLOUT}")
+        assert app.server.port != 0
         review = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
                   "request": {"uid": "1", "operation": "CREATE", "name": "r", "namespace": "ns",
                               "kind": {"kind": "Rollout"}, "resource": {"resource": "rollouts"},
