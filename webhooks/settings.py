@@ -51,7 +51,8 @@ class WebhookSettings:
 
     port: int = DEFAULT_PORT
     """Listen port (``WEBHOOK_PORT``); in URL mode also the port written into the client URLs.
-    0 picks a free port (tests); the bound port is then reported by ``WebhookServer.port``."""
+    0 picks a free port (tests); the bound port is then reported by ``WebhookServer.port``. In URL mode
+    ``WebhookApp.start`` binds before the first sync so the registered URLs carry the real port."""
 
     cert_dir: str = DEFAULT_CERT_DIR
     """Directory the server reads ``tls.crt``/``tls.key`` from (``WEBHOOK_CERT_DIR``); the sync writes
