@@ -81,6 +81,8 @@ class Manager:
         self.client = client
         self.settings = settings or ManagerSettings()
         self._clock = clock
+        self.clock = clock
+        """The clock every component of this manager uses (pass it to reconcilers too)."""
         self.registry = Registry()
         self.metrics = RuntimeMetrics(self.registry)
         if hasattr(client, "request_hooks"):

@@ -23,10 +23,6 @@ Obj = Mapping[str, Any]
 MapFunc = Callable[[Obj], Iterable[Request]]
 
 
-class _Queue:  # structural: anything with add(Request)
-    def add(self, item: Request) -> None: ...
-
-
 def unwrap_tombstone(obj: Any) -> Obj:
     return obj.obj if isinstance(obj, DeletedFinalStateUnknown) else obj
 
