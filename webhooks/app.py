@@ -66,7 +66,7 @@ class WebhookApp:
         self.settings = settings
         self.registry = registry
         self.server = WebhookServer(registry, settings)
-        self.cert_sync = CertSync(client, settings, registry.paths(), now=now,
+        self.cert_sync = CertSync(client, settings, registry.paths, now=now,
                                   on_certs_written=self.server.reload_certs)
         self._tasks: list[asyncio.Task[None]] = []
 

@@ -85,14 +85,14 @@ class CertSync:
         self,
         client: SyncClient,
         settings: WebhookSettings,
-        served_paths: frozenset[str],
+        served_paths: frozenset[str] | Callable[[], frozenset[str]],
         *,
         now: Callable[[], datetime] = utcnow,
         on_certs_written: Callable[[], object] | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
-        self.served_paths = served_paths
+        self._served_paths = served_paths
         self.now = now
         self.on_certs_written = on_certs_written
         self.writer: SecretCertWriter | FsCertWriter
@@ -105,6 +105,12 @@ class CertSync:
         self._wake = asyncio.Event()
         self._initialized = asyncio.Event()
         self.last_error: BaseException | None = None
+
+    @property
+    def served_paths(self) -> frozenset[str]:
+        """Paths this binary serves, read at every sync (a registry may grow after construction)."""
+        paths = self._served_paths
+        return paths() if callable(paths) else paths
 
     @property
     def initialized(self) -> bool:
