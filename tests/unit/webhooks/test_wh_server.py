@@ -151,3 +151,31 @@ async def test_start_without_certs_fails_clearly(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="certificate sync"):
         await srv.start()
     await srv.stop()
+
+
+async def test_v1beta1_review_answered_in_v1beta1(server: WebhookServer, material: certs.CertArtifacts) -> None:
+    review = _review()
+    review["apiVersion"] = "admission.k8s.io/v1beta1"
+    status, out = await _post(server, material.ca_cert, "/validate", review)
+    assert status == 200 and out["apiVersion"] == "admission.k8s.io/v1beta1"
+    assert out["response"]["uid"] == "abc"
+
+
+async def test_get_on_webhook_path_is_not_allowed(server: WebhookServer, material: certs.CertArtifacts) -> None:
+    async with aiohttp.ClientSession() as s:
+        async with s.get(f"https://127.0.0.1:{server.port}/validate", ssl=_client_ctx(material.ca_cert)) as r:
+            assert r.status == 405
+
+
+async def test_bind_before_start_reports_the_port(tmp_path: Path, material: certs.CertArtifacts) -> None:
+    write_dir(str(tmp_path), material, NOW)
+    srv = WebhookServer(HandlerRegistry(), WebhookSettings(host="127.0.0.1", port=0, cert_dir=str(tmp_path)))
+    port = srv.bind()
+    assert port > 0 and srv.port == port
+    await srv.start()
+    try:
+        async with aiohttp.ClientSession() as s:
+            async with s.get(f"https://127.0.0.1:{port}/readyz", ssl=_client_ctx(material.ca_cert)) as r:
+                assert r.status == 200
+    finally:
+        await srv.stop()
