@@ -38,7 +38,8 @@ from runtime.kube.resources import DEPLOYMENTS, NAMESPACES, REPLICASETS  # noqa:
 from tests.e2e.harness import Kubectl, ManagerProcess, cleanup_cluster_registrations, manifest  # noqa: E402
 
 
-async def wait_state(client: KubeClient, ns: str, phase: str, step: int, state: str, updated: int) -> float:
+async def wait_state(client: KubeClient, ns: str, phase: str, step: int, state: str, updated: int,
+                     *, old_rs_gone: bool = False) -> float:
     t0 = time.monotonic()
     while True:
         ro = await client.get(ROLLOUTS, "rollouts-demo", ns)
@@ -46,7 +47,7 @@ async def wait_state(client: KubeClient, ns: str, phase: str, step: int, state: 
         st, ds = ro.get("status") or {}, d.get("status") or {}
         ok = (st.get("phase"), st.get("currentStepIndex"), st.get("currentStepState")) == (phase, step, state)
         ok = ok and ds.get("updatedReplicas") == updated and ds.get("readyReplicas") == 10
-        if ok and updated == 10:
+        if ok and old_rs_gone:
             rss = (await client.list(REPLICASETS, ns))["items"]
             ok = sorted(rs["spec"]["replicas"] for rs in rss) == [0, 10]
         if ok:
@@ -74,7 +75,7 @@ async def one_round(client: KubeClient, kc: Kubectl) -> dict[str, float]:
                                                  ("approve2", 3, "Healthy", "Completed", 10)):
             t = time.monotonic()
             kc("kruise", "rollout", "approve", "rollout/rollouts-demo", "-n", ns)
-            await wait_state(client, ns, phase, step, state, updated)
+            await wait_state(client, ns, phase, step, state, updated, old_rs_gone=key == "approve2")
             out[key] = time.monotonic() - t
         return out
     finally:
