@@ -20,12 +20,14 @@ import pytest
 import yaml
 
 from runtime.kube.client import KubeClient
-from runtime.kube.errors import AlreadyExists, ApiError, Conflict, NotFound
-from runtime.kube.resources import CRDS, MUTATING_WEBHOOK_CONFIGURATIONS, VALIDATING_WEBHOOK_CONFIGURATIONS
+from runtime.kube.errors import AlreadyExists, ApiError, Conflict, Invalid, NotFound
+from runtime.kube.resources import CRDS, MUTATING_WEBHOOK_CONFIGURATIONS, SECRETS, VALIDATING_WEBHOOK_CONFIGURATIONS
 from webhooks import configs
 from webhooks.app import WebhookApp
+from webhooks.certwriter import secret_to_artifacts
 from webhooks.server import HandlerRegistry
 from webhooks.settings import WebhookSettings
+from webhooks.validating_rollout import ROLLOUTS_V1BETA1
 
 REPO = Path(__file__).resolve().parents[3]
 CRD_DIR = REPO / "config" / "crd"
@@ -145,8 +147,9 @@ class Webhooks:
                                cert_dir=str(self.tmp_path / f"certs-{len(self.running)}"),
                                create_configurations=True)
 
-    async def start(self, registry: HandlerRegistry) -> WebhookApp:
-        app = WebhookApp(self.kube, self.settings(), registry)
+    async def start(self, registry: HandlerRegistry, client: KubeClient | None = None) -> WebhookApp:
+        """Start an app; ``client`` lets it run under another identity (RBAC tests)."""
+        app = WebhookApp(client or self.kube, self.settings(), registry)
         await app.start()
         self.running.append(app)
         return app
@@ -171,3 +174,36 @@ async def webhooks(kube: KubeClient, namespace: str, tmp_path: Path) -> AsyncIte
         yield hooks
     finally:
         await hooks.close()
+
+
+async def secret_ca(kube: KubeClient, namespace: str) -> bytes:
+    secret = await kube.get(SECRETS, "kruise-rollout-webhook-certs", namespace)
+    return secret_to_artifacts(secret).ca_cert
+
+
+def rollout_v1beta1(name: str, workload: str, steps: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {
+        "apiVersion": "rollouts.kruise.io/v1beta1", "kind": "Rollout", "metadata": {"name": name},
+        "spec": {"workloadRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": workload},
+                 "strategy": {"canary": {"steps": steps if steps is not None
+                                         else [{"replicas": 1}, {"replicas": "50%"}, {"replicas": "100%"}]}}},
+    }
+
+
+def invalid_rollout(name: str) -> dict[str, Any]:
+    return rollout_v1beta1(name, "nothing", steps=[])
+
+
+async def denied_invalid(kube: KubeClient, namespace: str) -> str:
+    """Dry-run an invalid Rollout; return the denial text ('' while the webhook is not live yet)."""
+    try:
+        await kube.create(ROLLOUTS_V1BETA1, invalid_rollout("probe"), namespace, dry_run=True)
+    except Invalid as exc:
+        return str(exc)
+    return ""
+
+
+async def wait_rollout_webhook_live(kube: KubeClient, namespace: str) -> str:
+    return await eventually(lambda: denied_invalid(kube, namespace),
+                            lambda text: "spec.strategy.canary.steps" in text,
+                            what="the Rollout validating webhook to deny a dry-run invalid Rollout")

@@ -26,11 +26,10 @@ from runtime.kube.resources import (
 from webhooks import configs
 from webhooks.admission import AdmissionRequest, AdmissionResponse, allowed, denied, patched
 from webhooks.app import build_registry
-from webhooks.certwriter import secret_to_artifacts
 from webhooks.server import HandlerRegistry
 from webhooks.validating_rollout import ROLLOUTS_V1BETA1, KubeRolloutLister
 
-from .conftest import Webhooks, eventually
+from .conftest import Webhooks, eventually, invalid_rollout, rollout_v1beta1, secret_ca, wait_rollout_webhook_live
 
 pytestmark = pytest.mark.integration
 
@@ -68,44 +67,11 @@ def _test_configuration(name: str, namespace: str, url: str, ca_b64: str) -> dic
     }
 
 
-async def _secret_ca(kube: KubeClient, namespace: str) -> bytes:
-    secret = await kube.get(SECRETS, "kruise-rollout-webhook-certs", namespace)
-    return secret_to_artifacts(secret).ca_cert
-
-
-def _rollout_v1beta1(name: str, workload: str, steps: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return {
-        "apiVersion": "rollouts.kruise.io/v1beta1", "kind": "Rollout", "metadata": {"name": name},
-        "spec": {"workloadRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": workload},
-                 "strategy": {"canary": {"steps": steps if steps is not None
-                                         else [{"replicas": 1}, {"replicas": "50%"}, {"replicas": "100%"}]}}},
-    }
-
-
-def _invalid_rollout(name: str) -> dict[str, Any]:
-    return _rollout_v1beta1(name, "nothing", steps=[])
-
-
-async def _denied_invalid(kube: KubeClient, namespace: str) -> str:
-    """Dry-run an invalid Rollout; return the denial text ('' while the webhook is not live yet)."""
-    try:
-        await kube.create(ROLLOUTS_V1BETA1, _invalid_rollout("probe"), namespace, dry_run=True)
-    except Invalid as exc:
-        return str(exc)
-    return ""
-
-
-async def _wait_rollout_webhook_live(kube: KubeClient, namespace: str) -> str:
-    return await eventually(lambda: _denied_invalid(kube, namespace),
-                            lambda text: "spec.strategy.canary.steps" in text,
-                            what="the Rollout validating webhook to deny a dry-run invalid Rollout")
-
-
 async def test_test_only_handler_denies_configmap(kube: KubeClient, namespace: str, webhooks: Webhooks) -> None:
     registry = HandlerRegistry()
     registry.validating(TEST_PATH, _deny_labelled)
     app = await webhooks.start(registry)
-    ca_b64 = base64.b64encode(await _secret_ca(kube, namespace)).decode()
+    ca_b64 = base64.b64encode(await secret_ca(kube, namespace)).decode()
     name = f"kruise-rollout-test-{namespace}"
     webhooks.extra_configurations.append((VALIDATING_WEBHOOK_CONFIGURATIONS, name))
     url = f"https://127.0.0.1:{app.server.port}{TEST_PATH}"
@@ -146,7 +112,7 @@ async def test_test_only_mutating_handler_patch_is_applied(
     registry = HandlerRegistry()
     registry.mutating(path, _mutate_labelled)
     app = await webhooks.start(registry)
-    ca_b64 = base64.b64encode(await _secret_ca(kube, namespace)).decode()
+    ca_b64 = base64.b64encode(await secret_ca(kube, namespace)).decode()
     name = f"kruise-rollout-test-m-{namespace}"
     webhooks.extra_configurations.append((MUTATING_WEBHOOK_CONFIGURATIONS, name))
     body = _test_configuration(name, namespace, f"https://127.0.0.1:{app.server.port}{path}", ca_b64)
@@ -170,17 +136,17 @@ async def test_rollout_validation_and_conversion(
     kube: KubeClient, namespace: str, rollout_crds: None, webhooks: Webhooks
 ) -> None:
     await webhooks.start(build_registry(rollout_lister=KubeRolloutLister(kube)))
-    text = await _wait_rollout_webhook_live(kube, namespace)
+    text = await wait_rollout_webhook_live(kube, namespace)
     assert "admission webhook \"vrollout.kb.io\" denied the request" in text
 
     with pytest.raises(Invalid, match=r"spec\.strategy\.canary\.steps"):
-        await kube.create(ROLLOUTS_V1BETA1, _invalid_rollout("bad"), namespace)
+        await kube.create(ROLLOUTS_V1BETA1, invalid_rollout("bad"), namespace)
 
-    valid = await kube.create(ROLLOUTS_V1BETA1, _rollout_v1beta1("good", "echo"), namespace)
+    valid = await kube.create(ROLLOUTS_V1BETA1, rollout_v1beta1("good", "echo"), namespace)
     assert valid["metadata"]["name"] == "good"
     # the conflict rule reads the other Rollouts of the namespace
     with pytest.raises(Invalid, match=rf"conflict with Rollout\({namespace}/good\)"):
-        await kube.create(ROLLOUTS_V1BETA1, _rollout_v1beta1("twin", "echo"), namespace)
+        await kube.create(ROLLOUTS_V1BETA1, rollout_v1beta1("twin", "echo"), namespace)
 
     v1alpha1 = {
         "apiVersion": "rollouts.kruise.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "old-style"},
@@ -213,20 +179,20 @@ async def test_restart_keeps_ca_and_deleted_secret_is_regenerated(
 ) -> None:
     registry = build_registry(rollout_lister=KubeRolloutLister(kube))
     first = await webhooks.start(registry)
-    ca1 = await _secret_ca(kube, namespace)
-    await _wait_rollout_webhook_live(kube, namespace)
+    ca1 = await secret_ca(kube, namespace)
+    await wait_rollout_webhook_live(kube, namespace)
     await webhooks.stop(first)
 
     second = await webhooks.start(build_registry(rollout_lister=KubeRolloutLister(kube)))
-    assert await _secret_ca(kube, namespace) == ca1, "a restart with the Secret present must keep the CA"
+    assert await secret_ca(kube, namespace) == ca1, "a restart with the Secret present must keep the CA"
     vwc = await kube.get(VALIDATING_WEBHOOK_CONFIGURATIONS, configs.VALIDATING_CONFIGURATION_NAME)
     assert vwc["webhooks"][0]["clientConfig"]["caBundle"] == base64.b64encode(ca1).decode()
     assert vwc["webhooks"][0]["clientConfig"]["url"].startswith(f"https://127.0.0.1:{second.server.port}/")
-    await _wait_rollout_webhook_live(kube, namespace)
+    await wait_rollout_webhook_live(kube, namespace)
 
     # No explicit trigger and a 60 s resync: the Secret watch must notice the deletion.
     await kube.delete(SECRETS, "kruise-rollout-webhook-certs", namespace)
-    ca2 = await eventually(lambda: _secret_ca(kube, namespace), lambda ca: bool(ca) and ca != ca1, timeout=30,
+    ca2 = await eventually(lambda: secret_ca(kube, namespace), lambda ca: bool(ca) and ca != ca1, timeout=30,
                            what="the deleted Secret to be regenerated with a new CA")
     ca2_b64 = base64.b64encode(ca2).decode()
 
@@ -239,7 +205,7 @@ async def test_restart_keeps_ca_and_deleted_secret_is_regenerated(
 
     await eventually(bundles, lambda bs: bool(bs) and set(bs) == {ca2_b64}, what="caBundles to follow the new CA")
     # the server reloaded the new certificate: the API server (trusting only ca2 now) reaches it again
-    await _wait_rollout_webhook_live(kube, namespace)
+    await wait_rollout_webhook_live(kube, namespace)
 
 
 
@@ -258,5 +224,5 @@ async def test_concurrent_replicas_converge_on_one_ca(kube: KubeClient, namespac
     results = await asyncio.gather(*(w.ensure("127.0.0.1", datetime.now(UTC), timedelta(days=183)) for w in writers))
     cas = {r.artifacts.ca_cert for r in results}
     assert len(cas) == 1, "all replicas must adopt the CA of the one that created the Secret"
-    assert cas == {await _secret_ca(kube, namespace)}
+    assert cas == {await secret_ca(kube, namespace)}
     assert sum(1 for r in results if r.reason == "secret created") == 1
