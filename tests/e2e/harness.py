@@ -162,6 +162,20 @@ class ManagerProcess:
             return ""
 
 
+def release_finalizers_in_terminating_namespaces(kubectl: Kubectl) -> None:
+    """After the manager stopped: drop our finalizers from Rollouts/BatchReleases whose namespace is
+    being deleted (the last test's namespace may not have finished its cleanup), so no namespace of
+    ours stays Terminating forever."""
+    terminating = {n["metadata"]["name"] for n in kubectl.json("get", "namespaces")["items"]
+                   if (n.get("status") or {}).get("phase") == "Terminating"}
+    for resource in (ROLLOUT_RESOURCE, "batchreleases.rollouts.kruise.io"):
+        for obj in kubectl.json("get", resource, "-A")["items"]:
+            md = obj["metadata"]
+            if md["namespace"] in terminating and md.get("finalizers"):
+                kubectl("-n", md["namespace"], "patch", resource, md["name"], "--type=merge",
+                        "-p", '{"metadata":{"finalizers":null}}', check=False)
+
+
 def cleanup_cluster_registrations(kubectl: Kubectl) -> None:
     """Delete our webhook configurations and point the CRD conversion stanzas back to the manifests."""
     kubectl("delete", "mutatingwebhookconfiguration", "kruise-rollout-mutating-webhook-configuration",
@@ -177,6 +191,7 @@ def cleanup_cluster_registrations(kubectl: Kubectl) -> None:
         body = copy.deepcopy(live)
         body["spec"]["conversion"] = wanted["spec"].get("conversion")
         kubectl("replace", "-f", "-", input=json.dumps(body), check=False)
+    release_finalizers_in_terminating_namespaces(kubectl)
 
 
 def patch_version(version: str) -> str:
