@@ -15,6 +15,7 @@ watch ended cleanly           watch again from the last resourceVersion seen (ev
                               closing every watch immediately must not become a hot loop)
 410 Gone (watch)              relist at once: our resourceVersion was compacted away; the relist
                               turns deletes we never saw into tombstones
+watch inactivity timeout      re-watch from the last resourceVersion at once (half-open connection)
 429 TooManyRequests           wait ``Retry-After`` (or back off), then retry the same step
 anything else                 back off (0.8 s → 30 s, jittered), retry the same step: a broken
                               connection resumes the watch from the last resourceVersion without
@@ -40,7 +41,7 @@ from ..backoff import Backoff, BackoffSettings
 from ..clock import REAL_CLOCK, Clock
 from ..kube.errors import Gone, TooManyRequests
 from ..kube.resources import Resource
-from ..kube.watch import WatchEvent
+from ..kube.watch import WatchEvent, WatchInactivityTimeout
 
 __all__ = ["Reflector", "ReflectorSettings", "ReflectorSink", "ListWatcher"]
 
@@ -121,6 +122,10 @@ class Reflector:
             self.resource_version = None
             if listing:
                 await self._backoff.sleep()
+        except WatchInactivityTimeout as e:
+            # Presumed half-open connection (or a quiet resource without bookmarks): re-watch from
+            # the same resourceVersion at once; nothing failed on the server side.
+            self._log.info("watch inactive, re-watching", rv=self.resource_version, error=str(e))
         except TooManyRequests as e:
             self._log.info("throttled by the API server", retry_after=e.retry_after)
             await (self._clock.sleep(e.retry_after) if e.retry_after else self._backoff.sleep())

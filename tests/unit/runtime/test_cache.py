@@ -324,3 +324,17 @@ async def test_dropped_events_are_healed_by_the_next_relist():
     assert rec.events[-2:] == [("update", "a", "30"), ("tombstone", "c")]
     assert rec.events.count(("add", "b")) == 1, "b unchanged on relist: no duplicate notification"
     await inf.stop()
+
+
+async def test_inactivity_timeout_rewatches_at_once():
+    from runtime.kube.watch import WatchInactivityTimeout
+    clock = FakeClock()
+    lw = FakeListWatcher()
+    lw.lists.append(listing("10"))
+    lw.watches += [[ev("ADDED", obj("a", "11")), WatchInactivityTimeout("silent")], [ev("ADDED", obj("b", "12"))]]
+    inf = make(lw, clock)
+    await inf.reflector.step()
+    await inf.reflector.step()
+    assert clock.sleepers == 0, "no back-off after an inactivity timeout"
+    await inf.reflector.step()
+    assert lw.calls[-1][1]["resource_version"] == "11" and inf.reflector.lists == 1
