@@ -13,7 +13,7 @@ Typical manager code::
     app = WebhookApp(client, WebhookSettings.from_env(), registry)
     await app.start()
     ...
-    await app.stop()
+    await app.stop(unregister=local_cluster)   # never delete-then-stop by hand: see WebhookApp.stop
 """
 
 from __future__ import annotations
@@ -21,10 +21,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import attrs
 
 from rollouts.api.validation import DEFAULT_SETTINGS, ValidationSettings
+from runtime.kube.errors import NotFound
+from runtime.kube.resources import MUTATING_WEBHOOK_CONFIGURATIONS, VALIDATING_WEBHOOK_CONFIGURATIONS
 from webhooks import configs
 from webhooks.certsync import CertSync, SyncClient, utcnow
 from webhooks.conversion import ConvertFn, default_converter
@@ -87,11 +90,34 @@ class WebhookApp:
             await self.stop()
             raise
 
-    async def stop(self) -> None:
-        """Stop serving, then stop the sync and its watches. Configurations are left in place on purpose: other
-        replicas keep serving them (tests delete them before stopping, see docs/webhooks.md)."""
-        await self.server.stop()
+    async def stop_sync(self) -> None:
+        """Stop the sync loop and its watches (the server keeps serving). Idempotent."""
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+
+    async def stop(self, *, unregister: bool = False) -> None:
+        """Stop the sync, optionally delete our two webhook configurations, then stop serving.
+
+        The order is the point. With ``failurePolicy: Fail`` a configuration that outlives its server
+        rejects every matching request, so ``unregister=True`` (local cluster, tests: nobody else
+        serves) deletes the configurations *after* the sync is stopped — a still-running sync would see
+        the deletion through its watch and re-create them — and *before* the server goes away, so
+        in-flight calls still get answers. In-cluster, leave ``unregister`` False: other replicas keep
+        serving the same configurations.
+        """
+        await self.stop_sync()
+        if unregister:
+            await delete_configurations(self.client)
+        await self.server.stop()
+
+
+async def delete_configurations(client: Any) -> None:
+    """Delete our mutating and validating configurations (missing ones are fine)."""
+    for res, name in ((MUTATING_WEBHOOK_CONFIGURATIONS, configs.MUTATING_CONFIGURATION_NAME),
+                      (VALIDATING_WEBHOOK_CONFIGURATIONS, configs.VALIDATING_CONFIGURATION_NAME)):
+        try:
+            await client.delete(res, name)
+        except NotFound:
+            pass

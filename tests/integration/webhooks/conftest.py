@@ -155,12 +155,16 @@ class Webhooks:
         return app
 
     async def stop(self, app: WebhookApp) -> None:
-        """Delete the configurations first (failurePolicy Fail), then stop the server."""
+        """Safe order: sync stopped (it would re-create what we delete), configurations deleted (ours and
+        the test-only ones, failurePolicy Fail), then the server stopped."""
+        await app.stop_sync()
         await delete_configurations(self.kube, *self.extra_configurations)
         await app.stop()
         self.running.remove(app)
 
     async def close(self) -> None:
+        for app in list(self.running):
+            await app.stop_sync()
         await delete_configurations(self.kube, *self.extra_configurations)
         for app in list(self.running):
             await app.stop()
@@ -174,6 +178,20 @@ async def webhooks(kube: KubeClient, namespace: str, tmp_path: Path) -> AsyncIte
         yield hooks
     finally:
         await hooks.close()
+        await _assert_no_configuration_left(kube, *hooks.extra_configurations)
+
+
+async def _assert_no_configuration_left(kube: KubeClient, *extra: tuple[Any, str]) -> None:
+    """A configuration outliving its server (failurePolicy Fail) would break later tests: check that
+    nothing re-created ours after teardown (e.g. a sync still running when they were deleted)."""
+    await asyncio.sleep(1.0)
+    for res, name in ((MUTATING_WEBHOOK_CONFIGURATIONS, configs.MUTATING_CONFIGURATION_NAME),
+                      (VALIDATING_WEBHOOK_CONFIGURATIONS, configs.VALIDATING_CONFIGURATION_NAME), *extra):
+        try:
+            await kube.get(res, name)
+        except NotFound:
+            continue
+        raise AssertionError(f"{res.kind} {name} still exists after the webhook server stopped")
 
 
 async def secret_ca(kube: KubeClient, namespace: str) -> bytes:

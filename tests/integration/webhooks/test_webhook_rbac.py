@@ -81,8 +81,9 @@ async def manager_identity(kube: KubeClient, namespace: str, local_cluster: Any,
 
 
 async def test_sync_and_serve_with_manager_rbac_only(
-    kube: KubeClient, namespace: str, rollout_crds: None, webhooks: Webhooks, manager_identity: KubeClient
+    kube: KubeClient, namespace: str, rollout_crds: None, manager_identity: KubeClient, webhooks: Webhooks
 ) -> None:
+    # manager_identity before webhooks: the app (using that identity) is torn down first.
     sa = manager_identity
 
     async def can_read_secrets() -> bool:

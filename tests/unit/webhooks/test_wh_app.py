@@ -60,3 +60,21 @@ async def test_start_fails_when_first_sync_cannot_succeed(tmp_path: Path) -> Non
     app = WebhookApp(kube, settings, build_registry(convert=lambda o, v: o), watch_triggers=False)
     with pytest.raises(TimeoutError, match="failed to start webhook controller"):
         await app.start()
+
+
+async def test_stop_unregister_stops_sync_before_deleting_and_serves_until_then(tmp_path: Path) -> None:
+    kube = FakeKube()
+    app = WebhookApp(kube, _settings(tmp_path), build_registry(convert=lambda o, v: o), watch_triggers=False)
+    await app.start()
+    order: list[str] = []
+    real_delete = kube.delete
+
+    async def delete(res, name, namespace=None):  # type: ignore[no-untyped-def]
+        order.append(f"delete sync_running={bool(app._tasks)} serving={app.server._runner is not None}")
+        await real_delete(res, name, namespace)
+
+    kube.delete = delete  # type: ignore[method-assign]
+    await app.stop(unregister=True)
+    assert order == ["delete sync_running=False serving=True"] * 2
+    assert not any(k[0].endswith("webhookconfigurations") for k in kube.objects)
+    await app.stop(unregister=True)  # idempotent: nothing left to delete

@@ -58,3 +58,10 @@ class FakeKube:
             raise Conflict(f"{res.plural} {meta['name']}: stale resourceVersion")
         self.writes.append(("update", res.plural, meta["name"]))
         return self.put(res, body)
+
+    async def delete(self, res: Any, name: str, namespace: str | None = None) -> None:
+        key = self._key(res, name, namespace)
+        if key not in self.objects:
+            raise NotFound(f"{res.plural} {name}")
+        self.writes.append(("delete", res.plural, name))
+        del self.objects[key]
