@@ -26,8 +26,12 @@ def use_json(stream=None) -> bool:
     return not (hasattr(stream, "isatty") and stream.isatty())
 
 
-def configure_logging(*, level: str = "info", json: bool | None = None, stream=None) -> None:
-    """Configure structlog and stdlib logging once, at process start (the CLI/manager entry point)."""
+def configure_logging(*, level: str = "info", json: bool | None = None, stream=None, cache: bool = True) -> None:
+    """Configure structlog and stdlib logging once, at process start (the CLI/manager entry point).
+
+    ``cache`` freezes each logger's configuration on first use (faster); tests that reconfigure
+    logging pass ``cache=False``.
+    """
     stream = stream or sys.stderr
     as_json = use_json(stream) if json is None else json
     shared = [
@@ -43,7 +47,7 @@ def configure_logging(*, level: str = "info", json: bool | None = None, stream=N
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=cache,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,

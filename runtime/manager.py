@@ -131,10 +131,10 @@ class Manager:
     # running -----------------------------------------------------------------------------------
     async def run(self, *, install_signal_handlers: bool = True) -> None:
         """Start everything, run until :meth:`stop` / SIGTERM / SIGINT, then stop in reverse order."""
-        if install_signal_handlers:
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(sig, self.stop)
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGTERM, signal.SIGINT) if install_signal_handlers else ()
+        for sig in signals:
+            loop.add_signal_handler(sig, self.stop)
         started: list[tuple[str, asyncio.Task[Any]]] = []
         try:
             if self.settings.http_port is not None:
@@ -152,6 +152,8 @@ class Manager:
             await self._wait(started)
         finally:
             await self._shutdown(started)
+            for sig in signals:
+                loop.remove_signal_handler(sig)
 
     async def _wait(self, started: list[tuple[str, asyncio.Task[Any]]]) -> None:
         """Until stop is requested or any task ends (an ending task is an error: they run forever)."""

@@ -149,3 +149,64 @@ async def test_lost_lease_stops_controllers_and_raises():
     else:
         raise AssertionError("expected LeadershipLost")
     assert not mgr.is_leader and ctl.queue.shutting_down
+
+
+async def test_sigterm_stops_the_manager_and_handlers_are_removed():
+    import os
+    import signal
+    lw = FakeListWatcher()
+    lw.lists.append({"items": [], "metadata": {"resourceVersion": "1"}})
+    mgr = Manager(lw, settings=ManagerSettings(http_port=None, leader_election=False))
+    stopped = []
+
+    async def runnable():
+        try:
+            await asyncio.Event().wait()
+        finally:
+            stopped.append(True)
+
+    mgr.add_runnable("r", runnable)
+    task = asyncio.create_task(mgr.run())
+    for _ in range(50):
+        if mgr.synced:
+            break
+        await asyncio.sleep(0.01)
+    os.kill(os.getpid(), signal.SIGTERM)
+    await asyncio.wait_for(task, 5)
+    assert stopped == [True]
+    assert not asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM), "handler must be removed"
+
+
+async def test_reconcile_log_lines_carry_controller_object_and_reconcile_id():
+    import io
+    import json
+    import logging
+
+    import structlog
+
+    from runtime.logging import configure_logging
+    old_config, old_handlers, old_level = structlog.get_config(), logging.getLogger().handlers[:], \
+        logging.getLogger().level
+    out = io.StringIO()
+    configure_logging(json=True, stream=out, cache=False)
+    try:
+        class Failing:
+            async def reconcile(self, request):
+                structlog.get_logger("test").info("looking", step=1)
+                raise RuntimeError("boom")
+
+        ctl = Controller("logs", Failing())
+        ctl.enqueue("ns", "a")
+        await ctl.process_next()
+        ctl.queue.shutdown()
+        lines = [json.loads(line) for line in out.getvalue().splitlines()]
+        mine = [ln for ln in lines if ln.get("controller") == "logs"]
+        assert {ln["event"] for ln in mine} >= {"looking", "reconcile failed"}
+        for ln in mine:
+            assert ln["object"] == "ns/a" and ln["reconcile_id"]
+        failed = next(ln for ln in mine if ln["event"] == "reconcile failed")
+        assert "RuntimeError: boom" in failed["exception"] and failed["level"] == "error"
+    finally:
+        structlog.configure(**old_config)
+        logging.getLogger().handlers[:] = old_handlers
+        logging.getLogger().setLevel(old_level)
