@@ -9,7 +9,7 @@ side). Metric names and labels match controller-runtime so existing dashboards a
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 __all__ = ["Registry", "Counter", "Gauge", "Histogram", "WorkQueueMetrics", "RuntimeMetrics", "DEFAULT_BUCKETS"]
 
@@ -111,6 +111,11 @@ class Registry:
 
     def __init__(self) -> None:
         self._metrics: dict[str, _Metric] = {}
+        self._collectors: list[Callable[[], None]] = []
+
+    def add_collector(self, collect: Callable[[], None]) -> None:
+        """Call ``collect`` before every render (gauges computed at scrape time, e.g. unfinished work)."""
+        self._collectors.append(collect)
 
     def _get(self, cls: type, name: str, help: str, labelnames: Sequence[str], **kw) -> _Metric:
         existing = self._metrics.get(name)
@@ -133,6 +138,8 @@ class Registry:
         return self._get(Histogram, name, help, labelnames, buckets=buckets)  # type: ignore[return-value]
 
     def render(self) -> str:
+        for collect in self._collectors:
+            collect()
         lines: list[str] = []
         for metric in self._metrics.values():
             lines += metric.render()  # type: ignore[attr-defined]
@@ -151,6 +158,10 @@ class RuntimeMetrics:
                                       "Seconds an item waits in the queue before being handed out.", ["name"])
         self.wq_work = r.histogram("workqueue_work_duration_seconds", "Seconds spent processing an item.", ["name"])
         self.wq_retries = r.counter("workqueue_retries_total", "Rate-limited re-adds.", ["name"])
+        self.wq_unfinished = r.gauge("workqueue_unfinished_work_seconds",
+                                     "Seconds of work in progress not yet done (stuck workers show here).", ["name"])
+        self.wq_longest = r.gauge("workqueue_longest_running_processor_seconds",
+                                  "Seconds the longest-running item has been processing.", ["name"])
         self.reconcile_total = r.counter("controller_runtime_reconcile_total",
                                          "Reconciles by result (success, error, requeue, requeue_after).",
                                          ["controller", "result"])

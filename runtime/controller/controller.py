@@ -72,6 +72,14 @@ class Controller:
             rate_limiter=default_controller_rate_limiter(settings.rate_limiter, clock=clock))
         self._informers: list[SharedInformer] = []
         self._log = log.bind(controller=name)
+        if metrics is not None:
+            metrics.registry.add_collector(self._collect)
+
+    def _collect(self) -> None:
+        assert self._metrics is not None
+        total, longest = self.queue.unfinished_work()
+        self._metrics.wq_unfinished.set(total, name=self.name)
+        self._metrics.wq_longest.set(longest, name=self.name)
 
     # wiring ------------------------------------------------------------------------------------
     def watch(self, informer: SharedInformer, handler: EventHandler | None = None, *,

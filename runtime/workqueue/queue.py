@@ -139,6 +139,12 @@ class WorkQueue(Generic[T]):
         """Items waiting to be handed out (not counting those processing)."""
         return len(self._queue)
 
+    def unfinished_work(self) -> tuple[float, float]:
+        """(sum, max) of seconds items have been processing: a stuck reconcile shows up here."""
+        now = self._clock.monotonic()
+        ages = [now - t for t in self._started_at.values()]
+        return (sum(ages), max(ages, default=0.0))
+
     @property
     def processing(self) -> frozenset[T]:
         return frozenset(self._processing)

@@ -201,3 +201,27 @@ async def test_retry_on_conflict_retries_then_gives_up():
     with pytest.raises(NotFound):
         await retry_on_conflict(other)
     assert len(calls) == 1
+
+
+async def test_unfinished_work_metrics_show_a_stuck_reconcile():
+    clock = FakeClock()
+    gate = asyncio.Event()
+
+    class Stuck:
+        async def reconcile(self, request):
+            await gate.wait()
+            return Result()
+
+    metrics = RuntimeMetrics(Registry())
+    ctl = Controller("stuck", Stuck(), clock=clock, metrics=metrics)
+    ctl.enqueue("ns", "a")
+    task = asyncio.create_task(ctl.process_next())
+    await asyncio.sleep(0)
+    clock.step(42)
+    text = metrics.registry.render()
+    assert 'workqueue_longest_running_processor_seconds{name="stuck"} 42' in text
+    assert 'workqueue_unfinished_work_seconds{name="stuck"} 42' in text
+    gate.set()
+    await task
+    assert 'workqueue_longest_running_processor_seconds{name="stuck"} 0' in metrics.registry.render()
+    ctl.queue.shutdown()
