@@ -37,8 +37,9 @@ __all__ = ["Request", "Result", "Reconciler", "TerminalError"]
 class Request:
     """Identifies one object to reconcile. Hashable: it is the work-queue key."""
 
-    namespace: str | None
-    """Namespace of the object; ``None`` (or "") for cluster-scoped objects."""
+    namespace: str | None = attrs.field(converter=lambda ns: ns or None)
+    """Namespace of the object; ``None`` for cluster-scoped objects ("" is normalised to None so
+    both spellings are the same queue key)."""
     name: str
     """Name of the object."""
 

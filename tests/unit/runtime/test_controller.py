@@ -225,3 +225,8 @@ async def test_unfinished_work_metrics_show_a_stuck_reconcile():
     await task
     assert 'workqueue_longest_running_processor_seconds{name="stuck"} 0' in metrics.registry.render()
     ctl.queue.shutdown()
+
+
+def test_request_normalises_empty_namespace():
+    assert Request("", "n") == Request(None, "n") and hash(Request("", "n")) == hash(Request(None, "n"))
+    assert str(Request(None, "n")) == "n" and str(Request("ns", "n")) == "ns/n"
