@@ -22,11 +22,13 @@ class CommonStatus(WireModel):
     observed_rollout_id: str = field("observedRolloutID", omitempty=True, default="")
     rollout_hash: str = field("rolloutHash", omitempty=True, default="")
     stable_revision: str = field("stableRevision", omitempty=True, default="")
-    pod_template_hash: str = field("podTemplateHash", required=True, default="")
+    pod_template_hash: str = field("podTemplateHash", required=True, default="",
+                                   doc="Revision label value of the new pods (selected by the canary Service)")
     # 1-based; kubebuilder "+optional" so not schema-required, yet always serialized.
-    current_step_index: int = field("currentStepIndex", default=0, schema=I32)
+    current_step_index: int = field("currentStepIndex", default=0, schema=I32, doc="1-based index of the current step")
     # 1-based index of the next step, -1 after the last one; users may edit it to jump.
-    next_step_index: int = field("nextStepIndex", required=True, default=0, schema=I32)
+    next_step_index: int = field("nextStepIndex", required=True, default=0, schema=I32,
+                                 doc="1-based step to go to next (-1 after the last); may be edited to jump")
     finalising_step: str = field("finalisingStep", required=True, default="")
     current_step_state: str = field("currentStepState", required=True, default="")
     message: str = field("message", omitempty=True, default="")

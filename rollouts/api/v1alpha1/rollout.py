@@ -41,10 +41,14 @@ class HttpRouteMatch(WireModel):
 @define
 class CanaryStep(WireModel):
     weight: int | None = field("weight", omitempty=True, schema=I32, doc="Traffic percent for the new version")
-    request_header_modifier: HTTPHeaderFilter | None = field("requestHeaderModifier", omitempty=True)
-    matches: list[HttpRouteMatch] = field("matches", omitempty=True, factory=list)
-    replicas: IntOrString | None = field("replicas", omitempty=True)
-    pause: RolloutPause = field("pause", factory=RolloutPause)
+    request_header_modifier: HTTPHeaderFilter | None = field(
+        "requestHeaderModifier", omitempty=True, doc="Header changes applied to requests routed to the new version")
+    matches: list[HttpRouteMatch] = field("matches", omitempty=True, factory=list,
+                                          doc="Header conditions routing matching requests to the new version (ORed)")
+    replicas: IntOrString | None = field("replicas", omitempty=True,
+                                         doc='Pods on the new version: a number or percentage; defaults to weight%')
+    pause: RolloutPause = field("pause", factory=RolloutPause,
+                                doc="{} waits for manual approval; {duration: N} continues after N seconds")
 
 
 @define
@@ -71,11 +75,14 @@ class RolloutObjectRef(WireModel):
 
 @define
 class RolloutSpec(WireModel):
-    object_ref: RolloutObjectRef = field("objectRef", required=True, factory=RolloutObjectRef)
-    strategy: RolloutStrategy = field("strategy", required=True, factory=RolloutStrategy)
+    object_ref: RolloutObjectRef = field("objectRef", required=True, factory=RolloutObjectRef,
+                                         doc="objectRef.workloadRef names the workload released by this Rollout")
+    strategy: RolloutStrategy = field("strategy", required=True, factory=RolloutStrategy, doc="Release strategy")
     # Deprecated and dropped by conversion to v1beta1 (the storage version).
-    deprecated_rollout_id: str = field("rolloutID", omitempty=True, default="")
-    disabled: bool = field("disabled", default=False, schema={"default": False})
+    deprecated_rollout_id: str = field("rolloutID", omitempty=True, default="",
+                                       doc="Deprecated, not stored; use workload label rollouts.kruise.io/rollout-id")
+    disabled: bool = field("disabled", default=False, schema={"default": False},
+                           doc="Release all control of the workload and stop reacting to its changes")
 
 
 @define

@@ -26,6 +26,11 @@ from rollouts.api.status import BlueGreenStatus, CanaryStatus
 from rollouts.api.wire import WireModel, field
 
 define = attrs.define(kw_only=True)
+_STEPS = "Ordered release steps (at least one; each needs replicas)"
+_TR = "Traffic routing configuration (ingress, gateway or custom network refs); at most one element"
+_FT = "How many updated pods may be not ready while a batch still counts as ready (number or percentage)"
+_TRREF = "Name of a TrafficRouting object driven during this release"
+_DGCS = "Do not create a <service>-canary Service; providers route with the stable Service"
 _MAX16 = {"maxItems": 16}
 _MAP_BY_NAME = {"maxItems": 16, "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]}
 
@@ -44,38 +49,48 @@ class CanaryStep(WireModel):
     """One release step. Field order (traffic, requestHeaderModifier, matches, replicas, pause) feeds the hash."""
 
     traffic: str | None = field("traffic", omitempty=True, doc='Traffic percentage for the new version, e.g. "5%"')
-    request_header_modifier: HTTPHeaderFilter | None = field("requestHeaderModifier", omitempty=True)
-    matches: list[HttpRouteMatch] = field("matches", omitempty=True, factory=list, schema=_MAX16)
-    replicas: IntOrString | None = field("replicas", omitempty=True, doc="Canary replicas: number or percentage")
+    request_header_modifier: HTTPHeaderFilter | None = field(
+        "requestHeaderModifier", omitempty=True, doc="Header changes applied to requests routed to the new version")
+    matches: list[HttpRouteMatch] = field("matches", omitempty=True, factory=list, schema=_MAX16,
+                                          doc="A/B conditions routing matching requests to the new version (ORed)")
+    replicas: IntOrString | None = field("replicas", omitempty=True,
+                                         doc='Pods on the new version at this step: a number (5) or percentage ("20%")')
     # Go struct (not pointer): always serialized, `{}` means manual approval.
-    pause: RolloutPause = field("pause", factory=RolloutPause)
+    pause: RolloutPause = field("pause", factory=RolloutPause,
+                                doc="{} waits for manual approval; {duration: N} continues after N seconds")
 
 
 @define
 class CanaryStrategy(WireModel):
-    steps: list[CanaryStep] = field("steps", omitempty=True, factory=list, schema={"maxItems": 50})
-    traffic_routings: list[TrafficRoutingRef] = field("trafficRoutings", omitempty=True, factory=list)
-    failure_threshold: IntOrString | None = field("failureThreshold", omitempty=True)
+    steps: list[CanaryStep] = field("steps", omitempty=True, factory=list, schema={"maxItems": 50}, doc=_STEPS)
+    traffic_routings: list[TrafficRoutingRef] = field("trafficRoutings", omitempty=True, factory=list, doc=_TR)
+    failure_threshold: IntOrString | None = field("failureThreshold", omitempty=True, doc=_FT)
     patch_pod_template_metadata: PatchPodTemplateMetadata | None = field("patchPodTemplateMetadata", omitempty=True)
-    enable_extra_workload_for_canary: bool = field("enableExtraWorkloadForCanary", omitempty=True, default=False)
-    traffic_routing_ref: str = field("trafficRoutingRef", omitempty=True, default="")
-    disable_generate_canary_service: bool = field("disableGenerateCanaryService", omitempty=True, default=False)
+    enable_extra_workload_for_canary: bool = field(
+        "enableExtraWorkloadForCanary", omitempty=True, default=False,
+        doc="true: release through an extra canary Deployment (apps/v1 Deployment only); false: in-place partition",
+    )
+    traffic_routing_ref: str = field("trafficRoutingRef", omitempty=True, default="", doc=_TRREF)
+    disable_generate_canary_service: bool = field("disableGenerateCanaryService", omitempty=True, default=False,
+                                                  doc=_DGCS)
 
 
 @define
 class BlueGreenStrategy(WireModel):
-    steps: list[CanaryStep] = field("steps", omitempty=True, factory=list, schema={"maxItems": 50})
-    traffic_routings: list[TrafficRoutingRef] = field("trafficRoutings", omitempty=True, factory=list)
-    failure_threshold: IntOrString | None = field("failureThreshold", omitempty=True)
-    traffic_routing_ref: str = field("trafficRoutingRef", omitempty=True, default="")
-    disable_generate_canary_service: bool = field("disableGenerateCanaryService", omitempty=True, default=False)
+    steps: list[CanaryStep] = field("steps", omitempty=True, factory=list, schema={"maxItems": 50}, doc=_STEPS)
+    traffic_routings: list[TrafficRoutingRef] = field("trafficRoutings", omitempty=True, factory=list, doc=_TR)
+    failure_threshold: IntOrString | None = field("failureThreshold", omitempty=True, doc=_FT)
+    traffic_routing_ref: str = field("trafficRoutingRef", omitempty=True, default="", doc=_TRREF)
+    disable_generate_canary_service: bool = field("disableGenerateCanaryService", omitempty=True, default=False,
+                                                  doc=_DGCS)
 
 
 @define
 class RolloutStrategy(WireModel):
-    paused: bool = field("paused", omitempty=True, default=False)
-    canary: CanaryStrategy | None = field("canary", omitempty=True)
-    blue_green: BlueGreenStrategy | None = field("blueGreen", omitempty=True)
+    paused: bool = field("paused", omitempty=True, default=False, doc="Stop advancing the release while true")
+    canary: CanaryStrategy | None = field("canary", omitempty=True, doc="Canary or partition release")
+    blue_green: BlueGreenStrategy | None = field("blueGreen", omitempty=True,
+                                                 doc="Blue-green release (Deployment and CloneSet only)")
 
     def rolling_style(self) -> str:
         """Upstream ``GetRollingStyle``: BlueGreen, else Canary if extra workload, else Partition."""
@@ -100,10 +115,12 @@ class RolloutStrategy(WireModel):
 
 @define
 class RolloutSpec(WireModel):
-    workload_ref: ObjectRef = field("workloadRef", required=True, factory=ObjectRef)
-    strategy: RolloutStrategy = field("strategy", required=True, factory=RolloutStrategy)
+    workload_ref: ObjectRef = field("workloadRef", required=True, factory=ObjectRef,
+                                    doc="The workload released by this Rollout, in the same namespace")
+    strategy: RolloutStrategy = field("strategy", required=True, factory=RolloutStrategy, doc="Release strategy")
     # Always serialized; schema default false.
-    disabled: bool = field("disabled", default=False, schema={"default": False})
+    disabled: bool = field("disabled", default=False, schema={"default": False},
+                           doc="Release all control of the workload and stop reacting to its changes")
 
 
 @define
