@@ -74,3 +74,43 @@ def test_queue_invariants_hold_under_random_operations(ops):
             assert set(held) == set(q.processing)
         q.shutdown()
     asyncio.run(run())
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=4), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(deadline=None)
+@given(JSON)
+def test_freeze_thaw_round_trip(value):
+    import copy
+    import json as jsonlib
+
+    from runtime.cache import freeze, thaw
+    frozen = freeze(value)
+    assert frozen == value and jsonlib.dumps(frozen) == jsonlib.dumps(value)
+    thawed = thaw(frozen)
+    assert thawed == value and copy.deepcopy(frozen) == value
+    if isinstance(thawed, dict):
+        assert type(thawed) is dict
+    if isinstance(thawed, list):
+        assert type(thawed) is list
+
+
+@settings(deadline=None)
+@given(st.lists(st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3), max_size=6),
+       st.lists(st.integers(1, 7), min_size=1, max_size=30))
+def test_line_splitter_is_chunking_independent(docs, sizes):
+    import json as jsonlib
+
+    from runtime.kube.watch import LineSplitter
+    data = b"".join(jsonlib.dumps(d).encode() + b"\n" for d in docs)
+    splitter, lines, pos, i = LineSplitter(), [], 0, 0
+    while pos < len(data):
+        size = sizes[i % len(sizes)]
+        lines += splitter.feed(data[pos:pos + size])
+        pos, i = pos + size, i + 1
+    assert [jsonlib.loads(line) for line in lines] == docs and splitter.pending == b""
