@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from localcluster.cluster import ClusterSettings, LocalCluster
 
 _TIMINGS: dict[str, float] = {}

@@ -69,7 +69,8 @@ def issue(ca: CertPair, *, cn: str, org: str | None = None, dns: tuple[str, ...]
     ca_key = serialization.load_pem_private_key(ca.key_pem, password=None)
     key = _key()
     now = dt.datetime.now(dt.UTC)
-    usages = ([ExtendedKeyUsageOID.SERVER_AUTH] if server else []) + ([ExtendedKeyUsageOID.CLIENT_AUTH] if client else [])
+    usages = [ExtendedKeyUsageOID.SERVER_AUTH] if server else []
+    usages += [ExtendedKeyUsageOID.CLIENT_AUTH] if client else []
     builder = (
         x509.CertificateBuilder()
         .subject_name(_name(cn, org)).issuer_name(ca_cert.subject)

@@ -68,7 +68,8 @@ def test_pod_template_update_produces_a_new_replicaset(kubectl, namespace) -> No
              lambda d: d.get("status", {}).get("readyReplicas") == 4, what="4 ready")
     kubectl("-n", namespace, "apply", "-f", "-", input=_deployment("roll", 4, version="v2"))
     rss = wait_for(lambda: _get(kubectl, namespace, "replicasets", "-l", "app=roll")["items"],
-                   lambda items: len(items) == 2 and sorted(r["status"].get("readyReplicas", 0) for r in items) == [0, 4],
+                   lambda items: len(items) == 2
+                   and sorted(r["status"].get("readyReplicas", 0) for r in items) == [0, 4],
                    timeout=90, what="a second ReplicaSet that takes over all 4 replicas")
     hashes = {r["metadata"]["labels"]["pod-template-hash"] for r in rss}
     assert len(hashes) == 2

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-
 from localcluster import build, pki, versions
 
 
@@ -15,7 +14,8 @@ def test_wrapper_gomod_replaces_every_staging_module_with_its_published_tag(monk
     upstream = tmp_path / "go.mod"
     upstream.write_text(
         "module k8s.io/kubernetes\n\ngo 1.26.0\n\ngodebug default=go1.26\n\nrequire (\n\tk8s.io/api v0.0.0\n)\n\n"
-        "replace (\n\tk8s.io/api => ./staging/src/k8s.io/api\n\tk8s.io/cri-streaming => ./staging/src/k8s.io/cri-streaming\n"
+        "replace (\n\tk8s.io/api => ./staging/src/k8s.io/api\n"
+        "\tk8s.io/cri-streaming => ./staging/src/k8s.io/cri-streaming\n"
         "\tk8s.io/client-go => ./staging/src/k8s.io/client-go\n)\n"
     )
 
