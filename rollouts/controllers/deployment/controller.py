@@ -34,6 +34,9 @@ from runtime.reconcile import Request, Result
 
 #: Look again this soon while the cache lags behind our own ReplicaSet writes.
 EXPECTATION_RETRY_SECONDS = 0.1
+#: Forget an expectation the cache never satisfied (the RS was deleted meanwhile); upstream uses 5 min,
+#: a watch delivers our own write within milliseconds, so 30 s only bounds a pathological case.
+EXPECTATION_TIMEOUT_SECONDS = 30.0
 
 log = structlog.get_logger("rollouts.controllers.deployment")
 
@@ -51,15 +54,17 @@ class AdvancedDeploymentReconciler:
     deployments: Any
     replica_sets: Any
     clock: Clock = REAL_CLOCK
-    #: (namespace, rs name) → resourceVersion of our last write (created or scaled).
-    _expect: dict[tuple[str, str], int] = attrs.field(factory=dict)
+    #: (namespace, rs name) → (resourceVersion of our last write, monotonic time of the write).
+    _expect: dict[tuple[str, str], tuple[int, float]] = attrs.field(factory=dict)
 
     def _caught_up(self, ns: str) -> bool:
-        for (ens, name), rv in list(self._expect.items()):
+        """True when the RS cache reflects every write we made in ``ns`` (expired ones are dropped)."""
+        for (ens, name), (rv, since) in list(self._expect.items()):
             if ens != ns:
                 continue
             cached = self.replica_sets.store.get(name, ns)
-            if cached is None or _rv(cached) < rv:
+            lagging = cached is None or _rv(cached) < rv
+            if lagging and self.clock.monotonic() - since < EXPECTATION_TIMEOUT_SECONDS:
                 return False
             del self._expect[(ens, name)]
         return True
@@ -88,14 +93,14 @@ class AdvancedDeploymentReconciler:
                 created = await self.client.create(REPLICASETS, body, ns)
             except AlreadyExists:
                 return
-            self._expect[(ns, meta(created)["name"])] = _rv(created)
+            self._expect[(ns, meta(created)["name"])] = (_rv(created), self.clock.monotonic())
             log.info("created replica set", replicaset=meta(created)["name"], replicas=body["spec"]["replicas"])
         elif isinstance(action, ScaleReplicaSet):
             try:
                 scaled = await self.client.patch(REPLICASETS, action.name, action.patch(), ns)
             except NotFound:
                 return
-            self._expect[(ns, action.name)] = _rv(scaled)
+            self._expect[(ns, action.name)] = (_rv(scaled), self.clock.monotonic())
             log.info("scaled replica set", replicaset=action.name,
                      replicas=f"{action.from_replicas}->{action.to_replicas}")
 

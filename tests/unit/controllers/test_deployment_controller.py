@@ -1,0 +1,87 @@
+"""Advanced Deployment reconciler: plans are executed, and never from a cache older than our writes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rollouts.controllers.deployment.controller import EXPECTATION_TIMEOUT_SECONDS, AdvancedDeploymentReconciler
+from rollouts.release.deployment_strategy import control_info
+from runtime.cache.store import Store, object_key
+from runtime.clock import FakeClock
+from runtime.reconcile import Request
+
+TEMPLATE = {"metadata": {"labels": {"app": "a"}}, "spec": {"containers": [{"name": "c", "image": "i:2"}]}}
+
+
+class Inf:
+    def __init__(self, *objs: dict) -> None:
+        self.store = Store()
+        for o in objs:
+            self.store.put(object_key(o), o)
+
+
+class Client:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+        self.rv = 100
+
+    async def create(self, res: Any, body: dict, ns: str | None = None) -> dict:
+        self.rv += 1
+        self.calls.append(("create", body["metadata"]["name"], body["spec"]["replicas"]))
+        return {**body, "metadata": {**body["metadata"], "resourceVersion": str(self.rv)}}
+
+    async def patch(self, res: Any, name: str, body: dict, ns: str | None = None, **_: Any) -> dict:
+        self.rv += 1
+        self.calls.append(("patch", res.kind, name, body))
+        return {"metadata": {"name": name, "resourceVersion": str(self.rv)}}
+
+    async def patch_status(self, res: Any, name: str, body: dict, ns: str | None = None) -> dict:
+        self.calls.append(("status", name, body))
+        return {}
+
+
+def deployment() -> dict:
+    strategy = {"rollingStyle": "Partition", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"},
+                "partition": 1}
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "d", "namespace": "ns", "uid": "u", "generation": 2, "resourceVersion": "5",
+                         "annotations": {"batchrelease.rollouts.kruise.io/control-info": control_info("br", "b"),
+                                         "rollouts.kruise.io/deployment-strategy": json.dumps(strategy)}},
+            "spec": {"replicas": 10, "paused": True, "strategy": {"type": "Recreate"},
+                     "selector": {"matchLabels": {"app": "a"}}, "template": TEMPLATE},
+            "status": {"observedGeneration": 2, "replicas": 10, "updatedReplicas": 0}}
+
+
+def old_rs() -> dict:
+    tpl = {"metadata": {"labels": {"app": "a", "pod-template-hash": "old"}},
+           "spec": {"containers": [{"name": "c", "image": "i:1"}]}}
+    return {"metadata": {"name": "d-old", "namespace": "ns", "resourceVersion": "3",
+                         "ownerReferences": [{"controller": True, "uid": "u", "kind": "Deployment", "name": "d"}],
+                         "annotations": {"deployment.kubernetes.io/revision": "1"}},
+            "spec": {"replicas": 10, "template": tpl},
+            "status": {"replicas": 10, "readyReplicas": 10, "availableReplicas": 10}}
+
+
+async def test_first_sync_creates_the_new_rs_at_the_partition_and_waits_for_the_cache() -> None:
+    client, clock = Client(), FakeClock()
+    r = AdvancedDeploymentReconciler(client, Inf(deployment()), Inf(old_rs()), clock)
+    result = await r.reconcile(Request("ns", "d"))
+    creates = [c for c in client.calls if c[0] == "create"]
+    assert len(creates) == 1 and creates[0][2] == 1
+    assert result.requeue_after == 2.0
+    before = len(client.calls)
+    assert (await r.reconcile(Request("ns", "d"))).requeue_after == 0.1  # cache has not seen the new RS
+    assert len(client.calls) == before
+    clock.step(EXPECTATION_TIMEOUT_SECONDS + 1)  # an expectation never met is eventually dropped
+    await r.reconcile(Request("ns", "d"))
+    assert len(client.calls) > before
+
+
+async def test_deployments_not_under_control_are_ignored() -> None:
+    d = deployment()
+    d["spec"]["paused"] = False
+    client = Client()
+    r = AdvancedDeploymentReconciler(client, Inf(d), Inf(old_rs()), FakeClock())
+    await r.reconcile(Request("ns", "d"))
+    assert client.calls == []
