@@ -1,0 +1,100 @@
+"""Rollout reconciler I/O edge: finalizer, one status patch (skipped when unchanged), stale caches."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+from rollouts.controllers.rollout.controller import RolloutReconciler
+from runtime.cache.store import Store, object_key
+from runtime.clock import FakeClock
+from runtime.reconcile import Request
+
+TEMPLATE = {"metadata": {"labels": {"app": "a"}}, "spec": {"containers": [{"name": "c", "image": "i:1"}]}}
+
+
+class Inf:
+    def __init__(self, *objs: dict) -> None:
+        self.store = Store()
+        for o in objs:
+            self.put(o)
+
+    def put(self, o: dict) -> None:
+        self.store.put(object_key(o), o)
+
+
+class Client:
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+        self.rv = 100
+
+    async def patch(self, res: Any, name: str, body: dict, ns: str | None = None, **_: Any) -> dict:
+        self.rv += 1
+        self.calls.append(("patch", res.kind, body))
+        return {"metadata": {"name": name, "namespace": ns, "resourceVersion": str(self.rv),
+                             "finalizers": (body.get("metadata") or {}).get("finalizers", [])}}
+
+    async def patch_status(self, res: Any, name: str, body: dict, ns: str | None = None) -> dict:
+        self.rv += 1
+        self.calls.append(("status", res.kind, body))
+        return {"metadata": {"resourceVersion": str(self.rv)}}
+
+
+def rollout(**status: Any) -> dict:
+    return {"apiVersion": "rollouts.kruise.io/v1beta1", "kind": "Rollout",
+            "metadata": {"name": "ro", "namespace": "ns", "uid": "ro-u", "generation": 1, "resourceVersion": "10",
+                         "finalizers": ["rollouts.kruise.io/rollout"],
+                         "annotations": {"rollouts.kruise.io/hash": "x"}},
+            "spec": {"workloadRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "d"},
+                     "strategy": {"canary": {"steps": [{"replicas": 1}, {"replicas": "100%"}]}}},
+            "status": status}
+
+
+DEPLOYMENT = {"apiVersion": "apps/v1", "kind": "Deployment",
+              "metadata": {"name": "d", "namespace": "ns", "uid": "u", "generation": 1,
+                           "labels": {"rollouts.kruise.io/workload-type": "deployment"}},
+              "spec": {"replicas": 10, "template": TEMPLATE}, "status": {"observedGeneration": 1}}
+
+
+def reconciler(ro: dict, client: Client) -> RolloutReconciler:
+    clock = FakeClock(start=datetime(2024, 1, 1, tzinfo=UTC))
+    return RolloutReconciler(client, Inf(ro), Inf(), Inf(DEPLOYMENT), Inf(), None, clock)
+
+
+async def test_first_round_writes_one_status_patch_then_nothing() -> None:
+    client = Client()
+    r = reconciler(rollout(), client)
+    await r.reconcile(Request("ns", "ro"))
+    statuses = [c for c in client.calls if c[0] == "status"]
+    assert len(statuses) == 1
+    written = statuses[0][2]["status"]
+    assert written["phase"] == "Healthy" and written["currentStepIndex"] == 0 and written["currentStepState"] == ""
+    # the cache is older than our write: no action on it
+    assert (await r.reconcile(Request("ns", "ro"))).requeue_after == 0.2
+
+
+async def test_unchanged_status_is_not_written() -> None:
+    client = Client()
+    first = reconciler(rollout(), client)
+    await first.reconcile(Request("ns", "ro"))
+    stored = rollout()
+    stored["status"] = copy.deepcopy([c for c in client.calls if c[0] == "status"][0][2]["status"])
+    stored["metadata"]["annotations"]["rollouts.kruise.io/hash"] = [
+        c for c in client.calls if c[0] == "patch"][0][2]["metadata"]["annotations"]["rollouts.kruise.io/hash"]
+    client2 = Client()
+    second = reconciler(stored, client2)
+    await second.reconcile(Request("ns", "ro"))  # Healthy → completed sub-status (one more change)
+    stored["status"] = {**stored["status"], **[c for c in client2.calls if c[0] == "status"][0][2]["status"]}
+    client3 = Client()
+    await reconciler(stored, client3).reconcile(Request("ns", "ro"))
+    assert [c for c in client3.calls if c[0] == "status"] == []
+
+
+async def test_finalizer_added_first() -> None:
+    ro = rollout()
+    ro["metadata"]["finalizers"] = []
+    client = Client()
+    await reconciler(ro, client).reconcile(Request("ns", "ro"))
+    assert client.calls[0] == ("patch", "Rollout", {"metadata": {"finalizers": ["rollouts.kruise.io/rollout"],
+                                                                 "resourceVersion": "10"}})
