@@ -69,6 +69,22 @@ def _param(value: Any) -> str:
     return str(value)
 
 
+def _server_retry_after(status: int, headers: Any, error: ApiError) -> float | None:
+    """Seconds the server asked us to wait before retrying, or None when it did not ask.
+
+    Like client-go, a ``Retry-After`` on 429 or 5xx means the request was not processed, so it is
+    retried whatever the verb (API priority-and-fairness rejections, a starting API server).
+    """
+    if isinstance(error, TooManyRequests):
+        return error.retry_after
+    if status >= 500 and headers.get("Retry-After"):
+        try:
+            return max(0.0, float(headers["Retry-After"]))
+        except ValueError:
+            return None
+    return None
+
+
 class _ResponseSource:
     """Adapts an aiohttp response body to :class:`~runtime.kube.watch.ByteSource`."""
 
@@ -181,9 +197,9 @@ class KubeClient:
             if resp.status < 300:
                 return resp
             error = await self._error_of(resp)
-            if isinstance(error, TooManyRequests) and error.retry_after is not None \
-                    and attempt < self.settings.max_retries:
-                await self._clock.sleep(min(error.retry_after, self.settings.max_retry_after))
+            wait = _server_retry_after(resp.status, resp.headers, error)
+            if wait is not None and attempt < self.settings.max_retries:
+                await self._clock.sleep(min(wait, self.settings.max_retry_after))
                 continue
             raise error
         raise AssertionError("unreachable")

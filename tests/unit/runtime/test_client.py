@@ -253,3 +253,21 @@ async def test_connection_refused_is_connection_failed():
     with pytest.raises(ConnectionFailed):
         await c.get(CONFIGMAPS, "a", "ns")
     await c.aclose()
+
+
+async def test_503_with_retry_after_is_retried_but_plain_503_is_not(server):
+    clock = FakeClock()
+    c = await KubeClient.for_server(server.url, clock=clock)
+    server.on("GET", f"{CM}/a", (503, status(503, "ServiceUnavailable"), {"Retry-After": "1"}),
+              (200, obj("a", "1", "ns")))
+    task = asyncio.create_task(c.get(CONFIGMAPS, "a", "ns"))
+    for _ in range(100):
+        if clock.sleepers:
+            break
+        await asyncio.sleep(0.01)
+    clock.step(1)
+    assert (await asyncio.wait_for(task, 5))["metadata"]["name"] == "a"
+    server.on("GET", f"{CM}/b", (503, status(503, "ServiceUnavailable")))
+    with pytest.raises(ServerError):
+        await c.get(CONFIGMAPS, "b", "ns")
+    await c.aclose()
