@@ -157,3 +157,48 @@ async def test_event_recorder_aggregates_repeats(kube, namespace):
         assert by_reason["Stuck"]["source"]["component"] == "rt-test"
     finally:
         task.cancel()
+
+
+async def test_partitioned_leader_steps_down_before_the_other_takes_over(kubeconfig, namespace):
+    import attrs
+
+    from runtime.kube.config import load_kubeconfig
+    from runtime.leaderelection import LeadershipLost
+
+    from .test_watch_resilience_real import TcpProxy
+    conn = await load_kubeconfig(kubeconfig)
+    host, port = conn.server.removeprefix("https://").rsplit(":", 1)
+    proxy = TcpProxy(host, int(port))
+    await proxy.start()
+    via_proxy = KubeClient(attrs.evolve(conn, server=f"https://127.0.0.1:{proxy.port}"))
+    direct = await KubeClient.from_kubeconfig(kubeconfig)
+    a = LeaderElector(via_proxy, name="lock", namespace=namespace, identity="a", settings=FAST)
+    b = LeaderElector(direct, name="lock", namespace=namespace, identity="b", settings=FAST)
+    iv = Intervals()
+    iv.watch(a)
+    iv.watch(b)
+    ta = asyncio.create_task(a.run(lambda: asyncio.Event().wait()))
+    try:
+        await eventually(lambda: a.is_leader, what="a leads")
+        tb = asyncio.create_task(b.run(lambda: asyncio.Event().wait()))
+        await asyncio.sleep(0.5)
+        proxy.blocked = True
+        proxy.freeze()  # a can no longer reach the API server at all
+        cut = time.monotonic()
+        with pytest.raises(LeadershipLost):
+            await asyncio.wait_for(ta, FAST.renew_deadline + 2 * FAST.retry_period + 1)
+        stepped_down = time.monotonic() - cut
+        assert stepped_down <= FAST.renew_deadline + 2 * FAST.retry_period + 0.5, stepped_down
+        await eventually(lambda: b.is_leader, timeout=6, what="b takes over")
+        iv.assert_never_two_leaders()
+        b_won = next(t for t, who, v in iv.events if who == "b" and v)
+        a_lost = next(t for t, who, v in iv.events if who == "a" and not v)
+        assert b_won > a_lost
+        tb.cancel()
+        await asyncio.gather(tb, return_exceptions=True)
+    finally:
+        ta.cancel()
+        await asyncio.gather(ta, return_exceptions=True)
+        await via_proxy.aclose()
+        await direct.aclose()
+        await proxy.stop()

@@ -37,7 +37,13 @@ class TcpProxy:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
 
+    blocked = False
+    """While True new connections are dropped at once (with :meth:`freeze`: a full partition)."""
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.blocked:
+            writer.transport.abort()
+            return
         up_reader, up_writer = await asyncio.open_connection(*self.upstream)
         flowing = asyncio.Event()
         flowing.set()
