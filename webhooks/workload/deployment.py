@@ -5,8 +5,9 @@ difference (``webhooks.admission.patched``). It reads Rollouts and ReplicaSets w
 calls rather than an informer: the webhook must answer correctly from the first request, before any
 cache has synced, and only Deployments labelled ``rollouts.kruise.io/workload-type`` reach it.
 
-Deviation (documented): upstream re-checks the live configuration's rules/objectSelector first
-(needed for the ``*`` unified webhook); this path is only registered for ``apps/v1 deployments``.
+Like upstream, the handler first re-checks that the request matches a rule and objectSelector of the
+live mutating configuration (§1 ``checkWorkloadRules``); if not, it allows without changes; if the
+configuration cannot be read, it answers 400.
 """
 
 from __future__ import annotations
@@ -22,9 +23,15 @@ import structlog
 from rollouts.release.deployment_strategy import deployment_strategy, webhook_partition_patch
 from rollouts.release.template_hash import POD_TEMPLATE_HASH_LABEL, equal_ignore_hash
 from runtime.kube.errors import ApiError
-from runtime.kube.resources import REPLICASETS, Resource
+from runtime.kube.resources import MUTATING_WEBHOOK_CONFIGURATIONS, REPLICASETS, Resource
 from webhooks.admission import AdmissionRequest, AdmissionResponse, allowed, errored, patched
-from webhooks.workload.release import apply_merge_patch, is_effective_release_change, matched_rollout
+from webhooks.configs import MUTATING_CONFIGURATION_NAME
+from webhooks.workload.release import (
+    apply_merge_patch,
+    is_effective_release_change,
+    matched_rollout,
+    request_matches_configuration,
+)
 
 ROLLOUTS = Resource("rollouts.kruise.io", "v1beta1", "rollouts", "Rollout")
 IN_PROGRESSING_ANNOTATION = "rollouts.kruise.io/in-progressing"
@@ -50,6 +57,8 @@ class DeploymentHandler:
             new["metadata"]["uid"] = (old.get("metadata") or {}).get("uid")
         namespace = request.namespace or (new.get("metadata") or {}).get("namespace", "")
         try:
+            if not await self._matches_live_configuration(request, new):
+                return allowed()
             items = (await self.client.list(ROLLOUTS, namespace)).get("items") or []
         except ApiError as e:
             return errored(400, e)
@@ -62,6 +71,13 @@ class DeploymentHandler:
         except ApiError as e:
             return errored(400, e)
         return patched(request.object, mutated)
+
+    async def _matches_live_configuration(self, request: AdmissionRequest, new: Mapping[str, Any]) -> bool:
+        configuration = await self.client.get(MUTATING_WEBHOOK_CONFIGURATIONS, MUTATING_CONFIGURATION_NAME)
+        return request_matches_configuration(
+            configuration, group=request.resource.get("group", "apps"), version=request.resource.get("version", "v1"),
+            resource=request.resource.get("resource", "deployments"), operation=request.operation,
+            labels=(new.get("metadata") or {}).get("labels") or {})
 
     async def _mutate(self, rollout: Mapping[str, Any], old: Mapping[str, Any], new: Mapping[str, Any],
                       mutated: dict[str, Any]) -> None:

@@ -65,3 +65,45 @@ def apply_merge_patch(target: dict[str, Any], patch: Mapping[str, Any]) -> dict[
         else:
             target[key] = copy.deepcopy(value)
     return target
+
+
+def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
+    """A LabelSelector (matchLabels + In/NotIn/Exists/DoesNotExist) against ``labels``; empty → all."""
+    if not selector:
+        return True
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+        present = key in labels
+        if op == "In" and not (present and labels[key] in values):
+            return False
+        if op == "NotIn" and present and labels[key] in values:
+            return False
+        if op == "Exists" and not present:
+            return False
+        if op == "DoesNotExist" and present:
+            return False
+    return True
+
+
+def _listed(values: Iterable[str] | None, value: str) -> bool:
+    values = list(values or [])
+    return "*" in values or value in values
+
+
+def request_matches_configuration(
+    configuration: Mapping[str, Any], *, group: str, version: str, resource: str, operation: str,
+    labels: Mapping[str, str],
+) -> bool:
+    """§1 ``checkWorkloadRules``: some webhook of the live configuration has a rule for this request
+    and an objectSelector matching the new object's labels."""
+    for webhook in configuration.get("webhooks") or []:
+        if not selector_matches(webhook.get("objectSelector"), labels):
+            continue
+        for rule in webhook.get("rules") or []:
+            if (_listed(rule.get("apiGroups"), group) and _listed(rule.get("apiVersions"), version)
+                    and _listed(rule.get("resources"), resource) and _listed(rule.get("operations"), operation)):
+                return True
+    return False

@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 
+from runtime.kube.errors import NotFound
 from webhooks.admission import AdmissionRequest
+from webhooks.configs import mutating_configuration
+from webhooks.settings import WebhookSettings
 from webhooks.workload.deployment import DeploymentHandler
 from webhooks.workload.release import apply_merge_patch, is_effective_release_change, matched_rollout
 
@@ -33,8 +36,14 @@ STABLE_RS = {"metadata": {"name": "workload-demo-6c7764b765", "labels": {"pod-te
 
 
 class FakeClient:
-    def __init__(self, rollouts: list[dict], rss: list[dict]) -> None:
+    def __init__(self, rollouts: list[dict], rss: list[dict], configuration: dict | None = None) -> None:
         self.items = {"rollouts": rollouts, "replicasets": rss}
+        self.configuration = configuration or mutating_configuration(WebhookSettings())
+
+    async def get(self, res: Any, name: str, namespace: str | None = None) -> dict:
+        if not self.configuration.get("webhooks"):
+            raise NotFound("mutatingwebhookconfiguration not found")
+        return copy.deepcopy(self.configuration)
 
     async def list(self, res: Any, namespace: str | None = None, **_: Any) -> dict:
         return {"items": copy.deepcopy(self.items[res.plural])}
@@ -48,8 +57,8 @@ def v2(obj: dict) -> dict:
 
 def request(old: dict, new: dict, *, operation: str = "UPDATE", sub: str = "") -> AdmissionRequest:
     return AdmissionRequest(uid="u", operation=operation, kind={"kind": "Deployment"},
-                            resource={"resource": "deployments"}, sub_resource=sub, namespace="ns",
-                            object=new, old_object=old)
+                            resource={"group": "apps", "version": "v1", "resource": "deployments"},
+                            sub_resource=sub, namespace="ns", object=new, old_object=old)
 
 
 def applied(response_patch: list[dict], obj: dict) -> dict:
@@ -146,3 +155,32 @@ def test_matched_rollout_and_merge_patch() -> None:
     no_strategy = {**ROLLOUT, "spec": {**ROLLOUT["spec"], "strategy": {}}}
     assert matched_rollout([no_strategy], "apps/v1", "Deployment", "workload-demo") is None
     assert apply_merge_patch({"a": {"b": 1, "c": 2}}, {"a": {"b": None, "d": 3}}) == {"a": {"c": 2, "d": 3}}
+
+
+async def test_live_configuration_is_rechecked() -> None:
+    unlabelled = copy.deepcopy(DEPLOYMENT)
+    unlabelled["metadata"]["labels"] = {}
+    assert await run(unlabelled, v2(unlabelled)) is None
+    handler = DeploymentHandler(FakeClient([ROLLOUT], [STABLE_RS], configuration={"webhooks": []}))
+    response = await handler(request(DEPLOYMENT, v2(DEPLOYMENT)))
+    assert not response.allowed and response.code == 400
+
+
+def test_selector_and_rule_matching() -> None:
+    from webhooks.workload.release import request_matches_configuration, selector_matches
+
+    sel = {"matchLabels": {"a": "1"}, "matchExpressions": [
+        {"key": "b", "operator": "In", "values": ["x"]}, {"key": "c", "operator": "NotIn", "values": ["y"]},
+        {"key": "d", "operator": "Exists"}, {"key": "e", "operator": "DoesNotExist"}]}
+    assert selector_matches(sel, {"a": "1", "b": "x", "d": ""})
+    assert not selector_matches(sel, {"a": "1", "b": "x", "d": "", "e": "z"})
+    assert not selector_matches(sel, {"a": "1", "b": "x", "c": "y", "d": ""})
+    config = {"webhooks": [{"rules": [{"apiGroups": ["apps"], "apiVersions": ["v1"], "resources": ["deployments"],
+                                       "operations": ["UPDATE"]}],
+                            "objectSelector": {"matchExpressions": [
+                                {"key": "control-plane", "operator": "NotIn", "values": ["controller-manager"]}]}}]}
+    kw = {"group": "apps", "version": "v1", "resource": "deployments"}
+    assert request_matches_configuration(config, operation="UPDATE", labels={}, **kw)
+    assert not request_matches_configuration(config, operation="CREATE", labels={}, **kw)
+    assert not request_matches_configuration(config, operation="UPDATE", labels={"control-plane": "controller-manager"},
+                                             **kw)

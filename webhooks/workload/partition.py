@@ -1,0 +1,76 @@
+"""Shared flow of the partition-kind workload webhooks (workload-webhook.md §1, §3–§7).
+
+Every kind handler does the same thing around a small kind-specific ``mutate``: act only on
+UPDATE without a subresource, copy a missing uid from the old object, find the matching Rollout
+(§1.1, listed directly so the first request after start is answered correctly), apply the kind's
+no-op rules and freeze, then answer with the JSON patch of the difference.
+
+Deviation (documented, as for the Deployment path): the live configuration's rules/objectSelector
+are not re-checked; each path is registered only for its own resources.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from runtime.kube.errors import ApiError
+from runtime.kube.resources import Resource
+from webhooks.admission import AdmissionRequest, AdmissionResponse, allowed, errored, patched
+from webhooks.workload.release import matched_rollout
+
+ROLLOUTS = Resource("rollouts.kruise.io", "v1beta1", "rollouts", "Rollout")
+IN_PROGRESSING_ANNOTATION = "rollouts.kruise.io/in-progressing"
+#: Upstream's "freeze everything" partition for StatefulSets and Advanced DaemonSets.
+MAX_PARTITION = 32767
+
+Obj = Mapping[str, Any]
+
+
+def mark_in_progressing(mutated: dict[str, Any], rollout: Obj) -> None:
+    """``rollouts.kruise.io/in-progressing: {"rolloutName": ...}`` (what the Rollout controller waits for)."""
+    value = json.dumps({"rolloutName": (rollout.get("metadata") or {}).get("name", "")}, separators=(",", ":"))
+    mutated.setdefault("metadata", {}).setdefault("annotations", {})[IN_PROGRESSING_ANNOTATION] = value
+
+
+class PartitionWebhook:
+    """Base handler; subclasses implement :meth:`mutate` (return without changes for a no-op)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def skip(self, request: AdmissionRequest) -> bool:
+        """Requests this path never handles (beyond non-UPDATE/subresource)."""
+        return False
+
+    def mutate(self, rollout: Obj, old: Obj, new: Obj, mutated: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    async def __call__(self, request: AdmissionRequest) -> AdmissionResponse:
+        if request.operation != "UPDATE" or request.sub_resource or not request.object or not request.old_object:
+            return allowed()
+        if self.skip(request):
+            return allowed()
+        new, old = request.object, request.old_object
+        if not (new.get("metadata") or {}).get("uid"):
+            new = copy.deepcopy(new)
+            new["metadata"]["uid"] = (old.get("metadata") or {}).get("uid")
+        namespace = request.namespace or (new.get("metadata") or {}).get("namespace", "")
+        try:
+            items = (await self.client.list(ROLLOUTS, namespace)).get("items") or []
+        except ApiError as e:
+            return errored(400, e)
+        name = (new.get("metadata") or {}).get("name", "")
+        rollout = matched_rollout(items, str(new.get("apiVersion", "")), str(new.get("kind", "")), name)
+        if rollout is None:
+            return allowed()
+        mutated = copy.deepcopy(request.object)
+        self.mutate(rollout, old, new, mutated)
+        return patched(request.object, mutated)
+
+
+def has_traffic_routing(rollout: Obj) -> bool:
+    canary = (((rollout.get("spec") or {}).get("strategy") or {}).get("canary")) or {}
+    return bool(canary.get("trafficRoutings"))
