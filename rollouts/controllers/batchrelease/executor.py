@@ -14,6 +14,7 @@ from typing import Any
 from rollouts.controllers.batchrelease import deployment as dep
 from rollouts.controllers.common import is_deleting
 from rollouts.release.plan import release_plan_hash
+from runtime.kube.errors import BadRequest
 
 #: Upstream requeues 2 s after most transitions.
 REQUEUE_SECONDS = 2.0
@@ -107,7 +108,12 @@ async def _progressing(
     state = cs.get("batchState") or UPGRADING
     plan = (br.get("spec") or {}).get("releasePlan") or {}
     if state == UPGRADING:
-        if await control.upgrade_batch(status):
+        try:
+            upgraded = await control.upgrade_batch(status)
+        except BadRequest as e:
+            _set_progressing(status, e.message or str(e), now)
+            return REQUEUE_SECONDS
+        if upgraded:
             status.pop("message", None)
             status["conditions"] = [c for c in status.get("conditions") or [] if c.get("type") != "Progressing"]
             if not status["conditions"]:
@@ -140,3 +146,12 @@ async def _progressing(
         return None
     cs["batchState"] = UPGRADING
     return REQUEUE_SECONDS
+
+
+def _set_progressing(status: dict[str, Any], message: str, now: datetime) -> None:
+    """§2.5: a BadRequest from UpgradeBatch becomes condition Progressing/InRolling and the message."""
+    conditions = [c for c in status.get("conditions") or [] if c.get("type") != "Progressing"]
+    conditions.append({"type": "Progressing", "status": "True", "reason": "InRolling", "message": message,
+                       "lastTransitionTime": _fmt(now), "lastUpdateTime": _fmt(now)})
+    status["conditions"] = conditions
+    status["message"] = message

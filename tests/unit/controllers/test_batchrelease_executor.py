@@ -120,3 +120,19 @@ def test_observe_deployment_reads_revisions_from_replica_sets() -> None:
         10, "old", "newhash", True, False)
     assert wl.status_consistent and wl.canary_revision
     assert observe_deployment(None, []).found is False
+
+
+async def test_bad_request_from_upgrade_becomes_the_progressing_condition() -> None:
+    from runtime.kube.errors import BadRequest
+
+    class Failing(Control):
+        async def upgrade_batch(self, status: dict) -> bool:
+            raise BadRequest("spec.strategy: invalid partition")
+
+    status = {**ex.initial_status(), "phase": "Progressing", "canaryStatus": {"currentBatch": 0,
+                                                                              "batchState": "Upgrading"}}
+    await ex.execute(br(), status, Failing(), NOW)
+    assert status["message"] == "spec.strategy: invalid partition"
+    assert [(c["type"], c["reason"]) for c in status["conditions"]] == [("Progressing", "InRolling")]
+    await ex.execute(br(), status, Control(), NOW)
+    assert "conditions" not in status and "message" not in status
