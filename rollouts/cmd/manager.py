@@ -21,7 +21,8 @@ import attrs
 import structlog
 
 from rollouts.cmd.install import install
-from rollouts.controllers.setup import add_controllers
+from rollouts.controllers.setup import ControllerOptions, add_controllers
+from rollouts.controllers.workloads import available_kruise_resources
 from runtime.kube.client import KubeClient
 from runtime.kube.errors import NotFound
 from runtime.kube.resources import MUTATING_WEBHOOK_CONFIGURATIONS, VALIDATING_WEBHOOK_CONFIGURATIONS
@@ -58,6 +59,8 @@ class Options:
     """Where the serving certificate is written (default ``$WEBHOOK_CERT_DIR`` or /tmp/...)."""
     namespace: str = "kruise-rollout"
     """Namespace of the Lease and the webhook certificate Secret (``POD_NAMESPACE``)."""
+    kruise_resources: frozenset = frozenset()
+    """OpenKruise workload resources found at start (not a flag: discovered from the CRDs)."""
 
 
 def _addr(value: str) -> tuple[str, int]:
@@ -130,7 +133,7 @@ def build_manager(client: Any, opts: Options) -> tuple[Manager, WebhookRunnable]
     settings = ManagerSettings(http_host=host, http_port=port, leader_election=opts.leader_elect,
                                leader_election_id=LEADER_ELECTION_ID, leader_election_namespace=opts.namespace)
     mgr = Manager(client, settings=settings)
-    add_controllers(mgr)
+    add_controllers(mgr, ControllerOptions(kruise_resources=opts.kruise_resources))
     webhook = WebhookRunnable(client, webhook_settings(opts), unregister_on_stop=opts.local_cluster)
     mgr.add_runnable("webhook", webhook)
     mgr.add_ready_check("webhook", lambda: webhook.ready)
@@ -156,6 +159,7 @@ async def run(opts: Options) -> None:
     try:
         if opts.local_cluster:
             await install(client, opts.namespace)
+        opts = attrs.evolve(opts, kruise_resources=await available_kruise_resources(client))
         mgr, _ = build_manager(client, opts)
         await mgr.run()
     finally:

@@ -14,6 +14,7 @@ from rollouts.controllers.batchrelease.controller import (
 from rollouts.controllers.common import BATCHRELEASES, ROLLOUTS
 from rollouts.controllers.deployment.controller import AdvancedDeploymentReconciler
 from rollouts.controllers.rollout.controller import RolloutReconciler, rollouts_for_workload
+from rollouts.controllers.workload_setup import add_workload_kinds
 from runtime.controller import Controller
 from runtime.controller.controller import ControllerSettings
 from runtime.controller.handlers import request_for
@@ -33,6 +34,8 @@ class ControllerOptions:
     """Concurrent BatchRelease reconciles."""
     deployment_workers: int = 2
     """Concurrent advanced-Deployment syncs."""
+    kruise_resources: frozenset = frozenset()
+    """OpenKruise workload resources whose CRDs exist (``workloads.available_kruise_resources``)."""
 
 
 @attrs.frozen
@@ -73,6 +76,10 @@ def add_controllers(mgr: Any, options: ControllerOptions = ControllerOptions()) 
     deployment.watch(deployments)
     deployment.watch_owned(rss, kind="Deployment", group="apps")
 
+    stores = add_workload_kinds(mgr, rollout=rollout, batch=batch, rollouts=rollouts, brs=brs, pods=pods,
+                                kruise_resources=options.kruise_resources, events=mgr.events)
+    rollout.reconciler.workload_stores.update(stores)
+    batch.reconciler.workload_stores.update(stores)
     for ctl in (rollout, batch, deployment):
         mgr.add_controller(ctl)
     return Controllers(rollout, batch, deployment)

@@ -1,6 +1,7 @@
 """Mutating webhooks for workloads (workload-webhook.md §1, §2): how a release *starts*.
 
-Only the Deployment handler exists so far (``deployment.py``); :func:`register` adds it to a
+One module per path: ``deployment.py``, ``cloneset.py``, ``daemonset.py`` (Advanced DaemonSet),
+``nativedaemonset.py`` and ``unified.py`` (StatefulSet-like); :func:`register` adds them to a
 :class:`webhooks.server.HandlerRegistry` built by ``webhooks.app.build_registry``.
 """
 
@@ -10,9 +11,17 @@ from typing import Any
 
 from webhooks import configs
 from webhooks.server import HandlerRegistry
+from webhooks.workload.cloneset import CloneSetHandler
+from webhooks.workload.daemonset import AdvancedDaemonSetHandler
 from webhooks.workload.deployment import DeploymentHandler
+from webhooks.workload.nativedaemonset import NativeDaemonSetHandler
+from webhooks.workload.unified import UnifiedHandler
 
 
 def register(registry: HandlerRegistry, client: Any) -> None:
-    """Serve ``/mutate-apps-v1-deployment`` (the only workload path served for now)."""
+    """Serve every workload mutating path of workload-webhook.md §1."""
     registry.mutating(configs.PATH_DEPLOYMENT, DeploymentHandler(client))
+    registry.mutating(configs.PATH_CLONESET, CloneSetHandler(client))
+    registry.mutating(configs.PATH_ADVANCED_DAEMONSET, AdvancedDaemonSetHandler(client))
+    registry.mutating(configs.PATH_NATIVE_DAEMONSET, NativeDaemonSetHandler(client))
+    registry.mutating(configs.PATH_UNIFIED, UnifiedHandler(client))

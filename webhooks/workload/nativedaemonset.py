@@ -25,5 +25,4 @@ class NativeDaemonSetHandler(PartitionWebhook):
         if ORIGINAL_STRATEGY_ANNOTATION not in anns:
             anns[ORIGINAL_STRATEGY_ANNOTATION] = strategy.get("type") or "RollingUpdate"
         strategy["type"] = "OnDelete"
-        strategy.pop("rollingUpdate", None)
         mark_in_progressing(mutated, rollout)

@@ -1,7 +1,8 @@
 """BatchRelease reconciler (batch-release.md §1): finalizer, executor, one status patch.
 
-Only the partition-style Deployment executor exists; other workload kinds get a Warning event
-``UnsupportedWorkload`` and no status change (the reimplementation's answer to upstream's panic).
+The control plane comes from ``registry.control_plane`` (keyed by group and kind, §2.2); a kind
+that cannot be resolved at all gets a Warning event ``UnsupportedWorkload`` and no status change
+(the reimplementation's answer to upstream's panic).
 """
 
 from __future__ import annotations
@@ -15,18 +16,22 @@ import attrs
 import structlog
 
 from rollouts.controllers.batchrelease import executor
-from rollouts.controllers.batchrelease.deployment import DeploymentControl, deployment_pods_owner, workload_info
+from rollouts.controllers.batchrelease.deployment import deployment_pods_owner
+from rollouts.controllers.batchrelease.registry import control_plane
 from rollouts.controllers.common import (
     BATCHRELEASES,
     annotations,
     finalizers_patch,
+    group_of,
     is_deleting,
     merge_patch,
     meta,
     ref_matches,
 )
+from rollouts.controllers.workloads import get_workload, kind_of
 from runtime.cache.frozen import thaw
 from runtime.clock import REAL_CLOCK, Clock
+from runtime.kube.resources import DEPLOYMENTS
 from runtime.reconcile import Request, Result
 
 BATCH_RELEASE_FINALIZER = "rollouts.kruise.io/batch-release-finalizer"
@@ -51,6 +56,8 @@ class BatchReleaseReconciler:
     events: Any = None
     clock: Clock = REAL_CLOCK
     _written: dict[tuple[str, str], int] = attrs.field(factory=dict)
+    #: Informers of the other workload kinds by resource (kinds without one are read with a GET).
+    workload_stores: dict[Any, Any] = attrs.field(factory=dict)
 
     async def reconcile(self, request: Request) -> Result:
         ns, name = request.namespace or "", request.name
@@ -72,27 +79,30 @@ class BatchReleaseReconciler:
             if patch:
                 br = await self.client.patch(BATCHRELEASES, name, patch, ns)
         ref = (br.get("spec") or {}).get("workloadRef") or {}
-        if not ref_matches(ref, "apps/v1", "Deployment", ref.get("name", "")):
+        row = await kind_of(self.client, ref)
+        if row is None:
             if self.events is not None:
                 self.events.event(br, "Warning", "UnsupportedWorkload",
                                   f"the workload type '{ref.get('apiVersion')}/{ref.get('kind')}' is not supported")
             return Result()
-        requeue = await self._execute(br, status)
+        requeue = await self._execute(br, status, row)
         await self._write_status(br, status)
         return Result(requeue_after=requeue) if requeue is not None else Result()
 
-    async def _execute(self, br: dict[str, Any], status: dict[str, Any]) -> float | None:
+    async def _execute(self, br: dict[str, Any], status: dict[str, Any], row: Any) -> float | None:
         if not status.get("phase"):
             status.update(executor.initial_status())
         ref = (br.get("spec") or {}).get("workloadRef") or {}
-        deployment = self.deployments.store.get(ref.get("name", ""), meta(br).get("namespace"))
-        event, info = workload_info(br, deployment)
+        stores = {DEPLOYMENTS: self.deployments, **self.workload_stores}
+        workload = await get_workload(self.client, row, ref.get("name", ""), meta(br).get("namespace", ""), stores)
+        control = control_plane(group_of(str(ref.get("apiVersion", ""))), str(ref.get("kind", "")))(
+            self.client, br, thaw(workload) if workload is not None else None, row)
+        event, info = await control.workload_info()
         if not executor.sync_status(br, status, event, info):
             return None if status.get("phase") == executor.COMPLETED else executor.REQUEUE_SECONDS
         status["observedGeneration"] = meta(br).get("generation", 0)
         if status != (br.get("status") or {}):
             return executor.REQUEUE_SECONDS  # persist every state change before acting on it (§2.4)
-        control = DeploymentControl(self.client, br, thaw(deployment) if deployment is not None else None)
         return await executor.execute(br, status, control, self.clock.now())
 
     async def _write_status(self, br: Mapping[str, Any], status: dict[str, Any]) -> None:

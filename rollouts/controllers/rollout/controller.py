@@ -34,6 +34,7 @@ from rollouts.controllers.common import (
 )
 from rollouts.controllers.rollout.finalising import reset_for_continuous_release, run_finalising
 from rollouts.controllers.rollout.workload import observe_deployment, owned_replica_sets
+from rollouts.controllers.workloads import WorkloadKind, get_workload, kind_of
 from rollouts.rollout import actions as act
 from rollouts.rollout.conditions import TERMINATING, get_condition
 from rollouts.rollout.machine import Outcome, reconcile_rollout
@@ -71,6 +72,8 @@ class RolloutReconciler:
     events: Any = None
     clock: Clock = REAL_CLOCK
     _written: dict[tuple[str, str], int] = attrs.field(factory=dict)
+    #: Informers of the other workload kinds by resource (kinds without one are read with a GET).
+    workload_stores: dict[Any, Any] = attrs.field(factory=dict)
 
     async def reconcile(self, request: Request) -> Result:
         ns, name = request.namespace or "", request.name
@@ -84,11 +87,14 @@ class RolloutReconciler:
         rollout, stop = await self._finalizer(rollout)
         if stop:
             return Result()
-        deployment = await self._workload(rollout)
-        uid = meta(deployment).get("uid", "")
-        rss = owned_replica_sets(self.replica_sets.store.list(ns), uid) if deployment else []
-        obs = Observation(workload=observe_deployment(deployment, rss),
-                          batch_release=self.batch_releases.store.get(name, ns))
+        deployment, row = await self._workload(rollout)
+        if row is not None and row.observe is not None and deployment is not None:
+            observed = await row.observe(self.client, deployment)
+        else:
+            uid = meta(deployment).get("uid", "")
+            rss = owned_replica_sets(self.replica_sets.store.list(ns), uid) if deployment else []
+            observed = observe_deployment(deployment, rss)
+        obs = Observation(workload=observed, batch_release=self.batch_releases.store.get(name, ns))
         now = self.clock.now()
         outcome = reconcile_rollout(rollout, obs, now)
         finalising, reset = await self._cleanup(rollout, outcome, deployment, obs.batch_release)
@@ -114,20 +120,23 @@ class RolloutReconciler:
             return rollout, True
         return rollout, False
 
-    async def _workload(self, rollout: Mapping[str, Any]) -> Mapping[str, Any] | None:
-        """The referenced Deployment (cache), labelled ``workload-type: deployment`` (§1 step 4)."""
+    async def _workload(self, rollout: Mapping[str, Any]) -> tuple[Mapping[str, Any] | None, WorkloadKind | None]:
+        """The referenced workload (cache or GET, ``workloads.KINDS``), labelled with its
+        ``workload-type`` (§1 step 4)."""
         ref = workload_ref(rollout)
-        ns = meta(rollout).get("namespace")
-        if ref.get("kind") != "Deployment" or not ref_matches(ref, "apps/v1", "Deployment", ref.get("name", "")):
-            return None
-        deployment = self.deployments.store.get(ref.get("name", ""), ns)
-        if deployment is not None and not labels(deployment).get(WORKLOAD_TYPE_LABEL):
-            body = {"metadata": {"labels": {WORKLOAD_TYPE_LABEL: "deployment"}}}
+        ns = meta(rollout).get("namespace", "")
+        row = await kind_of(self.client, ref)
+        if row is None:
+            return None, None
+        stores = {DEPLOYMENTS: self.deployments, **self.workload_stores}
+        workload = await get_workload(self.client, row, ref.get("name", ""), ns, stores)
+        if workload is not None and row.type_label and not labels(workload).get(WORKLOAD_TYPE_LABEL):
+            body = {"metadata": {"labels": {WORKLOAD_TYPE_LABEL: row.type_label}}}
             try:
-                deployment = await self.client.patch(DEPLOYMENTS, meta(deployment)["name"], body, ns)
+                workload = await self.client.patch(row.resource, meta(workload)["name"], body, ns)
             except NotFound:
-                return None
-        return deployment
+                return None, row
+        return workload, row
 
     async def _cleanup(
         self, rollout: Mapping[str, Any], outcome: Outcome, deployment: Any, br: Any

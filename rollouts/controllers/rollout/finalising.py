@@ -17,8 +17,8 @@ import structlog
 
 from rollouts.controllers.common import BATCHRELEASES, annotations, is_deleting, meta
 from rollouts.controllers.rollout.workload import IN_PROGRESSING_ANNOTATION
+from rollouts.controllers.workloads import resource_of
 from runtime.kube.errors import NotFound
-from runtime.kube.resources import DEPLOYMENTS
 
 log = structlog.get_logger("rollouts.controllers.rollout")
 
@@ -32,7 +32,8 @@ async def remove_in_progressing(client: Any, deployment: Mapping[str, Any] | Non
         return
     md = meta(deployment)
     try:
-        await client.patch(DEPLOYMENTS, md["name"], {"metadata": {"annotations": {IN_PROGRESSING_ANNOTATION: None}}},
+        await client.patch(resource_of(deployment), md["name"],
+                           {"metadata": {"annotations": {IN_PROGRESSING_ANNOTATION: None}}},
                            md.get("namespace"))
     except NotFound:
         pass

@@ -1,0 +1,48 @@
+"""CloneSet partition control plane (batch-release.md §9.1).
+
+CloneSet's ``updateStrategy.partition`` counts pods kept on the *old* revision and may be a
+percentage; when the batch is a percentage the partition is written as one too (§3.4) so CloneSet's
+own rounding stays in step with the plan, which keeps releases HPA-friendly (a percentage follows
+replica changes). The partition is never raised during a release.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rollouts.controllers.batchrelease.partition import PartitionControl
+from rollouts.release.batch import BatchTarget, parse_integer_as_percentage_if_possible
+from rollouts.release.deployment_strategy import CONTROL_INFO_ANNOTATION
+from rollouts.release.intstr import IntOrStr, is_percent
+
+
+class CloneSetControl(PartitionControl):
+    def revisions(self) -> tuple[str, str]:
+        status = (self.obj or {}).get("status") or {}
+        return status.get("updateRevision", ""), status.get("currentRevision", "")
+
+    def status_updated_ready(self) -> int | None:
+        return int(((self.obj or {}).get("status") or {}).get("updatedReadyReplicas", 0))
+
+    def initialize_patch(self, info: str) -> dict[str, Any]:
+        return {"metadata": {"annotations": {CONTROL_INFO_ANNOTATION: info}},
+                "spec": {"updateStrategy": {"paused": False, "partition": "100%"}}}
+
+    def current_partition(self) -> IntOrStr:
+        value = (((self.obj or {}).get("spec") or {}).get("updateStrategy") or {}).get("partition")
+        return 0 if value is None else value
+
+    def desired_partition(self, target: BatchTarget, canary_replicas: IntOrStr | None) -> IntOrStr:
+        stable = max(0, target.desired_stable)
+        if is_percent(canary_replicas):
+            return parse_integer_as_percentage_if_possible(stable, self.replicas(), canary_replicas)
+        return stable
+
+    def partition_patch(self, desired: IntOrStr) -> dict[str, Any]:
+        return {"spec": {"updateStrategy": {"partition": desired}}}
+
+    def finalize_patch(self, release: bool) -> dict[str, Any]:
+        patch: dict[str, Any] = {"metadata": {"annotations": {CONTROL_INFO_ANNOTATION: None}}}
+        if release:
+            patch["spec"] = {"updateStrategy": {"partition": None, "paused": False}}
+        return patch

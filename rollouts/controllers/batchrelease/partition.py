@@ -1,0 +1,252 @@
+"""Common skeleton of the partition-style control planes (batch-release.md §2.6, §4, §5).
+
+The kinds differ only in where the partition lives and how to read replicas/revisions; everything
+else — claiming the workload, the workload-information events, the batch numbers (§3.6), pod batch
+labels (§5) and the readiness check (§3.3) — is here once. A kind module subclasses
+:class:`PartitionControl` and fills in the small hooks at the top of the class.
+
+Not implemented (documented in docs/workloads.md): rollback-in-batch's no-need-update pods (§6);
+``noNeedUpdateReplicas`` is treated as 0. The KeepWorkloadPausedOnRolloutDeletion gate is off.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import attrs
+
+from rollouts.controllers.batchrelease.deployment import (
+    HAS_GONE,
+    NORMAL,
+    POD_TEMPLATE_CHANGED,
+    REPLICAS_CHANGED,
+    ROLLBACK_IN_BATCH,
+    STILL_RECONCILING,
+    WorkloadInfo,
+)
+from rollouts.controllers.batchrelease.labelpatch import plan_labels
+from rollouts.controllers.common import annotations, is_deleting, meta
+from rollouts.release.batch import BatchTarget, batch_target
+from rollouts.release.deployment_strategy import CONTROL_INFO_ANNOTATION, control_info
+from rollouts.release.intstr import IntOrStr, scaled_value
+from rollouts.release.labels import on_revision
+from rollouts.release.readiness import is_batch_ready
+from runtime.kube.errors import NotFound
+from runtime.kube.resources import PODS, Resource
+
+Obj = Mapping[str, Any]
+
+
+def is_claimed_by(obj: Obj, br: Obj) -> bool:
+    """``IsControlledByBatchRelease``: controller ownerRef or control-info naming the BR's UID."""
+    uid = meta(br).get("uid")
+    if any(r.get("controller") and r.get("uid") == uid for r in meta(obj).get("ownerReferences") or []):
+        return True
+    raw = annotations(obj).get(CONTROL_INFO_ANNOTATION)
+    try:
+        return bool(raw) and json.loads(raw).get("uid") == uid
+    except ValueError:
+        return False
+
+
+def pod_is_ready(pod: Obj) -> bool:
+    conds = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
+
+
+def owned_by(pod: Obj, uid: str) -> bool:
+    return any(r.get("controller") and r.get("uid") == uid for r in meta(pod).get("ownerReferences") or [])
+
+
+@attrs.define
+class PartitionControl:
+    """One instance per reconcile (the BR and the workload as read). Subclasses set the hooks."""
+
+    client: Any
+    br: Obj
+    obj: Obj | None
+    resource: Resource
+    pods: list[Obj] | None = None
+
+    #: StatefulSet ordered mode (§3.6): no-need-update pods are added back to the stable side.
+    ordered: ClassVar[bool] = False
+
+    # ---- hooks -------------------------------------------------------------------------------
+    def replicas(self) -> int:
+        value = ((self.obj or {}).get("spec") or {}).get("replicas")
+        return 1 if value is None else int(value)
+
+    def revisions(self) -> tuple[str, str]:
+        """(update, stable) revisions of the workload as the BR records them."""
+        status = (self.obj or {}).get("status") or {}
+        return status.get("updateRevision", ""), status.get("currentRevision", "")
+
+    def updated(self) -> int:
+        return int(((self.obj or {}).get("status") or {}).get("updatedReplicas", 0))
+
+    def promoted(self) -> bool:
+        """All pods on the update revision (§2.6 step 4)."""
+        status = (self.obj or {}).get("status") or {}
+        return int(status.get("replicas", 0)) == int(status.get("updatedReplicas", 0))
+
+    def status_updated_ready(self) -> int | None:
+        """``updatedReadyReplicas`` from the status when the kind has it (else counted from pods)."""
+        return None
+
+    def initialize_patch(self, info: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def current_partition(self) -> IntOrStr:
+        raise NotImplementedError
+
+    def desired_partition(self, target: BatchTarget, canary_replicas: IntOrStr | None) -> IntOrStr:
+        return max(0, target.desired_stable)
+
+    def partition_patch(self, desired: IntOrStr) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def finalize_patch(self, release: bool) -> dict[str, Any]:
+        """Patch handing the workload back; ``release`` is "batchPartition is null"."""
+        raise NotImplementedError
+
+    # ---- shared machinery ---------------------------------------------------------------------
+    @property
+    def _ns(self) -> str:
+        return meta(self.br).get("namespace", "")
+
+    @property
+    def _plan(self) -> Mapping[str, Any]:
+        return (self.br.get("spec") or {}).get("releasePlan") or {}
+
+    def _batch(self, status: Mapping[str, Any]) -> tuple[IntOrStr | None, int]:
+        batches = self._plan.get("batches") or []
+        current = int((status.get("canaryStatus") or {}).get("currentBatch", 0))
+        current = min(current, len(batches) - 1) if batches else 0
+        return (batches[current].get("canaryReplicas") if batches else 0), current
+
+    async def _patch(self, body: dict[str, Any]) -> None:
+        assert self.obj is not None
+        await self.client.patch(self.resource, meta(self.obj)["name"], body, self._ns)
+
+    async def list_pods(self) -> list[Obj]:
+        """Owned, non-terminating pods (listed once per reconcile)."""
+        if self.pods is None:
+            assert self.obj is not None
+            selector = ((self.obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+            sel = ",".join(f"{k}={v}" for k, v in selector.items())
+            items = (await self.client.list(PODS, self._ns, label_selector=sel or None)).get("items") or []
+            uid = meta(self.obj).get("uid", "")
+            self.pods = [p for p in items if not is_deleting(p) and owned_by(p, uid)]
+        return self.pods
+
+    async def updated_ready(self, update_revision: str) -> int:
+        """§2.6: ready owned pods on the update revision when the status lacks the number."""
+        from_status = self.status_updated_ready()
+        if from_status is not None:
+            return from_status
+        pods = await self.list_pods()
+        return sum(1 for p in pods if on_revision(meta(p).get("labels") or {}, update_revision) and pod_is_ready(p))
+
+    async def workload_info(self) -> tuple[str, WorkloadInfo | None]:
+        """§2.6 SyncWorkloadInformation for partition executors."""
+        if is_deleting(self.br):
+            return NORMAL, None
+        if self.obj is None:
+            return HAS_GONE, None
+        update, stable = self.revisions()
+        info = WorkloadInfo(replicas=self.replicas(), updated=self.updated(),
+                            updated_ready=await self.updated_ready(update),
+                            update_revision=update, stable_revision=stable)
+        br_status = self.br.get("status") or {}
+        if int(meta(self.obj).get("generation", 0)) > int((self.obj.get("status") or {}).get("observedGeneration", 0)):
+            return STILL_RECONCILING, info
+        if self.promoted():
+            return NORMAL, info
+        observed = int(br_status.get("observedWorkloadReplicas", -1))
+        if observed != -1 and info.replicas != observed:
+            return REPLICAS_CHANGED, info
+        br_update, br_stable = br_status.get("updateRevision", ""), br_status.get("stableRevision", "")
+        if br_update and update == stable and br_stable == update and br_stable != br_update:
+            return ROLLBACK_IN_BATCH, info
+        if br_update and br_update != update:
+            return POD_TEMPLATE_CHANGED, info
+        return NORMAL, info
+
+    async def initialize(self, status: dict[str, Any]) -> bool:
+        """Claim the workload (skipped if already claimed); record revisions and replicas."""
+        if self.obj is None:
+            return False
+        if not is_claimed_by(self.obj, self.br):
+            md = meta(self.br)
+            await self._patch(self.initialize_patch(control_info(md["name"], md.get("uid", ""))))
+        _, info = await self.workload_info()
+        if info is not None:
+            status["stableRevision"] = info.stable_revision
+            status["updateRevision"] = info.update_revision
+            status["observedWorkloadReplicas"] = info.replicas
+        return True
+
+    def target(self, status: Mapping[str, Any]) -> tuple[BatchTarget, IntOrStr | None]:
+        canary, _ = self._batch(status)
+        no_need = (status.get("canaryStatus") or {}).get("noNeedUpdateReplicas")
+        return batch_target(canary, self.replicas(), no_need_update=no_need, ordered=self.ordered), canary
+
+    async def upgrade_batch(self, status: dict[str, Any]) -> bool:
+        """Lower the partition to this batch (never raise it), then label the batch's pods."""
+        if self.obj is None:
+            return False
+        replicas = self.replicas()
+        if replicas == 0:
+            return True
+        target, canary = self.target(status)
+        desired = self.desired_partition(target, canary)
+        current = self.current_partition()
+        if scaled_value(current, replicas, round_up=True) > scaled_value(desired, replicas, round_up=True):
+            await self._patch(self.partition_patch(desired))
+        await self._label_pods(status)
+        return True
+
+    async def _label_pods(self, status: Mapping[str, Any]) -> None:
+        if not self._plan.get("rolloutID"):
+            return
+        _, current = self._batch(status)
+        wanted = plan_labels(await self.list_pods(), batches=[b.get("canaryReplicas") for b in
+                                                             self._plan.get("batches") or []],
+                             current_batch=current, replicas=self.replicas(), rollout_id=self._plan["rolloutID"],
+                             update_revision=status.get("updateRevision", ""))
+        for pod, pod_labels in wanted.items():
+            try:
+                await self.client.patch(PODS, pod, {"metadata": {"labels": pod_labels}}, self._ns,
+                                        patch_type="strategic")
+            except NotFound:
+                pass
+        self.pods = None
+
+    async def batch_ready(self, status: Mapping[str, Any]) -> str | None:
+        """EnsureBatchPodsReadyAndLabeled: ``None`` when ready, else the reason with the numbers."""
+        if self.obj is None:
+            return "workload not found"
+        replicas = self.replicas()
+        if replicas == 0:
+            return None
+        target, _ = self.target(status)
+        _, info = await self.workload_info()
+        assert info is not None
+        rollout_id = self._plan.get("rolloutID") or ""
+        pods = await self.list_pods() if rollout_id else None
+        return is_batch_ready(updated=info.updated, updated_ready=info.updated_ready,
+                              desired=target.desired_update, planned=target.planned,
+                              failure_threshold=self._plan.get("failureThreshold"), rollout_id=rollout_id,
+                              pods=pods)
+
+    async def finalize(self) -> bool:
+        """Hand the workload back: drop control-info; clear the partition when the release is over."""
+        if self.obj is None:
+            return True
+        try:
+            await self._patch(self.finalize_patch(self._plan.get("batchPartition") is None))
+        except NotFound:
+            return True
+        return True
