@@ -63,6 +63,11 @@ def test_seed_multi_batch_release(manager: ManagerProcess, kc: Kubectl, namespac
     wait_for(lambda: kc("-n", ns, "describe", "rollout", "rollouts-demo"),
              lambda out: "rollout-controller  upgrade step(1) canary pods with new versions done" in out,
              what="the seed's Progressing event in kubectl describe")
+    v1alpha1 = table(kc("-n", ns, "get", "rollouts.v1alpha1.rollouts.kruise.io", "rollouts-demo"))[0]
+    assert (v1alpha1["STATUS"], v1alpha1["CANARY_STEP"], v1alpha1["CANARY_STATE"]) == ("Progressing", "1", "StepPaused")
+    canary = kc.json("-n", ns, "get", "rollouts.v1alpha1.rollouts.kruise.io", "rollouts-demo")["status"]["canaryStatus"]
+    assert (canary["canaryReplicas"], canary["canaryReadyReplicas"], canary["currentStepIndex"]) == (1, 1, 1)
+    assert canary["canaryRevision"] == canary["podTemplateHash"] != canary["stableRevision"] == old_rs.rsplit("-", 1)[1]
     for _ in range(8):  # exactly one updated pod while the step is paused
         assert deploy_row(kc, ns) == ("10/10", "1", "10")
         assert split(rs_replicas(kc, ns), old_rs) == ((9, 9, 9), (1, 1, 1))
