@@ -1,0 +1,157 @@
+"""Rollouts of the OpenKruise kinds against the REAL kruise-manager (batch-release.md §9.1, §9.3,
+§9.4): CloneSet, Advanced StatefulSet and Advanced DaemonSet, 10 pods each, steps 1 / 50% / 100%.
+
+Our manager (``kruise-rollout --local-cluster``) runs against the OpenKruise cluster, finds the
+OpenKruise CRDs at start and watches those kinds; every pod update below is done by kruise-manager
+honouring the partition our executors write. ReCreate update policies: kwok never reports an
+in-place image update. These tests live here (not in tests/integration/workloads/) because the
+session-scoped ``openkruise_cluster`` fixture is defined in this directory's conftest.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from localcluster.cluster import LocalCluster
+
+from tests.e2e.harness import Kubectl, ManagerProcess, cleanup_cluster_registrations, step_paused_message, wait_for
+from tests.integration.workloads.helpers import WorkloadRelease, pod_template, rollout_body
+
+pytestmark = pytest.mark.integration
+
+KRUISE = "apps.kruise.io"
+#: Extra kwok nodes, tainted so that no other test's DaemonSet lands on them.
+DS_NODES = 10
+DS_TAINT = "rollouts-test/advanced-daemonset"
+
+
+@pytest.fixture(scope="module")
+def okc(openkruise_cluster: LocalCluster) -> Kubectl:
+    return Kubectl(str(openkruise_cluster.kubeconfig))
+
+
+@pytest.fixture(scope="module")
+def kruise_manager(openkruise_cluster: LocalCluster, okc: Kubectl,
+                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagerProcess]:
+    mgr = ManagerProcess(str(openkruise_cluster.kubeconfig), tmp_path_factory.mktemp("kruise-manager"),
+                         extra_args=("--no-leader-elect",))
+    try:
+        mgr.start()
+        yield mgr
+    except BaseException:
+        print(mgr.tail())
+        raise
+    finally:
+        mgr.stop()
+        cleanup_cluster_registrations(okc)
+
+
+def _release(okc: Kubectl, ns: str, resource: str, body: dict, api_version: str, kind: str,
+             pods: int = 10) -> WorkloadRelease:
+    r = WorkloadRelease(okc, ns, resource)
+    r.apply(body)
+    r.wait_versions(pods, pods, "version-1", timeout=90)
+    r.apply(rollout_body(ns, api_version, kind))
+    r.wait_rollout(("Healthy", "3", "Completed", "workload deployment is completed"))
+    return r
+
+
+def _walk_steps(r: WorkloadRelease, n: int = 10) -> None:
+    """The seed's observable sequence: exactly 1, then 5, then 10 updated pods, approvals between."""
+    r.patch("version-2")
+    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
+    r.wait_versions(n, 1, "version-2")
+    for _ in range(4):
+        assert sum(1 for v in r.versions().values() if v == "version-2") == 1
+        time.sleep(0.25)
+    assert r.approve() == "rollout.rollouts.kruise.io/rollouts-demo approved"
+    r.wait_rollout(("Progressing", "2", "StepPaused", step_paused_message(2)))
+    r.wait_versions(n, n // 2, "version-2")
+    r.approve()
+    r.wait_rollout(("Healthy", "3", "Completed", "Rollout progressing has been completed"))
+    r.wait_versions(n, n, "version-2")
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
+    assert r.batch_labels() == ["1"] + ["2"] * 4 + ["3"] * 5
+
+
+def cloneset() -> dict:
+    return {"apiVersion": f"{KRUISE}/v1alpha1", "kind": "CloneSet", "metadata": {"name": "workload-demo"},
+            "spec": {"replicas": 10, "selector": {"matchLabels": {"app": "demo"}},
+                     "template": pod_template("version-1"), "updateStrategy": {"type": "ReCreate"}}}
+
+
+def test_cloneset_multi_batch(kruise_manager: ManagerProcess, okc: Kubectl, kruise_namespace: str) -> None:
+    r = _release(okc, kruise_namespace, "clonesets.apps.kruise.io", cloneset(), f"{KRUISE}/v1alpha1", "CloneSet")
+    _walk_steps(r)
+    strategy = r.workload()["spec"]["updateStrategy"]
+    assert strategy.get("partition") in (None, 0) and not strategy.get("paused"), strategy
+
+
+def test_cloneset_rollback_and_delete_mid_release(kruise_manager: ManagerProcess, okc: Kubectl,
+                                                  kruise_namespace: str) -> None:
+    r = _release(okc, kruise_namespace, "clonesets.apps.kruise.io", cloneset(), f"{KRUISE}/v1alpha1", "CloneSet")
+    r.patch("version-2")
+    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
+    r.wait_versions(10, 1, "version-2")
+    r.patch("version-1")  # rollback: the Rollout cancels the release, the CloneSet returns to version-1
+    r.wait_rollout(("Healthy", None, None, None))
+    r.wait_versions(10, 10, "version-1")
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left after rollback")
+
+    r.patch("version-3")
+    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
+    r.wait_versions(10, 1, "version-3")
+    okc("-n", r.ns, "delete", "rollouts.rollouts.kruise.io", "rollouts-demo", "--wait=false")
+    r.wait_versions(10, 10, "version-3")  # partition restored: CloneSet finishes natively
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left after delete")
+    assert r.workload()["spec"]["updateStrategy"].get("partition") in (None, 0)
+
+
+def test_advanced_statefulset_multi_batch(kruise_manager: ManagerProcess, okc: Kubectl,
+                                          kruise_namespace: str) -> None:
+    body = {"apiVersion": f"{KRUISE}/v1beta1", "kind": "StatefulSet", "metadata": {"name": "workload-demo"},
+            "spec": {"replicas": 10, "serviceName": "workload-demo", "podManagementPolicy": "Parallel",
+                     "selector": {"matchLabels": {"app": "demo"}}, "template": pod_template("version-1"),
+                     "updateStrategy": {"type": "RollingUpdate",
+                                        "rollingUpdate": {"podUpdatePolicy": "ReCreate"}}}}
+    r = _release(okc, kruise_namespace, "statefulsets.apps.kruise.io", body, f"{KRUISE}/v1beta1", "StatefulSet")
+    r.patch("version-2")
+    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
+    r.wait_versions(10, 1, "version-2")
+    assert sorted(n for n, v in r.versions().items() if v == "version-2") == ["workload-demo-9"]
+    r.approve()
+    r.wait_rollout(("Progressing", "2", "StepPaused", step_paused_message(2)))
+    r.wait_versions(10, 5, "version-2")
+    assert sorted(int(n.rsplit("-", 1)[1]) for n, v in r.versions().items() if v == "version-2") == [5, 6, 7, 8, 9]
+    r.approve()
+    r.wait_rollout(("Healthy", "3", "Completed", "Rollout progressing has been completed"))
+    r.wait_versions(10, 10, "version-2")
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
+
+
+@pytest.fixture(scope="module")
+def ds_nodes(openkruise_cluster: LocalCluster, okc: Kubectl) -> list[str]:
+    names = [f"rollouts-ds-node-{i}" for i in range(DS_NODES)]
+    for name in names:
+        openkruise_cluster.create_node(name)
+        okc("taint", "node", name, f"{DS_TAINT}=true:NoSchedule", "--overwrite")
+        okc("label", "node", name, "rollouts-test=advanced-daemonset", "--overwrite")
+    return names
+
+
+def test_advanced_daemonset_multi_batch(kruise_manager: ManagerProcess, okc: Kubectl, kruise_namespace: str,
+                                        ds_nodes: list[str]) -> None:
+    template = pod_template("version-1")
+    template["spec"]["nodeSelector"] = {"rollouts-test": "advanced-daemonset"}
+    template["spec"]["tolerations"] = [{"key": DS_TAINT, "operator": "Exists"}]
+    body = {"apiVersion": f"{KRUISE}/v1alpha1", "kind": "DaemonSet", "metadata": {"name": "workload-demo"},
+            "spec": {"selector": {"matchLabels": {"app": "demo"}}, "template": template,
+                     "updateStrategy": {"type": "RollingUpdate",
+                                        "rollingUpdate": {"maxUnavailable": 1}}}}
+    r = _release(okc, kruise_namespace, "daemonsets.apps.kruise.io", body, f"{KRUISE}/v1alpha1", "DaemonSet",
+                 pods=len(ds_nodes))
+    _walk_steps(r, len(ds_nodes))
+    rolling = r.workload()["spec"]["updateStrategy"]["rollingUpdate"]
+    assert rolling.get("partition") in (None, 0) and not rolling.get("paused"), rolling
