@@ -105,8 +105,11 @@ def wait_for(fetch: Callable[[], Any], ok: Callable[[Any], bool], *, timeout: fl
 class ManagerProcess:
     """``kruise-rollout --local-cluster`` as a subprocess; start/stop/restart."""
 
-    def __init__(self, kubeconfig: str, workdir: Path, *, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(self, kubeconfig: str, workdir: Path, *, extra_args: tuple[str, ...] = (),
+                 local_cluster: bool = True, env: dict[str, str] | None = None) -> None:
         self.kubeconfig = kubeconfig
+        self.local_cluster = local_cluster
+        self.env = {**os.environ, **(env or {})}
         self.workdir = workdir
         self.webhook_port = free_port()
         self.health_port = free_port()
@@ -118,11 +121,12 @@ class ManagerProcess:
     def start(self, timeout: float = 60) -> None:
         self.starts += 1
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the process
-        args = [sys.executable, "-m", "rollouts.cmd.manager", "--kubeconfig", self.kubeconfig, "--local-cluster",
+        mode = ["--local-cluster"] if self.local_cluster else []
+        args = [sys.executable, "-m", "rollouts.cmd.manager", "--kubeconfig", self.kubeconfig, *mode,
                 "--webhook-port", str(self.webhook_port), "--health-addr", f"127.0.0.1:{self.health_port}",
                 "--metrics-addr", f"127.0.0.1:{self.health_port}", "--webhook-cert-dir",
                 str(self.workdir / "certs"), "--namespace", OPERATOR_NAMESPACE, *self.extra_args]
-        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=self.env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -1,0 +1,90 @@
+"""The manager runs with only ``config/rbac`` (its ServiceAccount token), not as cluster admin.
+
+Installation (CRDs, namespace, RBAC, webhook configurations) is done by the admin, as Helm would;
+the manager then runs without ``--local-cluster`` (URL-mode webhook via ``WEBHOOK_HOST``) under the
+``kruise-rollout`` ServiceAccount and must take the seed's release through its first two steps.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.e2e.harness import (
+    OPERATOR_NAMESPACE,
+    REPO,
+    Kubectl,
+    ManagerProcess,
+    Release,
+    cleanup_cluster_registrations,
+    step_paused_message,
+)
+
+pytestmark = pytest.mark.integration
+
+INSTALL = ("import asyncio, sys\n"
+           "from runtime.kube.client import KubeClient\n"
+           "from rollouts.cmd.install import install\n"
+           "async def main():\n"
+           "    c = await KubeClient.from_kubeconfig(sys.argv[1])\n"
+           "    try:\n"
+           "        await install(c, sys.argv[2])\n"
+           "    finally:\n"
+           "        await c.aclose()\n"
+           "asyncio.run(main())\n")
+
+
+def service_account_kubeconfig(admin_kubeconfig: str, kc: Kubectl, path: Path) -> str:
+    token = kc("-n", OPERATOR_NAMESPACE, "create", "token", "kruise-rollout", "--duration=3600s").strip()
+    cfg = yaml.safe_load(Path(admin_kubeconfig).read_text())
+    cfg["users"] = [{"name": "kruise-rollout", "user": {"token": token}}]
+    for ctx in cfg["contexts"]:
+        ctx["context"]["user"] = "kruise-rollout"
+    path.write_text(yaml.safe_dump(cfg))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def sa_manager(kubeconfig: str, kc: Kubectl, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagerProcess]:
+    workdir = tmp_path_factory.mktemp("manager-sa")
+    subprocess.run([sys.executable, "-c", INSTALL, kubeconfig, OPERATOR_NAMESPACE], check=True, cwd=REPO)
+    mgr = ManagerProcess(service_account_kubeconfig(kubeconfig, kc, workdir / "sa.kubeconfig"), workdir,
+                         extra_args=("--no-leader-elect",), local_cluster=False,
+                         env={"WEBHOOK_HOST": "127.0.0.1", "POD_NAMESPACE": OPERATOR_NAMESPACE})
+    configs = ("from webhooks import configs\nfrom webhooks.settings import WebhookSettings\nimport json\n"
+               f"s = WebhookSettings(url_host='127.0.0.1', port={mgr.webhook_port})\n"
+               "print(json.dumps({'kind': 'List', 'apiVersion': 'v1', 'items': "
+               "[configs.mutating_configuration(s), configs.validating_configuration(s)]}))\n")
+    out = subprocess.run([sys.executable, "-c", configs], check=True, cwd=REPO, capture_output=True, text=True)
+    kc("apply", "-f", "-", input=out.stdout)
+    try:
+        mgr.start()
+        yield mgr
+    except BaseException:
+        print(mgr.tail())
+        raise
+    finally:
+        cleanup_cluster_registrations(kc)  # before the server stops: failurePolicy Fail
+        mgr.stop()
+
+
+def test_manager_works_with_its_rbac_only(sa_manager: ManagerProcess, kc: Kubectl, namespace: str) -> None:
+    r = Release(kc, namespace)
+    r.create_workload()
+    r.create_rollout()
+    r.patch("version-2")
+    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
+    r.wait_deploy(("10/10", "1", "10"))
+    assert r.approve() == "rollout.rollouts.kruise.io/rollouts-demo approved"
+    r.wait_rollout(("Progressing", "2", "StepPaused", step_paused_message(2)))
+    r.wait_deploy(("10/10", "5", "10"))
+    forbidden = [line for line in sa_manager.tail(400).splitlines() if "403" in line or "Forbidden" in line]
+    assert forbidden == [], "\n".join(forbidden[:5])
+    assert json.loads(kc("auth", "whoami", "-o", "json", "--kubeconfig", sa_manager.kubeconfig))[
+        "status"]["userInfo"]["username"] == f"system:serviceaccount:{OPERATOR_NAMESPACE}:kruise-rollout"
