@@ -155,3 +155,18 @@ def test_advanced_daemonset_multi_batch(kruise_manager: ManagerProcess, okc: Kub
     _walk_steps(r, len(ds_nodes))
     rolling = r.workload()["spec"]["updateStrategy"]["rollingUpdate"]
     assert rolling.get("partition") in (None, 0) and not rolling.get("paused"), rolling
+
+
+def test_cloneset_percent_partition_follows_scaling(kruise_manager: ManagerProcess, okc: Kubectl,
+                                                     kruise_namespace: str) -> None:
+    """HPA-friendly: at the 50% step the partition is "50%", so scaling 10 → 20 keeps half updated."""
+    r = _release(okc, kruise_namespace, "clonesets.apps.kruise.io", cloneset(), f"{KRUISE}/v1alpha1", "CloneSet")
+    r.patch("version-2")
+    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
+    r.approve()
+    r.wait_rollout(("Progressing", "2", "StepPaused", step_paused_message(2)))
+    r.wait_versions(10, 5, "version-2")
+    assert r.workload()["spec"]["updateStrategy"]["partition"] == "50%"
+    okc("-n", r.ns, "scale", "clonesets.apps.kruise.io", "workload-demo", "--replicas=20")
+    r.wait_versions(20, 10, "version-2", timeout=90)
+    r.wait_rollout(("Progressing", "2", "StepPaused", step_paused_message(2)))

@@ -87,3 +87,16 @@ def test_statefulset_rollout_deleted_mid_release(release: WorkloadRelease) -> No
     r.wait_versions(10, 10, "version-2")  # the StatefulSet controller finishes the update natively
     assert partition(r) in (None, 0)
     wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
+
+
+def test_statefulset_disabled_mid_release(release: WorkloadRelease) -> None:
+    r = release
+    r.patch("version-2")
+    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
+    r.wait_versions(10, 1, "version-2")
+    r.kc("-n", r.ns, "patch", "rollouts.v1beta1.rollouts.kruise.io", "rollouts-demo", "--type=merge",
+         "-p", '{"spec":{"disabled":true}}')
+    r.wait_rollout(("Disabled", None, None, None))
+    r.wait_versions(10, 10, "version-2")  # handed back: the StatefulSet controller finishes natively
+    assert partition(r) in (None, 0)
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
