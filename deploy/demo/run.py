@@ -3,7 +3,8 @@
 Starts a fresh local control plane (or uses ``--kubeconfig``), runs the kruise-rollout manager
 (``python -m rollouts.cmd.manager --local-cluster``) unless ``--no-manager`` says one is already
 running (``make dev``), then applies the seed's manifests in ``default`` and prints the same
-kubectl views the walkthrough shows. Only ``KIND=deployment`` exists so far.
+kubectl views the walkthrough shows. Other kinds (``KIND=statefulset``, ``daemonset``, ``cloneset``,
+``advanced-statefulset``, ``advanced-daemonset``) are played by ``demo_kinds.py``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+
+import demo_kinds  # deploy/demo/demo_kinds.py (this script's directory is on sys.path)
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -118,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-manager", action="store_true", help="a manager is already running (make dev)")
     args = p.parse_args(argv)
     kind = os.environ.get("KIND", "deployment").lower()
-    if kind != "deployment":
-        print(f"error: KIND={kind} is not supported yet (only KIND=deployment)", file=sys.stderr)
+    if kind != "deployment" and kind not in demo_kinds.KINDS:
+        print(f"error: KIND={kind} is not supported (deployment, {', '.join(demo_kinds.KINDS)})", file=sys.stderr)
         return 2
     workdir = tempfile.mkdtemp(prefix="kruise-demo-")
     cluster = None
@@ -128,14 +131,19 @@ def main(argv: list[str] | None = None) -> int:
     else:
         from localcluster.cluster import ClusterSettings, LocalCluster
 
-        cluster = LocalCluster(ClusterSettings(nodes=3))
+        other = kind != "deployment"  # the other kinds: 10 nodes (DaemonSets), OpenKruise when needed
+        cluster = LocalCluster(ClusterSettings(nodes=10 if other else 3,
+                                               openkruise=other and demo_kinds.needs_openkruise(kind)))
         cluster.start()
         kubeconfig = str(cluster.kubeconfig)
     manager = None
     try:
         if not args.no_manager:
             manager, _ = start_manager(kubeconfig, workdir)
-        Demo(kubeconfig).play()
+        if kind == "deployment":
+            Demo(kubeconfig).play()
+        else:
+            demo_kinds.play(kind, kubeconfig)
         print("\n[demo] the multi-batch release is complete")
         return 0
     finally:
