@@ -24,10 +24,7 @@ from rollouts.cmd.install import install
 from rollouts.controllers.setup import ControllerOptions, add_controllers
 from rollouts.controllers.workloads import available_kruise_resources
 from runtime.kube.client import KubeClient
-from runtime.kube.errors import NotFound
-from runtime.kube.resources import MUTATING_WEBHOOK_CONFIGURATIONS, VALIDATING_WEBHOOK_CONFIGURATIONS
 from runtime.manager import Manager, ManagerSettings
-from webhooks import configs
 from webhooks.app import WebhookApp, build_registry
 from webhooks.settings import WebhookSettings
 from webhooks.validating_rollout import KubeRolloutLister
@@ -93,15 +90,6 @@ def webhook_settings(opts: Options) -> WebhookSettings:
     return WebhookSettings.from_env(**overrides)
 
 
-async def delete_webhook_configurations(client: Any) -> None:
-    for res, name in ((MUTATING_WEBHOOK_CONFIGURATIONS, configs.MUTATING_CONFIGURATION_NAME),
-                      (VALIDATING_WEBHOOK_CONFIGURATIONS, configs.VALIDATING_CONFIGURATION_NAME)):
-        try:
-            await client.delete(res, name)
-        except NotFound:
-            pass
-
-
 class WebhookRunnable:
     """The webhook app as a manager runnable; in local mode it unregisters itself before stopping."""
 
@@ -122,9 +110,10 @@ class WebhookRunnable:
         try:
             await asyncio.Event().wait()
         finally:
-            if self.unregister_on_stop:
-                await asyncio.shield(delete_webhook_configurations(self.client))
-            await self.app.stop()
+            # stop(unregister=True) stops the certificate sync *before* deleting the configurations;
+            # deleting first lets the still-running sync see the deletion and re-create them, leaving
+            # a failurePolicy=Fail configuration that points at a stopped server.
+            await asyncio.shield(self.app.stop(unregister=self.unregister_on_stop))
 
 
 def build_manager(client: Any, opts: Options) -> tuple[Manager, WebhookRunnable]:
