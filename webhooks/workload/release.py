@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rollouts.release.template_hash import equal_ignore_hash
+from runtime import labels as label_selectors
 
 ROLLOUT_ID_ANNOTATION = "rollouts.kruise.io/rollout-id"
 
@@ -68,24 +69,9 @@ def apply_merge_patch(target: dict[str, Any], patch: Mapping[str, Any]) -> dict[
 
 
 def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
-    """A LabelSelector (matchLabels + In/NotIn/Exists/DoesNotExist) against ``labels``; empty → all."""
-    if not selector:
-        return True
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-        present = key in labels
-        if op == "In" and not (present and labels[key] in values):
-            return False
-        if op == "NotIn" and present and labels[key] in values:
-            return False
-        if op == "Exists" and not present:
-            return False
-        if op == "DoesNotExist" and present:
-            return False
-    return True
+    """A webhook's objectSelector against ``labels``: an absent selector means "everything" here
+    (admission semantics), unlike a nil LabelSelector elsewhere, which selects nothing."""
+    return label_selectors.matches(selector or {}, labels)
 
 
 def _listed(values: Iterable[str] | None, value: str) -> bool:
