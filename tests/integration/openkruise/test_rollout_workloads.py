@@ -109,14 +109,18 @@ def test_cloneset_rollback_and_delete_mid_release(kruise_manager: ManagerProcess
     assert r.workload()["spec"]["updateStrategy"].get("partition") in (None, 0)
 
 
-def test_advanced_statefulset_multi_batch(kruise_manager: ManagerProcess, okc: Kubectl,
-                                          kruise_namespace: str) -> None:
-    body = {"apiVersion": f"{KRUISE}/v1beta1", "kind": "StatefulSet", "metadata": {"name": "workload-demo"},
+def advanced_statefulset() -> dict:
+    return {"apiVersion": f"{KRUISE}/v1beta1", "kind": "StatefulSet", "metadata": {"name": "workload-demo"},
             "spec": {"replicas": 10, "serviceName": "workload-demo", "podManagementPolicy": "Parallel",
                      "selector": {"matchLabels": {"app": "demo"}}, "template": pod_template("version-1"),
                      "updateStrategy": {"type": "RollingUpdate",
                                         "rollingUpdate": {"podUpdatePolicy": "ReCreate"}}}}
-    r = _release(okc, kruise_namespace, "statefulsets.apps.kruise.io", body, f"{KRUISE}/v1beta1", "StatefulSet")
+
+
+def test_advanced_statefulset_multi_batch(kruise_manager: ManagerProcess, okc: Kubectl,
+                                          kruise_namespace: str) -> None:
+    r = _release(okc, kruise_namespace, "statefulsets.apps.kruise.io", advanced_statefulset(), f"{KRUISE}/v1beta1",
+                 "StatefulSet")
     r.patch("version-2")
     r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
     r.wait_versions(10, 1, "version-2")
@@ -170,3 +174,17 @@ def test_cloneset_percent_partition_follows_scaling(kruise_manager: ManagerProce
     okc("-n", r.ns, "scale", "clonesets.apps.kruise.io", "workload-demo", "--replicas=20")
     r.wait_versions(20, 10, "version-2", timeout=90)
     r.wait_rollout(("Progressing", "2", "StepPaused", step_paused_message(2)))
+
+
+def test_advanced_statefulset_rollback_mid_release(kruise_manager: ManagerProcess, okc: Kubectl,
+                                                   kruise_namespace: str) -> None:
+    r = _release(okc, kruise_namespace, "statefulsets.apps.kruise.io", advanced_statefulset(), f"{KRUISE}/v1beta1",
+                 "StatefulSet")
+    r.patch("version-2")
+    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
+    r.wait_versions(10, 1, "version-2")
+    r.patch("version-1")
+    r.wait_rollout(("Healthy", None, None, None))
+    r.wait_versions(10, 10, "version-1")
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
+    assert (r.workload()["spec"]["updateStrategy"]["rollingUpdate"].get("partition") or 0) == 0

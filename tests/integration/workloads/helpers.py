@@ -40,6 +40,19 @@ class WorkloadRelease(Release):
         super().__init__(kc, namespace)
         self.resource = resource
 
+    def wait_rollout(self, want: tuple[str | None, ...], timeout: float = 90) -> tuple[str, str, str, str]:
+        """As the harness, plus the Rollout/BatchRelease/workload status in the failure message."""
+        try:
+            return super().wait_rollout(want, timeout)
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n{self.diagnostics()}") from None
+
+    def diagnostics(self) -> str:
+        """The tail of the Rollout, BatchRelease and workload YAML (status last)."""
+        views = (("rollouts.rollouts.kruise.io", "rollouts-demo"), ("batchreleases.rollouts.kruise.io",),
+                 (self.resource, "workload-demo"))
+        return "\n".join(self.kc("-n", self.ns, "get", *v, "-o", "yaml", check=False)[-2500:] for v in views)
+
     def apply(self, body: dict[str, Any]) -> None:
         body["metadata"]["namespace"] = self.ns
         self.kc("apply", "-f", "-", input=yaml.safe_dump(body))
