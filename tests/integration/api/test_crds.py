@@ -43,7 +43,8 @@ def group(kubectl: Kubectl) -> Iterator[str]:
         yield group
     finally:
         for crd in crds:
-            kubectl("delete", "crd", crd["metadata"]["name"], "--wait=false", check=False)
+            # Wait: while the copied group exists, `kubectl get rollout` in other tests is ambiguous.
+            kubectl("delete", "crd", crd["metadata"]["name"], "--wait=true", "--timeout=90s", check=False)
 
 
 def test_real_crds_pass_server_side_validation(kubectl: Kubectl) -> None:
