@@ -188,3 +188,36 @@ def test_finders_read_revisions_per_kind() -> None:
 def test_resource_of_known_and_custom_kinds() -> None:
     assert resource_of({"apiVersion": "apps.kruise.io/v1alpha1", "kind": "StatefulSet"}).version == "v1alpha1"
     assert resource_of({"apiVersion": "example.com/v1", "kind": "Widget"}).plural == "widgets"
+
+
+class CrdClient:
+    def __init__(self, crds: list[dict] | None = None, fail: bool = False) -> None:
+        self.crds, self.fail, self.calls = crds or [], fail, 0
+
+    async def list(self, res: Any, ns: str | None = None, **_: Any) -> dict:
+        from runtime.kube.errors import NotFound
+
+        self.calls += 1
+        if self.fail:
+            raise NotFound("no")
+        return {"items": self.crds}
+
+
+def crd(name: str, group: str, kind: str, plural: str) -> dict:
+    return {"metadata": {"name": name}, "spec": {"group": group, "names": {"kind": kind, "plural": plural},
+                                                 "scope": "Namespaced"}}
+
+
+async def test_kind_of_known_kinds_need_no_api_call_and_custom_kinds_come_from_their_crd() -> None:
+    from rollouts.controllers.workloads import available_kruise_resources, kind_of
+
+    client = CrdClient([crd("widgets.example.com", "example.com", "Widget", "widgets"),
+                        crd("clonesets.apps.kruise.io", "apps.kruise.io", "CloneSet", "clonesets")])
+    row = await kind_of(client, {"apiVersion": "apps/v1", "kind": "StatefulSet"})
+    assert row is not None and row.resource == STATEFULSETS and row.type_label == "statefulset"
+    assert client.calls == 0
+    custom = await kind_of(client, {"apiVersion": "example.com/v1", "kind": "Widget"})
+    assert custom is not None and custom.resource.plural == "widgets" and custom.type_label is None
+    assert await kind_of(client, {"apiVersion": "example.com/v1", "kind": "Gadget"}) is None
+    assert await available_kruise_resources(client) == frozenset({CLONESETS})
+    assert await available_kruise_resources(CrdClient(fail=True)) == frozenset()
