@@ -145,17 +145,19 @@ def ds_nodes(openkruise_cluster: LocalCluster, okc: Kubectl) -> list[str]:
     return names
 
 
-def test_advanced_daemonset_multi_batch(kruise_manager: ManagerProcess, okc: Kubectl, kruise_namespace: str,
-                                        ds_nodes: list[str]) -> None:
+def advanced_daemonset() -> dict:
     template = pod_template("version-1")
     template["spec"]["nodeSelector"] = {"rollouts-test": "advanced-daemonset"}
     template["spec"]["tolerations"] = [{"key": DS_TAINT, "operator": "Exists"}]
-    body = {"apiVersion": f"{KRUISE}/v1alpha1", "kind": "DaemonSet", "metadata": {"name": "workload-demo"},
+    return {"apiVersion": f"{KRUISE}/v1alpha1", "kind": "DaemonSet", "metadata": {"name": "workload-demo"},
             "spec": {"selector": {"matchLabels": {"app": "demo"}}, "template": template,
-                     "updateStrategy": {"type": "RollingUpdate",
-                                        "rollingUpdate": {"maxUnavailable": 1}}}}
-    r = _release(okc, kruise_namespace, "daemonsets.apps.kruise.io", body, f"{KRUISE}/v1alpha1", "DaemonSet",
-                 pods=len(ds_nodes))
+                     "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}}}}
+
+
+def test_advanced_daemonset_multi_batch(kruise_manager: ManagerProcess, okc: Kubectl, kruise_namespace: str,
+                                        ds_nodes: list[str]) -> None:
+    r = _release(okc, kruise_namespace, "daemonsets.apps.kruise.io", advanced_daemonset(), f"{KRUISE}/v1alpha1",
+                 "DaemonSet", pods=len(ds_nodes))
     _walk_steps(r, len(ds_nodes))
     rolling = r.workload()["spec"]["updateStrategy"]["rollingUpdate"]
     assert rolling.get("partition") in (None, 0) and not rolling.get("paused"), rolling
@@ -186,5 +188,19 @@ def test_advanced_statefulset_rollback_mid_release(kruise_manager: ManagerProces
     r.patch("version-1")
     r.wait_rollout(("Healthy", None, None, None))
     r.wait_versions(10, 10, "version-1")
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
+    assert (r.workload()["spec"]["updateStrategy"]["rollingUpdate"].get("partition") or 0) == 0
+
+
+def test_advanced_daemonset_rollout_deleted_mid_release(kruise_manager: ManagerProcess, okc: Kubectl,
+                                                        kruise_namespace: str, ds_nodes: list[str]) -> None:
+    n = len(ds_nodes)
+    r = _release(okc, kruise_namespace, "daemonsets.apps.kruise.io", advanced_daemonset(), f"{KRUISE}/v1alpha1",
+                 "DaemonSet", pods=n)
+    r.patch("version-2")
+    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
+    r.wait_versions(n, 1, "version-2")
+    okc("-n", r.ns, "delete", "rollouts.rollouts.kruise.io", "rollouts-demo", "--wait=false")
+    r.wait_versions(n, n, "version-2", timeout=90)  # partition cleared: kruise-manager finishes natively
     wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
     assert (r.workload()["spec"]["updateStrategy"]["rollingUpdate"].get("partition") or 0) == 0
