@@ -5,8 +5,9 @@ UPDATE without a subresource, copy a missing uid from the old object, find the m
 (§1.1, listed directly so the first request after start is answered correctly), apply the kind's
 no-op rules and freeze, then answer with the JSON patch of the difference.
 
-Deviation (documented, as for the Deployment path): the live configuration's rules/objectSelector
-are not re-checked; each path is registered only for its own resources.
+Like the Deployment path, every request is first re-checked against the rules and objectSelector of
+the live mutating configuration (§1 ``checkWorkloadRules``; it matters for the unified ``*`` webhook):
+no match → allowed unchanged; configuration unreadable → 400.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from runtime.kube.errors import ApiError
-from runtime.kube.resources import Resource
+from runtime.kube.resources import MUTATING_WEBHOOK_CONFIGURATIONS, Resource
 from webhooks.admission import AdmissionRequest, AdmissionResponse, allowed, errored, patched
-from webhooks.workload.release import matched_rollout
+from webhooks.configs import MUTATING_CONFIGURATION_NAME
+from webhooks.workload.release import matched_rollout, request_matches_configuration
 
 ROLLOUTS = Resource("rollouts.kruise.io", "v1beta1", "rollouts", "Rollout")
 IN_PROGRESSING_ANNOTATION = "rollouts.kruise.io/in-progressing"
@@ -59,6 +61,8 @@ class PartitionWebhook:
             new["metadata"]["uid"] = (old.get("metadata") or {}).get("uid")
         namespace = request.namespace or (new.get("metadata") or {}).get("namespace", "")
         try:
+            if not await self._matches_live_configuration(request, new):
+                return allowed()
             items = (await self.client.list(ROLLOUTS, namespace)).get("items") or []
         except ApiError as e:
             return errored(400, e)
@@ -69,6 +73,15 @@ class PartitionWebhook:
         mutated = copy.deepcopy(request.object)
         self.mutate(rollout, old, new, mutated)
         return patched(request.object, mutated)
+
+
+    async def _matches_live_configuration(self, request: AdmissionRequest, new: Obj) -> bool:
+        configuration = await self.client.get(MUTATING_WEBHOOK_CONFIGURATIONS, MUTATING_CONFIGURATION_NAME)
+        res = request.resource or {}
+        return request_matches_configuration(
+            configuration, group=res.get("group", ""), version=res.get("version", ""),
+            resource=res.get("resource", ""), operation=request.operation,
+            labels=(new.get("metadata") or {}).get("labels") or {})
 
 
 def has_traffic_routing(rollout: Obj) -> bool:

@@ -6,6 +6,8 @@ import copy
 from typing import Any
 
 from webhooks.admission import AdmissionRequest
+from webhooks.configs import mutating_configuration
+from webhooks.settings import WebhookSettings
 from webhooks.workload.cloneset import CloneSetHandler
 from webhooks.workload.daemonset import AdvancedDaemonSetHandler
 from webhooks.workload.nativedaemonset import ORIGINAL_STRATEGY_ANNOTATION, NativeDaemonSetHandler
@@ -27,11 +29,20 @@ def rollout(api_version: str, kind: str, **extra: Any) -> dict:
 
 
 class Lister:
+    """Lists the given Rollouts; ``get`` returns the mutating configuration as installed."""
+
     def __init__(self, rollouts: list[dict]) -> None:
         self.rollouts = rollouts
 
     async def list(self, res: Any, ns: str | None = None, **_: Any) -> dict:
         return {"items": self.rollouts}
+
+    async def get(self, res: Any, name: str, ns: str | None = None) -> dict:
+        return mutating_configuration(WebhookSettings())
+
+
+#: kind → resource of the request (what the API server sends in ``request.resource``)
+PLURALS = {"StatefulSet": "statefulsets", "CloneSet": "clonesets", "DaemonSet": "daemonsets", "Widget": "widgets"}
 
 
 def workload(api_version: str, kind: str, version: str, **spec: Any) -> dict:
@@ -43,8 +54,10 @@ def workload(api_version: str, kind: str, version: str, **spec: Any) -> dict:
 
 async def mutate(handler: Any, old: dict, new: dict, *, group: str = "apps", operation: str = "UPDATE") -> dict:
     """The object after applying the handler's JSON patch (unchanged when it answered without one)."""
+    version = new["apiVersion"].rpartition("/")[2]
     req = AdmissionRequest(uid="1", operation=operation, kind={"group": group, "kind": new["kind"]},
-                           resource={}, namespace="ns", object=copy.deepcopy(new), old_object=copy.deepcopy(old))
+                           resource={"group": group, "version": version, "resource": PLURALS[new["kind"]]},
+                           namespace="ns", object=copy.deepcopy(new), old_object=copy.deepcopy(old))
     resp = await handler(req)
     assert resp.allowed
     out = copy.deepcopy(new)
@@ -128,3 +141,12 @@ async def test_native_daemonset_on_delete_and_original_saved_once() -> None:
     again["metadata"]["annotations"] = dict(out["metadata"]["annotations"])
     out2 = await mutate(handler, out, again)
     assert out2["metadata"]["annotations"][ORIGINAL_STRATEGY_ANNOTATION] == "RollingUpdate"
+
+
+async def test_requests_outside_the_live_configuration_pass_unchanged() -> None:
+    """§1 checkWorkloadRules: an unlabelled StatefulSet does not match the unified objectSelector."""
+    handler = UnifiedHandler(Lister([rollout("apps/v1", "StatefulSet")]))
+    old, new = workload("apps/v1", "StatefulSet", "v1"), workload("apps/v1", "StatefulSet", "v2")
+    for obj in (old, new):
+        obj["metadata"]["labels"] = {}
+    assert await mutate(handler, old, new) == new
