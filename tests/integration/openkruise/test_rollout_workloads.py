@@ -178,18 +178,52 @@ def test_cloneset_percent_partition_follows_scaling(kruise_manager: ManagerProce
     r.wait_rollout(("Progressing", "2", "StepPaused", step_paused_message(2)))
 
 
+def _rollback_mid_release(r: WorkloadRelease, n: int) -> None:
+    """Back to version-1 at step 1: a native, fast rollback, partition cleared, nothing of ours left."""
+    r.patch("version-2")
+    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
+    r.wait_versions(n, 1, "version-2")
+    r.patch("version-1")
+    r.wait_rollout(("Healthy", None, None, None))
+    r.wait_versions(n, n, "version-1")
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
+    assert (r.workload()["spec"]["updateStrategy"]["rollingUpdate"].get("partition") or 0) == 0
+
+
+def _rollout_deleted_mid_release(r: WorkloadRelease, n: int) -> None:
+    """Rollout deleted at step 1: partition cleared, kruise-manager finishes the update natively."""
+    r.patch("version-2")
+    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
+    r.wait_versions(n, 1, "version-2")
+    r.kc("-n", r.ns, "delete", "rollouts.rollouts.kruise.io", "rollouts-demo", "--wait=false")
+    r.wait_versions(n, n, "version-2", timeout=90)
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
+    assert (r.workload()["spec"]["updateStrategy"]["rollingUpdate"].get("partition") or 0) == 0
+
+
 def test_advanced_statefulset_rollback_mid_release(kruise_manager: ManagerProcess, okc: Kubectl,
                                                    kruise_namespace: str) -> None:
     r = _release(okc, kruise_namespace, "statefulsets.apps.kruise.io", advanced_statefulset(), f"{KRUISE}/v1beta1",
                  "StatefulSet")
-    r.patch("version-2")
-    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
-    r.wait_versions(10, 1, "version-2")
-    r.patch("version-1")
-    r.wait_rollout(("Healthy", None, None, None))
-    r.wait_versions(10, 10, "version-1")
-    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
-    assert (r.workload()["spec"]["updateStrategy"]["rollingUpdate"].get("partition") or 0) == 0
+    _rollback_mid_release(r, 10)
+
+
+def test_advanced_statefulset_rollout_deleted_mid_release(kruise_manager: ManagerProcess, okc: Kubectl,
+                                                          kruise_namespace: str) -> None:
+    r = _release(okc, kruise_namespace, "statefulsets.apps.kruise.io", advanced_statefulset(), f"{KRUISE}/v1beta1",
+                 "StatefulSet")
+    _rollout_deleted_mid_release(r, 10)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known bug (open in issue 6): after the Advanced DaemonSet's template goes back to version-1 at "
+    "step 1, the Rollout stays Progressing/StepPaused with partition 9 instead of rolling back natively"))
+def test_advanced_daemonset_rollback_mid_release(kruise_manager: ManagerProcess, okc: Kubectl,
+                                                 kruise_namespace: str, ds_nodes: list[str]) -> None:
+    n = len(ds_nodes)
+    r = _release(okc, kruise_namespace, "daemonsets.apps.kruise.io", advanced_daemonset(), f"{KRUISE}/v1alpha1",
+                 "DaemonSet", pods=n)
+    _rollback_mid_release(r, n)
 
 
 def test_advanced_daemonset_rollout_deleted_mid_release(kruise_manager: ManagerProcess, okc: Kubectl,
@@ -197,10 +231,4 @@ def test_advanced_daemonset_rollout_deleted_mid_release(kruise_manager: ManagerP
     n = len(ds_nodes)
     r = _release(okc, kruise_namespace, "daemonsets.apps.kruise.io", advanced_daemonset(), f"{KRUISE}/v1alpha1",
                  "DaemonSet", pods=n)
-    r.patch("version-2")
-    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
-    r.wait_versions(n, 1, "version-2")
-    okc("-n", r.ns, "delete", "rollouts.rollouts.kruise.io", "rollouts-demo", "--wait=false")
-    r.wait_versions(n, n, "version-2", timeout=90)  # partition cleared: kruise-manager finishes natively
-    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
-    assert (r.workload()["spec"]["updateStrategy"]["rollingUpdate"].get("partition") or 0) == 0
+    _rollout_deleted_mid_release(r, n)
