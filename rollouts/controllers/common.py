@@ -18,6 +18,17 @@ def meta(obj: Obj | None) -> Mapping[str, Any]:
     return (obj or {}).get("metadata") or {}
 
 
+def resource_version(obj: Obj | None) -> int:
+    """The object's resourceVersion as a number, 0 when absent or not numeric.
+
+    Reconcilers compare it with the version of their own last write to avoid acting on a cache that
+    has not seen that write yet (treating the opaque string as a number is what etcd gives us)."""
+    try:
+        return int(meta(obj).get("resourceVersion") or 0)
+    except ValueError:
+        return 0
+
+
 def labels(obj: Obj | None) -> Mapping[str, str]:
     return meta(obj).get("labels") or {}
 

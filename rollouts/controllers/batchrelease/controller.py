@@ -27,6 +27,7 @@ from rollouts.controllers.common import (
     merge_patch,
     meta,
     ref_matches,
+    resource_version,
 )
 from rollouts.controllers.workloads import get_workload, kind_of
 from runtime.cache.frozen import thaw
@@ -39,13 +40,6 @@ CONTROL_INFO_ANNOTATION = "batchrelease.rollouts.kruise.io/control-info"
 STALE_CACHE_RETRY_SECONDS = 0.2
 
 log = structlog.get_logger("rollouts.controllers.batchrelease")
-
-
-def _rv(obj: Mapping[str, Any] | None) -> int:
-    try:
-        return int(meta(obj).get("resourceVersion") or 0)
-    except ValueError:
-        return 0
 
 
 @attrs.define
@@ -65,7 +59,7 @@ class BatchReleaseReconciler:
         if cached is None:
             self._written.pop((ns, name), None)
             return Result()
-        if _rv(cached) < self._written.get((ns, name), 0):
+        if resource_version(cached) < self._written.get((ns, name), 0):
             return Result(requeue_after=STALE_CACHE_RETRY_SECONDS)
         br = thaw(cached)
         status = copy.deepcopy(br.get("status") or {})
@@ -112,7 +106,7 @@ class BatchReleaseReconciler:
             return
         md = meta(br)
         written = await self.client.patch_status(BATCHRELEASES, md["name"], {"status": patch}, md["namespace"])
-        self._written[(md["namespace"], md["name"])] = _rv(written)
+        self._written[(md["namespace"], md["name"])] = resource_version(written)
 
 
 def batch_release_for_workload(br_store: Any, obj: Mapping[str, Any]) -> list[Request]:

@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 import structlog
 
-from rollouts.controllers.common import merge_patch, meta
+from rollouts.controllers.common import merge_patch, meta, resource_version
 from rollouts.controllers.rollout.workload import owned_replica_sets
 from rollouts.release.deployment_partition import (
     REQUEUE_SECONDS,
@@ -41,13 +41,6 @@ EXPECTATION_TIMEOUT_SECONDS = 30.0
 log = structlog.get_logger("rollouts.controllers.deployment")
 
 
-def _rv(obj: Mapping[str, Any] | None) -> int:
-    try:
-        return int(meta(obj).get("resourceVersion") or 0)
-    except ValueError:
-        return 0
-
-
 @attrs.define
 class AdvancedDeploymentReconciler:
     client: Any
@@ -63,7 +56,7 @@ class AdvancedDeploymentReconciler:
             if ens != ns:
                 continue
             cached = self.replica_sets.store.get(name, ns)
-            lagging = cached is None or _rv(cached) < rv
+            lagging = cached is None or resource_version(cached) < rv
             if lagging and self.clock.monotonic() - since < EXPECTATION_TIMEOUT_SECONDS:
                 return False
             del self._expect[(ens, name)]
@@ -93,14 +86,14 @@ class AdvancedDeploymentReconciler:
                 created = await self.client.create(REPLICASETS, body, ns)
             except AlreadyExists:
                 return
-            self._expect[(ns, meta(created)["name"])] = (_rv(created), self.clock.monotonic())
+            self._expect[(ns, meta(created)["name"])] = (resource_version(created), self.clock.monotonic())
             log.info("created replica set", replicaset=meta(created)["name"], replicas=body["spec"]["replicas"])
         elif isinstance(action, ScaleReplicaSet):
             try:
                 scaled = await self.client.patch(REPLICASETS, action.name, action.patch(), ns)
             except NotFound:
                 return
-            self._expect[(ns, action.name)] = (_rv(scaled), self.clock.monotonic())
+            self._expect[(ns, action.name)] = (resource_version(scaled), self.clock.monotonic())
             log.info("scaled replica set", replicaset=action.name,
                      replicas=f"{action.from_replicas}->{action.to_replicas}")
 

@@ -30,6 +30,7 @@ from rollouts.controllers.common import (
     merge_patch,
     meta,
     ref_matches,
+    resource_version,
     workload_ref,
 )
 from rollouts.controllers.rollout.finalising import reset_for_continuous_release, run_finalising
@@ -53,13 +54,6 @@ STALE_CACHE_RETRY_SECONDS = 0.2
 log = structlog.get_logger("rollouts.controllers.rollout")
 
 
-def _rv(obj: Mapping[str, Any] | None) -> int:
-    try:
-        return int(meta(obj).get("resourceVersion") or 0)
-    except ValueError:
-        return 0
-
-
 @attrs.define
 class RolloutReconciler:
     """Dependencies: the client, informer stores and the event recorder (see ``setup``)."""
@@ -81,7 +75,7 @@ class RolloutReconciler:
         if cached is None:
             self._written.pop((ns, name), None)
             return Result()
-        if _rv(cached) < self._written.get((ns, name), 0):
+        if resource_version(cached) < self._written.get((ns, name), 0):
             return Result(requeue_after=STALE_CACHE_RETRY_SECONDS)
         rollout = thaw(cached)
         rollout, stop = await self._finalizer(rollout)
@@ -186,7 +180,7 @@ class RolloutReconciler:
             return
         md = meta(rollout)
         written = await self.client.patch_status(ROLLOUTS, md["name"], {"status": patch}, md["namespace"])
-        self._written[(md["namespace"], md["name"])] = _rv(written)
+        self._written[(md["namespace"], md["name"])] = resource_version(written)
 
 
 #: Status fields Go always serialises (no ``omitempty``); the CRD marks them required.
