@@ -17,7 +17,12 @@ import pytest
 from localcluster.cluster import LocalCluster
 
 from tests.e2e.harness import Kubectl, ManagerProcess, cleanup_cluster_registrations, step_paused_message, wait_for
-from tests.integration.workloads.helpers import WorkloadRelease, pod_template, rollout_body
+from tests.integration.workloads.helpers import (
+    WorkloadRelease,
+    pod_template,
+    rollback_restarts_as_new_release,
+    rollout_body,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -215,15 +220,14 @@ def test_advanced_statefulset_rollout_deleted_mid_release(kruise_manager: Manage
     _rollout_deleted_mid_release(r, 10)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known bug (open in issue 6): after the Advanced DaemonSet's template goes back to version-1 at "
-    "step 1, the Rollout stays Progressing/StepPaused with partition 9 instead of rolling back natively"))
-def test_advanced_daemonset_rollback_mid_release(kruise_manager: ManagerProcess, okc: Kubectl,
-                                                 kruise_namespace: str, ds_nodes: list[str]) -> None:
+def test_advanced_daemonset_rollback_is_a_new_release(kruise_manager: ManagerProcess, okc: Kubectl,
+                                                      kruise_namespace: str, ds_nodes: list[str]) -> None:
+    """An Advanced DaemonSet is "never in rollback" (its canary revision is status.daemonSetHash): going
+    back to version-1 restarts the release at step 1, as upstream, and approvals finish it."""
     n = len(ds_nodes)
     r = _release(okc, kruise_namespace, "daemonsets.apps.kruise.io", advanced_daemonset(), f"{KRUISE}/v1alpha1",
                  "DaemonSet", pods=n)
-    _rollback_mid_release(r, n)
+    rollback_restarts_as_new_release(r, n)
 
 
 def test_advanced_daemonset_rollout_deleted_mid_release(kruise_manager: ManagerProcess, okc: Kubectl,

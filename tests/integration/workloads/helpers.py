@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from tests.e2e.harness import Kubectl, Release, wait_for
+from tests.e2e.harness import Kubectl, Release, step_paused_message, wait_for
 
 REVISION_LABEL = "controller-revision-hash"
 BATCH_LABEL = "rollouts.kruise.io/rollout-batch-id"
@@ -95,3 +95,24 @@ class WorkloadRelease(Release):
     def leftovers(self) -> list[str]:
         anns = self.workload()["metadata"].get("annotations") or {}
         return [k for k in anns if "rollouts.kruise.io" in k]
+
+
+def rollback_restarts_as_new_release(r: WorkloadRelease, n: int) -> None:
+    """Back to version-1 at step 1 for kinds that are "never in rollback" (native and Advanced
+    DaemonSet, rollout-lifecycle.md §2 table): the finder sees a new release of version-1, so (as
+    upstream) it restarts at step 1, where enough pods already run version-1, and approvals finish it."""
+    r.patch("version-2")
+    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
+    r.wait_versions(n, 1, "version-2")
+    v2 = r.rollout()["status"]["canaryStatus"]["canaryRevision"]
+    r.patch("version-1")
+    wait_for(lambda: r.rollout()["status"].get("canaryStatus") or {},
+             lambda cs: cs.get("canaryRevision") not in (None, "", v2) and cs.get("currentStepState") == "StepPaused",
+             what="restarted on version-1")
+    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
+    r.approve()
+    r.wait_rollout(("Progressing", "2", "StepPaused", step_paused_message(2)))
+    r.approve()
+    r.wait_rollout(("Healthy", "3", "Completed", "Rollout progressing has been completed"))
+    r.wait_versions(n, n, "version-1")
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")

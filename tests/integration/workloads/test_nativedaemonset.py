@@ -12,7 +12,12 @@ import time
 import pytest
 
 from tests.e2e.harness import Kubectl, ManagerProcess, step_paused_message, wait_for
-from tests.integration.workloads.helpers import WorkloadRelease, pod_template, rollout_body
+from tests.integration.workloads.helpers import (
+    WorkloadRelease,
+    pod_template,
+    rollback_restarts_as_new_release,
+    rollout_body,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -80,22 +85,7 @@ def test_native_daemonset_rollout_deleted_mid_release(release: tuple[WorkloadRel
 
 
 def test_native_daemonset_rollback_is_a_new_release(release: tuple[WorkloadRelease, int]) -> None:
-    """Going back to version-1 mid-release: the old ControllerRevision becomes the newest, so (as
-    upstream) the finder sees a new release of version-1 rather than a rollback; it restarts at step 1,
-    where enough pods already run version-1, and approvals finish it."""
+    """Going back to version-1 mid-release: the old ControllerRevision becomes the newest, so the
+    finder sees a new release of version-1 rather than a rollback."""
     r, n = release
-    r.patch("version-2")
-    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
-    r.wait_versions(n, 1, "version-2")
-    v2 = r.rollout()["status"]["canaryStatus"]["canaryRevision"]
-    r.patch("version-1")
-    wait_for(lambda: r.rollout()["status"].get("canaryStatus") or {},
-             lambda cs: cs.get("canaryRevision") not in (None, "", v2) and cs.get("currentStepState") == "StepPaused",
-             what="restarted on version-1")
-    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
-    r.approve()
-    r.wait_rollout(("Progressing", "2", "StepPaused", step_paused_message(2)))
-    r.approve()
-    r.wait_rollout(("Healthy", "3", "Completed", "Rollout progressing has been completed"))
-    r.wait_versions(n, n, "version-1")
-    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
+    rollback_restarts_as_new_release(r, n)
