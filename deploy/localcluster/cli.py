@@ -67,8 +67,9 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def _start(nodes: int, run_dir: Path | None, openkruise: bool = False) -> LocalCluster:
-    cluster = LocalCluster(ClusterSettings(nodes=nodes, run_dir=run_dir, keep_run_dir=run_dir is not None,
-                                           openkruise=openkruise))
+    detached = run_dir is not None
+    cluster = LocalCluster(ClusterSettings(nodes=nodes, run_dir=run_dir, keep_run_dir=detached,
+                                           openkruise=openkruise, die_with_owner=not detached))
     cluster.start()
     return cluster
 

@@ -14,6 +14,7 @@ benchmark, none of which need an event loop to babysit subprocesses.
 from __future__ import annotations
 
 import base64
+import ctypes
 import json
 import os
 import shutil
@@ -42,6 +43,8 @@ STOP_GRACE_S = 10.0
 #: Service CIDR; the first address is the in-cluster ``kubernetes`` Service.
 SERVICE_CIDR = "10.0.0.0/16"
 SERVICE_IP = "10.0.0.1"
+#: File in a temp run dir naming the owning process, for ``sweep_stale_run_dirs``.
+OWNER_FILE = "owner.pid"
 #: Pod CIDR kwok hands addresses from: /16 is 65k pods, plenty for benchmarks.
 POD_CIDR = "10.244.0.0/16"
 
@@ -65,6 +68,10 @@ class ClusterSettings:
     #: Also run the real OpenKruise kruise-manager (CloneSet, Advanced StatefulSet/DaemonSet) with its
     #: CRDs and URL-mode webhooks; built on first use (see ``openkruise.py``). Off by default.
     openkruise: bool = False
+    #: Components die with the process that started them (Linux ``PR_SET_PDEATHSIG``), so a killed
+    #: test run or ``make dev`` cannot leak a control plane. Off only for ``local-cluster up``, whose
+    #: cluster must outlive the command.
+    die_with_owner: bool = True
     #: Print progress lines to this callable (stderr by default).
     log: Callable[[str], None] = attrs.field(default=lambda m: print(f"[local-cluster] {m}", flush=True))
 
@@ -95,8 +102,12 @@ class LocalCluster:
         self.settings = settings or ClusterSettings()
         self._procs: list[_Proc] = []
         self._owns_run_dir = self.settings.run_dir is None
+        if self._owns_run_dir:
+            sweep_stale_run_dirs()
         self.run_dir = self.settings.run_dir or Path(tempfile.mkdtemp(prefix="kruise-local-cluster-"))
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self._owns_run_dir:
+            (self.run_dir / OWNER_FILE).write_text(str(os.getpid()))
         self.kubeconfig = self.run_dir / "kubeconfig"
         self.etcd_endpoint = ""
         self.server = ""
@@ -154,7 +165,8 @@ class LocalCluster:
         with log_path.open("ab") as fh:
             popen = subprocess.Popen(args, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      start_new_session=True, cwd=self.run_dir,
-                                     env=None if env is None else {**os.environ, **env})
+                                     env=None if env is None else {**os.environ, **env},
+                                     preexec_fn=_die_with_parent if self.settings.die_with_owner else None)
         proc = _Proc(name, popen, log_path)
         self._procs.append(proc)
         return proc
@@ -337,6 +349,33 @@ class LocalCluster:
         except urllib.error.HTTPError as e:
             if not ((ok_conflict and e.code == 409) or (ok_missing and e.code == 404)):
                 raise ClusterError(f"{method} {path} failed: {e.code} {e.read()[:500]!r}") from e
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask the kernel for SIGKILL when the spawning process dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def sweep_stale_run_dirs(tmp: Path | None = None) -> list[Path]:
+    """Remove temp run dirs of clusters whose owner process is gone (a killed run cannot clean up)."""
+    removed = []
+    for d in (tmp or Path(tempfile.gettempdir())).glob("kruise-local-cluster-*"):
+        try:
+            pid = int((d / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+        except PermissionError:
+            pass
+    return removed
 
 
 def _terminate(proc: _Proc) -> None:

@@ -57,3 +57,21 @@ def test_pki_serving_cert_has_local_sans_and_admin_is_system_masters(tmp_path: P
     ca = x509.load_pem_x509_certificate(p.ca_crt.read_bytes())
     assert serving.issuer == ca.subject
     assert oct(p.admin_key.stat().st_mode & 0o777) == "0o600"
+
+
+def test_stale_run_dirs_of_dead_owners_are_swept(tmp_path: Path) -> None:
+    from localcluster.cluster import OWNER_FILE, sweep_stale_run_dirs
+
+    dead = tmp_path / "kruise-local-cluster-dead"
+    alive = tmp_path / "kruise-local-cluster-alive"
+    foreign = tmp_path / "kruise-local-cluster-nofile"
+    for d in (dead, alive, foreign):
+        d.mkdir()
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    (dead / OWNER_FILE).write_text(str(proc.pid))
+    import os
+
+    (alive / OWNER_FILE).write_text(str(os.getpid()))
+    assert sweep_stale_run_dirs(tmp_path) == [dead]
+    assert alive.exists() and foreign.exists() and not dead.exists()
