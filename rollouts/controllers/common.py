@@ -6,6 +6,8 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
+
 from runtime.kube.resources import Resource
 
 ROLLOUTS = Resource("rollouts.kruise.io", "v1beta1", "rollouts", "Rollout")
@@ -94,3 +96,30 @@ def finalizers_patch(obj: Obj, finalizer: str, *, present: bool) -> dict[str, An
         return None
     wanted = current + [finalizer] if present else [f for f in current if f != finalizer]
     return {"metadata": {"finalizers": wanted, "resourceVersion": meta(obj).get("resourceVersion")}}
+
+
+#: How soon to look again when the cache is older than our own last write.
+STALE_CACHE_RETRY_SECONDS = 0.2
+
+
+@attrs.define
+class OwnWrites:
+    """The resourceVersion of our own last write per object, to avoid acting on an older cache.
+
+    A reconcile woken before the informer has seen our previous status patch would recompute from
+    stale input and undo or repeat work; it requeues briefly instead (STYLE example 10)."""
+
+    #: (namespace, name) -> resourceVersion returned by our last write of that object.
+    _versions: dict[tuple[str, str], int] = attrs.field(factory=dict)
+
+    def lookup(self, store: Any, namespace: str, name: str) -> tuple[Obj | None, bool]:
+        """(cached object or None, stale?). A vanished object forgets its recorded write."""
+        cached = store.get(name, namespace)
+        if cached is None:
+            self._versions.pop((namespace, name), None)
+            return None, False
+        return cached, resource_version(cached) < self._versions.get((namespace, name), 0)
+
+    def record(self, written: Obj) -> None:
+        md = meta(written)
+        self._versions[(md.get("namespace", ""), md.get("name", ""))] = resource_version(written)

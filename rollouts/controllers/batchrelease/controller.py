@@ -20,6 +20,8 @@ from rollouts.controllers.batchrelease.deployment import deployment_pods_owner
 from rollouts.controllers.batchrelease.registry import control_plane
 from rollouts.controllers.common import (
     BATCHRELEASES,
+    STALE_CACHE_RETRY_SECONDS,
+    OwnWrites,
     annotations,
     finalizers_patch,
     group_of,
@@ -27,7 +29,6 @@ from rollouts.controllers.common import (
     merge_patch,
     meta,
     ref_matches,
-    resource_version,
 )
 from rollouts.controllers.workloads import get_workload, kind_of
 from runtime.cache.frozen import thaw
@@ -37,7 +38,6 @@ from runtime.reconcile import Request, Result
 
 BATCH_RELEASE_FINALIZER = "rollouts.kruise.io/batch-release-finalizer"
 CONTROL_INFO_ANNOTATION = "batchrelease.rollouts.kruise.io/control-info"
-STALE_CACHE_RETRY_SECONDS = 0.2
 
 log = structlog.get_logger("rollouts.controllers.batchrelease")
 
@@ -49,17 +49,16 @@ class BatchReleaseReconciler:
     deployments: Any
     events: Any = None
     clock: Clock = REAL_CLOCK
-    _written: dict[tuple[str, str], int] = attrs.field(factory=dict)
+    _writes: OwnWrites = attrs.field(factory=OwnWrites)
     #: Informers of the other workload kinds by resource (kinds without one are read with a GET).
     workload_stores: dict[Any, Any] = attrs.field(factory=dict)
 
     async def reconcile(self, request: Request) -> Result:
         ns, name = request.namespace or "", request.name
-        cached = self.batch_releases.store.get(name, ns)
+        cached, stale = self._writes.lookup(self.batch_releases.store, ns, name)
         if cached is None:
-            self._written.pop((ns, name), None)
             return Result()
-        if resource_version(cached) < self._written.get((ns, name), 0):
+        if stale:
             return Result(requeue_after=STALE_CACHE_RETRY_SECONDS)
         br = thaw(cached)
         status = copy.deepcopy(br.get("status") or {})
@@ -106,7 +105,7 @@ class BatchReleaseReconciler:
             return
         md = meta(br)
         written = await self.client.patch_status(BATCHRELEASES, md["name"], {"status": patch}, md["namespace"])
-        self._written[(md["namespace"], md["name"])] = resource_version(written)
+        self._writes.record(written)
 
 
 def batch_release_for_workload(br_store: Any, obj: Mapping[str, Any]) -> list[Request]:

@@ -24,13 +24,14 @@ import structlog
 from rollouts.controllers.common import (
     BATCHRELEASES,
     ROLLOUTS,
+    STALE_CACHE_RETRY_SECONDS,
+    OwnWrites,
     finalizers_patch,
     is_deleting,
     labels,
     merge_patch,
     meta,
     ref_matches,
-    resource_version,
     workload_ref,
 )
 from rollouts.controllers.rollout.finalising import reset_for_continuous_release, run_finalising
@@ -48,8 +49,6 @@ from runtime.reconcile import Request, Result
 
 ROLLOUT_FINALIZER = "rollouts.kruise.io/rollout"
 WORKLOAD_TYPE_LABEL = "rollouts.kruise.io/workload-type"
-#: How soon to look again when the cache is older than our own last write.
-STALE_CACHE_RETRY_SECONDS = 0.2
 
 log = structlog.get_logger("rollouts.controllers.rollout")
 
@@ -65,17 +64,16 @@ class RolloutReconciler:
     replica_sets: Any
     events: Any = None
     clock: Clock = REAL_CLOCK
-    _written: dict[tuple[str, str], int] = attrs.field(factory=dict)
+    _writes: OwnWrites = attrs.field(factory=OwnWrites)
     #: Informers of the other workload kinds by resource (kinds without one are read with a GET).
     workload_stores: dict[Any, Any] = attrs.field(factory=dict)
 
     async def reconcile(self, request: Request) -> Result:
         ns, name = request.namespace or "", request.name
-        cached = self.rollouts.store.get(name, ns)
+        cached, stale = self._writes.lookup(self.rollouts.store, ns, name)
         if cached is None:
-            self._written.pop((ns, name), None)
             return Result()
-        if resource_version(cached) < self._written.get((ns, name), 0):
+        if stale:
             return Result(requeue_after=STALE_CACHE_RETRY_SECONDS)
         rollout = thaw(cached)
         rollout, stop = await self._finalizer(rollout)
@@ -180,7 +178,7 @@ class RolloutReconciler:
             return
         md = meta(rollout)
         written = await self.client.patch_status(ROLLOUTS, md["name"], {"status": patch}, md["namespace"])
-        self._written[(md["namespace"], md["name"])] = resource_version(written)
+        self._writes.record(written)
 
 
 #: Status fields Go always serialises (no ``omitempty``); the CRD marks them required.
