@@ -120,6 +120,6 @@ class OwnWrites:
             return None, False
         return cached, resource_version(cached) < self._versions.get((namespace, name), 0)
 
-    def record(self, written: Obj) -> None:
-        md = meta(written)
-        self._versions[(md.get("namespace", ""), md.get("name", ""))] = resource_version(written)
+    def record(self, namespace: str, name: str, written: Obj) -> None:
+        """Remember the resourceVersion the API server returned for our write of namespace/name."""
+        self._versions[(namespace, name)] = resource_version(written)

@@ -105,7 +105,7 @@ class BatchReleaseReconciler:
             return
         md = meta(br)
         written = await self.client.patch_status(BATCHRELEASES, md["name"], {"status": patch}, md["namespace"])
-        self._writes.record(written)
+        self._writes.record(md["namespace"], md["name"], written)
 
 
 def batch_release_for_workload(br_store: Any, obj: Mapping[str, Any]) -> list[Request]:

@@ -178,7 +178,7 @@ class RolloutReconciler:
             return
         md = meta(rollout)
         written = await self.client.patch_status(ROLLOUTS, md["name"], {"status": patch}, md["namespace"])
-        self._writes.record(written)
+        self._writes.record(md["namespace"], md["name"], written)
 
 
 #: Status fields Go always serialises (no ``omitempty``); the CRD marks them required.
