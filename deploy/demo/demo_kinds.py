@@ -8,16 +8,10 @@ Called by ``run.py`` (which owns the Deployment walkthrough, the cluster and man
 from __future__ import annotations
 
 import json
-import os
-import shlex
-import subprocess
-import sys
-import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-BIN = Path(sys.executable).parent
+from shell import DemoShell
+
 KRUISE = "apps.kruise.io"
 
 
@@ -55,27 +49,11 @@ def needs_openkruise(kind: str) -> bool:
     return KINDS[kind][4]
 
 
-class KindDemo:
+class KindDemo(DemoShell):
     def __init__(self, kubeconfig: str, kind: str) -> None:
-        self.env = {**os.environ, "KUBECONFIG": kubeconfig, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+        super().__init__(kubeconfig)
         self.api_version, self.kind, self.resource, self.spec, _ = KINDS[kind]
 
-    def run(self, *args: str, show: bool = True, stdin: str | None = None) -> str:
-        proc = subprocess.run([str(BIN / "kubectl"), *args], capture_output=True, text=True, env=self.env,
-                              input=stdin, timeout=60)
-        if show:
-            print(f"➜ kubectl {shlex.join(args)}")
-            print((proc.stdout + proc.stderr).rstrip())
-        if proc.returncode != 0:
-            raise SystemExit(f"kubectl {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
-        return proc.stdout
-
-    def wait(self, what: str, check: Callable[[], bool], timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while not check():
-            if time.monotonic() > deadline:
-                raise SystemExit(f"timed out waiting for {what}")
-            time.sleep(0.5)
 
     def state(self) -> str:
         return self.run("get", "rollouts.rollouts.kruise.io", "rollouts-demo", "-o",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import signal
 import socket
 import subprocess
@@ -19,14 +18,13 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 import demo_kinds  # deploy/demo/demo_kinds.py (this script's directory is on sys.path)
+from shell import DemoShell
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-BIN = Path(sys.executable).parent
 PATCH_V2 = ('{"spec":{"template":{"spec":{"containers":[{"name":"busybox", '
             '"env":[{"name":"VERSION", "value":"version-2"}]}]}}}}')
 
@@ -37,26 +35,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Demo:
-    def __init__(self, kubeconfig: str) -> None:
-        self.env = {**os.environ, "KUBECONFIG": kubeconfig, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-
-    def run(self, *args: str, show: bool = True) -> str:
-        """Run kubectl, echo the command seed-style (``➜ kubectl ...``) and its output."""
-        proc = subprocess.run([str(BIN / "kubectl"), *args], capture_output=True, text=True, env=self.env, timeout=60)
-        if show:
-            print(f"➜ kubectl {shlex.join(args)}")
-            print((proc.stdout + proc.stderr).rstrip())
-        if proc.returncode != 0:
-            raise SystemExit(f"kubectl {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
-        return proc.stdout
-
-    def wait(self, what: str, check: Callable[[], bool], timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while not check():
-            if time.monotonic() > deadline:
-                raise SystemExit(f"timed out waiting for {what}")
-            time.sleep(0.5)
+class Demo(DemoShell):
+    """The seed's Deployment walkthrough."""
 
     def rollout_state(self) -> str:
         return self.run("get", "rollout", "rollouts-demo", "-o",
