@@ -152,69 +152,159 @@ def _json_type(v: Any) -> str:
     return type(v).__name__
 
 
-def _structure(value: Any, tp: Any, path: str) -> Any:
-    """Decode one JSON value into ``tp``; DecodeError names ``path`` on a type mismatch."""
+class _PathError(Exception):
+    """A decode failure on its way up to :func:`from_dict`, collecting path segments innermost first.
+
+    Why not raise :class:`DecodeError` directly: its message needs the full path, and building path
+    strings for every field decoded (the old way) cost more than the decoding on the webhook's hot
+    path. Segments are only collected when something is actually wrong.
+    """
+
+    def __init__(self, message: str, exc_type: type[Exception] = DecodeError) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exc_type = exc_type
+        self.segments: list[str | int] = []
+
+    def finish(self) -> Exception:
+        path = ""
+        for seg in reversed(self.segments):
+            path = _join(path, seg)
+        if self.exc_type is DecodeError:
+            return DecodeError(path, self.message)
+        return self.exc_type(f"{self.message} at {path}")
+
+
+Decoder = typing.Callable[[Any], Any]
+
+
+@functools.cache
+def _decoder(tp: Any) -> Decoder:
+    """A decode function for JSON values of type ``tp``, built once per type (the type analysis —
+    ``get_origin``/``unwrap_optional``/``is_model`` — used to run for every value decoded)."""
     inner, optional = unwrap_optional(tp)
     if optional:
-        return None if value is None else _structure(value, inner, path)
+        dec = _decoder(inner)
+        return lambda v: None if v is None else dec(v)
     if tp is Any:
-        return copy.deepcopy(value)
+        return _json_copy
     if is_model(tp):
-        return _structure_model(value, tp, path)
+        return functools.partial(_decode_model, tp)  # its plan is built on first use (recursive types)
     origin = typing.get_origin(tp)
     if origin is list:
-        if not isinstance(value, list):
-            raise DecodeError(path, f"expected an array, got {_json_type(value)}")
-        (item_tp,) = typing.get_args(tp)
-        return [_structure(v, item_tp, _join(path, i)) for i, v in enumerate(value)]
+        return functools.partial(_decode_list, _decoder(typing.get_args(tp)[0]))
     if origin is dict:
-        if not isinstance(value, dict):
-            raise DecodeError(path, f"expected an object, got {_json_type(value)}")
-        _, val_tp = typing.get_args(tp)
-        return {str(k): _structure(v, val_tp, _join(path, str(k))) for k, v in value.items()}
-    return _structure_scalar(value, tp, path)
+        return functools.partial(_decode_dict, _decoder(typing.get_args(tp)[1]))
+    return _SCALARS.get(tp) or functools.partial(_unsupported, tp)
 
 
-def _structure_scalar(value: Any, tp: Any, path: str) -> Any:
-    if tp is IntOrString:
-        if isinstance(value, bool) or not isinstance(value, int | str):
-            raise DecodeError(path, f"expected an integer or a string, got {_json_type(value)}")
-        return IntOrString(value)
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise DecodeError(path, f"expected a boolean, got {_json_type(value)}")
-        return value
-    if tp is int:
-        if isinstance(value, float) and value.is_integer():
-            # Some decoders yield 3.0 for an integral number; keep it as 3 rather than reject it.
-            return int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise DecodeError(path, f"expected an integer, got {_json_type(value)}")
-        return value
-    if tp is str:
-        if not isinstance(value, str):
-            raise DecodeError(path, f"expected a string, got {_json_type(value)}")
-        return value
-    raise TypeError(f"unsupported model type {tp!r} at {path}")
+def _decode_list(item: Decoder, value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise _PathError(f"expected an array, got {_json_type(value)}")
+    out = []
+    for i, v in enumerate(value):
+        try:
+            out.append(item(v))
+        except _PathError as e:
+            e.segments.append(i)
+            raise
+    return out
 
 
-def _structure_model(d: Any, cls: type, path: str) -> Any:
+def _decode_dict(item: Decoder, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _PathError(f"expected an object, got {_json_type(value)}")
+    out = {}
+    for k, v in value.items():
+        try:
+            out[str(k)] = item(v)
+        except _PathError as e:
+            e.segments.append(str(k))
+            raise
+    return out
+
+
+def _json_copy(v: Any) -> Any:
+    """``copy.deepcopy`` specialised for what ``json.loads`` yields (plain dicts, lists, scalars)."""
+    t = type(v)
+    if t is str or t is int or t is bool or t is float or v is None:
+        return v
+    if t is dict:
+        return {k: _json_copy(x) for k, x in v.items()}
+    if t is list:
+        return [_json_copy(x) for x in v]
+    return copy.deepcopy(v)
+
+
+def _decode_intstr(value: Any) -> IntOrString:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise _PathError(f"expected an integer or a string, got {_json_type(value)}")
+    return IntOrString(value)
+
+
+def _decode_bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _PathError(f"expected a boolean, got {_json_type(value)}")
+    return value
+
+
+def _decode_int(value: Any) -> int:
+    if isinstance(value, float) and value.is_integer():
+        # Some decoders yield 3.0 for an integral number; keep it as 3 rather than reject it.
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _PathError(f"expected an integer, got {_json_type(value)}")
+    return value
+
+
+def _decode_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _PathError(f"expected a string, got {_json_type(value)}")
+    return value
+
+
+def _unsupported(tp: Any, _value: Any) -> Any:
+    raise _PathError(f"unsupported model type {tp!r}", TypeError)
+
+
+_SCALARS: dict[Any, Decoder] = {IntOrString: _decode_intstr, bool: _decode_bool, int: _decode_int, str: _decode_str}
+
+
+@functools.cache
+def _plan(cls: type) -> tuple[tuple[tuple[str, str, bool, Decoder], ...], frozenset[str]]:
+    """Per model class: (wire name, init alias, is pointer, decoder) per field, and the known names."""
+    fields = tuple((f.meta.name, f.alias, f.pointer, _decoder(f.type)) for f in wire_fields(cls))
+    return fields, frozenset(f[0] for f in fields)
+
+
+def _decode_model(cls: type, d: Any) -> Any:
     if not isinstance(d, dict):
-        raise DecodeError(path, f"expected an object, got {_json_type(d)}")
+        raise _PathError(f"expected an object, got {_json_type(d)}")
+    fields, known = _plan(cls)
     kwargs: dict[str, Any] = {}
-    known: set[str] = set()
-    for f in wire_fields(cls):
-        known.add(f.meta.name)
-        if f.meta.name not in d:
+    for name, alias, pointer, dec in fields:  # declaration order: the first bad field is the one reported
+        if name not in d:
             continue
-        v = d[f.meta.name]
-        if v is None and not unwrap_optional(f.type)[1]:
+        v = d[name]
+        if v is None and not pointer:
             continue  # Go: null leaves a non-pointer field at its zero value
-        kwargs[f.alias] = _structure(v, f.type, _join(path, f.meta.name))
-    extra = {k: copy.deepcopy(v) for k, v in d.items() if k not in known}
+        try:
+            kwargs[alias] = dec(v)
+        except _PathError as e:
+            e.segments.append(name)
+            raise
+    present = known.intersection(d)
+    extra = {} if len(present) == len(d) else {k: _json_copy(v) for k, v in d.items() if k not in known}
     obj = cls(**kwargs, extra=extra)
-    obj._present = frozenset(k for k in d if k in known)
+    obj._present = present
     return obj
+
+
+def _decode(tp: Any, value: Any) -> Any:
+    try:
+        return _decoder(tp)(value)
+    except _PathError as e:
+        raise e.finish() from None
 
 
 def string_map(v: Any) -> dict[str, str]:
@@ -320,9 +410,9 @@ def go_json(obj: WireModel) -> str:
 
 def _make_converter() -> cattrs.Converter:
     c = cattrs.Converter()
-    c.register_structure_hook_func(is_model, lambda d, t: _structure_model(d, t, ""))
+    c.register_structure_hook_func(is_model, lambda d, t: _decode(t, d))
     c.register_unstructure_hook_func(is_model, _unstructure_model)
-    c.register_structure_hook(IntOrString, lambda d, _t: _structure_scalar(d, IntOrString, ""))
+    c.register_structure_hook(IntOrString, lambda d, _t: _decode(IntOrString, d))
     c.register_unstructure_hook(IntOrString, lambda v: v.value)
     return c
 
@@ -335,7 +425,7 @@ T = typing.TypeVar("T")
 
 def from_dict(cls: type[T], d: Mapping[str, Any]) -> T:
     """Decode a JSON object into model ``cls``. Raises :class:`DecodeError` on type mismatches."""
-    return _structure_model(d, cls, "")
+    return _decode(cls, d)  # type: ignore[no-any-return]
 
 
 def to_dict(obj: WireModel) -> dict[str, Any]:

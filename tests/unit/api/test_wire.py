@@ -130,6 +130,38 @@ def test_decode_errors_name_the_field(v1beta1_rollout: dict, mutate, path: str) 
     assert exc.value.path == path
 
 
+def test_decode_error_message_and_root_path(v1beta1_rollout: dict) -> None:
+    v1beta1_rollout["spec"]["strategy"]["canary"]["steps"][1]["replicas"] = 1.5
+    with pytest.raises(DecodeError) as exc:
+        load(v1beta1_rollout)
+    assert str(exc.value) == "spec.strategy.canary.steps[1].replicas: expected an integer or a string, got number"
+    assert exc.value.__cause__ is None and exc.value.__suppress_context__
+    with pytest.raises(DecodeError, match=r"^<root>: expected an object, got array$"):
+        from_dict(b.Rollout, [])  # type: ignore[arg-type]
+
+
+def test_decode_reports_the_first_bad_field_in_declaration_order(v1beta1_rollout: dict) -> None:
+    """Two bad fields: the one declared first is named, whatever the key order of the input."""
+    spec = v1beta1_rollout["spec"]
+    spec["disabled"] = "yes"
+    spec["workloadRef"] = "x"
+    first = None
+    for order in (list(spec), list(reversed(spec))):
+        v1beta1_rollout["spec"] = {k: spec[k] for k in order}
+        with pytest.raises(DecodeError) as exc:
+            load(v1beta1_rollout)
+        first = first or exc.value.path
+        assert exc.value.path == first == "spec.workloadRef"
+
+
+def test_decoded_unknown_values_are_copies_of_any_json_shape() -> None:
+    raw = {"gracePeriodSeconds": 0, "service": "s", "x": {"a": [1, 2.5, None, True, {"b": "c"}]}}
+    ref = from_dict(TrafficRoutingRef, raw)
+    assert to_dict(ref) == raw
+    raw["x"]["a"][4]["b"] = "changed"
+    assert to_dict(ref)["x"]["a"][4] == {"b": "c"}
+
+
 def test_load_rejects_unknown_kinds() -> None:
     with pytest.raises(DecodeError):
         load({"apiVersion": "rollouts.kruise.io/v1beta1", "kind": "TrafficRouting"})
