@@ -25,7 +25,11 @@ from rollouts.release.deployment_partition import (
     ScaleReplicaSet,
     plan_deployment_sync,
 )
-from rollouts.release.deployment_strategy import DEPLOYMENT_EXTRA_STATUS_ANNOTATION, is_under_rollout_control
+from rollouts.release.deployment_strategy import (
+    DEPLOYMENT_EXTRA_STATUS_ANNOTATION,
+    DEPLOYMENT_STRATEGY_ANNOTATION,
+    is_under_rollout_control,
+)
 from runtime.cache.frozen import thaw
 from runtime.clock import REAL_CLOCK, Clock
 from runtime.kube.errors import AlreadyExists, NotFound
@@ -99,10 +103,11 @@ class AdvancedDeploymentReconciler:
 
     async def _write(self, deployment: Mapping[str, Any], plan: Any) -> None:
         md = meta(deployment)
+        status = thaw(plan.status)
         if plan.extra_status is not None:
             body = {"metadata": {"annotations": {DEPLOYMENT_EXTRA_STATUS_ANNOTATION: plan.extra_status}}}
-            await self.client.patch(DEPLOYMENTS, md["name"], body, md["namespace"])
-        status = thaw(plan.status)
+            written = await self.client.patch(DEPLOYMENTS, md["name"], body, md["namespace"])
+            status["observedGeneration"] = observed_generation_after(deployment, written, status)
         if plan.collision:
             status["collisionCount"] = int(status.get("collisionCount") or 0) + 1
         patch = merge_patch(deployment.get("status") or {}, status)
@@ -110,3 +115,23 @@ class AdvancedDeploymentReconciler:
             del patch[key]  # never drop fields the native controller maintains
         if patch:
             await self.client.patch_status(DEPLOYMENTS, md["name"], {"status": patch}, md["namespace"])
+
+
+def observed_generation_after(planned: Mapping[str, Any], written: Mapping[str, Any], status: Mapping[str, Any]) -> int:
+    """The observedGeneration to report after our own extra-status annotation write.
+
+    The API server bumps a Deployment's generation on *any* annotation change, so our own
+    bookkeeping write would leave ``observedGeneration`` one behind and make every reader (the
+    BatchRelease's "still reconciling" check) wait for another sync. When the written object's spec
+    and strategy annotation are the ones we planned from, we have observed its new generation; if
+    someone changed either in between, we keep the planned generation so that change is still seen
+    as unobserved.
+    """
+    same_strategy = _strategy(written) == _strategy(planned)
+    if same_strategy and (written.get("spec") or {}) == (planned.get("spec") or {}):
+        return int(meta(written).get("generation", 0))
+    return int(status.get("observedGeneration", 0))
+
+
+def _strategy(deployment: Mapping[str, Any]) -> Any:
+    return (meta(deployment).get("annotations") or {}).get(DEPLOYMENT_STRATEGY_ANNOTATION)
