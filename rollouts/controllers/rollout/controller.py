@@ -1,8 +1,9 @@
-"""Rollout reconciler (rollout-lifecycle.md §1): observe → pure round → actions → one status patch.
+"""Rollout reconciler (rollout-lifecycle.md §1): observe → pure rounds → actions → one status patch.
 
 Each reconcile reads the Rollout, its Deployment (+ ReplicaSets) and BatchRelease from the informer
-caches, runs :func:`rollouts.rollout.machine.reconcile_rollout`, performs the intended actions in
-order and writes the status as one merge patch to ``/status`` (skipped when nothing changed).
+caches, runs :func:`rollouts.rollout.machine.settle` (rounds of ``reconcile_rollout`` chained in
+memory until one needs I/O), performs the intended actions in order and writes the status as one
+merge patch to ``/status`` (skipped when nothing changed).
 
 Cleanup actions (``RunFinalising``, ``ResetForContinuousRelease``) report completion back to the
 machine: we execute them first and, when they are complete, re-run the same round (same ``now``)
@@ -39,7 +40,7 @@ from rollouts.controllers.rollout.workload import observe_deployment, owned_repl
 from rollouts.controllers.workloads import WorkloadKind, get_workload, kind_of
 from rollouts.rollout import actions as act
 from rollouts.rollout.conditions import TERMINATING, get_condition
-from rollouts.rollout.machine import Outcome, reconcile_rollout
+from rollouts.rollout.machine import Outcome, reconcile_rollout, settle
 from rollouts.rollout.model import Observation
 from runtime.cache.frozen import thaw
 from runtime.clock import REAL_CLOCK, Clock
@@ -88,10 +89,12 @@ class RolloutReconciler:
             observed = observe_deployment(deployment, rss)
         obs = Observation(workload=observed, batch_release=self.batch_releases.store.get(name, ns))
         now = self.clock.now()
-        outcome = reconcile_rollout(rollout, obs, now)
-        finalising, reset = await self._cleanup(rollout, outcome, deployment, obs.batch_release)
+        settled = settle(rollout, obs, now)
+        view, outcome = settled.view, settled.outcome
+        finalising, reset = await self._cleanup(view, outcome, deployment, obs.batch_release)
         if finalising or reset:
-            outcome = reconcile_rollout(rollout, attrs.evolve(obs, finalising_done=finalising, reset_done=reset), now)
+            outcome = reconcile_rollout(view, attrs.evolve(obs, finalising_done=finalising, reset_done=reset), now)
+        outcome = attrs.evolve(outcome, actions=settled.events + outcome.actions)
         await self._perform(rollout, outcome)
         await self._write_status(rollout, outcome)
         return Result(requeue_after=outcome.requeue_after) if outcome.requeue_after is not None else Result()

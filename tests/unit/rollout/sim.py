@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from rollouts.release.batch import planned_batch_replicas
 from rollouts.release.plan import release_plan_hash
 from rollouts.rollout import actions as act
-from rollouts.rollout.machine import reconcile_rollout
+from rollouts.rollout.machine import reconcile_rollout, settle
 from rollouts.rollout.model import Observation, WorkloadObservation
 
 T0 = datetime(2023, 4, 8, 7, 27, 16, tzinfo=UTC)
@@ -33,8 +33,10 @@ def seed_rollout(steps=None):
 
 
 class Sim:
-    def __init__(self, rollout, replicas=10, revision="6c7764b765"):
+    def __init__(self, rollout, replicas=10, revision="6c7764b765", chained=False):
         self.rollout = rollout
+        #: Reconcile like the controller does (``settle``: rounds chained in memory until I/O).
+        self.chained = chained
         self.now = T0
         self.workload = WorkloadObservation(
             replicas=replicas,
@@ -80,7 +82,12 @@ class Sim:
 
     def step(self, advance=0.0):
         self.now += timedelta(seconds=advance)
-        out = reconcile_rollout(self.rollout, self.observe(), self.now)
+        if self.chained:
+            settled = settle(self.rollout, self.observe(), self.now)
+            out = settled.outcome
+            self.events.extend(a.message for a in settled.events)
+        else:
+            out = reconcile_rollout(self.rollout, self.observe(), self.now)
         for a in out.actions:
             if isinstance(a, act.PatchHashAnnotation):
                 self.rollout["metadata"]["annotations"]["rollouts.kruise.io/hash"] = a.value
