@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import ssl
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Any
 
 import aiohttp
 import pytest
+import structlog
+import structlog.testing
 
 from webhooks import certs
 from webhooks.admission import AdmissionRequest, AdmissionResponse, allowed, denied, patched
@@ -179,3 +182,37 @@ async def test_bind_before_start_reports_the_port(tmp_path: Path, material: cert
                 assert r.status == 200
     finally:
         await srv.stop()
+
+
+async def test_respond_answers_like_the_view_without_http(server: WebhookServer,
+                                                          material: certs.CertArtifacts) -> None:
+    body = json.dumps(_review()).encode()
+    _, over_tls = await _post(server, material.ca_cert, "/validate", body)
+    resp = await server.respond("/validate", body)
+    assert resp.status == 200 and json.loads(resp.body) == over_tls  # type: ignore[arg-type]
+    review = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "ConversionReview",
+              "request": {"uid": "u", "desiredAPIVersion": "x/v2", "objects": [{"apiVersion": "x/v1"}]}}
+    converted = await server.respond("/convert", json.dumps(review).encode())
+    assert converted.status == 200
+    assert json.loads(converted.body)["response"]["convertedObjects"] == [{"apiVersion": "x/v2"}]  # type: ignore[arg-type]
+    with pytest.raises(KeyError):
+        await server.respond("/nowhere", body)
+
+
+@pytest.mark.parametrize(("level", "logged"), [(logging.DEBUG, True), (logging.INFO, False)])
+async def test_admission_debug_line_follows_the_log_level(level: int, logged: bool) -> None:
+    """The per-request line is skipped by asking the level first; at debug it is still written."""
+    reg = HandlerRegistry()
+    reg.validating("/validate", _deny)
+    srv = WebhookServer(reg, WebhookSettings(host="127.0.0.1", port=0, cert_dir="/nonexistent"))
+    old = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level))
+    try:
+        with structlog.testing.capture_logs() as logs:
+            await srv.respond("/validate", json.dumps(_review()).encode())
+    finally:
+        structlog.configure(**old)
+    lines = [e for e in logs if e["event"] == "admission"]
+    assert bool(lines) is logged
+    if logged:
+        assert lines[0]["uid"] == "abc" and lines[0]["allowed"] is False and lines[0]["code"] == 422
