@@ -6,9 +6,10 @@ and shapes the answer:
 * CREATE and UPDATE are validated; DELETE/CONNECT and subresource requests are allowed untouched.
 * The conflict rule needs the other Rollouts of the namespace and the update rules need the phase of
   the *stored* Rollout (upstream re-reads it rather than trusting ``oldObject``). Both come from a
-  :class:`RolloutLister` — the manager passes one backed by its informer cache; ``KubeRolloutLister``
-  reads the API server directly (tests, or a manager without a cache). Without a lister the conflict
-  rule is skipped and the phase of ``oldObject`` is used.
+  :class:`RolloutLister`. The manager currently passes ``KubeRolloutLister``, which asks the API
+  server on every CREATE/UPDATE (a LIST of the namespace's Rollouts, plus a GET on UPDATE), so in a
+  cluster those round trips dominate admission latency; upstream reads its informer cache instead.
+  Without a lister the conflict rule is skipped and the phase of ``oldObject`` is used.
 * Invalid → denied with HTTP-style code 422 and the aggregated field errors (``format_errors``).
   Undecodable request → 400. A failing lister → 500 (denied: we never admit what we could not check).
 """
@@ -35,7 +36,7 @@ log = structlog.get_logger("webhooks.validating_rollout")
 
 
 class RolloutLister(Protocol):
-    """Reads the validator needs (cache-backed in the manager)."""
+    """Reads the validator needs (an informer cache would serve them without API round trips)."""
 
     async def list_rollouts(self, namespace: str) -> list[dict[str, Any]]: ...
 
