@@ -33,7 +33,7 @@ from rollouts.controllers.common import (
 from rollouts.controllers.workloads import get_workload, kind_of
 from runtime.cache.frozen import thaw
 from runtime.clock import REAL_CLOCK, Clock
-from runtime.kube.resources import DEPLOYMENTS
+from runtime.kube.resources import DEPLOYMENTS, PODS
 from runtime.reconcile import Request, Result
 
 BATCH_RELEASE_FINALIZER = "rollouts.kruise.io/batch-release-finalizer"
@@ -78,34 +78,59 @@ class BatchReleaseReconciler:
                 self.events.event(br, "Warning", "UnsupportedWorkload",
                                   f"the workload type '{ref.get('apiVersion')}/{ref.get('kind')}' is not supported")
             return Result()
-        requeue = await self._execute(br, status, row)
+        br, requeue = await self._execute(br, status, row)
         await self._write_status(br, status)
         return Result(requeue_after=requeue) if requeue is not None else Result()
 
-    async def _execute(self, br: dict[str, Any], status: dict[str, Any], row: Any) -> float | None:
+    async def _execute(
+        self, br: dict[str, Any], status: dict[str, Any], row: Any
+    ) -> tuple[dict[str, Any], float | None]:
+        """Sync the status with the workload, then run the phase machine; returns the BR as last written."""
         if not status.get("phase"):
             status.update(executor.initial_status())
         ref = (br.get("spec") or {}).get("workloadRef") or {}
         stores = {DEPLOYMENTS: self.deployments, **self.workload_stores}
         workload = await get_workload(self.client, row, ref.get("name", ""), meta(br).get("namespace", ""), stores)
+        writes = WorkloadWriteCounter(self.client)
         control = control_plane(group_of(str(ref.get("apiVersion", ""))), str(ref.get("kind", "")))(
-            self.client, br, thaw(workload) if workload is not None else None, row)
+            writes, br, thaw(workload) if workload is not None else None, row)
         event, info = await control.workload_info()
         if not executor.sync_status(br, status, event, info):
-            return None if status.get("phase") == executor.COMPLETED else executor.REQUEUE_SECONDS
+            return br, None if status.get("phase") == executor.COMPLETED else executor.REQUEUE_SECONDS
         status["observedGeneration"] = meta(br).get("generation", 0)
         if status != (br.get("status") or {}):
-            return executor.REQUEUE_SECONDS  # persist every state change before acting on it (§2.4)
-        return await executor.execute(br, status, control, self.clock.now())
+            br = await self._write_status(br, status)  # persist every state change before acting on it (§2.4)
+        return br, await executor.run(br, status, control, self.clock.now(), lambda: writes.count)
 
-    async def _write_status(self, br: Mapping[str, Any], status: dict[str, Any]) -> None:
+    async def _write_status(self, br: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
+        """One merge patch of ``status`` against the BR's stored status; returns the written BR."""
         status["observedGeneration"] = meta(br).get("generation", 0)
         patch = merge_patch(br.get("status") or {}, status)
         if not patch:
-            return
+            return br
         md = meta(br)
         written = await self.client.patch_status(BATCHRELEASES, md["name"], {"status": patch}, md["namespace"])
         self._writes.record(md["namespace"], md["name"], written)
+        return {**br, "status": written.get("status") or {}, "metadata": written.get("metadata") or md}
+
+
+@attrs.define
+class WorkloadWriteCounter:
+    """The client as a control plane sees it, counting its patches of anything but Pods.
+
+    Why: :func:`executor.run` chains transitions only while the workload is untouched; Pod label
+    patches do not change what the next transition reads (it lists the Pods again)."""
+
+    client: Any
+    count: int = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    async def patch(self, resource: Any, *args: Any, **kwargs: Any) -> Any:
+        if resource != PODS:
+            self.count += 1
+        return await self.client.patch(resource, *args, **kwargs)
 
 
 def batch_release_for_workload(br_store: Any, obj: Mapping[str, Any]) -> list[Request]:

@@ -1,13 +1,13 @@
-"""BatchRelease executor (batch-release.md §2.1, §2.4, §2.5): status sync, then one phase step.
+"""BatchRelease executor (batch-release.md §2.1, §2.4, §2.5): status sync, then phase steps.
 
-:func:`execute` mutates a copy of the status and returns a requeue delay; the control plane (the
-partition Deployment control for now) performs the workload I/O. Each call makes at most one
-transition; the caller writes the status once.
+:func:`execute` mutates a copy of the status and returns a requeue delay; the control plane (one per
+workload kind) performs the workload I/O. Each call makes at most one transition; :func:`run` chains
+calls while they leave the workload alone, and the caller writes the status once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,9 @@ from runtime.kube.errors import BadRequest
 
 #: Upstream requeues 2 s after most transitions.
 REQUEUE_SECONDS = 2.0
+#: Cycle guard for :func:`run`: Upgrading → Verifying → Ready → next batch's Upgrading is the longest
+#: chain that does not write the workload.
+MAX_CHAINED_TRANSITIONS = 6
 
 PREPARING, PROGRESSING, FINALIZING, COMPLETED = "Preparing", "Progressing", "Finalizing", "Completed"
 UPGRADING, VERIFYING, READY = "Upgrading", "Verifying", "Ready"
@@ -99,6 +102,36 @@ async def execute(
     if phase == PROGRESSING:
         return await _progressing(br, status, control, now)
     return None
+
+
+async def run(
+    br: Mapping[str, Any], status: dict[str, Any], control: dep.DeploymentControl, now: datetime,
+    workload_writes: Callable[[], int],
+) -> float | None:
+    """:func:`execute` back to back until a transition writes the workload or a state repeats.
+
+    Why: one transition per reconcile meant a status write and a watch round trip between
+    "upgrade done" and "verify", and between "ready" and the next batch. A transition that did not
+    write the workload leaves every input of the next one as it was, so the next one may run at once.
+    One that did write must end the chain: the next check would read the workload from before the
+    write (a batch that looks not ready, a partition that looks unapplied). A state seen before in
+    this chain ends it too: Verifying → not ready → Upgrading → Verifying would only spin.
+    ``workload_writes`` counts the control plane's workload writes so far (Pod label patches excluded).
+    """
+    seen: set[tuple[Any, ...]] = set()
+    requeue: float | None = None
+    for _ in range(MAX_CHAINED_TRANSITIONS):
+        seen.add(_state_key(status))
+        before = workload_writes()
+        requeue = await execute(br, status, control, now)
+        if workload_writes() != before or _state_key(status) in seen:
+            break
+    return requeue
+
+
+def _state_key(status: Mapping[str, Any]) -> tuple[Any, ...]:
+    cs = status.get("canaryStatus") or {}
+    return status.get("phase"), cs.get("currentBatch"), cs.get("batchState")
 
 
 async def _progressing(

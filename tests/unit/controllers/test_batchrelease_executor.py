@@ -136,3 +136,55 @@ async def test_bad_request_from_upgrade_becomes_the_progressing_condition() -> N
     assert [(c["type"], c["reason"]) for c in status["conditions"]] == [("Progressing", "InRolling")]
     await ex.execute(br(), status, Control(), NOW)
     assert "conditions" not in status and "message" not in status
+
+
+@attrs.define
+class WritingControl(Control):
+    """A control whose ``upgrade_batch`` writes the workload only when told to."""
+
+    writes: int = 0
+    write_on_upgrade: bool = True
+
+    async def upgrade_batch(self, status: dict) -> bool:
+        self.calls.append("upgrade")
+        self.writes += int(self.write_on_upgrade)
+        return True
+
+
+def _progressing(batch: int, state: str) -> dict:
+    return {**ex.initial_status(), "phase": "Progressing",
+            "canaryStatus": {"currentBatch": batch, "batchState": state}}
+
+
+async def test_run_stops_right_after_a_workload_write() -> None:
+    control = WritingControl()
+    status = _progressing(0, "Upgrading")
+    await ex.run(br(), status, control, NOW, lambda: control.writes)
+    assert status["canaryStatus"]["batchState"] == "Verifying"  # not checked against the pre-write workload
+    assert control.calls == ["upgrade"]
+
+
+async def test_run_verifies_at_once_when_the_upgrade_had_nothing_to_write() -> None:
+    control = WritingControl(write_on_upgrade=False)
+    status = _progressing(0, "Upgrading")
+    await ex.run(br(), status, control, NOW, lambda: control.writes)
+    assert status["canaryStatus"]["batchState"] == "Ready"
+    assert "batchReadyTime" in status["canaryStatus"]
+
+
+async def test_run_goes_from_ready_to_the_next_batch_upgrade_in_one_call() -> None:
+    control = WritingControl()
+    status = _progressing(0, "Verifying")
+    await ex.run(br({**PLAN, "batchPartition": 1}), status, control, NOW, lambda: control.writes)
+    assert status["canaryStatus"]["currentBatch"] == 1
+    assert status["canaryStatus"]["batchState"] == "Verifying"
+    assert control.calls == ["upgrade"]
+
+
+async def test_run_does_not_spin_while_the_batch_is_not_ready() -> None:
+    control = WritingControl(ready_reason="updated ready 3 < desired 5", write_on_upgrade=False)
+    status = _progressing(1, "Upgrading")
+    await ex.run(br({**PLAN, "batchPartition": 1}), status, control, NOW, lambda: control.writes)
+    assert status["canaryStatus"]["batchState"] == "Upgrading"
+    assert status["message"] == "batch 2 is not ready: updated ready 3 < desired 5"
+    assert control.calls == ["upgrade"]
