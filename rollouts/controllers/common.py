@@ -98,8 +98,10 @@ def finalizers_patch(obj: Obj, finalizer: str, *, present: bool) -> dict[str, An
     return {"metadata": {"finalizers": wanted, "resourceVersion": meta(obj).get("resourceVersion")}}
 
 
-#: How soon to look again when the cache is older than our own last write.
-STALE_CACHE_RETRY_SECONDS = 0.2
+#: Fallback recheck when the cache is older than our own last write. The watch event of that write
+#: enqueues the object again as soon as the cache has it (usually within milliseconds), so this
+#: only matters if the event never comes; a short poll here would just add its period to every step.
+STALE_CACHE_RETRY_SECONDS = 1.0
 
 
 @attrs.define

@@ -36,8 +36,9 @@ from runtime.kube.errors import AlreadyExists, NotFound
 from runtime.kube.resources import DEPLOYMENTS, REPLICASETS
 from runtime.reconcile import Request, Result
 
-#: Look again this soon while the cache lags behind our own ReplicaSet writes.
-EXPECTATION_RETRY_SECONDS = 0.1
+#: Fallback recheck while the cache lags behind our own ReplicaSet writes: the ReplicaSet's watch
+#: event enqueues its Deployment as soon as the cache has it, so this only bounds a lost event.
+EXPECTATION_RETRY_SECONDS = 1.0
 #: Forget an expectation the cache never satisfied (the RS was deleted meanwhile); upstream uses 5 min,
 #: a watch delivers our own write within milliseconds, so 30 s only bounds a pathological case.
 EXPECTATION_TIMEOUT_SECONDS = 30.0

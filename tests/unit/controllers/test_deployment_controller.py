@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rollouts.controllers.deployment.controller import EXPECTATION_TIMEOUT_SECONDS, AdvancedDeploymentReconciler
+from rollouts.controllers.deployment.controller import (
+    EXPECTATION_RETRY_SECONDS,
+    EXPECTATION_TIMEOUT_SECONDS,
+    AdvancedDeploymentReconciler,
+)
 from rollouts.release.deployment_strategy import control_info
 from runtime.cache.store import Store, object_key
 from runtime.clock import FakeClock
@@ -71,7 +75,7 @@ async def test_first_sync_creates_the_new_rs_at_the_partition_and_waits_for_the_
     assert len(creates) == 1 and creates[0][2] == 1
     assert result.requeue_after == 2.0
     before = len(client.calls)
-    assert (await r.reconcile(Request("ns", "d"))).requeue_after == 0.1  # cache has not seen the new RS
+    assert (await r.reconcile(Request("ns", "d"))).requeue_after == EXPECTATION_RETRY_SECONDS  # cache lags
     assert len(client.calls) == before
     clock.step(EXPECTATION_TIMEOUT_SECONDS + 1)  # an expectation never met is eventually dropped
     await r.reconcile(Request("ns", "d"))

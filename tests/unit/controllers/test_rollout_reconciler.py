@@ -6,6 +6,7 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
+from rollouts.controllers.common import STALE_CACHE_RETRY_SECONDS
 from rollouts.controllers.rollout.controller import RolloutReconciler
 from runtime.cache.store import Store, object_key
 from runtime.clock import FakeClock
@@ -71,7 +72,7 @@ async def test_first_round_writes_one_status_patch_then_nothing() -> None:
     written = statuses[0][2]["status"]
     assert written["phase"] == "Healthy" and written["currentStepIndex"] == 0 and written["currentStepState"] == ""
     # the cache is older than our write: no action on it
-    assert (await r.reconcile(Request("ns", "ro"))).requeue_after == 0.2
+    assert (await r.reconcile(Request("ns", "ro"))).requeue_after == STALE_CACHE_RETRY_SECONDS
 
 
 async def test_unchanged_status_is_not_written() -> None:
