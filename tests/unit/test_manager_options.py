@@ -1,0 +1,22 @@
+"""``kruise-rollout`` flags: the client rate limits (OpenKruise's ``--rest-config-*`` names)."""
+
+import pytest
+
+from rollouts.cmd.manager import Options, parse_args
+
+
+def test_rate_limit_defaults_leave_room_for_a_step_burst():
+    opts = parse_args([])
+    assert (opts.rest_config_qps, opts.rest_config_burst) == (Options().rest_config_qps, Options().rest_config_burst)
+    assert opts.rest_config_qps >= 50 and opts.rest_config_burst >= 100
+
+
+def test_rate_limit_flags_are_parsed():
+    opts = parse_args(["--rest-config-qps", "300", "--rest-config-burst", "500"])
+    assert (opts.rest_config_qps, opts.rest_config_burst) == (300.0, 500)
+
+
+def test_a_non_positive_rate_is_refused_with_the_flag_named(capsys):
+    with pytest.raises(SystemExit):
+        parse_args(["--rest-config-qps", "0"])
+    assert "--rest-config-qps must be > 0" in capsys.readouterr().err
