@@ -63,7 +63,8 @@ def add_controllers(mgr: Any, options: ControllerOptions = ControllerOptions()) 
     rollout.watch_mapped(brs, lambda o: [request_for(o)])
     rollout.watch_mapped(deployments, lambda o: rollouts_for_workload(rollouts.store, o))
 
-    batch = Controller("batchrelease", BatchReleaseReconciler(mgr.client, brs, deployments, mgr.events, clock),
+    batch = Controller("batchrelease", BatchReleaseReconciler(mgr.client, brs, deployments, mgr.events, clock,
+                                                             pods=pods),
                        settings=ControllerSettings(workers=options.batchrelease_workers), clock=clock,
                        metrics=mgr.metrics)
     batch.watch(brs)

@@ -52,6 +52,8 @@ class BatchReleaseReconciler:
     _writes: OwnWrites = attrs.field(factory=OwnWrites)
     #: Informers of the other workload kinds by resource (kinds without one are read with a GET).
     workload_stores: dict[Any, Any] = attrs.field(factory=dict)
+    #: The pod informer (None: the control planes list pods from the API server).
+    pods: Any = None
 
     async def reconcile(self, request: Request) -> Result:
         ns, name = request.namespace or "", request.name
@@ -94,6 +96,7 @@ class BatchReleaseReconciler:
         writes = WorkloadWriteCounter(self.client)
         control = control_plane(group_of(str(ref.get("apiVersion", ""))), str(ref.get("kind", "")))(
             writes, br, thaw(workload) if workload is not None else None, row)
+        control.pod_informer = self.pods
         event, info = await control.workload_info()
         if not executor.sync_status(br, status, event, info):
             return br, None if status.get("phase") == executor.COMPLETED else executor.REQUEUE_SECONDS

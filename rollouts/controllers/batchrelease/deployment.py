@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from rollouts.controllers.batchrelease.labelpatch import plan_labels
+from rollouts.controllers.batchrelease.labelpatch import apply_pod_labels, list_pods, plan_labels
 from rollouts.controllers.common import annotations, is_deleting, labels, meta
 from rollouts.controllers.rollout.workload import owned_replica_sets, update_revision
 from rollouts.release.batch import new_rs_replicas_limit
@@ -28,7 +28,7 @@ from rollouts.release.deployment_strategy import (
 )
 from rollouts.release.readiness import is_batch_ready
 from runtime.kube.errors import NotFound
-from runtime.kube.resources import DEPLOYMENTS, PODS
+from runtime.kube.resources import DEPLOYMENTS
 
 # SyncWorkloadInformation events (§2.4)
 HAS_GONE = "HasGone"
@@ -87,6 +87,8 @@ class DeploymentControl:
     br: Mapping[str, Any]
     deployment: Mapping[str, Any] | None
     pods: list[Mapping[str, Any]] | None = None
+    #: The manager's pod informer (None: list pods from the API server).
+    pod_informer: Any = None
 
     @property
     def _ns(self) -> str:
@@ -136,9 +138,7 @@ class DeploymentControl:
         if self.pods is None:
             assert self.deployment is not None
             selector = ((self.deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-            sel = ",".join(f"{k}={v}" for k, v in selector.items())
-            items = (await self.client.list(PODS, self._ns, label_selector=sel or None)).get("items") or []
-            self.pods = [p for p in items if not is_deleting(p)]
+            self.pods = await list_pods(self.client, self.pod_informer, self._ns, selector)
         return self.pods
 
     async def _label_pods(self, status: Mapping[str, Any]) -> None:
@@ -154,13 +154,7 @@ class DeploymentControl:
             rollout_id=plan["rolloutID"],
             update_revision=status.get("updateRevision", ""),
         )
-        for pod, pod_labels in wanted.items():
-            try:
-                await self.client.patch(PODS, pod, {"metadata": {"labels": pod_labels}}, self._ns,
-                                        patch_type="strategic")
-            except NotFound:
-                pass
-        self.pods = None
+        self.pods = await apply_pod_labels(self.client, self._ns, await self._list_pods(), wanted)
 
     async def batch_ready(self, status: Mapping[str, Any]) -> str | None:
         """EnsureBatchPodsReadyAndLabeled: ``None`` when ready, else the reason with the numbers."""

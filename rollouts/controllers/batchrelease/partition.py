@@ -26,7 +26,7 @@ from rollouts.controllers.batchrelease.deployment import (
     STILL_RECONCILING,
     WorkloadInfo,
 )
-from rollouts.controllers.batchrelease.labelpatch import plan_labels
+from rollouts.controllers.batchrelease.labelpatch import apply_pod_labels, list_pods, plan_labels
 from rollouts.controllers.common import annotations, is_deleting, meta
 from rollouts.release.batch import BatchTarget, batch_target
 from rollouts.release.deployment_strategy import CONTROL_INFO_ANNOTATION, control_info
@@ -34,7 +34,7 @@ from rollouts.release.intstr import IntOrStr, scaled_value
 from rollouts.release.labels import on_revision
 from rollouts.release.readiness import is_batch_ready
 from runtime.kube.errors import NotFound
-from runtime.kube.resources import PODS, Resource
+from runtime.kube.resources import Resource
 
 Obj = Mapping[str, Any]
 
@@ -69,6 +69,8 @@ class PartitionControl:
     obj: Obj | None
     resource: Resource
     pods: list[Obj] | None = None
+    #: The manager's pod informer (None: list pods from the API server).
+    pod_informer: Any = None
 
     #: StatefulSet ordered mode (§3.6): no-need-update pods are added back to the stable side.
     ordered: ClassVar[bool] = False
@@ -131,14 +133,13 @@ class PartitionControl:
         await self.client.patch(self.resource, meta(self.obj)["name"], body, self._ns)
 
     async def list_pods(self) -> list[Obj]:
-        """Owned, non-terminating pods (listed once per reconcile)."""
+        """Owned, non-terminating pods (read once per reconcile)."""
         if self.pods is None:
             assert self.obj is not None
             selector = ((self.obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-            sel = ",".join(f"{k}={v}" for k, v in selector.items())
-            items = (await self.client.list(PODS, self._ns, label_selector=sel or None)).get("items") or []
             uid = meta(self.obj).get("uid", "")
-            self.pods = [p for p in items if not is_deleting(p) and owned_by(p, uid)]
+            self.pods = [p for p in await list_pods(self.client, self.pod_informer, self._ns, selector)
+                         if owned_by(p, uid)]
         return self.pods
 
     async def updated_ready(self, update_revision: str) -> int:
@@ -216,13 +217,7 @@ class PartitionControl:
                                                              self._plan.get("batches") or []],
                              current_batch=current, replicas=self.replicas(), rollout_id=self._plan["rolloutID"],
                              update_revision=status.get("updateRevision", ""))
-        for pod, pod_labels in wanted.items():
-            try:
-                await self.client.patch(PODS, pod, {"metadata": {"labels": pod_labels}}, self._ns,
-                                        patch_type="strategic")
-            except NotFound:
-                pass
-        self.pods = None
+        self.pods = await apply_pod_labels(self.client, self._ns, await self.list_pods(), wanted)
 
     async def batch_ready(self, status: Mapping[str, Any]) -> str | None:
         """EnsureBatchPodsReadyAndLabeled: ``None`` when ready, else the reason with the numbers."""

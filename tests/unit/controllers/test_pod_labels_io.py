@@ -1,0 +1,74 @@
+"""Pod reads and label writes shared by the BatchRelease control planes (labelpatch I/O helpers)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from rollouts.controllers.batchrelease.labelpatch import apply_pod_labels, list_pods
+from runtime.cache.store import Store
+from runtime.kube.errors import NotFound
+
+
+def pod(name: str, app: str = "demo", deleting: bool = False, **labels: str) -> dict[str, Any]:
+    md: dict[str, Any] = {"name": name, "namespace": "ns", "labels": {"app": app, **labels}}
+    if deleting:
+        md["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    return {"metadata": md}
+
+
+class Informer:
+    def __init__(self, pods: list[dict[str, Any]], synced: bool = True) -> None:
+        self.store = Store()
+        for p in pods:
+            self.store.put(f"ns/{p['metadata']['name']}", p)
+        self.synced = synced
+
+    def has_synced(self) -> bool:
+        return self.synced
+
+
+class Client:
+    def __init__(self, pods: list[dict[str, Any]] | None = None, gone: set[str] | None = None) -> None:
+        self.pods, self.gone, self.calls = pods or [], gone or set(), []
+        self.in_flight = self.max_in_flight = 0
+
+    async def list(self, res: Any, namespace: str, label_selector: str | None = None) -> dict[str, Any]:
+        self.calls.append(("list", label_selector))
+        return {"items": self.pods}
+
+    async def patch(self, res: Any, name: str, body: dict[str, Any], namespace: str, patch_type: str) -> Any:
+        self.calls.append(("patch", name))
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        await asyncio.sleep(0.01)
+        self.in_flight -= 1
+        if name in self.gone:
+            raise NotFound("gone")
+        return {"metadata": {"name": name, "namespace": namespace, "labels": body["metadata"]["labels"]}}
+
+
+async def test_synced_informer_serves_pods_without_an_api_call() -> None:
+    informer = Informer([pod("a"), pod("b", app="other"), pod("c", deleting=True)])
+    client = Client()
+    pods = await list_pods(client, informer, "ns", {"app": "demo"})
+    assert [p["metadata"]["name"] for p in pods] == ["a"]
+    assert client.calls == []
+
+
+async def test_unsynced_informer_falls_back_to_one_list() -> None:
+    client = Client([pod("a"), pod("c", deleting=True)])
+    pods = await list_pods(client, Informer([], synced=False), "ns", {"app": "demo"})
+    assert [p["metadata"]["name"] for p in pods] == ["a"]
+    assert client.calls == [("list", "app=demo")]
+
+
+async def test_labels_are_patched_concurrently_and_returned_in_place() -> None:
+    client = Client(gone={"c"})
+    pods = [pod("a"), pod("b"), pod("c"), pod("d")]
+    wanted = {n: {"rollouts.kruise.io/rollout-batch-id": "1"} for n in ("a", "b", "c")}
+    out = await apply_pod_labels(client, "ns", pods, wanted)
+    assert client.max_in_flight == 3
+    assert [p["metadata"]["name"] for p in out] == ["a", "b", "d"]  # c was deleted meanwhile
+    assert out[0]["metadata"]["labels"] == {"rollouts.kruise.io/rollout-batch-id": "1"}
+    assert out[2] is pods[3]
