@@ -55,6 +55,17 @@ def test_first_sync_of_batch_one_creates_and_scales_down_in_one_step():
     assert (scale.name, scale.from_replicas, scale.to_replicas) == ("workload-demo-6c7764b765", 10, 9)
 
 
+def test_an_existing_new_rs_is_scaled_up_and_the_old_down_in_the_same_sync():
+    w = World()
+    w.set_partition(1)
+    w.converge()
+    w.set_partition("50%")
+    plan = w.sync()
+    scales = [(a.from_replicas, a.to_replicas) for a in plan.actions]
+    # new RS up within the surge (10 + 3 = 13 pods at most), old RS down while 8 stay available
+    assert scales == [(1, 4), (9, 7)]
+
+
 def test_scale_10_to_20_at_50_percent_gives_10_updated():
     w = World()
     w.set_partition("50%")
