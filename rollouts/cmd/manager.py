@@ -21,9 +21,12 @@ import attrs
 import structlog
 
 from rollouts.cmd.install import install
+from rollouts.controllers.common import ROLLOUTS
 from rollouts.controllers.setup import ControllerOptions, add_controllers
 from rollouts.controllers.workloads import available_kruise_resources
+from runtime.cache.reader import CachedReader
 from runtime.kube.client import ClientSettings, KubeClient
+from runtime.kube.resources import MUTATING_WEBHOOK_CONFIGURATIONS
 from runtime.manager import Manager, ManagerSettings
 from webhooks.app import WebhookApp, build_registry
 from webhooks.settings import WebhookSettings
@@ -105,10 +108,12 @@ def webhook_settings(opts: Options) -> WebhookSettings:
 class WebhookRunnable:
     """The webhook app as a manager runnable; in local mode it unregisters itself before stopping."""
 
-    def __init__(self, client: Any, settings: WebhookSettings, *, unregister_on_stop: bool) -> None:
+    def __init__(self, client: Any, settings: WebhookSettings, *, unregister_on_stop: bool,
+                 workload_reads: Any = None) -> None:
+        """``workload_reads``: the cached reader the workload handlers use (default: ``client``)."""
         self.client = client
         self.registry = build_registry(rollout_lister=KubeRolloutLister(client))
-        register_workload_webhooks(self.registry, client)
+        register_workload_webhooks(self.registry, workload_reads or client, api=client)
         self.app = WebhookApp(client, settings, self.registry)
         self.unregister_on_stop = unregister_on_stop
 
@@ -138,7 +143,14 @@ def build_manager(client: Any, opts: Options, webhook_client: Any = None) -> tup
                                leader_election_id=LEADER_ELECTION_ID, leader_election_namespace=opts.namespace)
     mgr = Manager(client, settings=settings)
     add_controllers(mgr, ControllerOptions(kruise_resources=opts.kruise_resources))
-    webhook = WebhookRunnable(webhook_client or client, webhook_settings(opts), unregister_on_stop=opts.local_cluster)
+    webhook_client = webhook_client or client
+    # Every replica runs the informers (only the controllers wait for leadership), so the workload
+    # webhooks can read Rollouts and their own configuration from them (webhooks.workload.reads).
+    reads = CachedReader(webhook_client, {ROLLOUTS: mgr.informers.informer(ROLLOUTS),
+                                          MUTATING_WEBHOOK_CONFIGURATIONS:
+                                              mgr.informers.informer(MUTATING_WEBHOOK_CONFIGURATIONS)})
+    webhook = WebhookRunnable(webhook_client, webhook_settings(opts), unregister_on_stop=opts.local_cluster,
+                              workload_reads=reads)
     mgr.add_runnable("webhook", webhook)
     mgr.add_ready_check("webhook", lambda: webhook.ready)
     if opts.metrics_addr != opts.health_addr:

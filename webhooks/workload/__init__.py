@@ -18,10 +18,13 @@ from webhooks.workload.nativedaemonset import NativeDaemonSetHandler
 from webhooks.workload.unified import UnifiedHandler
 
 
-def register(registry: HandlerRegistry, client: Any) -> None:
-    """Serve every workload mutating path of workload-webhook.md §1."""
-    registry.mutating(configs.PATH_DEPLOYMENT, DeploymentHandler(client))
-    registry.mutating(configs.PATH_CLONESET, CloneSetHandler(client))
-    registry.mutating(configs.PATH_ADVANCED_DAEMONSET, AdvancedDaemonSetHandler(client))
-    registry.mutating(configs.PATH_NATIVE_DAEMONSET, NativeDaemonSetHandler(client))
-    registry.mutating(configs.PATH_UNIFIED, UnifiedHandler(client))
+def register(registry: HandlerRegistry, client: Any, api: Any = None) -> None:
+    """Serve every workload mutating path of workload-webhook.md §1.
+
+    ``client`` may serve reads from informer caches; ``api`` (default ``client``) always asks the
+    API server (see :mod:`webhooks.workload.reads`)."""
+    registry.mutating(configs.PATH_DEPLOYMENT, DeploymentHandler(client, api))
+    registry.mutating(configs.PATH_CLONESET, CloneSetHandler(client, api))
+    registry.mutating(configs.PATH_ADVANCED_DAEMONSET, AdvancedDaemonSetHandler(client, api))
+    registry.mutating(configs.PATH_NATIVE_DAEMONSET, NativeDaemonSetHandler(client, api))
+    registry.mutating(configs.PATH_UNIFIED, UnifiedHandler(client, api))

@@ -1,9 +1,9 @@
 """``/mutate-apps-v1-deployment`` (workload-webhook.md §2): freeze a Deployment when a release starts.
 
 The handler edits a deep copy of the incoming Deployment and answers with the JSON patch of the
-difference (``webhooks.admission.patched``). It reads Rollouts and ReplicaSets with direct API list
-calls rather than an informer: the webhook must answer correctly from the first request, before any
-cache has synced, and only Deployments labelled ``rollouts.kruise.io/workload-type`` reach it.
+difference (``webhooks.admission.patched``). The configuration and the Rollout come through
+:class:`webhooks.workload.reads.WorkloadReads` (informer caches, a miss confirmed on the API server);
+the ReplicaSets that decide the stable revision are listed on the API server, once per release.
 
 Like upstream, the handler first re-checks that the request matches a rule and objectSelector of the
 live mutating configuration (§1 ``checkWorkloadRules``); if not, it allows without changes; if the
@@ -23,17 +23,11 @@ import structlog
 from rollouts.release.deployment_strategy import deployment_strategy, webhook_partition_patch
 from rollouts.release.template_hash import POD_TEMPLATE_HASH_LABEL, equal_ignore_hash
 from runtime.kube.errors import ApiError
-from runtime.kube.resources import MUTATING_WEBHOOK_CONFIGURATIONS, REPLICASETS, Resource
+from runtime.kube.resources import REPLICASETS
 from webhooks.admission import AdmissionRequest, AdmissionResponse, allowed, errored, patched
-from webhooks.configs import MUTATING_CONFIGURATION_NAME
-from webhooks.workload.release import (
-    apply_merge_patch,
-    is_effective_release_change,
-    matched_rollout,
-    request_matches_configuration,
-)
+from webhooks.workload.reads import WorkloadReads
+from webhooks.workload.release import apply_merge_patch, is_effective_release_change
 
-ROLLOUTS = Resource("rollouts.kruise.io", "v1beta1", "rollouts", "Rollout")
 IN_PROGRESSING_ANNOTATION = "rollouts.kruise.io/in-progressing"
 STABLE_REVISION_LABEL = "rollouts.kruise.io/stable-revision"
 ORIGINAL_STRATEGY_ANNOTATION = "rollouts.kruise.io/original-deployment-strategy"
@@ -45,8 +39,10 @@ log = structlog.get_logger("webhooks.workload.deployment")
 class DeploymentHandler:
     """Mutating handler for Deployments; ``client`` needs ``list(resource, namespace)``."""
 
-    def __init__(self, client: Any) -> None:
-        self.client = client
+    def __init__(self, client: Any, api: Any = None) -> None:
+        """``client`` may serve reads from caches; ``api`` (default ``client``) always asks the server."""
+        self.reads = WorkloadReads(client, api)
+        self.client = self.reads.api
 
     async def __call__(self, request: AdmissionRequest) -> AdmissionResponse:
         if request.operation != "UPDATE" or request.sub_resource or not request.object or not request.old_object:
@@ -57,12 +53,12 @@ class DeploymentHandler:
             new["metadata"]["uid"] = (old.get("metadata") or {}).get("uid")
         namespace = request.namespace or (new.get("metadata") or {}).get("namespace", "")
         try:
-            if not await self._matches_live_configuration(request, new):
+            if not await self.reads.matches_live_configuration(request, new):
                 return allowed()
-            items = (await self.client.list(ROLLOUTS, namespace)).get("items") or []
+            rollout = await self.reads.rollout_for(namespace, "apps/v1", "Deployment",
+                                                   (new.get("metadata") or {}).get("name", ""))
         except ApiError as e:
             return errored(400, e)
-        rollout = matched_rollout(items, "apps/v1", "Deployment", (new.get("metadata") or {}).get("name", ""))
         if rollout is None:
             return allowed()
         mutated = copy.deepcopy(request.object)
@@ -71,13 +67,6 @@ class DeploymentHandler:
         except ApiError as e:
             return errored(400, e)
         return patched(request.object, mutated)
-
-    async def _matches_live_configuration(self, request: AdmissionRequest, new: Mapping[str, Any]) -> bool:
-        configuration = await self.client.get(MUTATING_WEBHOOK_CONFIGURATIONS, MUTATING_CONFIGURATION_NAME)
-        return request_matches_configuration(
-            configuration, group=request.resource.get("group", "apps"), version=request.resource.get("version", "v1"),
-            resource=request.resource.get("resource", "deployments"), operation=request.operation,
-            labels=(new.get("metadata") or {}).get("labels") or {})
 
     async def _mutate(self, rollout: Mapping[str, Any], old: Mapping[str, Any], new: Mapping[str, Any],
                       mutated: dict[str, Any]) -> None:

@@ -2,7 +2,7 @@
 
 Every kind handler does the same thing around a small kind-specific ``mutate``: act only on
 UPDATE without a subresource, copy a missing uid from the old object, find the matching Rollout
-(§1.1, listed directly so the first request after start is answered correctly), apply the kind's
+(§1.1, through :class:`webhooks.workload.reads.WorkloadReads`: cached, a miss confirmed on the server), apply the kind's
 no-op rules and freeze, then answer with the JSON patch of the difference.
 
 Like the Deployment path, every request is first re-checked against the rules and objectSelector of
@@ -18,12 +18,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from runtime.kube.errors import ApiError
-from runtime.kube.resources import MUTATING_WEBHOOK_CONFIGURATIONS, Resource
 from webhooks.admission import AdmissionRequest, AdmissionResponse, allowed, errored, patched
-from webhooks.configs import MUTATING_CONFIGURATION_NAME
-from webhooks.workload.release import matched_rollout, request_matches_configuration
+from webhooks.workload.reads import WorkloadReads
 
-ROLLOUTS = Resource("rollouts.kruise.io", "v1beta1", "rollouts", "Rollout")
 IN_PROGRESSING_ANNOTATION = "rollouts.kruise.io/in-progressing"
 #: Upstream's "freeze everything" partition for StatefulSets and Advanced DaemonSets.
 MAX_PARTITION = 32767
@@ -40,8 +37,10 @@ def mark_in_progressing(mutated: dict[str, Any], rollout: Obj) -> None:
 class PartitionWebhook:
     """Base handler; subclasses implement :meth:`mutate` (return without changes for a no-op)."""
 
-    def __init__(self, client: Any) -> None:
-        self.client = client
+    def __init__(self, client: Any, api: Any = None) -> None:
+        """``client`` may serve reads from caches; ``api`` (default ``client``) always asks the server."""
+        self.reads = WorkloadReads(client, api)
+        self.client = self.reads.api
 
     def skip(self, request: AdmissionRequest) -> bool:
         """Requests this path never handles (beyond non-UPDATE/subresource)."""
@@ -60,28 +59,20 @@ class PartitionWebhook:
             new = copy.deepcopy(new)
             new["metadata"]["uid"] = (old.get("metadata") or {}).get("uid")
         namespace = request.namespace or (new.get("metadata") or {}).get("namespace", "")
+        name = (new.get("metadata") or {}).get("name", "")
         try:
-            if not await self._matches_live_configuration(request, new):
+            if not await self.reads.matches_live_configuration(request, new):
                 return allowed()
-            items = (await self.client.list(ROLLOUTS, namespace)).get("items") or []
+            rollout = await self.reads.rollout_for(namespace, str(new.get("apiVersion", "")),
+                                                   str(new.get("kind", "")), name)
         except ApiError as e:
             return errored(400, e)
-        name = (new.get("metadata") or {}).get("name", "")
-        rollout = matched_rollout(items, str(new.get("apiVersion", "")), str(new.get("kind", "")), name)
         if rollout is None:
             return allowed()
         mutated = copy.deepcopy(request.object)
         self.mutate(rollout, old, new, mutated)
         return patched(request.object, mutated)
 
-
-    async def _matches_live_configuration(self, request: AdmissionRequest, new: Obj) -> bool:
-        configuration = await self.client.get(MUTATING_WEBHOOK_CONFIGURATIONS, MUTATING_CONFIGURATION_NAME)
-        res = request.resource or {}
-        return request_matches_configuration(
-            configuration, group=res.get("group", ""), version=res.get("version", ""),
-            resource=res.get("resource", ""), operation=request.operation,
-            labels=(new.get("metadata") or {}).get("labels") or {})
 
 
 def has_traffic_routing(rollout: Obj) -> bool:

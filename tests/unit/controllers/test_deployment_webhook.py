@@ -184,3 +184,25 @@ def test_selector_and_rule_matching() -> None:
     assert not request_matches_configuration(config, operation="CREATE", labels={}, **kw)
     assert not request_matches_configuration(config, operation="UPDATE", labels={"control-plane": "controller-manager"},
                                              **kw)
+
+
+async def test_a_rollout_missing_from_a_lagging_cache_is_confirmed_on_the_api_server() -> None:
+    """GitOps applies a new Rollout and the workload's new template together: the edit must freeze."""
+    stale_cache = FakeClient([], [])
+    api = FakeClient([ROLLOUT], [STABLE_RS])
+    response = await DeploymentHandler(stale_cache, api)(request(DEPLOYMENT, v2(DEPLOYMENT)))
+    frozen = applied(response.patch, v2(DEPLOYMENT))
+    assert frozen["spec"]["paused"] is True
+
+
+async def test_a_rollout_found_in_the_cache_needs_no_api_read() -> None:
+    class NoApi:
+        async def list(self, res: Any, namespace: str | None = None, **_: Any) -> dict:
+            assert res.plural == "replicasets", f"{res.plural} must come from the cache"
+            return {"items": [copy.deepcopy(STABLE_RS)]}
+
+        async def get(self, *a: Any) -> dict:
+            raise AssertionError("the configuration must come from the cache")
+
+    response = await DeploymentHandler(FakeClient([ROLLOUT], []), NoApi())(request(DEPLOYMENT, v2(DEPLOYMENT)))
+    assert applied(response.patch, v2(DEPLOYMENT))["spec"]["paused"] is True
