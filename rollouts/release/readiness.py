@@ -21,6 +21,12 @@ def is_terminating(obj: Mapping[str, Any]) -> bool:
     return bool((obj.get("metadata") or {}).get("deletionTimestamp"))
 
 
+def pod_is_ready(pod: Mapping[str, Any]) -> bool:
+    """The pod's ``Ready`` condition is ``True``."""
+    conds = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
+
+
 def count_labelled_pods(pods: Iterable[Mapping[str, Any]], rollout_id: str) -> int:
     """Non-terminating pods carrying ``rollouts.kruise.io/rollout-id == rollout_id``."""
     n = 0

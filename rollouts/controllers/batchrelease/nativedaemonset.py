@@ -20,11 +20,12 @@ from typing import Any
 import attrs
 import structlog
 
-from rollouts.controllers.batchrelease.partition import PartitionControl, owned_by, pod_is_ready
+from rollouts.controllers.batchrelease.partition import PartitionControl, owned_by
 from rollouts.controllers.common import annotations, is_deleting, meta
 from rollouts.release.deployment_strategy import CONTROL_INFO_ANNOTATION
 from rollouts.release.intstr import IntOrStr, scaled_value
 from rollouts.release.labels import on_revision
+from rollouts.release.readiness import pod_is_ready
 from runtime.cache.frozen import thaw
 from runtime.kube.errors import NotFound
 from runtime.kube.resources import PODS

@@ -32,7 +32,7 @@ from rollouts.release.batch import BatchTarget, batch_target
 from rollouts.release.deployment_strategy import CONTROL_INFO_ANNOTATION, control_info
 from rollouts.release.intstr import IntOrStr, scaled_value
 from rollouts.release.labels import on_revision
-from rollouts.release.readiness import is_batch_ready
+from rollouts.release.readiness import is_batch_ready, pod_is_ready
 from runtime.kube.errors import NotFound
 from runtime.kube.resources import Resource
 
@@ -49,11 +49,6 @@ def is_claimed_by(obj: Obj, br: Obj) -> bool:
         return bool(raw) and json.loads(raw).get("uid") == uid
     except ValueError:
         return False
-
-
-def pod_is_ready(pod: Obj) -> bool:
-    conds = (pod.get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
 
 
 def owned_by(pod: Obj, uid: str) -> bool:

@@ -33,7 +33,7 @@ class DeploymentAdapter(dep.DeploymentControl):
     """``DeploymentControl`` with the registry's ``workload_info()`` method."""
 
     async def workload_info(self) -> tuple[str, dep.WorkloadInfo | None]:
-        return dep.workload_info(self.br, self.deployment)
+        return await self.observed_info()
 
 
 def _deployment(client: Any, br: Obj, obj: Obj | None, _row: WorkloadKind) -> Any:

@@ -72,3 +72,36 @@ async def test_labels_are_patched_concurrently_and_returned_in_place() -> None:
     assert [p["metadata"]["name"] for p in out] == ["a", "b", "d"]  # c was deleted meanwhile
     assert out[0]["metadata"]["labels"] == {"rollouts.kruise.io/rollout-batch-id": "1"}
     assert out[2] is pods[3]
+
+
+def _deployment() -> dict[str, Any]:
+    from rollouts.release.deployment_strategy import DEPLOYMENT_EXTRA_STATUS_ANNOTATION
+
+    template = {"metadata": {"labels": {"app": "demo"}}, "spec": {"containers": [{"name": "c", "image": "v2"}]}}
+    return {"metadata": {"name": "d", "namespace": "ns", "generation": 3,
+                         "annotations": {DEPLOYMENT_EXTRA_STATUS_ANNOTATION: '{"updatedReadyReplicas":3}'}},
+            "spec": {"replicas": 10, "selector": {"matchLabels": {"app": "demo"}}, "template": template},
+            "status": {"observedGeneration": 3, "replicas": 11, "updatedReplicas": 4}}
+
+
+def _ready(p: dict[str, Any], ready: bool = True) -> dict[str, Any]:
+    p["status"] = {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}
+    return p
+
+
+async def test_pod_counts_raise_the_deployments_lagging_numbers() -> None:
+    from rollouts.controllers.batchrelease.deployment import DeploymentControl
+    from rollouts.controllers.rollout.workload import update_revision
+
+    d = _deployment()
+    new = update_revision(d)
+    pods = [_ready(pod(f"n{i}", **{"pod-template-hash": new})) for i in range(5)]
+    pods += [_ready(pod("n5", **{"pod-template-hash": new}), ready=False)]
+    pods += [_ready(pod(f"o{i}", **{"pod-template-hash": "old"})) for i in range(5)]
+    br = {"metadata": {"name": "b", "namespace": "ns"}, "spec": {"releasePlan": {"batches": []}}}
+    control = DeploymentControl(Client(), br, d, pod_informer=Informer(pods))
+    _, info = await control.observed_info()
+    assert (info.updated, info.updated_ready) == (6, 5)
+    # Without a pod informer (or when the Deployment is ahead) the Deployment's numbers stand.
+    _, plain = await DeploymentControl(Client(), br, d).observed_info()
+    assert (plain.updated, plain.updated_ready) == (4, 3)
