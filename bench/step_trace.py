@@ -9,7 +9,7 @@ Each round uses two fresh namespaces with the seed Deployment (10 replicas):
   1 updated ready pod), ``approve1`` (→ step 2 StepPaused, 5) and ``approve2`` (→ Healthy/Completed,
   10 updated, old RS at 0). The approval is the ``kubectl kruise rollout approve`` UPDATE of
   ``/status`` (:func:`rollouts.cli.commands.approved_body`) sent by this process, so the plugin's
-  start-up is not in the figures.
+  start-up is not in the figures; the clock starts when the API server has stored it.
 * ``pause0``: the same steps with ``pause: {duration: 0}``; transitions ``release``, ``auto1`` (step 1
   paused → step 2 with 5 updated ready pods) and ``auto2`` (step 2 paused → Completed, 10 updated).
 
@@ -399,9 +399,12 @@ async def run_namespace(client: KubeClient, kc: Kubectl, variant: str, verbose: 
             for key, step, phase, state, updated in (("approve1", 2, "Progressing", "StepPaused", 5),
                                                      ("approve2", 3, "Healthy", "Completed", 10)):
                 await asyncio.sleep(0.5)
-                t0 = time.monotonic()
                 ro = await client.get(ROLLOUTS, "rollouts-demo", ns)
-                await client.update_status(ROLLOUTS, approved_body(ro))
+                body = approved_body(ro)
+                # Sent back as read, managedFields would credit the approval to our manager's entry.
+                body["metadata"].pop("managedFields", None)
+                await client.update_status(ROLLOUTS, body)
+                t0 = time.monotonic()  # the approval is stored: from here on it is ours to react
                 t_end = await tr.wait(at_state(phase, step, state, updated, old_rs_gone=key == "approve2"))
                 out[key] = step_summary(key, tr, t0, t_end, stable, updated, verbose)
         else:
