@@ -32,7 +32,7 @@ from rollouts.release.deployment_strategy import (
 )
 from runtime.cache.frozen import thaw
 from runtime.clock import REAL_CLOCK, Clock
-from runtime.kube.errors import AlreadyExists, NotFound
+from runtime.kube.errors import AlreadyExists, Conflict, NotFound
 from runtime.kube.resources import DEPLOYMENTS, REPLICASETS
 from runtime.reconcile import Request, Result
 
@@ -81,7 +81,8 @@ class AdvancedDeploymentReconciler:
             return Result()
         for action in plan.actions:
             await self._apply(ns, action)
-        await self._write(deployment, plan)
+        if not await self._write(deployment, plan):
+            return Result(requeue_after=EXPECTATION_RETRY_SECONDS)
         return Result() if plan.satisfied and not plan.actions else Result(requeue_after=REQUEUE_SECONDS)
 
     async def _apply(self, ns: str, action: Any) -> None:
@@ -102,20 +103,34 @@ class AdvancedDeploymentReconciler:
             log.info("scaled replica set", replicaset=action.name,
                      replicas=f"{action.from_replicas}->{action.to_replicas}")
 
-    async def _write(self, deployment: Mapping[str, Any], plan: Any) -> None:
+    async def _write(self, deployment: Mapping[str, Any], plan: Any) -> bool:
+        """The extra-status annotation, then the status, both conditional on the Deployment as read.
+
+        kube-controller-manager keeps writing a paused Deployment's status too; an unconditional
+        write computed from our (slightly older) cache made the status flap back and forth. With
+        the resourceVersion precondition a stale write fails instead (False: the newer version's
+        watch event brings a sync computed from fresher data)."""
         md = meta(deployment)
+        rv = md.get("resourceVersion")
         status = thaw(plan.status)
-        if plan.extra_status is not None:
-            body = {"metadata": {"annotations": {DEPLOYMENT_EXTRA_STATUS_ANNOTATION: plan.extra_status}}}
-            written = await self.client.patch(DEPLOYMENTS, md["name"], body, md["namespace"])
-            status["observedGeneration"] = observed_generation_after(deployment, written, status)
-        if plan.collision:
-            status["collisionCount"] = int(status.get("collisionCount") or 0) + 1
-        patch = merge_patch(deployment.get("status") or {}, status)
-        for key in [k for k, v in patch.items() if v is None]:
-            del patch[key]  # never drop fields the native controller maintains
-        if patch:
-            await self.client.patch_status(DEPLOYMENTS, md["name"], {"status": patch}, md["namespace"])
+        try:
+            if plan.extra_status is not None:
+                body = {"metadata": {"resourceVersion": rv,
+                                     "annotations": {DEPLOYMENT_EXTRA_STATUS_ANNOTATION: plan.extra_status}}}
+                written = await self.client.patch(DEPLOYMENTS, md["name"], body, md["namespace"])
+                status["observedGeneration"] = observed_generation_after(deployment, written, status)
+                rv = meta(written).get("resourceVersion", rv)
+            if plan.collision:
+                status["collisionCount"] = int(status.get("collisionCount") or 0) + 1
+            patch = merge_patch(deployment.get("status") or {}, status)
+            for key in [k for k, v in patch.items() if v is None]:
+                del patch[key]  # never drop fields the native controller maintains
+            if patch:
+                await self.client.patch_status(DEPLOYMENTS, md["name"],
+                                               {"metadata": {"resourceVersion": rv}, "status": patch}, md["namespace"])
+        except Conflict:
+            return False
+        return True
 
 
 def observed_generation_after(planned: Mapping[str, Any], written: Mapping[str, Any], status: Mapping[str, Any]) -> int:

@@ -89,3 +89,25 @@ async def test_deployments_not_under_control_are_ignored() -> None:
     r = AdvancedDeploymentReconciler(client, Inf(d), Inf(old_rs()), FakeClock())
     await r.reconcile(Request("ns", "d"))
     assert client.calls == []
+
+
+async def test_status_is_written_only_over_the_version_it_was_computed_from() -> None:
+    from runtime.kube.errors import Conflict
+
+    class Racing(Client):
+        """kube-controller-manager wrote the Deployment's status after our cache read it."""
+
+        async def patch_status(self, res: Any, name: str, body: dict, ns: str | None = None) -> dict:
+            self.calls.append(("status", name, body))
+            raise Conflict("the object has been modified")
+
+    client = Racing()
+    d = deployment()
+    d["metadata"]["annotations"]["rollouts.kruise.io/deployment-strategy"] = json.dumps(
+        {"rollingStyle": "Partition", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}, "partition": 0})
+    d["status"]["updatedReplicas"] = 99  # anything the plan will correct
+    r = AdvancedDeploymentReconciler(client, Inf(d), Inf(old_rs()), FakeClock())
+    result = await r.reconcile(Request("ns", "d"))
+    status_calls = [c for c in client.calls if c[0] == "status"]
+    assert status_calls and status_calls[0][2]["metadata"]["resourceVersion"] is not None
+    assert result.requeue_after == EXPECTATION_RETRY_SECONDS  # the newer version's event brings a fresh sync
