@@ -40,7 +40,7 @@ from rollouts.controllers.rollout.workload import observe_deployment, owned_repl
 from rollouts.controllers.workloads import WorkloadKind, get_workload, kind_of
 from rollouts.rollout import actions as act
 from rollouts.rollout.conditions import TERMINATING, get_condition
-from rollouts.rollout.machine import Outcome, reconcile_rollout, settle
+from rollouts.rollout.machine import Outcome, settle
 from rollouts.rollout.model import Observation
 from runtime.cache.frozen import thaw
 from runtime.clock import REAL_CLOCK, Clock
@@ -90,11 +90,13 @@ class RolloutReconciler:
         obs = Observation(workload=observed, batch_release=self.batch_releases.store.get(name, ns))
         now = self.clock.now()
         settled = settle(rollout, obs, now)
-        view, outcome = settled.view, settled.outcome
-        finalising, reset = await self._cleanup(view, outcome, deployment, obs.batch_release)
+        events = settled.events
+        finalising, reset = await self._cleanup(settled.view, settled.outcome, deployment, obs.batch_release)
         if finalising or reset:
-            outcome = reconcile_rollout(view, attrs.evolve(obs, finalising_done=finalising, reset_done=reset), now)
-        outcome = attrs.evolve(outcome, actions=settled.events + outcome.actions)
+            # The cleanup is complete: that is an observation now, and the rounds after it chain too.
+            done = settle(settled.view, attrs.evolve(obs, finalising_done=finalising, reset_done=reset), now)
+            events, settled = events + done.events, done
+        outcome = attrs.evolve(settled.outcome, actions=events + settled.outcome.actions)
         await self._perform(rollout, outcome)
         await self._write_status(rollout, outcome)
         return Result(requeue_after=outcome.requeue_after) if outcome.requeue_after is not None else Result()
