@@ -11,10 +11,9 @@ then three measured transitions, each from the user's action to the state the se
 * ``approve2`` ``kubectl kruise rollout approve``   → Healthy/Completed, 10 updated, old RS at 0
 
 The manager runs as a subprocess (``--local-cluster``, no leader election). States are polled with
-the Python client every 50 ms, so figures have ~50 ms resolution. The designed floor is the sum of
-the fixed waits: Initializing settle 3 s (release only) and the BatchRelease's one-transition-per-
-round progression (Preparing → Progressing → Upgrading → Verifying → Ready, each persisted before
-acting, woken by its own status-update event rather than the 2 s requeue).
+the Python client every 50 ms, so figures have ~50 ms resolution. The only designed wait is the
+Initializing settle (3 s, release only); the rest is the plugin's start-up, our reactions (chained
+in memory until one needs a write, see ``bench/step_trace.py`` for the split) and the cluster's.
 """
 
 from __future__ import annotations
