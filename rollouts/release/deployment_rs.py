@@ -154,7 +154,9 @@ def cleanup_unhealthy(ctx: SyncContext, old: list[ReplicaSetView], max_cleanup: 
     for rs in sorted(old, key=lambda r: (r.created, r.name)):
         if done >= max_cleanup:
             break
-        if rs.replicas == 0 or rs.replicas == rs.available:
+        if rs.replicas == 0 or rs.replicas <= rs.available:
+            # available > replicas: the status still counts pods of an earlier scale-down that are
+            # being deleted; "cleaning" them would scale the RS back *up* (Kubernetes refuses too).
             continue
         n = min(max_cleanup - done, rs.replicas - rs.available)
         ctx.scale(rs, rs.replicas - n)

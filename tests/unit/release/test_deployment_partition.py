@@ -146,3 +146,48 @@ def test_broken_new_version_never_breaks_availability_bounds(replicas, surge, un
     w.converge()
     assert w.max_total_seen <= replicas + max_surge
     assert w.min_available_seen >= replicas - max_unavailable
+
+
+def test_a_lagging_old_rs_status_never_scales_the_old_rs_back_up():
+    """Old RS scaled 9→7 but its status still counts 9 available pods (being deleted)."""
+    w = World()
+    w.set_partition(1)
+    w.converge()
+    w.set_partition("50%")
+    w.sync()  # new 1→4, old 9→7 (World settles statuses; make the old one lag again)
+    old = w.rss["workload-demo-6c7764b765"]
+    old["status"] = {"replicas": 9, "readyReplicas": 9, "availableReplicas": 9}
+    plan = w.sync()
+    ups = [(a.name, a.from_replicas, a.to_replicas) for a in plan.actions if a.to_replicas > a.from_replicas
+           and a.name == "workload-demo-6c7764b765"]
+    assert ups == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    replicas=st.integers(2, 30),
+    partitions=st.lists(st.integers(1, 100), min_size=1, max_size=3),
+    lags=st.lists(st.booleans(), min_size=40, max_size=40),
+)
+def test_old_rs_only_shrinks_while_statuses_lag(replicas, partitions, lags):
+    """Syncs interleaved with ReplicaSet statuses that lag behind their specs (kube-controller-manager
+    has not caught up): with a partition that only grows, no planned action scales the old RS up."""
+    w = World(replicas=replicas)
+    w.converge()
+    lag = iter(lags * 10)
+
+    def settle_some() -> None:  # each ReplicaSet's status catches up with its spec, or not yet
+        for rs in w.rss.values():
+            if not next(lag, False):
+                n = rs["spec"]["replicas"]
+                rs["status"] = {"replicas": n, "readyReplicas": n, "availableReplicas": n}
+
+    w._settle_pods = settle_some
+    old_name = "workload-demo-6c7764b765"
+    for p in sorted(partitions):
+        w.set_partition(f"{p}%")
+        for _ in range(12):
+            plan = w.sync()
+            ups = [(a.from_replicas, a.to_replicas) for a in plan.actions
+                   if a.name == old_name and a.to_replicas > a.from_replicas]
+            assert ups == [], f"partition {p}%: old RS scaled up {ups}"
