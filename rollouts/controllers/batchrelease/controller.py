@@ -122,7 +122,8 @@ class WorkloadWriteCounter:
     """The client as a control plane sees it, counting its patches of anything but Pods.
 
     Why: :func:`executor.run` chains transitions only while the workload is untouched; Pod label
-    patches do not change what the next transition reads (it lists the Pods again)."""
+    patches do not change what the next transition reads (the control keeps the patched Pods as
+    the API server answered them)."""
 
     client: Any
     count: int = 0
