@@ -114,6 +114,28 @@ def test_cloneset_rollback_and_delete_mid_release(kruise_manager: ManagerProcess
     assert r.workload()["spec"]["updateStrategy"].get("partition") in (None, 0)
 
 
+def test_cloneset_continuous_release_restarts_at_step_one(kruise_manager: ManagerProcess, okc: Kubectl,
+                                                          kruise_namespace: str) -> None:
+    """v2 at step 1, then v3: the release starts over at step 1 for v3 and the approvals finish it."""
+    r = _release(okc, kruise_namespace, "clonesets.apps.kruise.io", cloneset(), f"{KRUISE}/v1alpha1", "CloneSet")
+    r.patch("version-2")
+    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
+    r.wait_versions(10, 1, "version-2")
+    v2 = r.rollout()["status"]["canaryStatus"]["canaryRevision"]
+    r.patch("version-3")
+    wait_for(r.rollout, lambda ro: (ro["status"].get("canaryStatus") or {}).get("canaryRevision") not in (None, v2)
+             and ro["status"]["canaryStatus"].get("currentStepState") == "StepPaused", what="v3 at step 1")
+    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
+    r.wait_versions(10, 1, "version-3")
+    r.approve()
+    r.wait_rollout(("Progressing", "2", "StepPaused", step_paused_message(2)))
+    r.wait_versions(10, 5, "version-3")
+    r.approve()
+    r.wait_rollout(("Healthy", "3", "Completed", "Rollout progressing has been completed"))
+    r.wait_versions(10, 10, "version-3")
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
+
+
 def advanced_statefulset() -> dict:
     return {"apiVersion": f"{KRUISE}/v1beta1", "kind": "StatefulSet", "metadata": {"name": "workload-demo"},
             "spec": {"replicas": 10, "serviceName": "workload-demo", "podManagementPolicy": "Parallel",

@@ -100,3 +100,28 @@ def test_statefulset_disabled_mid_release(release: WorkloadRelease) -> None:
     r.wait_versions(10, 10, "version-2")  # handed back: the StatefulSet controller finishes natively
     assert partition(r) in (None, 0)
     wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
+
+
+def test_statefulset_continuous_release_restarts_at_step_one(release: WorkloadRelease) -> None:
+    """v2 at step 1, then v3: the release starts over at step 1 for v3 (highest ordinal first), the
+    v2 pod is not left behind, and the approvals take v3 to every pod."""
+    r = release
+    r.patch("version-2")
+    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
+    r.wait_versions(10, 1, "version-2")
+    v2 = r.rollout()["status"]["canaryStatus"]["canaryRevision"]
+    r.patch("version-3")
+    wait_for(r.rollout, lambda ro: (ro["status"].get("canaryStatus") or {}).get("canaryRevision") not in (None, v2)
+             and ro["status"]["canaryStatus"].get("currentStepState") == "StepPaused", what="v3 at step 1")
+    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
+    r.wait_versions(10, 1, "version-3")
+    assert updated_ordinals(r, "version-3") == [9]
+    assert updated_ordinals(r, "version-2") == []
+    r.approve()
+    r.wait_rollout(("Progressing", "2", "StepPaused", step_paused_message(2)))
+    r.wait_versions(10, 5, "version-3")
+    assert updated_ordinals(r, "version-3") == [5, 6, 7, 8, 9]
+    r.approve()
+    r.wait_rollout(("Healthy", "3", "Completed", "Rollout progressing has been completed"))
+    r.wait_versions(10, 10, "version-3")
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
