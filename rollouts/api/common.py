@@ -22,10 +22,8 @@ DATE_TIME = {"format": "date-time"}
 HEADER_NAME_PATTERN = "^[A-Za-z0-9!#$%&'*+\\-.^_\\x60|~]+$"
 _HEADER_NAME = {"minLength": 1, "maxLength": 256, "pattern": HEADER_NAME_PATTERN}
 
-define = attrs.define(kw_only=True)
 
-
-@define
+@attrs.define(kw_only=True)
 class ObjectRef(WireModel):
     """Reference to a workload in the same namespace (``workloadRef``). All three are required."""
 
@@ -34,7 +32,7 @@ class ObjectRef(WireModel):
     name: str = field("name", required=True, default="", doc="Name of the referent")
 
 
-@define
+@attrs.define(kw_only=True)
 class IngressTrafficRouting(WireModel):
     """Kubernetes Ingress provider; empty ``classType`` means ``nginx``."""
 
@@ -42,21 +40,21 @@ class IngressTrafficRouting(WireModel):
     name: str = field("name", required=True, default="", doc="Name of the Ingress")
 
 
-@define
+@attrs.define(kw_only=True)
 class GatewayTrafficRouting(WireModel):
     """Gateway API HTTPRoute provider. ``httpRouteName`` is a Go pointer (absent ≠ empty)."""
 
     http_route_name: str | None = field("httpRouteName", omitempty=True)
 
 
-@define
+@attrs.define(kw_only=True)
 class CustomNetworkRef(WireModel):
     api_version: str = field("apiVersion", required=True, default="")
     kind: str = field("kind", required=True, default="")
     name: str = field("name", required=True, default="")
 
 
-@define
+@attrs.define(kw_only=True)
 class TrafficRoutingRef(WireModel):
     """One traffic provider configuration (``trafficRoutings[i]`` / TrafficRouting ``objectRef[i]``).
 
@@ -74,7 +72,7 @@ class TrafficRoutingRef(WireModel):
     custom_network_refs: list[CustomNetworkRef] = field("customNetworkRefs", omitempty=True, factory=list)
 
 
-@define
+@attrs.define(kw_only=True)
 class HTTPHeader(WireModel):
     name: str = field("name", required=True, default="", schema=_HEADER_NAME)
     value: str = field("value", required=True, default="", schema={"minLength": 1, "maxLength": 4096})
@@ -83,7 +81,7 @@ class HTTPHeader(WireModel):
 _HEADER_LIST = {"maxItems": 16, "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]}
 
 
-@define
+@attrs.define(kw_only=True)
 class HTTPHeaderFilter(WireModel):
     """Gateway API ``HTTPHeaderFilter`` applied to requests routed to the canary."""
 
@@ -111,7 +109,7 @@ _PATH_RULES = [
 ]
 
 
-@define
+@attrs.define(kw_only=True)
 class HTTPPathMatch(WireModel):
     """Gateway API path match; both fields are Go pointers with schema defaults."""
 
@@ -126,34 +124,34 @@ class HTTPPathMatch(WireModel):
 _EXACT_OR_REGEX = {"default": "Exact", "enum": ["Exact", "RegularExpression"]}
 
 
-@define
+@attrs.define(kw_only=True)
 class HTTPHeaderMatch(WireModel):
     type: str | None = field("type", omitempty=True, schema=_EXACT_OR_REGEX)
     name: str = field("name", required=True, default="", schema=_HEADER_NAME)
     value: str = field("value", required=True, default="", schema={"minLength": 1, "maxLength": 4096})
 
 
-@define
+@attrs.define(kw_only=True)
 class HTTPQueryParamMatch(WireModel):
     type: str | None = field("type", omitempty=True, schema=_EXACT_OR_REGEX)
     name: str = field("name", required=True, default="", schema=_HEADER_NAME)
     value: str = field("value", required=True, default="", schema={"minLength": 1, "maxLength": 1024})
 
 
-@define
+@attrs.define(kw_only=True)
 class RolloutPause(WireModel):
     """``duration`` absent → wait for manual approval; present → continue after that many seconds."""
 
     duration: int | None = field("duration", omitempty=True, schema=I32)
 
 
-@define
+@attrs.define(kw_only=True)
 class PatchPodTemplateMetadata(WireModel):
     annotations: dict[str, str] = field("annotations", omitempty=True, factory=dict)
     labels: dict[str, str] = field("labels", omitempty=True, factory=dict)
 
 
-@define
+@attrs.define(kw_only=True)
 class RolloutCondition(WireModel):
     """A status condition (Rollout and BatchRelease share the shape).
 
@@ -168,7 +166,7 @@ class RolloutCondition(WireModel):
     message: str = field("message", required=True, default="")
 
 
-@define
+@attrs.define(kw_only=True)
 class KubeObject(WireModel):
     """Read helpers shared by the top-level kinds, whose ``metadata`` is the raw ObjectMeta dict.
 

@@ -11,10 +11,8 @@ import attrs
 from rollouts.api.common import DATE_TIME, I32, I64
 from rollouts.api.wire import WireModel, field
 
-define = attrs.define(kw_only=True)
 
-
-@define
+@attrs.define(kw_only=True)
 class CommonStatus(WireModel):
     """Fields common to canary and blue-green progress (api.md §1.3)."""
 
@@ -35,14 +33,14 @@ class CommonStatus(WireModel):
     last_update_time: str | None = field("lastUpdateTime", omitempty=True, schema=DATE_TIME)
 
 
-@define
+@attrs.define(kw_only=True)
 class CanaryStatus(CommonStatus):
     canary_revision: str = field("canaryRevision", required=True, default="")
     canary_replicas: int = field("canaryReplicas", required=True, default=0, schema=I32)
     canary_ready_replicas: int = field("canaryReadyReplicas", required=True, default=0, schema=I32)
 
 
-@define
+@attrs.define(kw_only=True)
 class BlueGreenStatus(CommonStatus):
     updated_revision: str = field("updatedRevision", required=True, default="")
     updated_replicas: int = field("updatedReplicas", required=True, default=0, schema=I32)

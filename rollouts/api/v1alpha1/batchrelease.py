@@ -14,26 +14,24 @@ from rollouts.api.common import KubeObject, ObjectRef
 from rollouts.api.v1beta1.batchrelease import BatchReleaseStatusBase, ReleasePlan
 from rollouts.api.wire import WireModel, field
 
-define = attrs.define(kw_only=True)
 
-
-@define
+@attrs.define(kw_only=True)
 class ReleaseTarget(WireModel):
     workload_ref: ObjectRef | None = field("workloadRef", omitempty=True)
 
 
-@define
+@attrs.define(kw_only=True)
 class BatchReleaseSpec(WireModel):
     target_reference: ReleaseTarget = field("targetReference", required=True, factory=ReleaseTarget)
     release_plan: ReleasePlan = field("releasePlan", required=True, factory=ReleasePlan)
 
 
-@define
+@attrs.define(kw_only=True)
 class BatchReleaseStatus(BatchReleaseStatusBase):
     """Same as v1beta1 minus ``message``."""
 
 
-@define
+@attrs.define(kw_only=True)
 class BatchRelease(KubeObject):
     API_VERSION: ClassVar[str] = C.API_VERSION_V1ALPHA1
     KIND: ClassVar[str] = C.KIND_BATCH_RELEASE

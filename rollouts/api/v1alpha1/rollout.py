@@ -28,17 +28,15 @@ from rollouts.api.intstr import IntOrString
 from rollouts.api.status import CanaryStatus
 from rollouts.api.wire import WireModel, field
 
-define = attrs.define(kw_only=True)
 
-
-@define
+@attrs.define(kw_only=True)
 class HttpRouteMatch(WireModel):
     """v1alpha1 match: headers only (ANDed)."""
 
     headers: list[HTTPHeaderMatch] = field("headers", omitempty=True, factory=list, schema={"maxItems": 16})
 
 
-@define
+@attrs.define(kw_only=True)
 class CanaryStep(WireModel):
     weight: int | None = field("weight", omitempty=True, schema=I32, doc="Traffic percent for the new version")
     request_header_modifier: HTTPHeaderFilter | None = field(
@@ -51,7 +49,7 @@ class CanaryStep(WireModel):
                                 doc="{} waits for manual approval; {duration: N} continues after N seconds")
 
 
-@define
+@attrs.define(kw_only=True)
 class CanaryStrategy(WireModel):
     steps: list[CanaryStep] = field("steps", omitempty=True, factory=list, schema={"maxItems": 50})
     traffic_routings: list[TrafficRoutingRef] = field("trafficRoutings", omitempty=True, factory=list)
@@ -60,20 +58,20 @@ class CanaryStrategy(WireModel):
     disable_generate_canary_service: bool = field("disableGenerateCanaryService", omitempty=True, default=False)
 
 
-@define
+@attrs.define(kw_only=True)
 class RolloutStrategy(WireModel):
     paused: bool = field("paused", omitempty=True, default=False)
     canary: CanaryStrategy | None = field("canary", omitempty=True)
 
 
-@define
+@attrs.define(kw_only=True)
 class RolloutObjectRef(WireModel):
     """``spec.objectRef``: a Go struct whose only member is the optional ``workloadRef`` pointer."""
 
     workload_ref: ObjectRef | None = field("workloadRef", omitempty=True)
 
 
-@define
+@attrs.define(kw_only=True)
 class RolloutSpec(WireModel):
     object_ref: RolloutObjectRef = field("objectRef", required=True, factory=RolloutObjectRef,
                                          doc="objectRef.workloadRef names the workload released by this Rollout")
@@ -85,7 +83,7 @@ class RolloutSpec(WireModel):
                            doc="Release all control of the workload and stop reacting to its changes")
 
 
-@define
+@attrs.define(kw_only=True)
 class RolloutStatus(WireModel):
     observed_generation: int = field("observedGeneration", omitempty=True, default=0, schema=I64)
     canary_status: CanaryStatus | None = field("canaryStatus", omitempty=True)
@@ -94,7 +92,7 @@ class RolloutStatus(WireModel):
     message: str = field("message", omitempty=True, default="")
 
 
-@define
+@attrs.define(kw_only=True)
 class Rollout(KubeObject):
     API_VERSION: ClassVar[str] = C.API_VERSION_V1ALPHA1
     KIND: ClassVar[str] = C.KIND_ROLLOUT

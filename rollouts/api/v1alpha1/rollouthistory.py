@@ -13,33 +13,31 @@ from rollouts.api import constants as C
 from rollouts.api.common import I32, KubeObject
 from rollouts.api.wire import RawObject, WireModel, field
 
-define = attrs.define(kw_only=True)
 
-
-@define
+@attrs.define(kw_only=True)
 class NameAndSpecData(WireModel):
     name: str = field("name", required=True, default="")
     data: RawObject | None = field("data", omitempty=True)
 
 
-@define
+@attrs.define(kw_only=True)
 class RolloutInfo(NameAndSpecData):
     rollout_id: str = field("rolloutID", omitempty=True, default="")
 
 
-@define
+@attrs.define(kw_only=True)
 class WorkloadInfo(NameAndSpecData):
     api_version: str = field("apiVersion", omitempty=True, default="")
     kind: str = field("kind", omitempty=True, default="")
 
 
-@define
+@attrs.define(kw_only=True)
 class TrafficRoutingInfo(WireModel):
     ingress: NameAndSpecData | None = field("ingress", omitempty=True)
     http_route: NameAndSpecData | None = field("httpRoute", omitempty=True)
 
 
-@define
+@attrs.define(kw_only=True)
 class RolloutHistorySpec(WireModel):
     rollout: RolloutInfo = field("rollout", omitempty=True, factory=RolloutInfo)
     workload: WorkloadInfo = field("workload", omitempty=True, factory=WorkloadInfo)
@@ -47,26 +45,26 @@ class RolloutHistorySpec(WireModel):
     traffic_routing: TrafficRoutingInfo = field("trafficRouting", omitempty=True, factory=TrafficRoutingInfo)
 
 
-@define
+@attrs.define(kw_only=True)
 class PodInfo(WireModel):
     name: str = field("name", omitempty=True, default="")
     ip: str = field("ip", omitempty=True, default="")
     node_name: str = field("nodeName", omitempty=True, default="")
 
 
-@define
+@attrs.define(kw_only=True)
 class CanaryStepInfo(WireModel):
     canary_step_index: int = field("canaryStepIndex", omitempty=True, default=0, schema=I32)
     pods: list[PodInfo] = field("pods", omitempty=True, factory=list)
 
 
-@define
+@attrs.define(kw_only=True)
 class RolloutHistoryStatus(WireModel):
     phase: str = field("phase", omitempty=True, default="", doc='"" while recording, "completed" when done')
     canary_steps: list[CanaryStepInfo] = field("canarySteps", omitempty=True, factory=list)
 
 
-@define
+@attrs.define(kw_only=True)
 class RolloutHistory(KubeObject):
     API_VERSION: ClassVar[str] = C.API_VERSION_V1ALPHA1
     KIND: ClassVar[str] = C.KIND_ROLLOUT_HISTORY

@@ -11,24 +11,22 @@ from rollouts.api.common import I32, I64, HTTPHeaderFilter, KubeObject, TrafficR
 from rollouts.api.v1alpha1.rollout import HttpRouteMatch
 from rollouts.api.wire import WireModel, field
 
-define = attrs.define(kw_only=True)
 
-
-@define
+@attrs.define(kw_only=True)
 class TrafficRoutingStrategy(WireModel):
     weight: int | None = field("weight", omitempty=True, schema=I32)
     request_header_modifier: HTTPHeaderFilter | None = field("requestHeaderModifier", omitempty=True)
     matches: list[HttpRouteMatch] = field("matches", omitempty=True, factory=list)
 
 
-@define
+@attrs.define(kw_only=True)
 class TrafficRoutingSpec(WireModel):
     # Only the first element is used by the controller.
     object_ref: list[TrafficRoutingRef] = field("objectRef", required=True, factory=list)
     strategy: TrafficRoutingStrategy = field("strategy", required=True, factory=TrafficRoutingStrategy)
 
 
-@define
+@attrs.define(kw_only=True)
 class TrafficRoutingStatus(WireModel):
     observed_generation: int = field("observedGeneration", omitempty=True, default=0, schema=I64)
     phase: str = field("phase", omitempty=True, default="",
@@ -36,7 +34,7 @@ class TrafficRoutingStatus(WireModel):
     message: str = field("message", omitempty=True, default="")
 
 
-@define
+@attrs.define(kw_only=True)
 class TrafficRouting(KubeObject):
     API_VERSION: ClassVar[str] = C.API_VERSION_V1ALPHA1
     KIND: ClassVar[str] = C.KIND_TRAFFIC_ROUTING

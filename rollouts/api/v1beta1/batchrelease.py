@@ -15,16 +15,14 @@ from rollouts.api.common import DATE_TIME, I32, I64, KubeObject, ObjectRef, Patc
 from rollouts.api.intstr import IntOrString
 from rollouts.api.wire import WireModel, field
 
-define = attrs.define(kw_only=True)
 
-
-@define
+@attrs.define(kw_only=True)
 class ReleaseBatch(WireModel):
     # Go non-pointer IntOrString: always serialized (0 when unset).
     canary_replicas: IntOrString = field("canaryReplicas", factory=lambda: IntOrString(0))
 
 
-@define
+@attrs.define(kw_only=True)
 class ReleasePlan(WireModel):
     """What the BatchRelease executes; written by the Rollout controller."""
 
@@ -39,13 +37,13 @@ class ReleasePlan(WireModel):
     enable_extra_workload_for_canary: bool = field("enableExtraWorkloadForCanary", required=True, default=False)
 
 
-@define
+@attrs.define(kw_only=True)
 class BatchReleaseSpec(WireModel):
     workload_ref: ObjectRef = field("workloadRef", required=True, factory=ObjectRef)
     release_plan: ReleasePlan = field("releasePlan", required=True, factory=ReleasePlan)
 
 
-@define
+@attrs.define(kw_only=True)
 class BatchReleaseCanaryStatus(WireModel):
     batch_state: str = field("batchState", omitempty=True, default="", doc="Upgrading, Verifying or Ready")
     current_batch: int = field("currentBatch", required=True, default=0, schema=I32)
@@ -55,7 +53,7 @@ class BatchReleaseCanaryStatus(WireModel):
     no_need_update_replicas: int | None = field("noNeedUpdateReplicas", omitempty=True, schema=I32)
 
 
-@define
+@attrs.define(kw_only=True)
 class BatchReleaseStatusBase(WireModel):
     """Status fields common to v1alpha1 and v1beta1 (v1beta1 adds ``message``)."""
 
@@ -73,12 +71,12 @@ class BatchReleaseStatusBase(WireModel):
     phase: str = field("phase", omitempty=True, default="", doc="Preparing, Progressing, Finalizing or Completed")
 
 
-@define
+@attrs.define(kw_only=True)
 class BatchReleaseStatus(BatchReleaseStatusBase):
     message: str = field("message", omitempty=True, default="")
 
 
-@define
+@attrs.define(kw_only=True)
 class BatchRelease(KubeObject):
     API_VERSION: ClassVar[str] = C.API_VERSION_V1BETA1
     KIND: ClassVar[str] = C.KIND_BATCH_RELEASE

@@ -25,7 +25,6 @@ from rollouts.api.intstr import IntOrString
 from rollouts.api.status import BlueGreenStatus, CanaryStatus
 from rollouts.api.wire import WireModel, field
 
-define = attrs.define(kw_only=True)
 _STEPS = "Ordered release steps (at least one; each needs replicas)"
 _TR = "Traffic routing configuration (ingress, gateway or custom network refs); at most one element"
 _FT = "How many updated pods may be not ready while a batch still counts as ready (number or percentage)"
@@ -35,7 +34,7 @@ _MAX16 = {"maxItems": 16}
 _MAP_BY_NAME = {"maxItems": 16, "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]}
 
 
-@define
+@attrs.define(kw_only=True)
 class HttpRouteMatch(WireModel):
     """One A/B condition; conditions inside one match are ANDed, matches are ORed."""
 
@@ -44,7 +43,7 @@ class HttpRouteMatch(WireModel):
     query_params: list[HTTPQueryParamMatch] = field("queryParams", omitempty=True, factory=list, schema=_MAP_BY_NAME)
 
 
-@define
+@attrs.define(kw_only=True)
 class CanaryStep(WireModel):
     """One release step. Field order (traffic, requestHeaderModifier, matches, replicas, pause) feeds the hash."""
 
@@ -60,7 +59,7 @@ class CanaryStep(WireModel):
                                 doc="{} waits for manual approval; {duration: N} continues after N seconds")
 
 
-@define
+@attrs.define(kw_only=True)
 class CanaryStrategy(WireModel):
     steps: list[CanaryStep] = field("steps", omitempty=True, factory=list, schema={"maxItems": 50}, doc=_STEPS)
     traffic_routings: list[TrafficRoutingRef] = field("trafficRoutings", omitempty=True, factory=list, doc=_TR)
@@ -75,7 +74,7 @@ class CanaryStrategy(WireModel):
                                                   doc=_DGCS)
 
 
-@define
+@attrs.define(kw_only=True)
 class BlueGreenStrategy(WireModel):
     steps: list[CanaryStep] = field("steps", omitempty=True, factory=list, schema={"maxItems": 50}, doc=_STEPS)
     traffic_routings: list[TrafficRoutingRef] = field("trafficRoutings", omitempty=True, factory=list, doc=_TR)
@@ -85,7 +84,7 @@ class BlueGreenStrategy(WireModel):
                                                   doc=_DGCS)
 
 
-@define
+@attrs.define(kw_only=True)
 class RolloutStrategy(WireModel):
     paused: bool = field("paused", omitempty=True, default=False, doc="Stop advancing the release while true")
     canary: CanaryStrategy | None = field("canary", omitempty=True, doc="Canary or partition release")
@@ -113,7 +112,7 @@ class RolloutStrategy(WireModel):
         return active.traffic_routings if active is not None else []
 
 
-@define
+@attrs.define(kw_only=True)
 class RolloutSpec(WireModel):
     workload_ref: ObjectRef = field("workloadRef", required=True, factory=ObjectRef,
                                     doc="The workload released by this Rollout, in the same namespace")
@@ -123,7 +122,7 @@ class RolloutSpec(WireModel):
                            doc="Release all control of the workload and stop reacting to its changes")
 
 
-@define
+@attrs.define(kw_only=True)
 class RolloutStatus(WireModel):
     observed_generation: int = field("observedGeneration", omitempty=True, default=0, schema=I64)
     canary_status: CanaryStatus | None = field("canaryStatus", omitempty=True)
@@ -140,7 +139,7 @@ class RolloutStatus(WireModel):
         return self.canary_status if self.canary_status is not None else self.blue_green_status
 
 
-@define
+@attrs.define(kw_only=True)
 class Rollout(KubeObject):
     """A Rollout object. ``metadata`` is the raw ObjectMeta dict (kept verbatim)."""
 
