@@ -35,7 +35,7 @@ def labels(obj: Obj | None) -> Mapping[str, str]:
     return meta(obj).get("labels") or {}
 
 
-def annotations(obj: Obj | None) -> Mapping[str, str]:
+def annotations_of(obj: Obj | None) -> Mapping[str, str]:
     return meta(obj).get("annotations") or {}
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 import structlog
 
-from rollouts.controllers.common import annotations, group_of, labels, meta
+from rollouts.controllers.common import annotations_of, group_of, labels, meta
 from rollouts.rollout.model import WorkloadObservation
 from runtime.kube.errors import ApiError, NotFound
 from runtime.kube.resources import CRDS, DAEMONSETS, DEPLOYMENTS, STATEFULSETS, Resource
@@ -57,7 +57,7 @@ def _suffix(revision: str) -> str:
 
 def _common(obj: Obj, replicas: int, *, stable: str, canary: str, in_rollback: bool) -> WorkloadObservation:
     md, status = meta(obj), obj.get("status") or {}
-    in_progressing = IN_PROGRESSING_ANNOTATION in annotations(obj)
+    in_progressing = IN_PROGRESSING_ANNOTATION in annotations_of(obj)
     return WorkloadObservation(
         found=True, replicas=replicas, generation=int(md.get("generation", 0)),
         status_consistent=int(md.get("generation", 0)) == int(status.get("observedGeneration", -1)),
@@ -119,10 +119,10 @@ def observe_native_daemonset(obj: Obj, revisions: list[Obj]) -> WorkloadObservat
 
 def daemonset_revision_patch(obj: Obj, stable: str, canary: str) -> dict[str, Any] | None:
     """§2 side effect: keep ``rollouts.kruise.io/daemonset-revision`` current while progressing."""
-    if IN_PROGRESSING_ANNOTATION not in annotations(obj) or not (stable or canary):
+    if IN_PROGRESSING_ANNOTATION not in annotations_of(obj) or not (stable or canary):
         return None
     value = json.dumps({"canary-revision": canary, "stable-revision": stable}, separators=(",", ":"))
-    if annotations(obj).get(DAEMONSET_REVISION_ANNOTATION) == value:
+    if annotations_of(obj).get(DAEMONSET_REVISION_ANNOTATION) == value:
         return None
     return {"metadata": {"annotations": {DAEMONSET_REVISION_ANNOTATION: value}}}
 

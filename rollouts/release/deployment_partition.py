@@ -45,7 +45,7 @@ from rollouts.release.deployment_strategy import (
     CANARY_ROLLING_STYLE,
     DEPLOYMENT_EXTRA_STATUS_ANNOTATION,
     DeploymentStrategy,
-    annotations,
+    annotations_of,
     deployment_strategy,
     extra_status_json,
     is_under_rollout_control,
@@ -256,7 +256,7 @@ def _new_rs_body(ctx: SyncContext, name: str, pod_hash: str, replicas: int) -> d
     template["metadata"] = tmeta
     selector = dict(spec.get("selector") or {})
     selector["matchLabels"] = {**(selector.get("matchLabels") or {}), POD_TEMPLATE_HASH_LABEL: pod_hash}
-    anns = {k: v for k, v in annotations(d).items() if k not in ANNOTATIONS_NOT_COPIED}
+    anns = {k: v for k, v in annotations_of(d).items() if k not in ANNOTATIONS_NOT_COPIED}
     revision = max([rs.revision for rs in ctx.old_rss], default=0) + 1
     anns.update(
         {
@@ -349,6 +349,6 @@ def _finish(ctx: SyncContext, now: datetime, satisfied: bool, message: str) -> D
     status = calculate_status(ctx.deployment, ctx.all_rss(), ctx.new_rs, ctx.unavailable, now)
     ready = ctx.new_rs.ready if ctx.new_rs else 0
     extra = extra_status_json(ready, ctx.limit)
-    if annotations(ctx.deployment).get(DEPLOYMENT_EXTRA_STATUS_ANNOTATION) == extra:
+    if annotations_of(ctx.deployment).get(DEPLOYMENT_EXTRA_STATUS_ANNOTATION) == extra:
         extra = None
     return DeploymentSyncPlan(tuple(ctx.actions), status, extra, False, satisfied, message)

@@ -92,7 +92,7 @@ def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     return obj.get("metadata") or {}
 
 
-def annotations(obj: Mapping[str, Any]) -> Mapping[str, str]:
+def annotations_of(obj: Mapping[str, Any]) -> Mapping[str, str]:
     return _meta(obj).get("annotations") or {}
 
 
@@ -124,14 +124,14 @@ def parse_strategy(raw: str | None) -> DeploymentStrategy | None:
 
 def deployment_strategy(deployment: Mapping[str, Any]) -> DeploymentStrategy | None:
     """The strategy stored on a Deployment, or ``None``."""
-    return parse_strategy(annotations(deployment).get(DEPLOYMENT_STRATEGY_ANNOTATION))
+    return parse_strategy(annotations_of(deployment).get(DEPLOYMENT_STRATEGY_ANNOTATION))
 
 
 def is_under_rollout_control(deployment: Mapping[str, Any]) -> bool:
     """control-info present AND ``strategy.type == Recreate`` AND ``spec.paused`` (upstream definition)."""
     spec = deployment.get("spec") or {}
     return (
-        bool(annotations(deployment).get(CONTROL_INFO_ANNOTATION))
+        bool(annotations_of(deployment).get(CONTROL_INFO_ANNOTATION))
         and (spec.get("strategy") or {}).get("type") == "Recreate"
         and bool(spec.get("paused"))
     )
@@ -197,7 +197,7 @@ def finalize_patch(
     ``KeepWorkloadPausedOnRolloutDeletion`` gate combined with a non-WaitResume policy.
     """
     spec = deployment.get("spec") or {}
-    if not annotations(deployment).get(CONTROL_INFO_ANNOTATION) or not spec.get("paused"):
+    if not annotations_of(deployment).get(CONTROL_INFO_ANNOTATION) or not spec.get("paused"):
         return None
     anns: dict[str, Any] = {CONTROL_INFO_ANNOTATION: None}
     patch: dict[str, Any] = {"metadata": {"annotations": anns}}
@@ -250,7 +250,7 @@ def webhook_partition_patch(deployment: Mapping[str, Any], *, release_changed: b
         strategy = attrs.evolve(strategy, paused=True)
     new_value = with_defaults(strategy).to_json()
     patch: dict[str, Any] = {}
-    if new_value != annotations(deployment).get(DEPLOYMENT_STRATEGY_ANNOTATION):
+    if new_value != annotations_of(deployment).get(DEPLOYMENT_STRATEGY_ANNOTATION):
         patch["metadata"] = {"annotations": {DEPLOYMENT_STRATEGY_ANNOTATION: new_value}}
     if spec_patch:
         patch["spec"] = spec_patch
@@ -259,7 +259,7 @@ def webhook_partition_patch(deployment: Mapping[str, Any], *, release_changed: b
 
 def extra_status(deployment: Mapping[str, Any]) -> Mapping[str, Any]:
     """Parsed ``rollouts.kruise.io/deployment-extra-status`` ({} when absent or malformed)."""
-    raw = annotations(deployment).get(DEPLOYMENT_EXTRA_STATUS_ANNOTATION)
+    raw = annotations_of(deployment).get(DEPLOYMENT_EXTRA_STATUS_ANNOTATION)
     try:
         value = json.loads(raw) if raw else {}
     except ValueError:

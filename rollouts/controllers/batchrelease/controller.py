@@ -22,7 +22,7 @@ from rollouts.controllers.common import (
     BATCHRELEASES,
     STALE_CACHE_RETRY_SECONDS,
     OwnWrites,
-    annotations,
+    annotations_of,
     finalizers_patch,
     group_of,
     is_deleting,
@@ -140,7 +140,7 @@ class WorkloadWriteCounter:
 def batch_release_for_workload(br_store: Any, obj: Mapping[str, Any]) -> list[Request]:
     """§1 watches: control-info names the BR; else the last BR in the namespace referencing the workload."""
     md = meta(obj)
-    raw = annotations(obj).get(CONTROL_INFO_ANNOTATION)
+    raw = annotations_of(obj).get(CONTROL_INFO_ANNOTATION)
     if raw:
         try:
             ref = json.loads(raw)
@@ -164,6 +164,6 @@ def batch_release_for_pod(br_store: Any, rs_store: Any, deploy_store: Any, pod: 
     for ref in meta(rs).get("ownerReferences") or []:
         if ref.get("controller") and ref.get("kind") == "Deployment":
             deployment = deploy_store.get(ref.get("name"), meta(rs).get("namespace"))
-            if deployment is not None and annotations(deployment).get(CONTROL_INFO_ANNOTATION):
+            if deployment is not None and annotations_of(deployment).get(CONTROL_INFO_ANNOTATION):
                 return batch_release_for_workload(br_store, deployment)
     return []

@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 
 from rollouts.controllers.batchrelease.labelpatch import apply_pod_labels, list_pods, plan_labels
-from rollouts.controllers.common import annotations, is_deleting, labels, meta
+from rollouts.controllers.common import annotations_of, is_deleting, labels, meta
 from rollouts.controllers.rollout.workload import owned_replica_sets, update_revision
 from rollouts.release.batch import new_rs_replicas_limit
 from rollouts.release.deployment_strategy import (
@@ -199,7 +199,7 @@ class DeploymentControl:
             return True
         plan = (self.br.get("spec") or {}).get("releasePlan") or {}
         patch = finalize_patch(self.deployment, batch_partition_is_nil=plan.get("batchPartition") is None)
-        if patch is None and annotations(self.deployment).get(CONTROL_INFO_ANNOTATION) and \
+        if patch is None and annotations_of(self.deployment).get(CONTROL_INFO_ANNOTATION) and \
                 plan.get("batchPartition") is None:
             patch = {"metadata": {"annotations": {CONTROL_INFO_ANNOTATION: None}}}
         if patch:

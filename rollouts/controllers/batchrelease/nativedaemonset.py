@@ -21,7 +21,7 @@ import attrs
 import structlog
 
 from rollouts.controllers.batchrelease.partition import PartitionControl, owned_by
-from rollouts.controllers.common import annotations, is_deleting, meta
+from rollouts.controllers.common import annotations_of, is_deleting, meta
 from rollouts.release.deployment_strategy import CONTROL_INFO_ANNOTATION
 from rollouts.release.intstr import IntOrStr, scaled_value
 from rollouts.release.labels import on_revision
@@ -54,7 +54,7 @@ class NativeDaemonSetControl(PartitionControl):
         return int(((self.obj or {}).get("status") or {}).get("desiredNumberScheduled", 0))
 
     def revisions(self) -> tuple[str, str]:
-        rev = _json(annotations(self.obj).get(REVISION_ANNOTATION))
+        rev = _json(annotations_of(self.obj).get(REVISION_ANNOTATION))
         return str(rev.get("canary-revision", "")), str(rev.get("stable-revision", ""))
 
     def updated(self) -> int:
@@ -70,7 +70,7 @@ class NativeDaemonSetControl(PartitionControl):
 
     def current_partition(self) -> IntOrStr:
         """The partition last written to the advanced-control annotation (none yet: above any)."""
-        value = _json(annotations(self.obj).get(ADVANCED_CONTROL_ANNOTATION)).get("partition")
+        value = _json(annotations_of(self.obj).get(ADVANCED_CONTROL_ANNOTATION)).get("partition")
         try:
             return int(value)
         except (TypeError, ValueError):
@@ -86,7 +86,7 @@ class NativeDaemonSetControl(PartitionControl):
                                   ORIGINAL_STRATEGY_ANNOTATION)}
         patch: dict[str, Any] = {"metadata": {"annotations": anns}}
         if release:
-            original = annotations(self.obj).get(ORIGINAL_STRATEGY_ANNOTATION) or "RollingUpdate"
+            original = annotations_of(self.obj).get(ORIGINAL_STRATEGY_ANNOTATION) or "RollingUpdate"
             if original == "OnDelete":
                 patch["spec"] = {"updateStrategy": {"type": "OnDelete", "rollingUpdate": None}}
             else:
@@ -98,7 +98,7 @@ def _deletion_order(pod: Mapping[str, Any]) -> tuple[int, int, int, str]:
     """Pending first, then not ready, then lower deletion cost, then newest first."""
     phase = (pod.get("status") or {}).get("phase")
     try:
-        cost = int(annotations(pod).get(DELETION_COST_ANNOTATION, "0"))
+        cost = int(annotations_of(pod).get(DELETION_COST_ANNOTATION, "0"))
     except ValueError:
         cost = 0
     created = str(meta(pod).get("creationTimestamp", ""))
@@ -108,7 +108,7 @@ def _deletion_order(pod: Mapping[str, Any]) -> tuple[int, int, int, str]:
 
 def pods_to_delete(daemonset: Mapping[str, Any], pods: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The pods to delete now so that ``ownedPods − partition`` run the batch revision (§9.5)."""
-    control = _json(annotations(daemonset).get(ADVANCED_CONTROL_ANNOTATION))
+    control = _json(annotations_of(daemonset).get(ADVANCED_CONTROL_ANNOTATION))
     try:
         partition = int(control.get("partition", 0))
     except (TypeError, ValueError):
@@ -149,7 +149,7 @@ class PodDeleter:
 
     async def reconcile(self, request: Request) -> Result:
         ds = self.daemonsets.store.get(request.name, request.namespace)
-        if ds is None or ADVANCED_CONTROL_ANNOTATION not in annotations(ds):
+        if ds is None or ADVANCED_CONTROL_ANNOTATION not in annotations_of(ds):
             return Result()
         ds = thaw(ds)
         selector = ((ds.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}

@@ -27,7 +27,7 @@ from rollouts.controllers.batchrelease.deployment import (
     WorkloadInfo,
 )
 from rollouts.controllers.batchrelease.labelpatch import apply_pod_labels, list_pods, plan_labels
-from rollouts.controllers.common import annotations, is_deleting, meta
+from rollouts.controllers.common import annotations_of, is_deleting, meta
 from rollouts.release.batch import BatchTarget, batch_target
 from rollouts.release.deployment_strategy import CONTROL_INFO_ANNOTATION, control_info
 from rollouts.release.intstr import IntOrStr, scaled_value
@@ -44,7 +44,7 @@ def is_claimed_by(obj: Obj, br: Obj) -> bool:
     uid = meta(br).get("uid")
     if any(r.get("controller") and r.get("uid") == uid for r in meta(obj).get("ownerReferences") or []):
         return True
-    raw = annotations(obj).get(CONTROL_INFO_ANNOTATION)
+    raw = annotations_of(obj).get(CONTROL_INFO_ANNOTATION)
     try:
         return bool(raw) and json.loads(raw).get("uid") == uid
     except ValueError:

@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 
-from rollouts.controllers.common import BATCHRELEASES, annotations, is_deleting, meta
+from rollouts.controllers.common import BATCHRELEASES, annotations_of, is_deleting, meta
 from rollouts.controllers.rollout.workload import IN_PROGRESSING_ANNOTATION
 from rollouts.controllers.workloads import resource_of
 from runtime.kube.errors import NotFound
@@ -28,7 +28,7 @@ IMMEDIATE = "Immediate"
 
 async def remove_in_progressing(client: Any, deployment: Mapping[str, Any] | None) -> None:
     """§7.1: drop ``rollouts.kruise.io/in-progressing`` from the workload (only if present)."""
-    if deployment is None or IN_PROGRESSING_ANNOTATION not in annotations(deployment):
+    if deployment is None or IN_PROGRESSING_ANNOTATION not in annotations_of(deployment):
         return
     md = meta(deployment)
     try:

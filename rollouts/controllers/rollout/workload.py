@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from rollouts.controllers.common import annotations, is_deleting, labels, meta
+from rollouts.controllers.common import annotations_of, is_deleting, labels, meta
 from rollouts.release.template_hash import POD_TEMPLATE_HASH_LABEL, compute_template_hash, equal_ignore_hash
 from rollouts.rollout.model import WorkloadObservation
 
@@ -54,7 +54,7 @@ def observe_deployment(deployment: Mapping[str, Any] | None, rss: Iterable[Mappi
     owned = owned_replica_sets(rss, md.get("uid", ""))
     new_rs = new_replica_set(deployment, owned)
     pod_hash = labels(new_rs).get(POD_TEMPLATE_HASH_LABEL, "") if new_rs else ""
-    in_progressing = IN_PROGRESSING_ANNOTATION in annotations(deployment)
+    in_progressing = IN_PROGRESSING_ANNOTATION in annotations_of(deployment)
     stable = labels(deployment).get(STABLE_REVISION_LABEL, "")
     spec_replicas = (deployment.get("spec") or {}).get("replicas")
     return WorkloadObservation(
