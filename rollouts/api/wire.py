@@ -104,7 +104,16 @@ class FieldInfo:
     pointer: bool
 
 
-@functools.cache
+_F = typing.TypeVar("_F", bound=typing.Callable[..., Any])
+
+
+def _cache_by_class(fn: _F) -> _F:
+    """``functools.cache``, typed as ``fn``'s own signature: mypy rejects ``type[SomeModel]`` as an unhashable
+    argument of a cache wrapper (attrs models set ``__hash__ = None`` on instances), though classes hash fine."""
+    return typing.cast(_F, functools.cache(fn))
+
+
+@_cache_by_class
 def wire_fields(cls: type) -> tuple[FieldInfo, ...]:
     """The wire fields of a model class, in declaration (= Go struct) order."""
     hints = typing.get_type_hints(cls)

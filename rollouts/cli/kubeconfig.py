@@ -66,5 +66,5 @@ def resolve(
                 break
         if ctx_path:
             break
-    path = ctx_path or next((p for p, d in docs if d), paths[0] if paths else None)
-    return ResolvedConfig(path=path, context=current, namespace=namespace or ctx_ns or "default")
+    chosen = ctx_path or next((p for p, d in docs if d), paths[0] if paths else None)
+    return ResolvedConfig(path=chosen, context=current, namespace=namespace or ctx_ns or "default")

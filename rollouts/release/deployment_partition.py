@@ -348,7 +348,7 @@ def _finish(ctx: SyncContext, now: datetime, satisfied: bool, message: str) -> D
     """Attach the computed status and extra-status annotation to the planned actions."""
     status = calculate_status(ctx.deployment, ctx.all_rss(), ctx.new_rs, ctx.unavailable, now)
     ready = ctx.new_rs.ready if ctx.new_rs else 0
-    extra = extra_status_json(ready, ctx.limit)
+    extra: str | None = extra_status_json(ready, ctx.limit)
     if annotations_of(ctx.deployment).get(DEPLOYMENT_EXTRA_STATUS_ANNOTATION) == extra:
         extra = None
     return DeploymentSyncPlan(tuple(ctx.actions), status, extra, False, satisfied, message)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import structlog
@@ -121,7 +121,8 @@ class SharedInformer:
             elif _rv(old) != _rv(obj):
                 self._notify("update", old, obj)
         for key in [k for k in self.store.keys() if k not in seen]:
-            old = self.store.remove(key)
+            # cast: ``key`` was just listed by store.keys(), so remove() returns the object, not None.
+            old = cast(Mapping[str, Any], self.store.remove(key))
             self._notify("delete", DeletedFinalStateUnknown(key, old))
         if not self._synced.is_set():
             self._synced.set()

@@ -11,6 +11,7 @@ There is no locking: the store is only touched from the event loop that runs the
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -154,15 +155,16 @@ class Store:
             objs = self._items.values()
         return [o for o in objs if matches_labels(o, labels) and (where is None or where(o))]
 
-    def keys(self) -> list[str]:
+    # ``builtins.list`` below: inside this class body ``list`` names the method above.
+    def keys(self) -> builtins.list[str]:
         return list(self._items)
 
-    def index_keys(self, index: str, value: str) -> list[str]:
+    def index_keys(self, index: str, value: str) -> builtins.list[str]:
         if index not in self._indices:
             raise KeyError(f"no indexer named {index!r}; known: {sorted(self._indices)}")
         return sorted(self._indices[index].get(value, ()))
 
-    def by_index(self, index: str, value: str) -> list[Mapping[str, Any]]:
+    def by_index(self, index: str, value: str) -> builtins.list[Mapping[str, Any]]:
         """Objects whose index function produced ``value`` (e.g. ``by_index("owner-uid", uid)``)."""
         return [self._items[k] for k in self.index_keys(index, value)]
 

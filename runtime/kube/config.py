@@ -14,7 +14,7 @@ import os
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 from kubernetes_asyncio.client import Configuration
@@ -47,8 +47,13 @@ class Connection:
     """Called before every request so rotating tokens (in-cluster, exec plugins) stay fresh."""
 
 
+def _host(cfg: Configuration) -> str:
+    # cast: kubernetes_asyncio's untyped ``host`` property infers as Optional; a loaded Configuration has one.
+    return cast(str, cfg.host)
+
+
 def _ssl_context(cfg: Configuration) -> ssl.SSLContext | bool:
-    if not cfg.host.startswith("https"):
+    if not _host(cfg).startswith("https"):
         return False
     ctx = ssl.create_default_context(cafile=cfg.ssl_ca_cert)
     if cfg.cert_file:
@@ -77,7 +82,7 @@ def _from_configuration(cfg: Configuration, loader: Any = None) -> Connection:
             headers["Authorization"] = cfg.get_basic_auth_token()
         return headers
 
-    return Connection(server=cfg.host.rstrip("/"), ssl=_ssl_context(cfg), auth_headers=provide)
+    return Connection(server=_host(cfg).rstrip("/"), ssl=_ssl_context(cfg), auth_headers=provide)
 
 
 async def load_kubeconfig(path: str | os.PathLike | None = None, *, context: str | None = None) -> Connection:

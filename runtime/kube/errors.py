@@ -176,7 +176,7 @@ def error_from_response(
     """
     doc = _decode(body)
     raw_text = body.decode(errors="replace") if isinstance(body, bytes) else (body if isinstance(body, str) else "")
-    is_status = bool(doc) and doc.get("kind") == "Status"
+    is_status = bool(doc and doc.get("kind") == "Status")
     reason = (doc or {}).get("reason", "") if is_status else ""
     message = (doc or {}).get("message", "") if is_status else raw_text[:500]
     details = (doc or {}).get("details") if is_status else None

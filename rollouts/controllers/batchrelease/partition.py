@@ -46,7 +46,7 @@ def is_claimed_by(obj: Obj, br: Obj) -> bool:
         return True
     raw = annotations_of(obj).get(CONTROL_INFO_ANNOTATION)
     try:
-        return bool(raw) and json.loads(raw).get("uid") == uid
+        return bool(raw and json.loads(raw).get("uid") == uid)
     except ValueError:
         return False
 
