@@ -129,7 +129,7 @@ class LeaderElector:
             return False
         ours = spec.get("holderIdentity") == self.identity
         transitions = int(spec.get("leaseTransitions") or 0) + (0 if ours else 1)
-        acquire = spec.get("acquireTime") if ours and spec.get("acquireTime") else micro_time(self._clock)
+        acquire = (spec.get("acquireTime") if ours else None) or micro_time(self._clock)
         body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                 "metadata": {"name": self.name, "namespace": self.namespace, "resourceVersion": self._observed_rv},
                 "spec": self._record(acquire_time=acquire, transitions=transitions)}

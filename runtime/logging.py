@@ -34,7 +34,7 @@ def configure_logging(*, level: str = "info", json: bool | None = None, stream=N
     """
     stream = stream or sys.stderr
     as_json = use_json(stream) if json is None else json
-    shared = [
+    shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,

@@ -19,7 +19,7 @@ import asyncio
 import signal
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import attrs
@@ -37,7 +37,7 @@ from .metrics import Registry, RuntimeMetrics
 __all__ = ["Manager", "ManagerSettings"]
 
 log = structlog.get_logger("runtime.manager")
-Runnable = Callable[[], Awaitable[Any]]
+Runnable = Callable[[], Coroutine[Any, Any, Any]]  # asyncio.create_task needs a coroutine
 EVENT_FLUSH_TIMEOUT = 5.0
 """Seconds to wait for queued Events on shutdown: short, the termination grace period is shared."""
 

@@ -28,6 +28,7 @@ from rollouts.api import v1alpha1 as a
 from rollouts.api import v1beta1 as b
 from rollouts.api.common import ObjectRef, PatchPodTemplateMetadata
 from rollouts.api.intstr import IntOrString
+from rollouts.api.v1beta1.batchrelease import BatchReleaseStatusBase
 from rollouts.api.wire import DecodeError, WireModel, from_dict, mark_new, string_map, to_dict
 
 _SUPPORTED_VERSIONS = (C.API_VERSION_V1ALPHA1, C.API_VERSION_V1BETA1)
@@ -203,7 +204,7 @@ def _copy_plan(src: b.ReleasePlan, rolling_style: str) -> b.ReleasePlan:
     return plan
 
 
-def _copy_br_status(src: b.BatchReleaseStatusBase, cls: type) -> Any:
+def _copy_br_status(src: BatchReleaseStatusBase, cls: type) -> Any:
     """Copy the status fields common to both versions (``message`` exists only in v1beta1)."""
     return cls(
         conditions=_dc(src.conditions),
@@ -259,7 +260,7 @@ def batchrelease_to_v1alpha1(src: b.BatchRelease) -> a.BatchRelease:
 # Entry point
 # --------------------------------------------------------------------------------------------
 
-_CONVERTERS: dict[tuple[str, str, str], tuple[type, Any]] = {
+_CONVERTERS: dict[tuple[str, str, str], tuple[type[WireModel], Any]] = {
     (C.KIND_ROLLOUT, C.API_VERSION_V1ALPHA1, C.API_VERSION_V1BETA1): (a.Rollout, rollout_to_v1beta1),
     (C.KIND_ROLLOUT, C.API_VERSION_V1BETA1, C.API_VERSION_V1ALPHA1): (b.Rollout, rollout_to_v1alpha1),
     (C.KIND_BATCH_RELEASE, C.API_VERSION_V1ALPHA1, C.API_VERSION_V1BETA1): (a.BatchRelease, batchrelease_to_v1beta1),

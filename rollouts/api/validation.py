@@ -154,7 +154,8 @@ def conflict_errors(name: str, namespace: str, ref: ObjectRef | None, others: It
 
 def _workload_ref_of(obj: dict[str, Any]) -> ObjectRef | None:
     """The workload of a Rollout dict in either version; None when absent or undecodable."""
-    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    raw_spec = obj.get("spec")
+    spec: dict[str, Any] = raw_spec if isinstance(raw_spec, dict) else {}
     raw = spec.get("workloadRef")
     if raw is None and isinstance(spec.get("objectRef"), dict):
         raw = spec["objectRef"].get("workloadRef")
@@ -309,7 +310,7 @@ def validate_rollout(
     from rollouts.api import validation_v1alpha1 as va
 
     new, errs = va.decode_rollout(obj)
-    if errs:
+    if errs or new is None:  # decode_rollout returns a model exactly when it returns no errors
         return errs
     meta = new.metadata
     name = str(meta.get("name", ""))

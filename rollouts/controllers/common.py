@@ -72,7 +72,7 @@ def group_of(api_version: str) -> str:
     return api_version.rpartition("/")[0]
 
 
-def ref_matches(ref: Mapping[str, Any] | None, api_version: str, kind: str, name: str) -> bool:
+def ref_matches(ref: Mapping[str, Any] | None, api_version: str, kind: str, name: str | None) -> bool:
     """A workloadRef matches an object by group (version ignored), kind and name."""
     if not ref:
         return False

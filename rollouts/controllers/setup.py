@@ -55,16 +55,18 @@ def add_controllers(mgr: Any, options: ControllerOptions = ControllerOptions()) 
     rollout_events = EventRecorder(mgr.client, settings=EventSettings(component=ROLLOUT_EVENT_COMPONENT), clock=clock)
     mgr.add_runnable("rollout-event-recorder", rollout_events.run)
 
-    rollout = Controller("rollout", RolloutReconciler(mgr.client, rollouts, brs, deployments, rss, rollout_events,
-                                                      clock),
+    # Concrete reconcilers kept in locals: Controller.reconciler is only the Reconciler protocol, and
+    # workload_stores is filled below once the workload kinds are known.
+    rollout_reconciler = RolloutReconciler(mgr.client, rollouts, brs, deployments, rss, rollout_events, clock)
+    rollout = Controller("rollout", rollout_reconciler,
                          settings=ControllerSettings(workers=options.rollout_workers), clock=clock,
                          metrics=mgr.metrics)
     rollout.watch(rollouts)
     rollout.watch_mapped(brs, lambda o: [request_for(o)])
     rollout.watch_mapped(deployments, lambda o: rollouts_for_workload(rollouts.store, o))
 
-    batch = Controller("batchrelease", BatchReleaseReconciler(mgr.client, brs, deployments, mgr.events, clock,
-                                                             pods=pods),
+    batch_reconciler = BatchReleaseReconciler(mgr.client, brs, deployments, mgr.events, clock, pods=pods)
+    batch = Controller("batchrelease", batch_reconciler,
                        settings=ControllerSettings(workers=options.batchrelease_workers), clock=clock,
                        metrics=mgr.metrics)
     batch.watch(brs)
@@ -79,8 +81,8 @@ def add_controllers(mgr: Any, options: ControllerOptions = ControllerOptions()) 
 
     stores = add_workload_kinds(mgr, rollout=rollout, batch=batch, rollouts=rollouts, brs=brs, pods=pods,
                                 kruise_resources=options.kruise_resources, events=mgr.events)
-    rollout.reconciler.workload_stores.update(stores)
-    batch.reconciler.workload_stores.update(stores)
+    rollout_reconciler.workload_stores.update(stores)
+    batch_reconciler.workload_stores.update(stores)
     for ctl in (rollout, batch, deployment):
         mgr.add_controller(ctl)
     return Controllers(rollout, batch, deployment)

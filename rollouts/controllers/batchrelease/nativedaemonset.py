@@ -70,7 +70,7 @@ class NativeDaemonSetControl(PartitionControl):
 
     def current_partition(self) -> IntOrStr:
         """The partition last written to the advanced-control annotation (none yet: above any)."""
-        value = _json(annotations_of(self.obj).get(ADVANCED_CONTROL_ANNOTATION)).get("partition")
+        value: Any = _json(annotations_of(self.obj).get(ADVANCED_CONTROL_ANNOTATION)).get("partition")  # raw JSON
         try:
             return int(value)
         except (TypeError, ValueError):
@@ -124,7 +124,7 @@ def pods_to_delete(daemonset: Mapping[str, Any], pods: list[Mapping[str, Any]]) 
     scheduled = int((daemonset.get("status") or {}).get("desiredNumberScheduled", 0))
     max_unavailable = scaled_value(strategy.get("maxUnavailable"), scheduled, round_up=False) or 1
     unavailable = sum(1 for p in updated if not pod_is_ready(p) or is_deleting(p))
-    chosen = []
+    chosen: list[Mapping[str, Any]] = []
     for pod in sorted((p for p in owned if p not in updated), key=_deletion_order):
         if len(chosen) >= need:
             break
