@@ -54,6 +54,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy rollouts runtime webhooks
 
 bench: $(STAMP)
 	$(PY) bench/cluster.py
