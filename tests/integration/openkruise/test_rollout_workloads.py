@@ -19,6 +19,7 @@ from localcluster.cluster import LocalCluster
 from tests.e2e.harness import Kubectl, ManagerProcess, cleanup_cluster_registrations, step_paused_message, wait_for
 from tests.integration.workloads.helpers import (
     WorkloadRelease,
+    continuous_release_to_v3,
     pod_template,
     rollback_restarts_as_new_release,
     rollout_body,
@@ -118,15 +119,7 @@ def test_cloneset_continuous_release_restarts_at_step_one(kruise_manager: Manage
                                                           kruise_namespace: str) -> None:
     """v2 at step 1, then v3: the release starts over at step 1 for v3 and the approvals finish it."""
     r = _release(okc, kruise_namespace, "clonesets.apps.kruise.io", cloneset(), f"{KRUISE}/v1alpha1", "CloneSet")
-    r.patch("version-2")
-    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
-    r.wait_versions(10, 1, "version-2")
-    v2 = r.rollout()["status"]["canaryStatus"]["canaryRevision"]
-    r.patch("version-3")
-    wait_for(r.rollout, lambda ro: (ro["status"].get("canaryStatus") or {}).get("canaryRevision") not in (None, v2)
-             and ro["status"]["canaryStatus"].get("currentStepState") == "StepPaused", what="v3 at step 1")
-    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
-    r.wait_versions(10, 1, "version-3")
+    continuous_release_to_v3(r, 10)
     r.approve()
     r.wait_rollout(("Progressing", "2", "StepPaused", step_paused_message(2)))
     r.wait_versions(10, 5, "version-3")

@@ -116,3 +116,17 @@ def rollback_restarts_as_new_release(r: WorkloadRelease, n: int) -> None:
     r.wait_rollout(("Healthy", "3", "Completed", "Rollout progressing has been completed"))
     r.wait_versions(n, n, "version-1")
     wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
+
+
+def continuous_release_to_v3(r: WorkloadRelease, n: int) -> None:
+    """version-2 released to step 1, then version-3 patched in: wait until the Rollout has restarted
+    at step 1 for version-3 with exactly one pod on it (the caller checks which one, then approves)."""
+    r.patch("version-2")
+    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
+    r.wait_versions(n, 1, "version-2")
+    v2 = r.rollout()["status"]["canaryStatus"]["canaryRevision"]
+    r.patch("version-3")
+    wait_for(r.rollout, lambda ro: (ro["status"].get("canaryStatus") or {}).get("canaryRevision") not in (None, v2)
+             and ro["status"]["canaryStatus"].get("currentStepState") == "StepPaused", what="v3 at step 1")
+    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
+    r.wait_versions(n, 1, "version-3")

@@ -10,7 +10,12 @@ import time
 import pytest
 
 from tests.e2e.harness import Kubectl, ManagerProcess, step_paused_message, wait_for
-from tests.integration.workloads.helpers import WorkloadRelease, pod_template, rollout_body
+from tests.integration.workloads.helpers import (
+    WorkloadRelease,
+    continuous_release_to_v3,
+    pod_template,
+    rollout_body,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -106,15 +111,7 @@ def test_statefulset_continuous_release_restarts_at_step_one(release: WorkloadRe
     """v2 at step 1, then v3: the release starts over at step 1 for v3 (highest ordinal first), the
     v2 pod is not left behind, and the approvals take v3 to every pod."""
     r = release
-    r.patch("version-2")
-    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
-    r.wait_versions(10, 1, "version-2")
-    v2 = r.rollout()["status"]["canaryStatus"]["canaryRevision"]
-    r.patch("version-3")
-    wait_for(r.rollout, lambda ro: (ro["status"].get("canaryStatus") or {}).get("canaryRevision") not in (None, v2)
-             and ro["status"]["canaryStatus"].get("currentStepState") == "StepPaused", what="v3 at step 1")
-    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
-    r.wait_versions(10, 1, "version-3")
+    continuous_release_to_v3(r, 10)
     assert updated_ordinals(r, "version-3") == [9]
     assert updated_ordinals(r, "version-2") == []
     r.approve()
