@@ -115,16 +115,19 @@ async def run(
     write the workload leaves every input of the next one as it was, so the next one may run at once.
     One that did write must end the chain: the next check would read the workload from before the
     write (a batch that looks not ready, a partition that looks unapplied). A state seen before in
-    this chain ends it too: Verifying → not ready → Upgrading → Verifying would only spin.
+    this chain ends it too, and so does falling back from Verifying or Ready to Upgrading: that
+    transition carries the reason the batch is not ready, which must be written, not spun past.
     ``workload_writes`` counts the control plane's workload writes so far (Pod label patches excluded).
     """
     seen: set[tuple[Any, ...]] = set()
     requeue: float | None = None
     for _ in range(MAX_CHAINED_TRANSITIONS):
-        seen.add(_state_key(status))
+        key = _state_key(status)
+        seen.add(key)
         before = workload_writes()
         requeue = await execute(br, status, control, now)
-        if workload_writes() != before or _state_key(status) in seen:
+        after = _state_key(status)
+        if workload_writes() != before or after in seen or _fell_back(key, after):
             break
     return requeue
 
@@ -132,6 +135,12 @@ async def run(
 def _state_key(status: Mapping[str, Any]) -> tuple[Any, ...]:
     cs = status.get("canaryStatus") or {}
     return status.get("phase"), cs.get("currentBatch"), cs.get("batchState")
+
+
+def _fell_back(before: tuple[Any, ...], after: tuple[Any, ...]) -> bool:
+    """Verifying/Ready → Upgrading of the same batch: the batch is not ready, and the status now
+    says why. Chaining on (Upgrading → Verifying) would drop that message before it is written."""
+    return before[:2] == after[:2] and before[2] in (VERIFYING, READY) and after[2] == UPGRADING
 
 
 async def _progressing(

@@ -188,3 +188,12 @@ async def test_run_does_not_spin_while_the_batch_is_not_ready() -> None:
     assert status["canaryStatus"]["batchState"] == "Upgrading"
     assert status["message"] == "batch 2 is not ready: updated ready 3 < desired 5"
     assert control.calls == ["upgrade"]
+
+
+async def test_run_from_verifying_keeps_the_reason_the_batch_is_not_ready() -> None:
+    control = WritingControl(ready_reason="updated ready 4 < desired 5 (failureThreshold 0)", write_on_upgrade=False)
+    status = _progressing(1, "Verifying")
+    await ex.run(br({**PLAN, "batchPartition": 1}), status, control, NOW, lambda: control.writes)
+    assert status["canaryStatus"]["batchState"] == "Upgrading"
+    assert status["message"] == "batch 2 is not ready: updated ready 4 < desired 5 (failureThreshold 0)"
+    assert control.calls == []  # the fall-back ends the chain before the next upgrade round
