@@ -164,8 +164,8 @@ class Manager:
             stopper.cancel()
         for name, task in started:
             if task in done:
-                if task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
+                if (exc := task.exception()) is not None:
+                    raise exc
                 raise RuntimeError(f"runnable {name!r} returned; runnables must run until cancelled")
 
     async def _lead(self) -> None:
@@ -178,8 +178,8 @@ class Manager:
             if tasks:
                 done, _ = await asyncio.wait({t for _, t in tasks}, return_when=asyncio.FIRST_EXCEPTION)
                 for _, t in tasks:
-                    if t in done and t.exception() is not None:
-                        raise t.exception()  # type: ignore[misc]
+                    if t in done and (exc := t.exception()) is not None:
+                        raise exc
             await asyncio.Event().wait()
         finally:
             await _cancel_in_reverse(tasks)

@@ -30,7 +30,7 @@ import os
 import socket
 import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Literal
 
 import attrs
@@ -104,7 +104,7 @@ class HandlerRegistry:
         """Served paths, optionally of one kind (the certificate sync filters configurations with it)."""
         return frozenset(p for p, r in self._routes.items() if kind is None or r.kind == kind)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Route]:
         return iter(self._routes.values())
 
 

@@ -434,7 +434,7 @@ T = typing.TypeVar("T")
 
 def from_dict(cls: type[T], d: Mapping[str, Any]) -> T:
     """Decode a JSON object into model ``cls``. Raises :class:`DecodeError` on type mismatches."""
-    return _decode(cls, d)  # type: ignore[no-any-return]
+    return typing.cast(T, _decode(cls, d))
 
 
 def to_dict(obj: WireModel) -> dict[str, Any]:

@@ -46,7 +46,7 @@ class FrozenDict(dict):
     def __reduce__(self) -> tuple:
         return (_rebuild_dict, (dict(self),))
 
-    def copy(self) -> dict:  # type: ignore[override]
+    def copy(self) -> dict:
         """Shallow mutable copy (nested values stay frozen); use :func:`thaw` for a deep one."""
         return dict(self)
 
@@ -67,7 +67,7 @@ class FrozenList(list):
     def __reduce__(self) -> tuple:
         return (_rebuild_list, (list(self),))
 
-    def copy(self) -> list:  # type: ignore[override]
+    def copy(self) -> list:
         return list(self)
 
 
