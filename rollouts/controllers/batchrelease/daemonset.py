@@ -9,39 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from rollouts.controllers.batchrelease.partition import PartitionControl
+from rollouts.controllers.batchrelease.partition import DaemonSetCounts, RollingUpdatePartition
 from rollouts.release.deployment_strategy import CONTROL_INFO_ANNOTATION
-from rollouts.release.intstr import IntOrStr
 
 
 def _suffix(revision: str) -> str:
     return revision.rpartition("-")[2] if revision else ""
 
 
-class AdvancedDaemonSetControl(PartitionControl):
-    def replicas(self) -> int:
-        return int(((self.obj or {}).get("status") or {}).get("desiredNumberScheduled", 0))
-
+class AdvancedDaemonSetControl(DaemonSetCounts, RollingUpdatePartition):
     def revisions(self) -> tuple[str, str]:
         return _suffix(((self.obj or {}).get("status") or {}).get("daemonSetHash", "")), ""
-
-    def updated(self) -> int:
-        return int(((self.obj or {}).get("status") or {}).get("updatedNumberScheduled", 0))
-
-    def promoted(self) -> bool:
-        status = (self.obj or {}).get("status") or {}
-        return int(status.get("desiredNumberScheduled", 0)) == int(status.get("updatedNumberScheduled", 0))
 
     def initialize_patch(self, info: str) -> dict[str, Any]:
         return {"metadata": {"annotations": {CONTROL_INFO_ANNOTATION: info}},
                 "spec": {"updateStrategy": {"rollingUpdate": {"paused": False, "partition": self.replicas()}}}}
-
-    def current_partition(self) -> IntOrStr:
-        strategy = ((self.obj or {}).get("spec") or {}).get("updateStrategy") or {}
-        return int((strategy.get("rollingUpdate") or {}).get("partition") or 0)
-
-    def partition_patch(self, desired: IntOrStr) -> dict[str, Any]:
-        return {"spec": {"updateStrategy": {"rollingUpdate": {"partition": desired}}}}
 
     def finalize_patch(self, release: bool) -> dict[str, Any]:
         patch: dict[str, Any] = {"metadata": {"annotations": {CONTROL_INFO_ANNOTATION: None}}}

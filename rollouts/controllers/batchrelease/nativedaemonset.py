@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 import structlog
 
-from rollouts.controllers.batchrelease.partition import PartitionControl, owned_by
+from rollouts.controllers.batchrelease.partition import DaemonSetCounts, owned_by
 from rollouts.controllers.common import annotations_of, is_deleting, meta
 from rollouts.release.deployment_strategy import CONTROL_INFO_ANNOTATION
 from rollouts.release.intstr import IntOrStr, scaled_value
@@ -49,20 +49,10 @@ def _json(raw: str | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-class NativeDaemonSetControl(PartitionControl):
-    def replicas(self) -> int:
-        return int(((self.obj or {}).get("status") or {}).get("desiredNumberScheduled", 0))
-
+class NativeDaemonSetControl(DaemonSetCounts):
     def revisions(self) -> tuple[str, str]:
         rev = _json(annotations_of(self.obj).get(REVISION_ANNOTATION))
         return str(rev.get("canary-revision", "")), str(rev.get("stable-revision", ""))
-
-    def updated(self) -> int:
-        return int(((self.obj or {}).get("status") or {}).get("updatedNumberScheduled", 0))
-
-    def promoted(self) -> bool:
-        status = (self.obj or {}).get("status") or {}
-        return int(status.get("desiredNumberScheduled", 0)) == int(status.get("updatedNumberScheduled", 0))
 
     def initialize_patch(self, info: str) -> dict[str, Any]:
         return {"metadata": {"annotations": {CONTROL_INFO_ANNOTATION: info}},

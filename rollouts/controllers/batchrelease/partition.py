@@ -240,3 +240,30 @@ class PartitionControl:
         except NotFound:
             return True
         return True
+
+
+class RollingUpdatePartition(PartitionControl):
+    """Kinds whose partition is ``spec.updateStrategy.rollingUpdate.partition`` (StatefulSet-like
+    kinds and the Advanced DaemonSet)."""
+
+    def current_partition(self) -> IntOrStr:
+        strategy = ((self.obj or {}).get("spec") or {}).get("updateStrategy") or {}
+        return int((strategy.get("rollingUpdate") or {}).get("partition") or 0)
+
+    def partition_patch(self, desired: IntOrStr) -> dict[str, Any]:
+        return {"spec": {"updateStrategy": {"rollingUpdate": {"partition": desired}}}}
+
+
+class DaemonSetCounts(PartitionControl):
+    """DaemonSets (native and Advanced): one pod per eligible node, so replicas and updated pods come
+    from ``status.desiredNumberScheduled`` and ``status.updatedNumberScheduled``."""
+
+    def replicas(self) -> int:
+        return int(((self.obj or {}).get("status") or {}).get("desiredNumberScheduled", 0))
+
+    def updated(self) -> int:
+        return int(((self.obj or {}).get("status") or {}).get("updatedNumberScheduled", 0))
+
+    def promoted(self) -> bool:
+        status = (self.obj or {}).get("status") or {}
+        return int(status.get("desiredNumberScheduled", 0)) == int(status.get("updatedNumberScheduled", 0))

@@ -12,28 +12,20 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rollouts.controllers.batchrelease.partition import PartitionControl
+from rollouts.controllers.batchrelease.partition import RollingUpdatePartition
 from rollouts.release.deployment_strategy import CONTROL_INFO_ANNOTATION
-from rollouts.release.intstr import IntOrStr
 
 #: Upstream's "freeze everything" partition (larger than any realistic replica count).
 MAX_PARTITION = 32767
 
 
-class StatefulSetControl(PartitionControl):
+class StatefulSetControl(RollingUpdatePartition):
     ordered: ClassVar[bool] = True
 
     def initialize_patch(self, info: str) -> dict[str, Any]:
         # ``paused`` is an Advanced StatefulSet field; the API server prunes it on native ones.
         return {"metadata": {"annotations": {CONTROL_INFO_ANNOTATION: info}},
                 "spec": {"updateStrategy": {"rollingUpdate": {"partition": MAX_PARTITION, "paused": False}}}}
-
-    def current_partition(self) -> IntOrStr:
-        strategy = ((self.obj or {}).get("spec") or {}).get("updateStrategy") or {}
-        return int((strategy.get("rollingUpdate") or {}).get("partition") or 0)
-
-    def partition_patch(self, desired: IntOrStr) -> dict[str, Any]:
-        return {"spec": {"updateStrategy": {"rollingUpdate": {"partition": desired}}}}
 
     def finalize_patch(self, release: bool) -> dict[str, Any]:
         patch: dict[str, Any] = {"metadata": {"annotations": {CONTROL_INFO_ANNOTATION: None}}}
