@@ -24,8 +24,8 @@ from rollouts.release.deployment_strategy import deployment_strategy, webhook_pa
 from rollouts.release.template_hash import POD_TEMPLATE_HASH_LABEL, equal_ignore_hash
 from runtime.kube.errors import ApiError
 from runtime.kube.resources import REPLICASETS
-from webhooks.admission import AdmissionRequest, AdmissionResponse, allowed, errored, patched
-from webhooks.workload.reads import WorkloadReads
+from webhooks.admission import AdmissionRequest, AdmissionResponse, errored, patched
+from webhooks.workload.reads import ReleaseTarget, WorkloadReads
 from webhooks.workload.release import apply_merge_patch, is_effective_release_change
 
 IN_PROGRESSING_ANNOTATION = "rollouts.kruise.io/in-progressing"
@@ -45,28 +45,15 @@ class DeploymentHandler:
         self.client = self.reads.api
 
     async def __call__(self, request: AdmissionRequest) -> AdmissionResponse:
-        if request.operation != "UPDATE" or request.sub_resource or not request.object or not request.old_object:
-            return allowed()
-        new, old = request.object, request.old_object
-        if not (new.get("metadata") or {}).get("uid"):
-            new = copy.deepcopy(new)
-            new["metadata"]["uid"] = (old.get("metadata") or {}).get("uid")
-        namespace = request.namespace or (new.get("metadata") or {}).get("namespace", "")
+        target = await self.reads.release_target(request, api_version="apps/v1", kind="Deployment")
+        if not isinstance(target, ReleaseTarget):
+            return target
+        mutated = copy.deepcopy(target.obj)
         try:
-            if not await self.reads.matches_live_configuration(request, new):
-                return allowed()
-            rollout = await self.reads.rollout_for(namespace, "apps/v1", "Deployment",
-                                                   (new.get("metadata") or {}).get("name", ""))
+            await self._mutate(target.rollout, target.old, target.new, mutated)
         except ApiError as e:
             return errored(400, e)
-        if rollout is None:
-            return allowed()
-        mutated = copy.deepcopy(request.object)
-        try:
-            await self._mutate(rollout, old, new, mutated)
-        except ApiError as e:
-            return errored(400, e)
-        return patched(request.object, mutated)
+        return patched(target.obj, mutated)
 
     async def _mutate(self, rollout: Mapping[str, Any], old: Mapping[str, Any], new: Mapping[str, Any],
                       mutated: dict[str, Any]) -> None:

@@ -17,9 +17,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from runtime.kube.errors import ApiError
-from webhooks.admission import AdmissionRequest, AdmissionResponse, allowed, errored, patched
-from webhooks.workload.reads import WorkloadReads
+from webhooks.admission import AdmissionRequest, AdmissionResponse, allowed, patched
+from webhooks.workload.reads import ReleaseTarget, WorkloadReads
 
 IN_PROGRESSING_ANNOTATION = "rollouts.kruise.io/in-progressing"
 #: Upstream's "freeze everything" partition for StatefulSets and Advanced DaemonSets.
@@ -43,35 +42,21 @@ class PartitionWebhook:
         self.client = self.reads.api
 
     def skip(self, request: AdmissionRequest) -> bool:
-        """Requests this path never handles (beyond non-UPDATE/subresource)."""
+        """UPDATE requests this path never handles (others never reach a handler's decision)."""
         return False
 
     def mutate(self, rollout: Obj, old: Obj, new: Obj, mutated: dict[str, Any]) -> None:
         raise NotImplementedError
 
     async def __call__(self, request: AdmissionRequest) -> AdmissionResponse:
-        if request.operation != "UPDATE" or request.sub_resource or not request.object or not request.old_object:
+        if request.operation == "UPDATE" and self.skip(request):
             return allowed()
-        if self.skip(request):
-            return allowed()
-        new, old = request.object, request.old_object
-        if not (new.get("metadata") or {}).get("uid"):
-            new = copy.deepcopy(new)
-            new["metadata"]["uid"] = (old.get("metadata") or {}).get("uid")
-        namespace = request.namespace or (new.get("metadata") or {}).get("namespace", "")
-        name = (new.get("metadata") or {}).get("name", "")
-        try:
-            if not await self.reads.matches_live_configuration(request, new):
-                return allowed()
-            rollout = await self.reads.rollout_for(namespace, str(new.get("apiVersion", "")),
-                                                   str(new.get("kind", "")), name)
-        except ApiError as e:
-            return errored(400, e)
-        if rollout is None:
-            return allowed()
-        mutated = copy.deepcopy(request.object)
-        self.mutate(rollout, old, new, mutated)
-        return patched(request.object, mutated)
+        target = await self.reads.release_target(request)
+        if not isinstance(target, ReleaseTarget):
+            return target
+        mutated = copy.deepcopy(target.obj)
+        self.mutate(target.rollout, target.old, target.new, mutated)
+        return patched(target.obj, mutated)
 
 
 

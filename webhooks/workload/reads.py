@@ -11,17 +11,33 @@ confirmed against the API server; a hit (the common case) costs nothing.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
+
+from runtime.kube.errors import ApiError
 from runtime.kube.resources import MUTATING_WEBHOOK_CONFIGURATIONS, Resource
-from webhooks.admission import AdmissionRequest
+from webhooks.admission import AdmissionRequest, AdmissionResponse, allowed, errored
 from webhooks.configs import MUTATING_CONFIGURATION_NAME
 from webhooks.workload.release import matched_rollout, request_matches_configuration
 
 ROLLOUTS = Resource("rollouts.kruise.io", "v1beta1", "rollouts", "Rollout")
 
 Obj = Mapping[str, Any]
+
+
+@attrs.frozen
+class ReleaseTarget:
+    """An intercepted workload update with the Rollout that references the workload."""
+
+    rollout: Obj
+    old: Obj
+    #: The new object as the handlers read it (uid filled in from ``old`` when missing).
+    new: Obj
+    #: The request's object as sent: what the answer's JSON patch is computed against.
+    obj: dict[str, Any]
 
 
 class WorkloadReads:
@@ -48,3 +64,30 @@ class WorkloadReads:
             items = (await self.api.list(ROLLOUTS, namespace)).get("items") or []
             found = matched_rollout(items, api_version, kind, name)
         return found
+
+    async def release_target(
+        self, request: AdmissionRequest, *, api_version: str = "", kind: str = ""
+    ) -> ReleaseTarget | AdmissionResponse:
+        """The start every workload handler shares: the :class:`ReleaseTarget`, or the answer now.
+
+        Only UPDATEs without a subresource are handled; ``new`` gets the old object's uid when it
+        lacks one; a request outside our live configuration, or a workload no Rollout references,
+        is allowed unchanged; a failing read is a 400. ``api_version``/``kind`` default to the
+        object's own.
+        """
+        if request.operation != "UPDATE" or request.sub_resource or not request.object or not request.old_object:
+            return allowed()
+        new, old = request.object, request.old_object
+        if not (new.get("metadata") or {}).get("uid"):
+            new = copy.deepcopy(new)
+            new["metadata"]["uid"] = (old.get("metadata") or {}).get("uid")
+        md = new.get("metadata") or {}
+        try:
+            if not await self.matches_live_configuration(request, new):
+                return allowed()
+            rollout = await self.rollout_for(request.namespace or md.get("namespace", ""),
+                                             api_version or str(new.get("apiVersion", "")),
+                                             kind or str(new.get("kind", "")), md.get("name", ""))
+        except ApiError as e:
+            return errored(400, e)
+        return allowed() if rollout is None else ReleaseTarget(rollout, old, new, request.object)
