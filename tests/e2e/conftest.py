@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.harness import Kubectl, ManagerProcess, cleanup_cluster_registrations
+from tests.e2e.harness import Kubectl, ManagerProcess, running
 
 
 @pytest.fixture(scope="module")
@@ -17,12 +17,5 @@ def kc(kubeconfig: str) -> Kubectl:
 @pytest.fixture(scope="module")
 def manager(kubeconfig: str, kc: Kubectl, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagerProcess]:
     mgr = ManagerProcess(kubeconfig, tmp_path_factory.mktemp("manager"), extra_args=("--no-leader-elect",))
-    try:
-        mgr.start()
+    with running(mgr, kc):
         yield mgr
-    except BaseException:
-        print(mgr.tail())
-        raise
-    finally:
-        mgr.stop()
-        cleanup_cluster_registrations(kc)

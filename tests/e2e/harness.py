@@ -8,6 +8,7 @@ them again and puts the CRD conversion stanzas back, so no other test meets a de
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -18,7 +19,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +179,25 @@ def release_finalizers_in_terminating_namespaces(kubectl: Kubectl) -> None:
             if md["namespace"] in terminating and md.get("finalizers"):
                 kubectl("-n", md["namespace"], "patch", resource, md["name"], "--type=merge",
                         "-p", '{"metadata":{"finalizers":null}}', check=False)
+
+
+@contextlib.contextmanager
+def running(mgr: ManagerProcess, kubectl: Kubectl, *, unregister_first: bool = False) -> Iterator[ManagerProcess]:
+    """Start ``mgr`` for a fixture; on failure print its log tail; at the end stop it and remove our
+    cluster registrations. ``unregister_first``: remove them before stopping the server (for a
+    manager that did not create them itself: their failurePolicy is Fail)."""
+    try:
+        mgr.start()
+        yield mgr
+    except BaseException:
+        print(mgr.tail())
+        raise
+    finally:
+        if unregister_first:
+            cleanup_cluster_registrations(kubectl)
+        mgr.stop()
+        if not unregister_first:
+            cleanup_cluster_registrations(kubectl)
 
 
 def cleanup_cluster_registrations(kubectl: Kubectl) -> None:

@@ -23,7 +23,7 @@ from tests.e2e.harness import (
     Kubectl,
     ManagerProcess,
     Release,
-    cleanup_cluster_registrations,
+    running,
     step_paused_message,
 )
 
@@ -64,15 +64,8 @@ def sa_manager(kubeconfig: str, kc: Kubectl, tmp_path_factory: pytest.TempPathFa
                "[configs.mutating_configuration(s), configs.validating_configuration(s)]}))\n")
     out = subprocess.run([sys.executable, "-c", configs], check=True, cwd=REPO, capture_output=True, text=True)
     kc("apply", "-f", "-", input=out.stdout)
-    try:
-        mgr.start()
+    with running(mgr, kc, unregister_first=True):
         yield mgr
-    except BaseException:
-        print(mgr.tail())
-        raise
-    finally:
-        cleanup_cluster_registrations(kc)  # before the server stops: failurePolicy Fail
-        mgr.stop()
 
 
 _FORBIDDEN = re.compile(r"Forbidden|(?<![\d.])403(?!\d)")

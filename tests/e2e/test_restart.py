@@ -11,7 +11,7 @@ from tests.e2e.harness import (
     Kubectl,
     ManagerProcess,
     Release,
-    cleanup_cluster_registrations,
+    running,
     step_paused_message,
 )
 
@@ -21,15 +21,8 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def elected_manager(kubeconfig: str, kc: Kubectl, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagerProcess]:
     mgr = ManagerProcess(kubeconfig, tmp_path_factory.mktemp("manager-le"), extra_args=("--leader-elect",))
-    try:
-        mgr.start()
+    with running(mgr, kc):
         yield mgr
-    except BaseException:
-        print(mgr.tail())
-        raise
-    finally:
-        mgr.stop()
-        cleanup_cluster_registrations(kc)
 
 
 def test_restart_mid_release_resumes_the_same_step(elected_manager: ManagerProcess, kc: Kubectl,

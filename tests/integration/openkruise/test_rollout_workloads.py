@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 from localcluster.cluster import LocalCluster
 
-from tests.e2e.harness import Kubectl, ManagerProcess, cleanup_cluster_registrations, step_paused_message, wait_for
+from tests.e2e.harness import Kubectl, ManagerProcess, running, step_paused_message, wait_for
 from tests.integration.workloads.helpers import (
     WorkloadRelease,
     continuous_release_to_v3,
@@ -43,15 +43,8 @@ def kruise_manager(openkruise_cluster: LocalCluster, okc: Kubectl,
                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagerProcess]:
     mgr = ManagerProcess(str(openkruise_cluster.kubeconfig), tmp_path_factory.mktemp("kruise-manager"),
                          extra_args=("--no-leader-elect",))
-    try:
-        mgr.start()
+    with running(mgr, okc):
         yield mgr
-    except BaseException:
-        print(mgr.tail())
-        raise
-    finally:
-        mgr.stop()
-        cleanup_cluster_registrations(okc)
 
 
 def _release(okc: Kubectl, ns: str, resource: str, body: dict, api_version: str, kind: str,
