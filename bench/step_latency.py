@@ -106,19 +106,10 @@ def main() -> int:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--kubeconfig", help="existing cluster (default: a fresh local control plane)")
     args = p.parse_args()
-    cluster = None
-    kubeconfig = args.kubeconfig
-    if not kubeconfig:
-        from localcluster.cluster import ClusterSettings, LocalCluster
+    from localcluster.cluster import kubeconfig_or_local
 
-        cluster = LocalCluster(ClusterSettings(nodes=3))
-        cluster.start()
-        kubeconfig = str(cluster.kubeconfig)
-    try:
+    with kubeconfig_or_local(args.kubeconfig) as kubeconfig:
         summary = asyncio.run(bench(kubeconfig, args.rounds))
-    finally:
-        if cluster is not None:
-            cluster.stop()
     for key, v in summary.items():
         print(f"{key:9s} median {v['median_s']:.2f}s  (min {v['min_s']:.2f}s, max {v['max_s']:.2f}s)")
     print(json.dumps(summary))

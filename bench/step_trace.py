@@ -447,19 +447,10 @@ def main() -> int:
     p.add_argument("--kubeconfig", help="existing cluster (default: a fresh local control plane)")
     p.add_argument("--verbose", action="store_true", help="also list the cluster's intervals")
     args = p.parse_args()
-    cluster = None
-    kubeconfig = args.kubeconfig
-    if not kubeconfig:
-        from localcluster.cluster import ClusterSettings, LocalCluster
+    from localcluster.cluster import kubeconfig_or_local
 
-        cluster = LocalCluster(ClusterSettings(nodes=3))
-        cluster.start()
-        kubeconfig = str(cluster.kubeconfig)
-    try:
+    with kubeconfig_or_local(args.kubeconfig) as kubeconfig:
         summary = asyncio.run(bench(kubeconfig, args.rounds, args.verbose))
-    finally:
-        if cluster is not None:
-            cluster.stop()
     print(f"medians over {args.rounds} rounds (ms): whole step | until the batch's pods are updated and ready")
     for key, v in summary.items():
         print(f"  {key:16s} total {v['total_ms']:6d}  ours {v['ours_ms']:5d}  cluster {v['cluster_ms']:5d}"

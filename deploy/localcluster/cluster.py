@@ -14,6 +14,7 @@ benchmark, none of which need an event loop to babysit subprocesses.
 from __future__ import annotations
 
 import base64
+import contextlib
 import ctypes
 import json
 import os
@@ -26,7 +27,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -394,3 +395,13 @@ def _terminate(proc: _Proc) -> None:
         except ProcessLookupError:
             pass
         proc.popen.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def kubeconfig_or_local(kubeconfig: str | None, *, nodes: int = 3) -> Iterator[str]:
+    """``kubeconfig`` as given, or a fresh local control plane's for the duration (benchmarks)."""
+    if kubeconfig:
+        yield kubeconfig
+        return
+    with LocalCluster(ClusterSettings(nodes=nodes)) as cluster:
+        yield str(cluster.kubeconfig)
