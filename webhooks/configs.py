@@ -25,16 +25,17 @@ from typing import Any
 
 import yaml
 
+from rollouts.api import keys
 from webhooks.settings import WebhookSettings
 
 MUTATING_CONFIGURATION_NAME = "kruise-rollout-mutating-webhook-configuration"
 VALIDATING_CONFIGURATION_NAME = "kruise-rollout-validating-webhook-configuration"
 TEMPLATE_ANNOTATION = "template"
 CONVERSION_PATH = "/convert"
-ROLLOUTS_GROUP = "rollouts.kruise.io"
+ROLLOUTS_GROUP = keys.GROUP
 #: Port of the Service (443 → targetPort 9876 on the pod).
 SERVICE_PORT = 443
-WORKLOAD_TYPE_LABEL = "rollouts.kruise.io/workload-type"
+WORKLOAD_TYPE_LABEL = keys.WORKLOAD_TYPE_LABEL
 
 #: Paths (spec §1 table).
 PATH_CLONESET = "/mutate-apps-kruise-io-v1alpha1-cloneset"

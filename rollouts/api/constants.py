@@ -7,8 +7,10 @@ Sources: api.md §1–§5, rollout-lifecycle.md §5, batch-release.md §2.5, tra
 
 from typing import Final
 
+from rollouts.api import keys
+
 # --- API identity ------------------------------------------------------------------------------
-GROUP: Final = "rollouts.kruise.io"
+GROUP: Final = keys.GROUP
 V1ALPHA1: Final = "v1alpha1"
 V1BETA1: Final = "v1beta1"
 API_VERSION_V1ALPHA1: Final = f"{GROUP}/{V1ALPHA1}"

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-ROLLOUT_GROUP = "rollouts.kruise.io"
+from rollouts.api import keys
+
+ROLLOUT_GROUP = keys.GROUP
 #: The plugin requests the storage version; v1alpha1 objects still work (status path differs).
 DEFAULT_ROLLOUT_VERSION = "v1beta1"
 

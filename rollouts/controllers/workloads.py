@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 import structlog
 
+from rollouts.api import keys
 from rollouts.controllers.common import annotations_of, group_of, labels, meta
 from rollouts.rollout.model import WorkloadObservation
 from runtime.kube.errors import ApiError, NotFound
@@ -34,11 +35,11 @@ ADVANCED_DAEMONSETS = Resource(KRUISE_GROUP, "v1alpha1", "daemonsets", "DaemonSe
 ADVANCED_STATEFULSETS = Resource(KRUISE_GROUP, "v1beta1", "statefulsets", "StatefulSet")
 CONTROLLER_REVISIONS = Resource("apps", "v1", "controllerrevisions", "ControllerRevision")
 
-WORKLOAD_TYPE_LABEL = "rollouts.kruise.io/workload-type"
-IN_PROGRESSING_ANNOTATION = "rollouts.kruise.io/in-progressing"
-ROLLOUT_ID_LABEL = "rollouts.kruise.io/rollout-id"
-DAEMONSET_REVISION_ANNOTATION = "rollouts.kruise.io/daemonset-revision"
-REVISION_HASH_LABEL = "controller-revision-hash"
+WORKLOAD_TYPE_LABEL = keys.WORKLOAD_TYPE_LABEL
+IN_PROGRESSING_ANNOTATION = keys.IN_PROGRESSING_ANNOTATION
+ROLLOUT_ID_LABEL = keys.ROLLOUT_ID_LABEL
+DAEMONSET_REVISION_ANNOTATION = keys.DAEMONSET_REVISION_ANNOTATION
+REVISION_HASH_LABEL = keys.CONTROLLER_REVISION_HASH_LABEL
 
 #: CRDs whose presence enables the informers/watches of the OpenKruise kinds (§1 step 2).
 KRUISE_CRDS = {
@@ -209,11 +210,6 @@ async def get_workload(client: Any, row: WorkloadKind, name: str, namespace: str
         return await client.get(row.resource, name, namespace)
     except NotFound:
         return None
-
-
-def is_statefulset_like_custom(obj: Obj) -> bool:
-    """An unknown kind opts in with ``rollouts.kruise.io/workload-type: statefulset``."""
-    return labels(obj).get(WORKLOAD_TYPE_LABEL, "").lower() == "statefulset"
 
 
 async def available_kruise_resources(client: Any) -> frozenset[Resource]:

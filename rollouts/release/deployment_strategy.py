@@ -21,14 +21,15 @@ from typing import Any
 
 import attrs
 
+from rollouts.api import keys
 from rollouts.release.batch import is_current_more_than_or_equal_to_desired
 from rollouts.release.intstr import IntOrStr
 
-DEPLOYMENT_STRATEGY_ANNOTATION = "rollouts.kruise.io/deployment-strategy"
-DEPLOYMENT_EXTRA_STATUS_ANNOTATION = "rollouts.kruise.io/deployment-extra-status"
-CONTROL_INFO_ANNOTATION = "batchrelease.rollouts.kruise.io/control-info"
-STABLE_REVISION_LABEL = "rollouts.kruise.io/stable-revision"
-ADVANCED_CONTROLLED_LABEL = "rollouts.kruise.io/controlled-by-advanced-deployment-controller"
+DEPLOYMENT_STRATEGY_ANNOTATION = keys.DEPLOYMENT_STRATEGY_ANNOTATION
+DEPLOYMENT_EXTRA_STATUS_ANNOTATION = keys.DEPLOYMENT_EXTRA_STATUS_ANNOTATION
+CONTROL_INFO_ANNOTATION = keys.BATCH_RELEASE_CONTROL_ANNOTATION
+STABLE_REVISION_LABEL = keys.STABLE_REVISION_LABEL
+ADVANCED_CONTROLLED_LABEL = keys.ADVANCED_DEPLOYMENT_CONTROL_LABEL
 
 PARTITION_ROLLING_STYLE = "Partition"
 CANARY_ROLLING_STYLE = "Canary"

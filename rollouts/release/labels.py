@@ -16,13 +16,14 @@ from typing import Any
 
 import attrs
 
+from rollouts.api import keys
 from rollouts.release.batch import planned_batch_replicas
 from rollouts.release.intstr import IntOrStr
 from rollouts.release.readiness import ROLLOUT_ID_LABEL, is_terminating
 from rollouts.release.template_hash import POD_TEMPLATE_HASH_LABEL, compute_template_hash, strip_hash_label
 
-BATCH_ID_LABEL = "rollouts.kruise.io/rollout-batch-id"
-CONTROLLER_REVISION_HASH_LABEL = "controller-revision-hash"
+BATCH_ID_LABEL = keys.ROLLOUT_BATCH_ID_LABEL
+CONTROLLER_REVISION_HASH_LABEL = keys.CONTROLLER_REVISION_HASH_LABEL
 
 
 @attrs.frozen

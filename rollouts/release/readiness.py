@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from rollouts.api import keys
 from rollouts.release.batch import failure_tolerance
 from rollouts.release.intstr import IntOrStr
 
-ROLLOUT_ID_LABEL = "rollouts.kruise.io/rollout-id"
+ROLLOUT_ID_LABEL = keys.ROLLOUT_ID_LABEL
 
 
 def is_terminating(obj: Mapping[str, Any]) -> bool:

@@ -25,9 +25,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from rollouts.api import keys
+
 #: Kubernetes ``rand.SafeEncodeString`` alphabet: no vowels (no words) and no confusable 0/1/3.
 SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-POD_TEMPLATE_HASH_LABEL = "pod-template-hash"
+POD_TEMPLATE_HASH_LABEL = keys.POD_TEMPLATE_HASH_LABEL
 
 _FNV32_OFFSET = 0x811C9DC5
 _FNV32_PRIME = 0x01000193

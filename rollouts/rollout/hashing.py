@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from rollouts.api import keys
 from rollouts.release.template_hash import compute_template_hash, safe_encode_string
 
 __all__ = [
@@ -25,7 +26,7 @@ __all__ = [
     "safe_encode_hex",
 ]
 
-HASH_ANNOTATION = "rollouts.kruise.io/hash"
+HASH_ANNOTATION = keys.ROLLOUT_HASH_ANNOTATION
 
 # Field specs: (json name, kind) where kind is one of
 #   "req"  always emitted (non-omitempty),

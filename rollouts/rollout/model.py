@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from rollouts.api import keys
 from rollouts.release.batch import planned_batch_replicas
 
 # Phases (status.phase)
@@ -40,8 +41,8 @@ REASON_CANCELLING = "Cancelling"
 REASON_FINALISING = "Finalising"
 REASON_COMPLETED = "Completed"
 
-ROLLOUT_ID_LABEL = "rollouts.kruise.io/rollout-id"
-HASH_ANNOTATION = "rollouts.kruise.io/hash"
+ROLLOUT_ID_LABEL = keys.ROLLOUT_ID_LABEL
+HASH_ANNOTATION = keys.ROLLOUT_HASH_ANNOTATION
 SUB_STATUS = "canaryStatus"
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import structlog
 
+from rollouts.api import keys
 from rollouts.release.deployment_strategy import deployment_strategy, webhook_partition_patch
 from rollouts.release.template_hash import POD_TEMPLATE_HASH_LABEL, equal_ignore_hash
 from runtime.kube.errors import ApiError
@@ -28,9 +29,9 @@ from webhooks.admission import AdmissionRequest, AdmissionResponse, errored, pat
 from webhooks.workload.reads import ReleaseTarget, WorkloadReads
 from webhooks.workload.release import apply_merge_patch, is_effective_release_change
 
-IN_PROGRESSING_ANNOTATION = "rollouts.kruise.io/in-progressing"
-STABLE_REVISION_LABEL = "rollouts.kruise.io/stable-revision"
-ORIGINAL_STRATEGY_ANNOTATION = "rollouts.kruise.io/original-deployment-strategy"
+IN_PROGRESSING_ANNOTATION = keys.IN_PROGRESSING_ANNOTATION
+STABLE_REVISION_LABEL = keys.STABLE_REVISION_LABEL
+ORIGINAL_STRATEGY_ANNOTATION = keys.ORIGINAL_DEPLOYMENT_STRATEGY_ANNOTATION
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 
 log = structlog.get_logger("webhooks.workload.deployment")

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from rollouts.api import keys
 from webhooks.workload.partition import Obj, PartitionWebhook, mark_in_progressing
 from webhooks.workload.release import is_effective_release_change
 
-ORIGINAL_STRATEGY_ANNOTATION = "rollouts.kruise.io/daemonset-original-update-strategy"
+ORIGINAL_STRATEGY_ANNOTATION = keys.DAEMONSET_ORIGINAL_UPDATE_STRATEGY_ANNOTATION
 
 
 class NativeDaemonSetHandler(PartitionWebhook):

@@ -17,10 +17,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from rollouts.api import keys
 from webhooks.admission import AdmissionRequest, AdmissionResponse, allowed, patched
 from webhooks.workload.reads import ReleaseTarget, WorkloadReads
 
-IN_PROGRESSING_ANNOTATION = "rollouts.kruise.io/in-progressing"
+IN_PROGRESSING_ANNOTATION = keys.IN_PROGRESSING_ANNOTATION
 #: Upstream's "freeze everything" partition for StatefulSets and Advanced DaemonSets.
 MAX_PARTITION = 32767
 

@@ -9,10 +9,11 @@ import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from rollouts.api import keys
 from rollouts.release.template_hash import equal_ignore_hash
 from runtime import labels as label_selectors
 
-ROLLOUT_ID_ANNOTATION = "rollouts.kruise.io/rollout-id"
+ROLLOUT_ID_ANNOTATION = keys.ROLLOUT_ID_ANNOTATION
 
 Obj = Mapping[str, Any]
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from rollouts.api import keys
 from webhooks.admission import AdmissionRequest
 from webhooks.workload.partition import MAX_PARTITION, Obj, PartitionWebhook, mark_in_progressing
 from webhooks.workload.release import is_effective_release_change
 
-WORKLOAD_TYPE_LABEL = "rollouts.kruise.io/workload-type"
+WORKLOAD_TYPE_LABEL = keys.WORKLOAD_TYPE_LABEL
 
 
 def is_statefulset_like(obj: Obj) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 import structlog
 
+from rollouts.api import keys
 from rollouts.controllers.batchrelease import executor
 from rollouts.controllers.batchrelease.deployment import deployment_pods_owner
 from rollouts.controllers.batchrelease.registry import control_plane
@@ -36,8 +37,8 @@ from runtime.clock import REAL_CLOCK, Clock
 from runtime.kube.resources import DEPLOYMENTS, PODS
 from runtime.reconcile import Request, Result
 
-BATCH_RELEASE_FINALIZER = "rollouts.kruise.io/batch-release-finalizer"
-CONTROL_INFO_ANNOTATION = "batchrelease.rollouts.kruise.io/control-info"
+BATCH_RELEASE_FINALIZER = keys.BATCH_RELEASE_FINALIZER
+CONTROL_INFO_ANNOTATION = keys.BATCH_RELEASE_CONTROL_ANNOTATION
 
 log = structlog.get_logger("rollouts.controllers.batchrelease")
 

@@ -12,14 +12,15 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rollouts.api import keys
 from rollouts.release.batch import planned_batch_replicas
 from rollouts.release.template_hash import POD_TEMPLATE_HASH_LABEL
 from runtime.kube.errors import NotFound
 from runtime.kube.resources import PODS
 
-ROLLOUT_ID_LABEL = "rollouts.kruise.io/rollout-id"
-BATCH_ID_LABEL = "rollouts.kruise.io/rollout-batch-id"
-REVISION_HASH_LABEL = "controller-revision-hash"
+ROLLOUT_ID_LABEL = keys.ROLLOUT_ID_LABEL
+BATCH_ID_LABEL = keys.ROLLOUT_BATCH_ID_LABEL
+REVISION_HASH_LABEL = keys.CONTROLLER_REVISION_HASH_LABEL
 
 
 def _on_revision(pod: Mapping[str, Any], update_revision: str) -> bool:

@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 import structlog
 
+from rollouts.api import keys
 from rollouts.controllers.batchrelease.partition import DaemonSetCounts, owned_by
 from rollouts.controllers.common import annotations_of, is_deleting, meta
 from rollouts.release.deployment_strategy import CONTROL_INFO_ANNOTATION
@@ -33,9 +34,9 @@ from runtime.reconcile import Request, Result
 
 log = structlog.get_logger("rollouts.controllers.nativedaemonset")
 
-ADVANCED_CONTROL_ANNOTATION = "rollouts.kruise.io/daemonset-advanced-control"
-REVISION_ANNOTATION = "rollouts.kruise.io/daemonset-revision"
-ORIGINAL_STRATEGY_ANNOTATION = "rollouts.kruise.io/daemonset-original-update-strategy"
+ADVANCED_CONTROL_ANNOTATION = keys.DAEMONSET_ADVANCED_CONTROL_ANNOTATION
+REVISION_ANNOTATION = keys.DAEMONSET_REVISION_ANNOTATION
+ORIGINAL_STRATEGY_ANNOTATION = keys.DAEMONSET_ORIGINAL_UPDATE_STRATEGY_ANNOTATION
 DELETION_COST_ANNOTATION = "controller.kubernetes.io/pod-deletion-cost"
 #: Requeue while deleted pods are still terminating or being recreated.
 RECHECK_SECONDS = 2.0

@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 import structlog
 
+from rollouts.api import keys
 from rollouts.controllers.common import (
     BATCHRELEASES,
     ROLLOUTS,
@@ -48,8 +49,8 @@ from runtime.kube.errors import AlreadyExists, NotFound
 from runtime.kube.resources import DEPLOYMENTS
 from runtime.reconcile import Request, Result
 
-ROLLOUT_FINALIZER = "rollouts.kruise.io/rollout"
-WORKLOAD_TYPE_LABEL = "rollouts.kruise.io/workload-type"
+ROLLOUT_FINALIZER = keys.ROLLOUT_FINALIZER
+WORKLOAD_TYPE_LABEL = keys.WORKLOAD_TYPE_LABEL
 
 log = structlog.get_logger("rollouts.controllers.rollout")
 

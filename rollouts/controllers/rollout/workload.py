@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from rollouts.api import keys
 from rollouts.controllers.common import annotations_of, is_deleting, labels, meta
 from rollouts.release.template_hash import POD_TEMPLATE_HASH_LABEL, compute_template_hash, equal_ignore_hash
 from rollouts.rollout.model import WorkloadObservation
 
-IN_PROGRESSING_ANNOTATION = "rollouts.kruise.io/in-progressing"
-STABLE_REVISION_LABEL = "rollouts.kruise.io/stable-revision"
-ROLLOUT_ID_LABEL = "rollouts.kruise.io/rollout-id"
+IN_PROGRESSING_ANNOTATION = keys.IN_PROGRESSING_ANNOTATION
+STABLE_REVISION_LABEL = keys.STABLE_REVISION_LABEL
+ROLLOUT_ID_LABEL = keys.ROLLOUT_ID_LABEL
 
 
 def owned_replica_sets(rss: Iterable[Mapping[str, Any]], owner_uid: str) -> list[Mapping[str, Any]]:
