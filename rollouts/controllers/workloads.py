@@ -183,8 +183,13 @@ async def custom_resource(client: Any, api_version: str, kind: str) -> Resource 
     return None
 
 
-async def kind_of(client: Any, ref: Mapping[str, Any]) -> WorkloadKind | None:
-    """The table row for a workloadRef; unknown kinds become StatefulSet-like custom resources."""
+async def kind_of(client: Any, ref: Mapping[str, Any],
+                  custom: dict[tuple[str, str], Resource] | None = None) -> WorkloadKind | None:
+    """The table row for a workloadRef; unknown kinds become StatefulSet-like custom resources.
+
+    ``custom`` remembers the resources found for custom kinds (by apiVersion and kind): without it
+    every reconcile of such a workload listed all CRDs. Only hits are kept, so a CRD installed later
+    is still found."""
     api_version, kind = str(ref.get("apiVersion", "")), str(ref.get("kind", ""))
     row = KINDS.get((group_of(api_version), kind))
     if row is not None:
@@ -193,9 +198,11 @@ async def kind_of(client: Any, ref: Mapping[str, Any]) -> WorkloadKind | None:
         return row
     if not kind or not group_of(api_version):
         return None
-    resource = await custom_resource(client, api_version, kind)
+    resource = (custom or {}).get((api_version, kind)) or await custom_resource(client, api_version, kind)
     if resource is None:
         return None
+    if custom is not None:
+        custom[(api_version, kind)] = resource
     return WorkloadKind(resource, None, _plain(observe_statefulset_like))
 
 

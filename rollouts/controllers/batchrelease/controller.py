@@ -53,6 +53,8 @@ class BatchReleaseReconciler:
     _writes: OwnWrites = attrs.field(factory=OwnWrites)
     #: Informers of the other workload kinds by resource (kinds without one are read with a GET).
     workload_stores: dict[Any, Any] = attrs.field(factory=dict)
+    #: Resources of custom StatefulSet-like kinds found so far (``workloads.kind_of``).
+    _custom_kinds: dict[Any, Any] = attrs.field(factory=dict)
     #: The pod informer (None: the control planes list pods from the API server).
     pods: Any = None
 
@@ -75,7 +77,7 @@ class BatchReleaseReconciler:
             if patch:
                 br = await self.client.patch(BATCHRELEASES, name, patch, ns)
         ref = (br.get("spec") or {}).get("workloadRef") or {}
-        row = await kind_of(self.client, ref)
+        row = await kind_of(self.client, ref, self._custom_kinds)
         if row is None:
             if self.events is not None:
                 self.events.event(br, "Warning", "UnsupportedWorkload",

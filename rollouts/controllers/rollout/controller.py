@@ -69,6 +69,8 @@ class RolloutReconciler:
     _writes: OwnWrites = attrs.field(factory=OwnWrites)
     #: Informers of the other workload kinds by resource (kinds without one are read with a GET).
     workload_stores: dict[Any, Any] = attrs.field(factory=dict)
+    #: Resources of custom StatefulSet-like kinds found so far (``workloads.kind_of``).
+    _custom_kinds: dict[Any, Any] = attrs.field(factory=dict)
 
     async def reconcile(self, request: Request) -> Result:
         ns, name = request.namespace or "", request.name
@@ -123,7 +125,7 @@ class RolloutReconciler:
         ``workload-type`` (§1 step 4)."""
         ref = workload_ref(rollout)
         ns = meta(rollout).get("namespace", "")
-        row = await kind_of(self.client, ref)
+        row = await kind_of(self.client, ref, self._custom_kinds)
         if row is None:
             return None, None
         stores = {DEPLOYMENTS: self.deployments, **self.workload_stores}

@@ -221,3 +221,17 @@ async def test_kind_of_known_kinds_need_no_api_call_and_custom_kinds_come_from_t
     assert await kind_of(client, {"apiVersion": "example.com/v1", "kind": "Gadget"}) is None
     assert await available_kruise_resources(client) == frozenset({CLONESETS})
     assert await available_kruise_resources(CrdClient(fail=True)) == frozenset()
+
+
+async def test_a_custom_kinds_resource_is_looked_up_once_per_reconciler() -> None:
+    from rollouts.controllers.workloads import kind_of
+
+    client = CrdClient([crd("widgets.example.com", "example.com", "Widget", "widgets")])
+    found: dict = {}
+    for _ in range(3):
+        row = await kind_of(client, {"apiVersion": "example.com/v1", "kind": "Widget"}, found)
+        assert row is not None and row.resource.plural == "widgets"
+    assert client.calls == 1
+    assert await kind_of(client, {"apiVersion": "example.com/v1", "kind": "Gadget"}, found) is None
+    assert await kind_of(client, {"apiVersion": "example.com/v1", "kind": "Gadget"}, found) is None
+    assert client.calls == 3  # misses are not remembered: a CRD installed later is found
