@@ -80,7 +80,6 @@ class Manager:
     def __init__(self, client: Any, *, settings: ManagerSettings | None = None, clock: Clock = REAL_CLOCK) -> None:
         self.client = client
         self.settings = settings or ManagerSettings()
-        self._clock = clock
         self.clock = clock
         """The clock every component of this manager uses (pass it to reconcilers too)."""
         self.registry = Registry()

@@ -50,7 +50,7 @@ def add_controllers(mgr: Any, options: ControllerOptions = ControllerOptions()) 
     f = mgr.informers
     rollouts, brs = f.informer(ROLLOUTS), f.informer(BATCHRELEASES)
     deployments, rss, pods = f.informer(DEPLOYMENTS), f.informer(REPLICASETS), f.informer(PODS)
-    clock = mgr._clock
+    clock = mgr.clock
     # Upstream's Rollout events come from "rollout-controller" (seed: `kubectl describe rollout`).
     rollout_events = EventRecorder(mgr.client, settings=EventSettings(component=ROLLOUT_EVENT_COMPONENT), clock=clock)
     mgr.add_runnable("rollout-event-recorder", rollout_events.run)

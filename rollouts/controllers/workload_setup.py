@@ -50,7 +50,7 @@ def add_workload_kinds(mgr: Any, *, rollout: Controller, batch: Controller, roll
         batch.watch_mapped(informer, lambda o: batch_release_for_workload(brs.store, o))
     batch.watch_mapped(pods, lambda o: batch_release_for_owned_pod(brs.store, informers, o))
     deleter = Controller("native-daemonset", PodDeleter(mgr.client, informers[DAEMONSETS], events),
-                         settings=ControllerSettings(workers=1), clock=mgr._clock, metrics=mgr.metrics)
+                         settings=ControllerSettings(workers=1), clock=mgr.clock, metrics=mgr.metrics)
     deleter.watch(informers[DAEMONSETS])
     mgr.add_controller(deleter)
     return informers
