@@ -109,7 +109,8 @@ class OwnWrites:
     """The resourceVersion of our own last write per object, to avoid acting on an older cache.
 
     A reconcile woken before the informer has seen our previous status patch would recompute from
-    stale input and undo or repeat work; it requeues briefly instead (STYLE example 10)."""
+    stale input and undo or repeat work; it waits for that write's own watch event instead, with
+    :data:`STALE_CACHE_RETRY_SECONDS` as the fallback (STYLE example 10)."""
 
     #: (namespace, name) -> resourceVersion returned by our last write of that object.
     _versions: dict[tuple[str, str], int] = attrs.field(factory=dict)
