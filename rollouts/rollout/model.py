@@ -91,6 +91,27 @@ def uses_extra_workload(rollout: Mapping[str, Any]) -> bool:
     return bool(canary(rollout).get("enableExtraWorkloadForCanary"))
 
 
+#: Kinds whose rollback may walk the steps again (§7.2); a Deployment always rolls back quickly.
+ROLLBACK_IN_BATCH_KINDS = frozenset({"StatefulSet", "CloneSet"})
+#: ``workload-type`` label values of the same kinds (custom StatefulSet-like kinds carry them).
+ROLLBACK_IN_BATCH_TYPE_LABELS = frozenset({"statefulset", "cloneset"})
+
+
+def rollback_in_batch_policy(rollout: Mapping[str, Any], workload_labels: Mapping[str, str]) -> bool:
+    """§7.2: the user opted in (annotation ``"true"``), there is no traffic routing, and the workload
+    is StatefulSet-like or a CloneSet (by kind or by its ``workload-type`` label).
+
+    Why not Deployments: their rollback is the old ReplicaSet scaling back up, which is already as
+    gradual as the native strategy allows; upstream always rolls them back at once, and so do we.
+    """
+    anns = (rollout.get("metadata") or {}).get("annotations") or {}
+    if anns.get(keys.ROLLBACK_IN_BATCH_ANNOTATION) != "true" or has_traffic_routings(rollout):
+        return False
+    kind = str((spec(rollout).get("workloadRef") or {}).get("kind", ""))
+    type_label = str(workload_labels.get(keys.WORKLOAD_TYPE_LABEL, "")).lower()
+    return kind in ROLLBACK_IN_BATCH_KINDS or type_label in ROLLBACK_IN_BATCH_TYPE_LABELS
+
+
 def step_has_traffic(step: Mapping[str, Any]) -> bool:
     return step.get("traffic") is not None or bool(step.get("matches"))
 
@@ -146,5 +167,5 @@ class Observation:
     finalising_done: bool = False
     #: The continuous-release reset (§8.3) has completed.
     reset_done: bool = False
-    #: Rollback-in-batch policy applies (§7.2; always False for Deployments).
+    #: Rollback-in-batch policy applies (§7.2, :func:`rollback_in_batch_policy`; never for Deployments).
     rollback_in_batch: bool = False

@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from rollouts.api import keys
 from rollouts.release.plan import release_plan_hash
 from rollouts.rollout import actions as act
 from rollouts.rollout import model as m
@@ -92,9 +93,9 @@ def desired_batch_release(
         },
         "spec": {"workloadRef": dict(m.spec(rollout).get("workloadRef") or {}), "releasePlan": plan},
     }
-    anns = (meta.get("annotations") or {}).get("rollouts.kruise.io/rollback-in-batch")
+    anns = (meta.get("annotations") or {}).get(keys.ROLLBACK_IN_BATCH_ANNOTATION)
     if rollback_in_batch and anns is not None:
-        body["metadata"]["annotations"] = {"rollouts.kruise.io/rollback-in-batch": anns}
+        body["metadata"]["annotations"] = {keys.ROLLBACK_IN_BATCH_ANNOTATION: anns}
     return body
 
 
@@ -289,7 +290,8 @@ def _step_upgrade(
 ) -> None:
     sub = status[m.SUB_STATUS]
     set_progressing_message(status, step_message(index, n, "upgrade workload to new version"), now)
-    desired = desired_batch_release(rollout, sub, obs.rollback_in_batch)
+    # §6: the annotation travels to the BatchRelease only while the workload is rolling back.
+    desired = desired_batch_release(rollout, sub, obs.rollback_in_batch and obs.workload.in_rollback)
     br = obs.batch_release
     if br is None:
         rnd.actions.append(act.CreateBatchRelease(desired))

@@ -11,8 +11,9 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from rollouts.api import keys
 from rollouts.controllers.batchrelease import deployment as dep
-from rollouts.controllers.common import is_deleting
+from rollouts.controllers.common import annotations_of, is_deleting
 from rollouts.release.plan import release_plan_hash
 from runtime.kube.errors import BadRequest
 
@@ -75,12 +76,40 @@ def sync_status(br: Mapping[str, Any], status: dict[str, Any], event: str, info:
         return False
     elif event == dep.STILL_RECONCILING:
         return False
+    # Case 10 runs after case 3 in the same round: upstream stops after a status change and meets
+    # case 10 in the next round; we go on acting in this one, and must not run a batch of a rollback
+    # whose no-need-update pods are not counted yet (it would label pods that never changed).
+    if status.get("phase") == PROGRESSING and _rollback_in_batch_pending(br, cs, event):
+        if not _restart_for_rollback(br, status, info):
+            return False
     if info is not None:
         cs["updatedReplicas"] = info.updated
         cs["updatedReadyReplicas"] = info.updated_ready
     if not status.get("observedReleasePlanHash"):
         status["observedReleasePlanHash"] = plan_hash
     status["observedRolloutID"] = plan.get("rolloutID", "")
+    return True
+
+
+def _rollback_in_batch_pending(br: Mapping[str, Any], cs: Mapping[str, Any], event: str) -> bool:
+    """§2.4 case 10: a rollback in batches whose no-need-update pods are not counted yet."""
+    return (event == dep.ROLLBACK_IN_BATCH or keys.ROLLBACK_IN_BATCH_ANNOTATION in annotations_of(br)) \
+        and cs.get("noNeedUpdateReplicas") is None
+
+
+def _restart_for_rollback(br: Mapping[str, Any], status: dict[str, Any], info: dep.WorkloadInfo | None) -> bool:
+    """Back to Preparing so Initialize counts the no-need-update pods; False: wait (stop this round).
+
+    Only once the workload really is back on one revision and the Rollout asked for it: before
+    that, a rollback seen by the BatchRelease alone is the Rollout's to handle (quick rollback)."""
+    annotated = keys.ROLLBACK_IN_BATCH_ANNOTATION in annotations_of(br)
+    if info is None or not annotated or info.stable_revision != info.update_revision:
+        return False
+    cs = status.setdefault("canaryStatus", {})
+    status["phase"] = PREPARING
+    cs.pop("batchReadyTime", None)
+    cs["batchState"] = UPGRADING
+    status["updateRevision"] = info.update_revision
     return True
 
 

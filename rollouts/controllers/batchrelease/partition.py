@@ -5,8 +5,10 @@ else — claiming the workload, the workload-information events, the batch numbe
 labels (§5) and the readiness check (§3.3) — is here once. A kind module subclasses
 :class:`PartitionControl` and fills in the small hooks at the top of the class.
 
-Not implemented (documented in docs/workloads.md): rollback-in-batch's no-need-update pods (§6);
-``noNeedUpdateReplicas`` is treated as 0. The KeepWorkloadPausedOnRolloutDeletion gate is off.
+Rollback in batches (§6): with the BR annotation ``rollouts.kruise.io/rollback-in-batch``, Initialize
+marks the pods already on the revision being rolled back to (``rollouts.release.no_need_update``),
+the batch numbers leave them out (§3.6), and the labeller moves the pods the rollback changed first.
+The KeepWorkloadPausedOnRolloutDeletion gate is off.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from rollouts.api import keys
 from rollouts.controllers.batchrelease.deployment import (
     HAS_GONE,
     NORMAL,
@@ -32,6 +35,13 @@ from rollouts.release.batch import BatchTarget, batch_target
 from rollouts.release.deployment_strategy import CONTROL_INFO_ANNOTATION, control_info
 from rollouts.release.intstr import IntOrStr, scaled_value
 from rollouts.release.labels import on_revision
+from rollouts.release.no_need_update import (
+    NO_NEED_UPDATE_LABEL,
+    count_no_need,
+    filter_ordered,
+    filter_unordered,
+    pods_to_mark,
+)
 from rollouts.release.readiness import is_batch_ready, pod_is_ready
 from runtime.kube.errors import NotFound
 from runtime.kube.resources import Resource
@@ -182,6 +192,31 @@ class PartitionControl:
             status["stableRevision"] = info.stable_revision
             status["updateRevision"] = info.update_revision
             status["observedWorkloadReplicas"] = info.replicas
+            if self.rolling_back_in_batches():
+                return await self._mark_no_need_update(status, info)
+        return True
+
+    def rolling_back_in_batches(self) -> bool:
+        """The Rollout copied ``rollback-in-batch`` onto the BR: the workload is rolling back (§6)."""
+        return keys.ROLLBACK_IN_BATCH_ANNOTATION in annotations_of(self.br)
+
+    async def _mark_no_need_update(self, status: dict[str, Any], info: WorkloadInfo) -> bool:
+        """§6 Initialize: label the pods already on the target revision, then store their count.
+
+        Returns False ("not yet") in a round that patched pods, so the count is taken from pods as
+        the API server wrote them, in the next round."""
+        cs = status.setdefault("canaryStatus", {})
+        rollout_id = self._plan.get("rolloutID") or ""
+        if not rollout_id:
+            cs["noNeedUpdateReplicas"] = info.updated
+            return True
+        pods = await self.list_pods()
+        names = pods_to_mark(pods, update_revision=info.update_revision, rollout_id=rollout_id)
+        if names:
+            self.pods = await apply_pod_labels(self.client, self._ns, pods,
+                                               {n: {NO_NEED_UPDATE_LABEL: rollout_id} for n in names})
+            return False
+        cs["noNeedUpdateReplicas"] = count_no_need(pods, update_revision=info.update_revision, rollout_id=rollout_id)
         return True
 
     def target(self, status: Mapping[str, Any]) -> tuple[BatchTarget, IntOrStr | None]:
@@ -196,6 +231,7 @@ class PartitionControl:
         replicas = self.replicas()
         if replicas == 0:
             return True
+        await self._refresh_no_need_update(status)
         target, canary = self.target(status)
         desired = self.desired_partition(target, canary)
         current = self.current_partition()
@@ -204,15 +240,37 @@ class PartitionControl:
         await self._label_pods(status)
         return True
 
+    async def _refresh_no_need_update(self, status: dict[str, Any]) -> None:
+        """§4 UpgradeBatch: recount the marked pods (only once Initialize stored a count)."""
+        cs = status.get("canaryStatus") or {}
+        rollout_id = self._plan.get("rolloutID") or ""
+        if rollout_id and cs.get("noNeedUpdateReplicas") is not None:
+            cs["noNeedUpdateReplicas"] = count_no_need(await self.list_pods(), rollout_id=rollout_id,
+                                                       update_revision=status.get("updateRevision", ""))
+
+    def _label_candidates(self, pods: list[Obj], status: Mapping[str, Any]) -> list[Obj]:
+        """All pods, or while rolling back in batches the §6 filter (moved pods first)."""
+        if not self.rolling_back_in_batches():
+            return pods
+        target, canary = self.target(status)
+        revision = status.get("updateRevision", "")
+        if self.ordered:
+            partition = scaled_value(self.desired_partition(target, canary), self.replicas(), round_up=True)
+            return filter_ordered(pods, update_revision=revision, replicas=self.replicas(), partition=partition,
+                                  planned=target.planned)
+        return filter_unordered(pods, update_revision=revision, rollout_id=self._plan.get("rolloutID") or "",
+                                desired_update=target.desired_update, planned=target.planned)
+
     async def _label_pods(self, status: Mapping[str, Any]) -> None:
         if not self._plan.get("rolloutID"):
             return
         _, current = self._batch(status)
-        wanted = plan_labels(await self.list_pods(), batches=[b.get("canaryReplicas") for b in
-                                                             self._plan.get("batches") or []],
+        pods = await self.list_pods()
+        wanted = plan_labels(self._label_candidates(pods, status),
+                             batches=[b.get("canaryReplicas") for b in self._plan.get("batches") or []],
                              current_batch=current, replicas=self.replicas(), rollout_id=self._plan["rolloutID"],
                              update_revision=status.get("updateRevision", ""))
-        self.pods = await apply_pod_labels(self.client, self._ns, await self.list_pods(), wanted)
+        self.pods = await apply_pod_labels(self.client, self._ns, pods, wanted)
 
     async def batch_ready(self, status: Mapping[str, Any]) -> str | None:
         """EnsureBatchPodsReadyAndLabeled: ``None`` when ready, else the reason with the numbers."""

@@ -42,7 +42,7 @@ from rollouts.controllers.workloads import WorkloadKind, get_workload, kind_of
 from rollouts.rollout import actions as act
 from rollouts.rollout.conditions import TERMINATING, get_condition
 from rollouts.rollout.machine import Outcome, settle
-from rollouts.rollout.model import Observation
+from rollouts.rollout.model import Observation, rollback_in_batch_policy
 from runtime.cache.frozen import thaw
 from runtime.clock import REAL_CLOCK, Clock
 from runtime.kube.errors import AlreadyExists, NotFound
@@ -90,7 +90,8 @@ class RolloutReconciler:
             uid = meta(deployment).get("uid", "")
             rss = owned_replica_sets(self.replica_sets.store.list(ns), uid) if deployment else []
             observed = observe_deployment(deployment, rss)
-        obs = Observation(workload=observed, batch_release=self.batch_releases.store.get(name, ns))
+        obs = Observation(workload=observed, batch_release=self.batch_releases.store.get(name, ns),
+                          rollback_in_batch=rollback_in_batch_policy(rollout, labels(deployment) if deployment else {}))
         now = self.clock.now()
         settled = settle(rollout, obs, now)
         events = settled.events

@@ -51,6 +51,8 @@ class Sim:
         self.events = []
         self.trace = []
         self.br_auto_ready = True
+        #: The reconciler's ``rollback_in_batch_policy`` verdict for this Rollout and workload.
+        self.rollback_in_batch = False
 
     def observe(self):
         return Observation(
@@ -58,6 +60,7 @@ class Sim:
             batch_release=copy.deepcopy(self.br),
             finalising_done=self.finalising_done,
             reset_done=self.reset_done,
+            rollback_in_batch=self.rollback_in_batch,
         )
 
     def _br_controller(self):
@@ -96,6 +99,10 @@ class Sim:
                 self.br["metadata"]["generation"] = 1
             elif isinstance(a, act.UpdateBatchRelease):
                 self.br["spec"] = copy.deepcopy(dict(a.body["spec"]))
+                self.br["metadata"]["annotations"] = copy.deepcopy((a.body.get("metadata") or {}).get("annotations"))
+                self.br["metadata"]["generation"] += 1
+            elif isinstance(a, act.PatchBatchReleaseRolloutID):
+                self.br["spec"]["releasePlan"]["rolloutID"] = a.rollout_id
                 self.br["metadata"]["generation"] += 1
             elif isinstance(a, act.EmitEvent):
                 self.events.append(a.message)
