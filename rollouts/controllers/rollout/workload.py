@@ -5,7 +5,8 @@ Revisions: ``canaryRevision`` is our template hash of the Deployment's pod templ
 controller creates, so a new release's RS suffix equals its canary revision); ``podTemplateHash`` is
 read from the ``pod-template-hash`` label of the ReplicaSet whose template equals the Deployment's
 (whoever created it); ``stableRevision`` is the ``rollouts.kruise.io/stable-revision`` label the
-webhook wrote when the release started.
+webhook wrote when the release started, or, outside a release, the ``podTemplateHash`` (the ReplicaSet
+running the template is then the stable one), so a Healthy Rollout reports it before its first release.
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ def observe_deployment(deployment: Mapping[str, Any] | None, rss: Iterable[Mappi
     new_rs = new_replica_set(deployment, owned)
     pod_hash = labels(new_rs).get(POD_TEMPLATE_HASH_LABEL, "") if new_rs else ""
     in_progressing = IN_PROGRESSING_ANNOTATION in annotations_of(deployment)
-    stable = labels(deployment).get(STABLE_REVISION_LABEL, "")
+    # Before a release there is no stable-revision label yet; the ReplicaSet running the template is
+    # then the stable one (upstream reports it for canary-style Rollouts; we do for every style).
+    stable = labels(deployment).get(STABLE_REVISION_LABEL, "") or ("" if in_progressing else pod_hash)
     spec_replicas = (deployment.get("spec") or {}).get("replicas")
     return WorkloadObservation(
         found=True,

@@ -18,6 +18,7 @@ from localcluster.cluster import LocalCluster
 
 from tests.e2e.harness import Kubectl, ManagerProcess, running, step_paused_message, wait_for
 from tests.integration.workloads.helpers import (
+    BATCH_LABEL,
     WorkloadRelease,
     continuous_release_to_v3,
     pod_template,
@@ -244,3 +245,51 @@ def test_advanced_daemonset_rollout_deleted_mid_release(kruise_manager: ManagerP
     r = _release(okc, kruise_namespace, "daemonsets.apps.kruise.io", advanced_daemonset(), f"{KRUISE}/v1alpha1",
                  "DaemonSet", pods=n)
     _rollout_deleted_mid_release(r, n)
+
+
+NO_NEED_LABEL = "rollouts.kruise.io/no-need-update"
+ROLLOUT_ID_LABEL = "rollouts.kruise.io/rollout-id"
+
+
+def test_cloneset_rollback_in_batches_walks_the_steps_again(kruise_manager: ManagerProcess, okc: Kubectl,
+                                                            kruise_namespace: str) -> None:
+    """rollback-in-batch "true" (rollout-lifecycle.md §7.2): v2 reaches step 3 (6 of 10 pods), then the
+    CloneSet goes back to v1. The release restarts at step 1 and walks back in batches of the 6 pods that
+    changed (20%/40%/60%/100% of 6 → 2, 3, 4, 6); the 4 pods that never left v1 are marked no-need-update
+    and get no batch label; the moved pods carry the rollback's rollout-id and their batch."""
+    steps = [{"replicas": "20%"}, {"replicas": "40%"}, {"replicas": "60%"}, {"replicas": "100%"}]
+    r = WorkloadRelease(okc, kruise_namespace, "clonesets.apps.kruise.io")
+    r.apply(cloneset())
+    r.wait_versions(10, 10, "version-1", timeout=90)
+    body = rollout_body(kruise_namespace, f"{KRUISE}/v1alpha1", "CloneSet", steps=steps)
+    body["metadata"]["annotations"] = {"rollouts.kruise.io/rollback-in-batch": "true"}
+    r.apply(body)
+    r.wait_rollout(("Healthy", "4", "Completed", "workload deployment is completed"))
+    r.patch("version-2")
+    for step, v2 in ((1, 2), (2, 4), (3, 6)):
+        r.wait_rollout(("Progressing", str(step), "StepPaused", step_paused_message(step, 4)))
+        r.wait_versions(10, v2, "version-2")
+        if step < 3:
+            r.approve()
+    never_moved = {n for n, v in r.versions().items() if v == "version-1"}
+
+    r.patch("version-1")
+    for step, v1 in ((1, 6), (2, 7), (3, 8)):
+        r.wait_rollout(("Progressing", str(step), "StepPaused", step_paused_message(step, 4)))
+        r.wait_versions(10, v1, "version-1")
+        if step == 1:
+            rollout_id = r.rollout()["status"]["canaryStatus"]["observedRolloutID"]
+            assert rollout_id.startswith("rollback-"), rollout_id
+            by_name = {p["metadata"]["name"]: p["metadata"]["labels"] for p in r.pods()}
+            assert {n for n, lb in by_name.items() if lb.get(NO_NEED_LABEL) == rollout_id} == never_moved
+            moved = {n: lb for n, lb in by_name.items() if r.versions()[n] == "version-1" and n not in never_moved}
+            assert len(moved) == 2 and all(lb.get(ROLLOUT_ID_LABEL) == rollout_id and lb.get(BATCH_LABEL) == "1"
+                                           for lb in moved.values()), moved
+        r.approve()
+    r.wait_rollout(("Healthy", "4", "Completed", "Rollout progressing has been completed"))
+    r.wait_versions(10, 10, "version-1")
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
+    labels = [p["metadata"]["labels"] for p in r.pods()]
+    assert sorted(lb.get(BATCH_LABEL, "") for lb in labels) == [""] * 4 + ["1"] * 2 + ["2", "3"] + ["4"] * 2
+    wait_for(lambda: okc.json("-n", r.ns, "get", "batchreleases.rollouts.kruise.io")["items"], lambda i: i == [],
+             what="BatchRelease removed")

@@ -8,8 +8,9 @@ from __future__ import annotations
 import time
 
 import pytest
+import yaml
 
-from tests.e2e.harness import Kubectl, ManagerProcess, Release, step_paused_message, wait_for
+from tests.e2e.harness import Kubectl, ManagerProcess, Release, manifest, step_paused_message, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -26,6 +27,16 @@ def _at_step_one(r: Release) -> None:
     r.patch("version-2")
     r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
     r.wait_deploy(("10/10", "1", "10"))
+
+
+def test_healthy_rollout_reports_the_stable_revision_before_any_release(release: Release) -> None:
+    """A v1alpha1 Rollout (the seed's) created over a running Deployment reports the stable ReplicaSet's
+    ``pod-template-hash`` as ``canaryStatus.stableRevision`` at once, as upstream does."""
+    r = release
+    r.create_rollout()
+    rs = r.kc.json("-n", r.ns, "get", "replicaset", r.old_rs)
+    status = r.rollout()["status"]["canaryStatus"]
+    assert status["stableRevision"] == rs["metadata"]["labels"]["pod-template-hash"], status
 
 
 def test_timed_pause_advances_by_itself(release: Release) -> None:
@@ -71,6 +82,26 @@ def test_rollback_mid_release_returns_to_version_one(release: Release) -> None:
              all(v == (0, 0, 0) for k, v in rs.items() if k != r.old_rs), what="all pods back on version-1")
     r.wait_deploy(("10/10", "10", "10"))
     r.assert_handed_back()
+
+
+def test_rollback_in_batch_annotation_on_a_deployment_still_rolls_back_at_once(release: Release) -> None:
+    """rollout-lifecycle.md §7.2: the policy covers StatefulSet-like kinds and CloneSets only; a
+    Deployment's rollback is the stable ReplicaSet scaling back up, so it is cancelled at once (as
+    upstream) and no pod is marked no-need-update."""
+    r = release
+    body = yaml.safe_load(manifest("rollouts-demo.yaml", r.ns))
+    body["metadata"].setdefault("annotations", {})["rollouts.kruise.io/rollback-in-batch"] = "true"
+    r.create_rollout(body)
+    r.patch("version-2")
+    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
+    r.patch("version-1")
+    r.wait_rollout(("Healthy", None, None, None))
+    wait_for(r.replica_sets, lambda rs: rs.get(r.old_rs) == (10, 10, 10), what="all pods back on version-1")
+    r.assert_handed_back()
+    pods = r.kc.json("-n", r.ns, "get", "pods")["items"]
+    assert not [p for p in pods if "rollouts.kruise.io/no-need-update" in p["metadata"].get("labels", {})]
+    succeeded = [c for c in r.rollout()["status"]["conditions"] if c["type"] == "Succeeded"]
+    assert succeeded and succeeded[0]["status"] == "False", r.rollout()["status"]["conditions"]
 
 
 def test_disable_mid_release_hands_the_deployment_back(release: Release) -> None:

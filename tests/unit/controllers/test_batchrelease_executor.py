@@ -120,6 +120,12 @@ def test_observe_deployment_reads_revisions_from_replica_sets() -> None:
         10, "old", "newhash", True, False)
     assert wl.status_consistent and wl.canary_revision
     assert observe_deployment(None, []).found is False
+    # Outside a release (no label, no in-progressing): the RS running the template is the stable one.
+    idle = {**d, "metadata": {"uid": "u", "generation": 3}}
+    assert observe_deployment(idle, [rs_new]).stable_revision == "newhash"
+    # In a release whose webhook has not labelled it yet: unknown, never the new RS.
+    starting = {**d, "metadata": {**d["metadata"], "labels": {}}}
+    assert observe_deployment(starting, [rs_new]).stable_revision == ""
 
 
 async def test_bad_request_from_upgrade_becomes_the_progressing_condition() -> None:
