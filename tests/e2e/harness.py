@@ -107,8 +107,11 @@ class ManagerProcess:
     """``kruise-rollout --local-cluster`` as a subprocess; start/stop/restart."""
 
     def __init__(self, kubeconfig: str, workdir: Path, *, extra_args: tuple[str, ...] = (),
-                 local_cluster: bool = True, env: dict[str, str] | None = None) -> None:
+                 local_cluster: bool = True, env: dict[str, str] | None = None,
+                 module: str = "rollouts.cmd.manager") -> None:
         self.kubeconfig = kubeconfig
+        #: The entry module (tests may run a launcher that injects a fault, then calls the real main).
+        self.module = module
         self.local_cluster = local_cluster
         self.env = {**os.environ, **(env or {})}
         self.workdir = workdir
@@ -123,7 +126,7 @@ class ManagerProcess:
         self.starts += 1
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the process
         mode = ["--local-cluster"] if self.local_cluster else []
-        args = [sys.executable, "-m", "rollouts.cmd.manager", "--kubeconfig", self.kubeconfig, *mode,
+        args = [sys.executable, "-m", self.module, "--kubeconfig", self.kubeconfig, *mode,
                 "--webhook-port", str(self.webhook_port), "--health-addr", f"127.0.0.1:{self.health_port}",
                 "--metrics-addr", f"127.0.0.1:{self.health_port}", "--webhook-cert-dir",
                 str(self.workdir / "certs"), "--namespace", OPERATOR_NAMESPACE, *self.extra_args]

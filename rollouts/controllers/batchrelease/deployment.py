@@ -26,7 +26,7 @@ from rollouts.release.deployment_strategy import (
     initialize_patch,
     upgrade_batch_patch,
 )
-from rollouts.release.readiness import is_batch_ready, pod_is_ready
+from rollouts.release.readiness import is_batch_ready
 from rollouts.release.template_hash import POD_TEMPLATE_HASH_LABEL
 from runtime.kube.errors import NotFound
 from runtime.kube.resources import DEPLOYMENTS
@@ -108,22 +108,25 @@ class DeploymentControl:
         await self.client.patch(DEPLOYMENTS, meta(self.deployment)["name"], body, self._ns)
 
     async def observed_info(self) -> tuple[str, WorkloadInfo | None]:
-        """:func:`workload_info`, with the updated and updated-ready counts raised to what the pods show.
+        """:func:`workload_info`, with the *updated* count raised to what the pods show.
 
-        Why: the Deployment's counts reach us two writes after the pods do (kube-controller-manager's
-        ReplicaSet status, then the advanced Deployment controller's extra-status annotation and
-        status), about two reactions of every batch's critical path; the pod informer has them
-        first. Pods only ever raise the counts, so a lagging pod cache changes nothing, and the
-        "still reconciling" and promotion checks keep reading the Deployment itself.
+        Why raise it: ``status.updatedReplicas`` reaches us two writes after the pods do
+        (kube-controller-manager's ReplicaSet status, then the advanced Deployment controller's
+        status); the pod informer has it first. Pods only ever raise it, so a lagging pod cache
+        changes nothing, and the "still reconciling" and promotion checks keep reading the
+        Deployment itself.
+
+        Why the *ready* count is never raised: it is what the Deployment's extra-status annotation
+        (``rollouts.kruise.io/deployment-extra-status``) publishes, and clients read it there. A batch
+        judged ready from pods before the annotation says so showed a paused step over a batch the
+        annotation still called not ready; readiness is decided on the published number only.
         """
         event, info = workload_info(self.br, self.deployment)
         if info is None or self.pod_informer is None or not info.update_revision:
             return event, info
         on_revision = [p for p in await self._list_pods()
                        if labels(p).get(POD_TEMPLATE_HASH_LABEL) == info.update_revision]
-        ready = sum(1 for p in on_revision if pod_is_ready(p))
-        return event, attrs.evolve(info, updated=max(info.updated, len(on_revision)),
-                                   updated_ready=max(info.updated_ready, ready))
+        return event, attrs.evolve(info, updated=max(info.updated, len(on_revision)))
 
     async def initialize(self, status: dict[str, Any]) -> bool:
         """Claim the Deployment; record revisions and replicas."""

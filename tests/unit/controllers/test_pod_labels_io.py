@@ -89,7 +89,7 @@ def _ready(p: dict[str, Any], ready: bool = True) -> dict[str, Any]:
     return p
 
 
-async def test_pod_counts_raise_the_deployments_lagging_numbers() -> None:
+async def test_pod_counts_raise_the_updated_count_but_never_the_published_ready_count() -> None:
     from rollouts.controllers.batchrelease.deployment import DeploymentControl
     from rollouts.controllers.rollout.workload import update_revision
 
@@ -101,7 +101,31 @@ async def test_pod_counts_raise_the_deployments_lagging_numbers() -> None:
     br = {"metadata": {"name": "b", "namespace": "ns"}, "spec": {"releasePlan": {"batches": []}}}
     control = DeploymentControl(Client(), br, d, pod_informer=Informer(pods))
     _, info = await control.observed_info()
-    assert (info.updated, info.updated_ready) == (6, 5)
+    # 5 ready pods, but the extra-status annotation still says 3: readiness follows the annotation.
+    assert (info.updated, info.updated_ready) == (6, 3)
     # Without a pod informer (or when the Deployment is ahead) the Deployment's numbers stand.
     _, plain = await DeploymentControl(Client(), br, d).observed_info()
     assert (plain.updated, plain.updated_ready) == (4, 3)
+
+
+async def test_a_batch_is_not_ready_before_the_extra_status_says_so() -> None:
+    """The race of issue 9.2, forced: every pod of batch 2 is Ready in the pod cache, but the advanced
+    Deployment controller has not yet written ``updatedReadyReplicas`` into the extra status."""
+    from rollouts.controllers.batchrelease.deployment import DeploymentControl
+    from rollouts.controllers.rollout.workload import update_revision
+    from rollouts.release.deployment_strategy import DEPLOYMENT_EXTRA_STATUS_ANNOTATION
+
+    d = _deployment()
+    d["spec"]["replicas"], d["status"] = 3, {"observedGeneration": 3, "replicas": 3, "updatedReplicas": 3}
+    new = update_revision(d)
+    pods = [_ready(pod(f"n{i}", **{"pod-template-hash": new})) for i in range(3)]
+    br = {"metadata": {"name": "b", "namespace": "ns"},
+          "spec": {"releasePlan": {"batches": [{"canaryReplicas": 1}, {"canaryReplicas": "100%"}]}}}
+    status = {"canaryStatus": {"currentBatch": 1}}
+    d["metadata"]["annotations"][DEPLOYMENT_EXTRA_STATUS_ANNOTATION] = \
+        '{"updatedReadyReplicas":2,"expectedUpdatedReplicas":3}'
+    reason = await DeploymentControl(Client(), br, d, pod_informer=Informer(pods)).batch_ready(status)
+    assert reason == "updated ready 2 < desired 3 (failureThreshold 0)"
+    d["metadata"]["annotations"][DEPLOYMENT_EXTRA_STATUS_ANNOTATION] = \
+        '{"updatedReadyReplicas":3,"expectedUpdatedReplicas":3}'
+    assert await DeploymentControl(Client(), br, d, pod_informer=Informer(pods)).batch_ready(status) is None
