@@ -24,6 +24,7 @@ from typing import Any
 import attrs
 
 from rollouts.api import constants as C
+from rollouts.api import keys
 from rollouts.api import v1alpha1 as a
 from rollouts.api import v1beta1 as b
 from rollouts.api import validation_extra as vx
@@ -348,15 +349,38 @@ def review_rollout(
     """What the validating webhook answers: upstream's rules (:func:`validate_rollout`) and ours
     (``rollouts.api.validation_extra``), then the features this controller has not built
     (``rollouts.api.unsupported``), all refused; plus warnings for inputs upstream accepts but that
-    probably do not do what was meant (``validation_extra.rollout_warnings``)."""
+    probably do not do what was meant (``validation_extra.rollout_warnings``). An UPDATE that does
+    not change the spec is admitted as is (see :func:`_spec_unchanged`)."""
     from rollouts.api import validation_v1alpha1 as va
 
     new, errs = va.decode_rollout(obj)
     if errs or new is None:
         return Review(errs)
+    if old is not None and _spec_unchanged(old, new):
+        return Review([])
     errs = _validate_model(new, obj, old, others=others, settings=settings, latest_phase=latest_phase,
                            namespace=namespace, extra=True)
     return Review(errs + unsupported_errors(new), rollout_warnings(new))
+
+
+#: Annotations that are part of a v1alpha1 Rollout's strategy (style and TrafficRouting name).
+_STRATEGY_ANNOTATIONS = (keys.ROLLING_STYLE_ANNOTATION, keys.TRAFFIC_ROUTING_ANNOTATION)
+
+
+def _spec_unchanged(old: dict[str, Any], new: a.Rollout | b.Rollout) -> bool:
+    """An UPDATE that leaves the spec (and the strategy annotations) as stored is not judged again.
+
+    Why: the controller's own metadata writes — adding or removing its finalizer, the hash
+    annotation — are UPDATEs too. A Rollout stored before a rule existed (an unbuilt feature, two
+    Rollouts on one Deployment through different apiVersions) would otherwise have those refused,
+    and could never even be deleted. Kubernetes calls this validation ratcheting.
+    """
+    from rollouts.api import validation_v1alpha1 as va
+
+    old_model, errs = va.decode_old(old, new)
+    if errs or old_model is None or old_model.spec != new.spec:
+        return False
+    return all(old_model.annotations.get(k) == new.annotations.get(k) for k in _STRATEGY_ANNOTATIONS)
 
 
 def _validate_model(

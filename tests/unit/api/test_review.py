@@ -255,3 +255,26 @@ def test_unsupported_message_for_status_names_both_versions() -> None:
     assert msg.startswith("spec.strategy.canary.enableExtraWorkloadForCanary: canary style")
     assert f"(v1alpha1: metadata.annotations[{STYLE}]: add the annotation {STYLE}: partition" in msg
     assert unsupported.unsupported_message(from_dict(b.Rollout, beta())) == ""
+
+
+def test_update_leaving_the_spec_as_stored_is_not_judged_again() -> None:
+    """The controller's finalizer/hash writes on a Rollout stored before a rule existed must pass."""
+    stored = beta(enableExtraWorkloadForCanary=True)
+    twin = beta(ref=_deploy_ref(apiVersion="apps/v1beta1"))
+    twin["metadata"]["name"] = "twin"
+    meta_only = copy.deepcopy(stored)
+    meta_only["metadata"]["finalizers"] = ["rollouts.kruise.io/rollout"]
+    assert review_rollout(meta_only, stored, others=[twin]) == review_rollout(beta(), None)  # no errors, no warnings
+    changed = copy.deepcopy(meta_only)
+    changed["spec"]["strategy"]["canary"]["steps"].append({"replicas": "100%"})
+    fields = [e.field for e in review_rollout(changed, stored, others=[twin]).errors]
+    assert fields == ["spec.workloadRef", "spec.strategy.canary.enableExtraWorkloadForCanary"]
+
+
+def test_v1alpha1_strategy_annotations_count_as_spec() -> None:
+    stored = alpha()
+    restyled = alpha(style="canary")
+    assert [e.field for e in review_rollout(restyled, stored).errors] == [f"metadata.annotations[{STYLE}]"]
+    stored_canary = alpha(style=None)
+    relabelled = alpha(style=None, annotations={"team": "a"})
+    assert review_rollout(relabelled, stored_canary).errors == []
