@@ -54,9 +54,15 @@ def _canary_deployment(r: b.Rollout) -> bool:
     return r.spec.strategy.rolling_style() == C.ROLLING_STYLE_CANARY and not r.is_real_partition()
 
 
+def _routing_annotation(r: b.Rollout) -> str:
+    return r.annotations.get(keys.TRAFFIC_ROUTING_ANNOTATION, "")
+
+
 def _routing_ref(r: b.Rollout) -> bool:
+    """The field, unless it only mirrors the annotation (v1alpha1 conversion), which has its own row."""
     active = r.spec.strategy.active()
-    return active is not None and bool(active.traffic_routing_ref)
+    ref = active.traffic_routing_ref if active is not None else ""
+    return bool(ref) and ref != _routing_annotation(r)
 
 
 @attrs.frozen(kw_only=True)
@@ -99,10 +105,14 @@ NOT_BUILT: tuple[NotBuilt, ...] = (
              what="traffic routing (trafficRoutings)",
              fix="remove trafficRoutings and the traffic settings of the steps; release by replicas only",
              find=_when(lambda r: bool(r.spec.strategy.traffic_routings()))),
-    NotBuilt(field="spec.strategy.{strategy}.trafficRoutingRef", v1alpha1_field=_TRAFFIC_ROUTING_PATH,
-             what="traffic routing through a TrafficRouting object",
-             fix="remove trafficRoutingRef", v1alpha1_fix=f"remove the annotation {keys.TRAFFIC_ROUTING_ANNOTATION}",
+    NotBuilt(field="spec.strategy.{strategy}.trafficRoutingRef", v1alpha1_field=None,
+             what="traffic routing through a TrafficRouting object", fix="remove trafficRoutingRef",
              find=_when(_routing_ref)),
+    # Upstream's controller reads the annotation (also on v1beta1 Rollouts), not trafficRoutingRef.
+    NotBuilt(field=_TRAFFIC_ROUTING_PATH, v1alpha1_field=_TRAFFIC_ROUTING_PATH,
+             what="traffic routing through a TrafficRouting object",
+             fix=f"remove the annotation {keys.TRAFFIC_ROUTING_ANNOTATION}",
+             find=_when(lambda r: bool(_routing_annotation(r)))),
     NotBuilt(field=_STEPS + ".traffic", v1alpha1_field="spec.strategy.canary.steps[{i}].weight",
              what="a traffic weight in a step", fix=f"remove traffic; {_REPLICAS_ONLY}",
              v1alpha1_fix=f"remove weight; {_REPLICAS_ONLY}",

@@ -118,7 +118,7 @@ def _strategy_path(r: a.Rollout | b.Rollout) -> tuple[str, Any]:
 def _routes_traffic(r: a.Rollout | b.Rollout, strategy: Any) -> bool:
     if strategy.traffic_routings or getattr(strategy, "traffic_routing_ref", ""):
         return True
-    return isinstance(r, a.Rollout) and bool(r.annotations.get(keys.TRAFFIC_ROUTING_ANNOTATION))
+    return bool(r.annotations.get(keys.TRAFFIC_ROUTING_ANNOTATION))
 
 
 def traffic_without_routing_errors(r: a.Rollout | b.Rollout) -> list[FieldError]:
