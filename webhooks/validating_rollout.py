@@ -10,17 +10,21 @@ and shapes the answer:
   server on every CREATE/UPDATE (a LIST of the namespace's Rollouts, plus a GET on UPDATE), so in a
   cluster those round trips dominate admission latency; upstream reads its informer cache instead.
   Without a lister the conflict rule is skipped and the phase of ``oldObject`` is used.
-* Invalid → denied with HTTP-style code 422 and the aggregated field errors (``format_errors``).
-  Undecodable request → 400. A failing lister → 500 (denied: we never admit what we could not check).
+* Invalid, or using a feature this controller has not built yet (``rollouts.api.unsupported``) →
+  denied with HTTP-style code 422 and the aggregated field errors (``format_errors``). Undecodable
+  request → 400. A failing lister → 500 (denied: we never admit what we could not check).
+* Inputs upstream admits but that probably do not do what was meant (a negative pause, a
+  ``failureThreshold`` out of range) are admitted with ``warnings``, which ``kubectl`` prints.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
+import attrs
 import structlog
 
-from rollouts.api.validation import DEFAULT_SETTINGS, ValidationSettings, format_errors, validate_rollout
+from rollouts.api.validation import DEFAULT_SETTINGS, ValidationSettings, format_errors, review_rollout
 from runtime.kube.errors import NotFound
 from runtime.kube.resources import Resource
 from webhooks.admission import AdmissionRequest, AdmissionResponse, allowed, denied, errored
@@ -95,7 +99,8 @@ class RolloutValidator:
             except Exception as exc:  # noqa: BLE001 - deny rather than admit unchecked
                 log.warning("cannot read Rollouts for validation", namespace=namespace, error=str(exc))
                 return errored(500, f"cannot read Rollouts in namespace {namespace} to validate {name}: {exc}")
-        errors = validate_rollout(obj, old, others=others, settings=self.settings, latest_phase=latest_phase)
-        if errors:
-            return denied(format_errors(errors), INVALID_CODE, reason="Invalid")
-        return allowed()
+        review = review_rollout(obj, old, others=others, settings=self.settings, latest_phase=latest_phase)
+        warnings = tuple(review.warnings)
+        if review.errors:
+            return attrs.evolve(denied(format_errors(review.errors), INVALID_CODE, reason="Invalid"), warnings=warnings)
+        return allowed(warnings=warnings)

@@ -1,8 +1,10 @@
 """Rollout validation — the rules of the validating webhook (api.md §7, workload-webhook.md §8).
 
-Entry point: :func:`validate_rollout` (both versions). The webhook decodes nothing itself: it passes
-the admission ``object``/``oldObject`` dicts, the other Rollouts of the namespace (for the conflict
-rule) and the operator flags as :class:`ValidationSettings`.
+Two entry points, both versions: :func:`validate_rollout` runs upstream's rules; :func:`review_rollout`
+(what the webhook uses) adds our stricter rules (:mod:`rollouts.api.validation_extra`), refuses the features
+this controller has not built (:mod:`rollouts.api.unsupported`) and collects warnings. The webhook
+decodes nothing itself: it passes the admission ``object``/``oldObject`` dicts, the other Rollouts of
+the namespace (for the conflict rule) and the operator flags as :class:`ValidationSettings`.
 
 Faithful to upstream (pkg/webhook/rollout/validating/*.go) in *which* rules run and in what order:
 spec errors are collected (workload ref, then strategy), step validation stops at the first bad
@@ -10,7 +12,8 @@ step, traffic-routing errors are all reported, the conflict check follows, and o
 immutability rules run only when the new object is otherwise valid and the stored Rollout is
 ``Progressing``/``Terminating``. Deliberate differences: paths are wire paths
 (``spec.strategy.canary.steps[1].replicas`` instead of Go's ``Spec.Strategy.Canary.Steps[1].Replicas``)
-and each upstream message is followed by a hint saying what would be valid.
+and each upstream message is followed by a hint saying what would be valid; the conflict rule
+compares API group, kind and name (not the full apiVersion).
 """
 
 from __future__ import annotations
@@ -21,15 +24,20 @@ from typing import Any
 import attrs
 
 from rollouts.api import constants as C
+from rollouts.api import keys
 from rollouts.api import v1alpha1 as a
 from rollouts.api import v1beta1 as b
+from rollouts.api import validation_extra as vx
 from rollouts.api.common import ObjectRef, TrafficRoutingRef
 from rollouts.api.field_errors import FieldError, forbidden, format_errors, invalid, required
 from rollouts.api.intstr import IntOrString
+from rollouts.api.unsupported import unsupported_errors
+from rollouts.api.validation_extra import rollout_warnings
 from rollouts.api.wire import DecodeError, from_dict
 
 __all__ = [
-    "FieldError", "ValidationSettings", "validate_rollout", "format_errors", "workload_supported", "decode_errors",
+    "FieldError", "ValidationSettings", "validate_rollout", "review_rollout", "Review", "format_errors",
+    "workload_supported", "decode_errors",
     "SUPPORTED_WORKLOADS", "BLUE_GREEN_WORKLOADS",
 ]
 
@@ -56,8 +64,8 @@ SUPPORTED_WORKLOADS = frozenset({
 BLUE_GREEN_WORKLOADS = frozenset({("apps", "Deployment"), ("apps.kruise.io", "CloneSet")})
 
 _SUPPORTED_HINT = (
-    "supported workloads are apps/v1 Deployment, ReplicaSet, StatefulSet, DaemonSet and "
-    "apps.kruise.io CloneSet, StatefulSet (v1alpha1/v1beta1), DaemonSet"
+    "supported workloads are apps/v1 Deployment, StatefulSet, DaemonSet and apps.kruise.io/v1alpha1 "
+    "CloneSet, DaemonSet, apps.kruise.io/v1alpha1 or v1beta1 StatefulSet"
 )
 _REPLICAS_RANGE = 'replicas must be positive number, or a percentage with "0%" < canaryReplicas <= "100%"'
 
@@ -131,7 +139,12 @@ def validate_traffic_routings(refs: list[TrafficRoutingRef], path: str) -> list[
 
 def conflict_errors(name: str, namespace: str, ref: ObjectRef | None, others: Iterable[dict[str, Any]],
                     path: str) -> list[FieldError]:
-    """Rule 8: another Rollout (any version) in the namespace already targets the same workload."""
+    """Rule 8: another Rollout (any version) in the namespace already targets the same workload.
+
+    Deliberate difference: the same workload is the same API group, kind and name. Upstream compares
+    the full apiVersion, so ``apps/v1``, ``apps/v1beta1`` and ``apps/v2`` Rollouts of one Deployment were
+    all admitted and then fought over it (the controllers match workloads by group, not version).
+    """
     if ref is None:
         return []
     for other in others:
@@ -144,8 +157,8 @@ def conflict_errors(name: str, namespace: str, ref: ObjectRef | None, others: It
         if namespace and other_ns != namespace:
             continue
         other_ref = _workload_ref_of(other)
-        if other_ref is not None and (other_ref.api_version, other_ref.kind, other_ref.name) == (
-                ref.api_version, ref.kind, ref.name):
+        if other_ref is not None and (group_of(other_ref.api_version), other_ref.kind, other_ref.name) == (
+                group_of(ref.api_version), ref.kind, ref.name):
             return [invalid(path, name,
                             f"This rollout conflict with Rollout({other_ns}/{meta.get('name')}), one workload only "
                             "have less than one Rollout; target another workload or delete that Rollout")]
@@ -299,28 +312,103 @@ def validate_rollout(
     latest_phase: str | None = None,
     namespace: str | None = None,
 ) -> list[FieldError]:
-    """Validate a Rollout on CREATE (``old`` None) or UPDATE.
+    """Validate a Rollout on CREATE (``old`` None) or UPDATE by upstream's rules (api.md §7).
 
     ``others``: the Rollouts currently in the namespace (any version; itself is skipped by name).
     ``latest_phase``: ``status.phase`` of the stored Rollout (upstream re-reads it); defaults to the
     phase of ``old``. ``namespace``: the request namespace, used when the object does not state one.
-    Returns an empty list when the object is acceptable; never raises for bad input.
+    Returns an empty list when the object is acceptable; never raises for bad input. Our stricter
+    rules and the features not built yet are *not* checked here: see :func:`review_rollout`.
     """
-    # Imported here: validation_v1alpha1 builds on the shared rules of this module.
     from rollouts.api import validation_v1alpha1 as va
 
     new, errs = va.decode_rollout(obj)
     if errs or new is None:  # decode_rollout returns a model exactly when it returns no errors
         return errs
+    return _validate_model(new, obj, old, others=others, settings=settings, latest_phase=latest_phase,
+                           namespace=namespace, extra=False)
+
+
+@attrs.frozen
+class Review:
+    """The admission answer for a Rollout: refuse when ``errors``; ``warnings`` are shown either way."""
+
+    errors: list[FieldError]
+    warnings: list[str] = attrs.field(factory=list)
+
+
+def review_rollout(
+    obj: dict[str, Any],
+    old: dict[str, Any] | None = None,
+    *,
+    others: Iterable[dict[str, Any]] = (),
+    settings: ValidationSettings = DEFAULT_SETTINGS,
+    latest_phase: str | None = None,
+    namespace: str | None = None,
+) -> Review:
+    """What the validating webhook answers: upstream's rules (:func:`validate_rollout`) and ours
+    (``rollouts.api.validation_extra``), then the features this controller has not built
+    (``rollouts.api.unsupported``), all refused; plus warnings for inputs upstream accepts but that
+    probably do not do what was meant (``validation_extra.rollout_warnings``). An UPDATE that does
+    not change the spec is admitted as is (see :func:`_spec_unchanged`)."""
+    from rollouts.api import validation_v1alpha1 as va
+
+    new, errs = va.decode_rollout(obj)
+    if errs or new is None:
+        return Review(errs)
+    if old is not None and _spec_unchanged(old, new):
+        return Review([])
+    errs = _validate_model(new, obj, old, others=others, settings=settings, latest_phase=latest_phase,
+                           namespace=namespace, extra=True)
+    return Review(errs + unsupported_errors(new), rollout_warnings(new))
+
+
+#: Annotations that are part of a v1alpha1 Rollout's strategy (style and TrafficRouting name).
+_STRATEGY_ANNOTATIONS = (keys.ROLLING_STYLE_ANNOTATION, keys.TRAFFIC_ROUTING_ANNOTATION)
+
+
+def _spec_unchanged(old: dict[str, Any], new: a.Rollout | b.Rollout) -> bool:
+    """An UPDATE that leaves the spec (and the strategy annotations) as stored is not judged again.
+
+    Why: the controller's own metadata writes — adding or removing its finalizer, the hash
+    annotation — are UPDATEs too. A Rollout stored before a rule existed (an unbuilt feature, two
+    Rollouts on one Deployment through different apiVersions) would otherwise have those refused,
+    and could never even be deleted. Kubernetes calls this validation ratcheting.
+    """
+    from rollouts.api import validation_v1alpha1 as va
+
+    old_model, errs = va.decode_old(old, new)
+    if errs or old_model is None or old_model.spec != new.spec:
+        return False
+    return all(old_model.annotations.get(k) == new.annotations.get(k) for k in _STRATEGY_ANNOTATIONS)
+
+
+def _validate_model(
+    new: a.Rollout | b.Rollout,
+    obj: dict[str, Any],
+    old: dict[str, Any] | None,
+    *,
+    others: Iterable[dict[str, Any]],
+    settings: ValidationSettings,
+    latest_phase: str | None,
+    namespace: str | None,
+    extra: bool,
+) -> list[FieldError]:
+    """Spec rules, conflict, (``extra``: ours), then — only when all pass — the UPDATE rules."""
+    from rollouts.api import validation_v1alpha1 as va
+
     meta = new.metadata
     name = str(meta.get("name", ""))
     namespace = str(meta.get("namespace") or namespace or "")
     if isinstance(new, a.Rollout):
+        ref, ref_path = new.spec.object_ref.workload_ref, "spec.objectRef.workloadRef"
         errs = va.validate_v1alpha1(new, settings)
-        errs += conflict_errors(name, namespace, new.spec.object_ref.workload_ref, others, "spec.objectRef.workloadRef")
     else:
+        ref, ref_path = new.spec.workload_ref, "spec.workloadRef"
         errs = validate_v1beta1(new, settings)
-        errs += conflict_errors(name, namespace, new.spec.workload_ref, others, "spec.workloadRef")
+    errs += conflict_errors(name, namespace, ref, others, ref_path)
+    if extra:
+        errs += _extra_errors(new, obj, ref, ref_path, settings)
     if errs or old is None:
         return errs
     old_model, old_errs = va.decode_old(old, new)
@@ -330,3 +418,12 @@ def validate_rollout(
     if isinstance(new, a.Rollout):
         return va.validate_v1alpha1_update(old_model, new, phase)
     return validate_v1beta1_update(old_model, new, phase)
+
+
+def _extra_errors(new: a.Rollout | b.Rollout, obj: dict[str, Any], ref: ObjectRef | None, ref_path: str,
+                  settings: ValidationSettings) -> list[FieldError]:
+    """Our rules beyond upstream's (``validation_extra``), after upstream's."""
+    errs = vx.spec_int_range_errors(obj)
+    if ref is not None:
+        errs += vx.workload_ref_errors(ref, ref_path, filter_workload_type=settings.filter_workload_type)
+    return errs + vx.traffic_without_routing_errors(new) + vx.failure_threshold_errors(new)

@@ -206,6 +206,42 @@ async def kind_of(client: Any, ref: Mapping[str, Any],
     return WorkloadKind(resource, None, _plain(observe_statefulset_like))
 
 
+async def missing_workload_message(client: Any, ref: Mapping[str, Any]) -> str:
+    """Why a workloadRef found nothing when only the cluster can tell (no CRD for its kind, or a CRD
+    that does not serve its version); "" when the kind is served and the object is simply absent.
+
+    Asked only on the not-found path (one GET of a CRD, or one CRD list for a custom kind).
+    """
+    api_version, kind = str(ref.get("apiVersion", "")), str(ref.get("kind", ""))
+    group, _, version = api_version.rpartition("/")
+    where = f"workloadRef kind {kind} ({api_version})"
+    row = KINDS.get((group, kind))
+    if row is None and not group:
+        return ""
+    if row is not None and row.resource.group != KRUISE_GROUP:
+        return ""  # built-in kinds are always served
+    try:
+        if row is not None:
+            crds = [await client.get(CRDS, f"{row.resource.plural}.{group}")]
+        else:
+            crds = [c for c in (await client.list(CRDS)).get("items") or []
+                    if (c.get("spec") or {}).get("group") == group
+                    and ((c.get("spec") or {}).get("names") or {}).get("kind") == kind]
+    except NotFound:
+        crds = []
+    except ApiError:
+        return ""
+    if not crds:
+        crd = f"{row.resource.plural}.{group}" if row is not None else f"for kind {kind} in group {group}"
+        install = "install OpenKruise" if group == KRUISE_GROUP else "install it"
+        return f"{where}: the CRD {crd} is not installed; {install} or fix spec.workloadRef"
+    served = [v.get("name") for v in (crds[0].get("spec") or {}).get("versions") or [] if v.get("served")]
+    if version not in served:
+        return (f"{where}: the CRD {meta(crds[0]).get('name')} does not serve {version} (served: "
+                f"{', '.join(str(v) for v in served)}); fix spec.workloadRef.apiVersion")
+    return ""
+
+
 async def get_workload(client: Any, row: WorkloadKind, name: str, namespace: str,
                        stores: Mapping[Resource, Any]) -> dict[str, Any] | None:
     """The workload from its informer store when there is one, else a direct GET (None if absent)."""

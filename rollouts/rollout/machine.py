@@ -156,7 +156,8 @@ def calculate_rollout_status(
     if not wl.found:
         if m.is_disabled(rollout):
             return status
-        return {"observedGeneration": status["observedGeneration"], "phase": m.PHASE_INITIAL, "message": MSG_NOT_FOUND}
+        return {"observedGeneration": status["observedGeneration"], "phase": m.PHASE_INITIAL,
+                "message": wl.missing or MSG_NOT_FOUND}
     if not wl.status_consistent:
         return None
     sub = status.get(m.SUB_STATUS)

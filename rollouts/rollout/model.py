@@ -142,6 +142,9 @@ class WorkloadObservation:
     in_rollback: bool = False
     #: Workload label ``rollouts.kruise.io/rollout-id`` ("" if absent).
     rollout_id_label: str = ""
+    #: When not found and only the cluster can say why (e.g. the kind's CRD is not installed): the
+    #: status message naming the field and the fix, instead of upstream's "Workload Not Found".
+    missing: str = ""
 
     def rollout_id(self) -> str:
         """``getRolloutID`` (§3.3): the label, else the canary revision (``rollback-`` prefixed)."""

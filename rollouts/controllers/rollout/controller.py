@@ -38,8 +38,9 @@ from rollouts.controllers.common import (
 )
 from rollouts.controllers.rollout.finalising import reset_for_continuous_release, run_finalising
 from rollouts.controllers.rollout.workload import observe_deployment, owned_replica_sets
-from rollouts.controllers.workloads import WorkloadKind, get_workload, kind_of
+from rollouts.controllers.workloads import WorkloadKind, get_workload, kind_of, missing_workload_message
 from rollouts.rollout import actions as act
+from rollouts.rollout import unsupported
 from rollouts.rollout.conditions import TERMINATING, get_condition
 from rollouts.rollout.machine import Outcome, settle
 from rollouts.rollout.model import Observation, rollback_in_batch_policy
@@ -83,6 +84,11 @@ class RolloutReconciler:
         rollout, stop = await self._finalizer(rollout)
         if stop:
             return Result()
+        # A Rollout using a feature not built yet only reports that (rollouts.rollout.unsupported).
+        view, halted = unsupported.guard(rollout, self.clock.now())
+        if halted is not None:
+            await self._write_status(rollout, Outcome(halted))
+            return Result()
         deployment, row = await self._workload(rollout)
         if row is not None and row.observe is not None and deployment is not None:
             observed = await row.observe(self.client, deployment)
@@ -90,10 +96,13 @@ class RolloutReconciler:
             uid = meta(deployment).get("uid", "")
             rss = owned_replica_sets(self.replica_sets.store.list(ns), uid) if deployment else []
             observed = observe_deployment(deployment, rss)
+        if not observed.found:  # say why when only the cluster knows (e.g. the kind's CRD is not installed)
+            missing = await missing_workload_message(self.client, workload_ref(rollout))
+            observed = attrs.evolve(observed, missing=missing)
         obs = Observation(workload=observed, batch_release=self.batch_releases.store.get(name, ns),
                           rollback_in_batch=rollback_in_batch_policy(rollout, labels(deployment) if deployment else {}))
         now = self.clock.now()
-        settled = settle(rollout, obs, now)
+        settled = settle(view, obs, now)
         events = settled.events
         finalising, reset = await self._cleanup(settled.view, settled.outcome, deployment, obs.batch_release)
         if finalising or reset:

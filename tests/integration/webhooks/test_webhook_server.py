@@ -149,7 +149,9 @@ async def test_rollout_validation_and_conversion(
         await kube.create(ROLLOUTS_V1BETA1, rollout_v1beta1("twin", "echo"), namespace)
 
     v1alpha1 = {
-        "apiVersion": "rollouts.kruise.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "old-style"},
+        "apiVersion": "rollouts.kruise.io/v1alpha1", "kind": "Rollout",
+        # without the annotation a v1alpha1 Rollout of a Deployment is canary style, refused until built
+        "metadata": {"name": "old-style", "annotations": {"rollouts.kruise.io/rolling-style": "partition"}},
         "spec": {"objectRef": {"workloadRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "legacy"}},
                  "strategy": {"canary": {"steps": [{"replicas": 1}, {"replicas": "100%"}]}}},
     }

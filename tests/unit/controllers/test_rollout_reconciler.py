@@ -99,3 +99,46 @@ async def test_finalizer_added_first() -> None:
     await reconciler(ro, client).reconcile(Request("ns", "ro"))
     assert client.calls[0] == ("patch", "Rollout", {"metadata": {"finalizers": ["rollouts.kruise.io/rollout"],
                                                                  "resourceVersion": "10"}})
+
+
+async def test_unsupported_rollout_only_reports_it() -> None:
+    """A canary-style Rollout created before the webhook: one status patch saying so, no release work."""
+    ro = rollout()
+    ro["spec"]["strategy"]["canary"]["enableExtraWorkloadForCanary"] = True
+    client = Client()
+    await reconciler(ro, client).reconcile(Request("ns", "ro"))
+    assert [c[0] for c in client.calls] == ["status"]
+    written = client.calls[0][2]["status"]
+    assert written["phase"] == "Initial"
+    assert "spec.strategy.canary.enableExtraWorkloadForCanary: canary style" in written["message"]
+    assert "is not yet supported by this controller" in written["message"]
+    assert written["conditions"][0]["reason"] == "Unsupported" and written["conditions"][0]["status"] == "False"
+
+
+async def test_fixed_rollout_loses_the_unsupported_condition() -> None:
+    halted = rollout(phase="Initial", message="Rollout is not run by this controller: x",
+                     conditions=[{"type": "Progressing", "status": "False", "reason": "Unsupported",
+                                  "message": "x", "lastUpdateTime": "2024-01-01T00:00:00Z",
+                                  "lastTransitionTime": "2024-01-01T00:00:00Z"}])
+    client = Client()
+    await reconciler(halted, client).reconcile(Request("ns", "ro"))
+    written = [c for c in client.calls if c[0] == "status"][0][2]["status"]
+    assert written["phase"] == "Healthy" and written["conditions"] == []
+
+
+async def test_missing_crd_is_named_in_the_status() -> None:
+    from runtime.kube.errors import NotFound
+
+    class NoKruise(Client):
+        async def get(self, res: Any, name: str, ns: str | None = None) -> dict:
+            raise NotFound(f"{res.plural} {name} not found")
+
+    ro = rollout()
+    ro["spec"]["workloadRef"] = {"apiVersion": "apps.kruise.io/v1alpha1", "kind": "CloneSet", "name": "c"}
+    client = NoKruise()
+    await reconciler(ro, client).reconcile(Request("ns", "ro"))
+    written = [c for c in client.calls if c[0] == "status"][0][2]["status"]
+    assert written["phase"] == "Initial"
+    assert written["message"] == ("workloadRef kind CloneSet (apps.kruise.io/v1alpha1): the CRD "
+                                  "clonesets.apps.kruise.io is not installed; install OpenKruise or fix "
+                                  "spec.workloadRef")

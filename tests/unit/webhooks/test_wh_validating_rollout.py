@@ -78,3 +78,73 @@ async def test_lister_failure_denies_with_500() -> None:
 async def test_update_without_old_object_is_400() -> None:
     resp = await RolloutValidator()(_req("UPDATE", VALID, None))
     assert not resp.allowed and resp.code == 400
+
+
+async def test_unsupported_strategy_denied_naming_field_and_fix() -> None:
+    canary = copy.deepcopy(VALID)
+    canary["spec"]["strategy"]["canary"]["enableExtraWorkloadForCanary"] = True
+    resp = await RolloutValidator()(_req("CREATE", canary))
+    assert not resp.allowed and resp.code == 422
+    assert resp.message.startswith("spec.strategy.canary.enableExtraWorkloadForCanary: Forbidden: canary style")
+    assert "not yet supported by this controller" in resp.message
+    assert "enableExtraWorkloadForCanary: false" in resp.message
+
+
+async def test_upstream_accepted_oddities_are_allowed_with_warnings() -> None:
+    odd = copy.deepcopy(VALID)
+    odd["spec"]["strategy"]["canary"]["steps"][0]["pause"] = {"duration": -1}
+    odd["spec"]["strategy"]["canary"]["failureThreshold"] = "200%"
+    resp = await RolloutValidator()(_req("CREATE", odd))
+    assert resp.allowed
+    assert [w.split(":")[0] for w in resp.warnings] == ["spec.strategy.canary.steps[0].pause.duration",
+                                                        "spec.strategy.canary.failureThreshold"]
+
+
+async def test_warnings_also_accompany_a_denial() -> None:
+    bad = copy.deepcopy(VALID)
+    bad["spec"]["workloadRef"]["apiVersion"] = "apps/v2"
+    bad["spec"]["strategy"]["canary"]["failureThreshold"] = -1
+    resp = await RolloutValidator()(_req("CREATE", bad))
+    assert not resp.allowed and "spec.workloadRef.apiVersion" in resp.message
+    assert len(resp.warnings) == 1 and resp.warnings[0].startswith("spec.strategy.canary.failureThreshold: -1")
+
+
+async def test_admission_review_over_https_carries_warnings(tmp_path: Any) -> None:
+    """The wire: the AdmissionReview response of the real aiohttp server has ``response.warnings``."""
+    import json
+    import ssl
+    from datetime import UTC, datetime, timedelta
+
+    import aiohttp
+
+    from webhooks import certs
+    from webhooks.app import build_registry
+    from webhooks.certdir import write_dir
+    from webhooks.configs import PATH_VALIDATE_ROLLOUT
+    from webhooks.server import WebhookServer
+    from webhooks.settings import WebhookSettings
+
+    now = datetime.now(UTC)
+    material = certs.generate("127.0.0.1", now)
+    write_dir(str(tmp_path), material, now)
+    srv = WebhookServer(build_registry(), WebhookSettings(host="127.0.0.1", port=0, cert_dir=str(tmp_path),
+                                                          cert_poll_interval=timedelta(seconds=3600)))
+    odd = copy.deepcopy(VALID)
+    odd["spec"]["strategy"]["canary"]["steps"][0]["pause"] = {"duration": -30}
+    review = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+              "request": {"uid": "u1", "operation": "CREATE", "name": "demo", "namespace": "ns",
+                          "kind": {"group": "rollouts.kruise.io", "version": "v1beta1", "kind": "Rollout"},
+                          "resource": {"group": "rollouts.kruise.io", "version": "v1beta1", "resource": "rollouts"},
+                          "object": odd}}
+    await srv.start()
+    try:
+        ctx = ssl.create_default_context(cadata=material.ca_cert.decode())
+        async with aiohttp.ClientSession() as s, s.post(f"https://127.0.0.1:{srv.port}{PATH_VALIDATE_ROLLOUT}",
+                                                        data=json.dumps(review), ssl=ctx) as r:
+            out = await r.json(content_type=None)
+    finally:
+        await srv.stop()
+    assert out["response"]["uid"] == "u1" and out["response"]["allowed"] is True
+    assert out["response"]["warnings"] == [
+        "spec.strategy.canary.steps[0].pause.duration: -30 is negative and continues at once like 0; use 0 or more "
+        "seconds, or remove duration to wait for manual approval"]

@@ -1,0 +1,175 @@
+"""Rollout features this controller has not built yet — the one table admission and the controller share.
+
+Upstream accepts every input below and runs it; we cannot, so we must not pretend to. The validating
+webhook refuses a Rollout that uses any of them (the message names the field, says it is not yet
+supported and what to use instead), and the Rollout controller reports the same message in the status
+of such a Rollout created before the webhook was installed, instead of releasing it as something else.
+
+Each row is one feature. When an issue builds a feature it deletes its row here (and nothing else
+needs to change for admission and the controller to accept it). Rows are evaluated on the v1beta1
+model; a v1alpha1 Rollout is converted first and reported with its own field path and fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from rollouts.api import constants as C
+from rollouts.api import keys
+from rollouts.api import v1alpha1 as a
+from rollouts.api import v1beta1 as b
+from rollouts.api.field_errors import FieldError, forbidden
+
+__all__ = ["NotBuilt", "NOT_BUILT", "unsupported_errors", "unsupported_message"]
+
+_STEPS = "spec.strategy.{strategy}.steps[{i}]"
+_NOT_YET = "is not yet supported by this controller"
+
+
+def _strategy_key(r: b.Rollout) -> str:
+    return "blueGreen" if r.spec.strategy.blue_green is not None else "canary"
+
+
+def _first_step(pred: Callable[[b.CanaryStep], bool]) -> Callable[[b.Rollout], dict[str, Any] | None]:
+    """A finder reporting the first step (of the active strategy) for which ``pred`` holds."""
+
+    def find(r: b.Rollout) -> dict[str, Any] | None:
+        for i, step in enumerate(r.spec.strategy.steps()):
+            if pred(step):
+                return {"i": i}
+        return None
+
+    return find
+
+
+def _when(pred: Callable[[b.Rollout], bool]) -> Callable[[b.Rollout], dict[str, Any] | None]:
+    return lambda r: {} if pred(r) else None
+
+
+def _canary_deployment(r: b.Rollout) -> bool:
+    """Canary style proper: an extra canary Deployment (upstream: not a "real partition")."""
+    return r.spec.strategy.rolling_style() == C.ROLLING_STYLE_CANARY and not r.is_real_partition()
+
+
+def _routing_annotation(r: b.Rollout) -> str:
+    return r.annotations.get(keys.TRAFFIC_ROUTING_ANNOTATION, "")
+
+
+def _routing_ref(r: b.Rollout) -> bool:
+    """The field, unless it only mirrors the annotation (v1alpha1 conversion), which has its own row."""
+    active = r.spec.strategy.active()
+    ref = active.traffic_routing_ref if active is not None else ""
+    return bool(ref) and ref != _routing_annotation(r)
+
+
+@attrs.frozen(kw_only=True)
+class NotBuilt:
+    """One feature the controller cannot run yet, and how to say so."""
+
+    #: v1beta1 wire path; ``{strategy}`` is ``canary``/``blueGreen``, ``{i}`` the step index.
+    field: str
+    #: The same input in a v1alpha1 Rollout (None: v1alpha1 cannot express it).
+    v1alpha1_field: str | None
+    #: What is not built ("canary style (a separate canary Deployment)").
+    what: str
+    #: What to do instead, for a v1beta1 Rollout.
+    fix: str
+    #: What to do instead, for a v1alpha1 Rollout ("" → ``fix``).
+    v1alpha1_fix: str = ""
+    #: Where the feature is used: format arguments for the paths (``{}`` when unindexed), None if unused.
+    find: Callable[[b.Rollout], dict[str, Any] | None]
+
+
+_ROLLING_STYLE_PATH = f"metadata.annotations[{keys.ROLLING_STYLE_ANNOTATION}]"
+_TRAFFIC_ROUTING_PATH = f"metadata.annotations[{keys.TRAFFIC_ROUTING_ANNOTATION}]"
+_REPLICAS_ONLY = 'keep only replicas (e.g. replicas: "20%") and pause in each step'
+
+#: The table. Delete a row when its feature is built.
+NOT_BUILT: tuple[NotBuilt, ...] = (
+    NotBuilt(field="spec.strategy.blueGreen", v1alpha1_field=None,
+             what="blue-green release (spec.strategy.blueGreen)",
+             fix="use spec.strategy.canary with enableExtraWorkloadForCanary unset (partition style: "
+                 "pods are updated in place, batch by batch)",
+             find=_when(lambda r: r.spec.strategy.blue_green is not None)),
+    NotBuilt(field="spec.strategy.canary.enableExtraWorkloadForCanary", v1alpha1_field=_ROLLING_STYLE_PATH,
+             what="canary style (an extra canary Deployment)",
+             fix="set enableExtraWorkloadForCanary: false (or remove it) to release in place, batch by batch "
+                 "(partition style)",
+             v1alpha1_fix=f"add the annotation {keys.ROLLING_STYLE_ANNOTATION}: partition (a v1alpha1 Rollout "
+                          "of a Deployment without it is canary style)",
+             find=_when(_canary_deployment)),
+    NotBuilt(field="spec.strategy.{strategy}.trafficRoutings", v1alpha1_field="spec.strategy.canary.trafficRoutings",
+             what="traffic routing (trafficRoutings)",
+             fix="remove trafficRoutings and the traffic settings of the steps; release by replicas only",
+             find=_when(lambda r: bool(r.spec.strategy.traffic_routings()))),
+    NotBuilt(field="spec.strategy.{strategy}.trafficRoutingRef", v1alpha1_field=None,
+             what="traffic routing through a TrafficRouting object", fix="remove trafficRoutingRef",
+             find=_when(_routing_ref)),
+    # Upstream's controller reads the annotation (also on v1beta1 Rollouts), not trafficRoutingRef.
+    NotBuilt(field=_TRAFFIC_ROUTING_PATH, v1alpha1_field=_TRAFFIC_ROUTING_PATH,
+             what="traffic routing through a TrafficRouting object",
+             fix=f"remove the annotation {keys.TRAFFIC_ROUTING_ANNOTATION}",
+             find=_when(lambda r: bool(_routing_annotation(r)))),
+    NotBuilt(field=_STEPS + ".traffic", v1alpha1_field="spec.strategy.canary.steps[{i}].weight",
+             what="a traffic weight in a step", fix=f"remove traffic; {_REPLICAS_ONLY}",
+             v1alpha1_fix=f"remove weight; {_REPLICAS_ONLY}",
+             find=_first_step(lambda s: s.traffic is not None)),
+    NotBuilt(field=_STEPS + ".matches", v1alpha1_field="spec.strategy.canary.steps[{i}].matches",
+             what="A/B matching (matches) in a step", fix=f"remove matches; {_REPLICAS_ONLY}",
+             find=_first_step(lambda s: bool(s.matches))),
+    NotBuilt(field=_STEPS + ".requestHeaderModifier", v1alpha1_field="spec.strategy.canary.steps[{i}]"
+                                                                     ".requestHeaderModifier",
+             what="request header modification in a step", fix=f"remove requestHeaderModifier; {_REPLICAS_ONLY}",
+             find=_first_step(lambda s: s.request_header_modifier is not None)),
+)
+
+
+def _as_v1beta1(r: a.Rollout | b.Rollout) -> b.Rollout | None:
+    if isinstance(r, b.Rollout):
+        return r
+    from rollouts.api.conversion import ConversionError, rollout_to_v1beta1
+
+    try:
+        return rollout_to_v1beta1(r)
+    except (ConversionError, AttributeError, TypeError):
+        return None  # validation reports what makes it unconvertible (no workloadRef / canary)
+
+
+def unsupported_errors(r: a.Rollout | b.Rollout, table: tuple[NotBuilt, ...] = NOT_BUILT) -> list[FieldError]:
+    """One ``Forbidden`` error per row the Rollout uses, in the Rollout's own version."""
+    hub = _as_v1beta1(r)
+    if hub is None:
+        return []
+    alpha = isinstance(r, a.Rollout)
+    errs: list[FieldError] = []
+    for row in table:
+        where = row.find(hub)
+        if where is None:
+            continue
+        args = {"strategy": _strategy_key(hub), **where}
+        path = (row.v1alpha1_field if alpha and row.v1alpha1_field else row.field).format(**args)
+        fix = row.v1alpha1_fix if alpha and row.v1alpha1_fix else row.fix
+        errs.append(forbidden(path, f"{row.what} {_NOT_YET}; {fix}"))
+    return errs
+
+
+def unsupported_message(r: b.Rollout) -> str:
+    """The status message for a stored (v1beta1) Rollout that uses unbuilt features; "" if none.
+
+    Stored Rollouts are v1beta1 whatever version created them, so the v1alpha1 path and fix are
+    added in parentheses where they differ.
+    """
+    parts = []
+    for row in NOT_BUILT:
+        where = row.find(r)
+        if where is None:
+            continue
+        args = {"strategy": _strategy_key(r), **where}
+        text = f"{row.field.format(**args)}: {row.what} {_NOT_YET}; {row.fix}"
+        if row.v1alpha1_field and row.v1alpha1_field.format(**args) != row.field.format(**args):
+            text += f" (v1alpha1: {row.v1alpha1_field.format(**args)}: {row.v1alpha1_fix or row.fix})"
+        parts.append(text)
+    return "; ".join(parts)

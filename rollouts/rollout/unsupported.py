@@ -1,0 +1,64 @@
+"""The controller's side of ``rollouts.api.unsupported``: a Rollout using an unbuilt feature is not run.
+
+The validating webhook refuses such Rollouts, but one may predate the webhook (created while the
+operator was down or before it was installed). Running it as something else — a canary Rollout as a
+partition release — would claim progress we did not make, so the reconciler asks :func:`guard`
+before each round: while the Rollout uses an unbuilt feature it only reports that, as
+``Progressing=False`` with reason :data:`REASON_UNSUPPORTED` and a message naming the field and the
+fix; once the spec no longer uses one, the stale condition is dropped and the machine starts over
+from whatever phase the Rollout is in (a Progressing one re-initialises its release).
+
+Deletion and disabling are never blocked: their cleanup is what hands the workload back.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Final
+
+from rollouts.api import v1beta1 as b
+from rollouts.api.unsupported import unsupported_message
+from rollouts.api.wire import DecodeError, from_dict
+from rollouts.rollout import model as m
+from rollouts.rollout.conditions import PROGRESSING, get_condition, new_condition, remove_condition, set_condition
+
+REASON_UNSUPPORTED: Final = "Unsupported"
+MSG_PREFIX: Final = "Rollout is not run by this controller: "
+_CLEANUP_PHASES = (m.PHASE_TERMINATING, m.PHASE_DISABLING, m.PHASE_DISABLED)
+
+
+def _message(rollout: Mapping[str, Any]) -> str:
+    try:  # the status is not needed: leaving it out halves the decoding cost of every reconcile
+        model = from_dict(b.Rollout, {k: v for k, v in rollout.items() if k != "status"})
+    except DecodeError:
+        return ""  # an undecodable Rollout is the machine's problem, as before
+    return unsupported_message(model)
+
+
+def guard(rollout: Mapping[str, Any], now: datetime) -> tuple[Mapping[str, Any], dict[str, Any] | None]:
+    """``(rollout to reconcile, status to write instead)``; the second is None when the round may run.
+
+    The first is ``rollout`` itself, or a copy without our stale ``Unsupported`` condition (the
+    caller still diffs its status write against the stored object, so the removal is persisted).
+    """
+    status = rollout.get("status") or {}
+    if m.is_deleting(rollout) or m.is_disabled(rollout) or status.get("phase") in _CLEANUP_PHASES:
+        return rollout, None
+    message = _message(rollout)
+    cond = get_condition(dict(status), PROGRESSING)
+    stale = cond is not None and cond.get("reason") == REASON_UNSUPPORTED
+    if not message:
+        if not stale:
+            return rollout, None
+        lifted = copy.deepcopy(dict(status))
+        remove_condition(lifted, PROGRESSING)
+        lifted.pop("message", None)
+        return {**rollout, "status": lifted}, None
+    halted = copy.deepcopy(dict(status))
+    halted["observedGeneration"] = (rollout.get("metadata") or {}).get("generation", 0)
+    halted["phase"] = halted.get("phase") or m.PHASE_INITIAL
+    halted["message"] = MSG_PREFIX + message
+    set_condition(halted, new_condition(PROGRESSING, "False", REASON_UNSUPPORTED, halted["message"], now))
+    return rollout, halted
