@@ -162,7 +162,7 @@ def calculate_rollout_status(
         return None
     sub = status.get(m.SUB_STATUS)
     if sub and sub.get("canaryRevision") == wl.canary_revision:
-        sub["observedRolloutID"] = wl.rollout_id()
+        sub["observedRolloutID"] = _refreshed_rollout_id(sub, wl)
         sub["observedWorkloadGeneration"] = wl.generation
     phase = status["phase"]
     if phase == m.PHASE_INITIAL:
@@ -179,6 +179,19 @@ def calculate_rollout_status(
     elif phase == m.PHASE_DISABLED and not m.is_disabled(rollout):
         status.update(phase=m.PHASE_HEALTHY, message=MSG_HEALTHY)
     return status
+
+
+def _refreshed_rollout_id(sub: Mapping[str, Any], wl: m.WorkloadObservation) -> str:
+    """§4 step 7, except that a release begun as a rollback keeps its ``rollback-`` id to the end.
+
+    Why: the workload stops being "in rollback" as soon as its last pod is back on the old revision,
+    inside the last batch; §3.3 would then drop the prefix, the BatchRelease would see a new
+    rollout-id, restart from batch 0 and relabel every pod (those that never moved included) under
+    the new id. A user's own ``rollout-id`` label still wins."""
+    rollback_id = f"rollback-{wl.canary_revision}"
+    if not wl.rollout_id_label and sub.get("observedRolloutID") == rollback_id:
+        return rollback_id
+    return wl.rollout_id()
 
 
 def _completed_sub_status(rollout: Mapping[str, Any], wl: m.WorkloadObservation) -> dict[str, Any]:

@@ -249,8 +249,14 @@ class PartitionControl:
                                                        update_revision=status.get("updateRevision", ""))
 
     def _label_candidates(self, pods: list[Obj], status: Mapping[str, Any]) -> list[Obj]:
-        """All pods, or while rolling back in batches the §6 filter (moved pods first)."""
-        if not self.rolling_back_in_batches():
+        """All pods, or in a rollback in batches the §6 filter (moved pods first).
+
+        A rollback in batches is recognised by the annotation *or* by a no-need count already taken:
+        the Rollout drops the annotation as soon as every pod is back on the old revision, which
+        happens inside the last batch; without the count the last relabelling round would label the
+        pods that never moved as part of that batch."""
+        counted = (status.get("canaryStatus") or {}).get("noNeedUpdateReplicas") is not None
+        if not (self.rolling_back_in_batches() or counted):
             return pods
         target, canary = self.target(status)
         revision = status.get("updateRevision", "")

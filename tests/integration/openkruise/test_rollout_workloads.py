@@ -289,7 +289,8 @@ def test_cloneset_rollback_in_batches_walks_the_steps_again(kruise_manager: Mana
     r.wait_rollout(("Healthy", "4", "Completed", "Rollout progressing has been completed"))
     r.wait_versions(10, 10, "version-1")
     wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
-    labels = [p["metadata"]["labels"] for p in r.pods()]
-    assert sorted(lb.get(BATCH_LABEL, "") for lb in labels) == [""] * 4 + ["1"] * 2 + ["2", "3"] + ["4"] * 2
+    labels = {p["metadata"]["name"]: p["metadata"]["labels"] for p in r.pods()}
+    assert sorted(lb.get(BATCH_LABEL, "") for lb in labels.values()) == [""] * 4 + ["1"] * 2 + ["2", "3"] + ["4"] * 2, \
+        {n: {k: v for k, v in lb.items() if "rollouts" in k} for n, lb in labels.items()}
     wait_for(lambda: okc.json("-n", r.ns, "get", "batchreleases.rollouts.kruise.io")["items"], lambda i: i == [],
              what="BatchRelease removed")

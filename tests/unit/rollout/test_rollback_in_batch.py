@@ -93,3 +93,20 @@ def test_annotation_reaches_the_batch_release_only_while_rolling_back() -> None:
     sim.release("v2hash")
     sim.settle()
     assert "annotations" not in sim.br["metadata"]
+
+
+def test_a_rollback_release_keeps_its_rollout_id_when_the_last_pod_is_back() -> None:
+    """Once every pod is on the old revision the workload is no longer "in rollback"; the release's
+    id must not lose its prefix then (the BatchRelease would restart and relabel every pod)."""
+    sim = Sim(rollout())
+    sim.rollback_in_batch = True
+    _at_step3(sim)
+    _rolled_back(sim)
+    sim.settle()
+    assert sim.rollout["status"]["canaryStatus"]["observedRolloutID"] == "rollback-6c7764b765"
+    sim.workload = WorkloadObservation(replicas=10, generation=6, stable_revision="6c7764b765",
+                                       canary_revision="6c7764b765", pod_template_hash="6c7764b765",
+                                       in_progressing=True, in_rollback=False)
+    sim.step()
+    assert sim.rollout["status"]["canaryStatus"]["observedRolloutID"] == "rollback-6c7764b765"
+    assert sim.br["spec"]["releasePlan"]["rolloutID"] == "rollback-6c7764b765"
