@@ -36,7 +36,8 @@ var (
 		"1E", "100n", "1u", "5Ki", "1Mi", "128Mi", "1Gi", "1.5Gi", "0.5Gi", "7Ti", "2Pi", "1Ei", "8Ei",
 		"9Ei", "0.1Ki", "1023Mi", "1024Mi", "123456789012345678901", "123456789012345678", "0.000000001",
 		"0.0000000001", "-0.5m", "-1.5Gi", "1.0", "10.000", "999999999999999999", "9223372036854775807",
-		"9223372036854775808", " 5 ", "000123", "1.23456789012345678e3",
+		"9223372036854775808", " 5 ", "000123", "1.23456789012345678e3", "1e+3", "5E-3", "0.5Ki", "0.0Gi",
+		"0e-10", "-0.0Ki", "0.0001Ki", "18446744073709551616", "1e-12", "-7.25Mi",
 	}
 	quantityNumbers = []interface{}{json.Number("1"), json.Number("0"), json.Number("1.5"), json.Number("0.25"),
 		json.Number("-2"), json.Number("100")}
@@ -67,7 +68,7 @@ type generator struct {
 	r *rand.Rand
 }
 
-func (g *generator) pick(n int) int       { return g.r.Intn(n) }
+func (g *generator) pick(n int) int        { return g.r.Intn(n) }
 func (g *generator) chance(p float64) bool { return g.r.Float64() < p }
 
 // value returns a random JSON value (as encoding/json would marshal it) for Go type t.
