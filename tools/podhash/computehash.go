@@ -6,7 +6,6 @@ import (
 	"hash/fnv"
 	"io"
 	"os"
-	"reflect"
 	"time"
 
 	"github.com/davecgh/go-spew/spew"
@@ -77,5 +76,3 @@ func runHash(args []string) error {
 	}
 	return nil
 }
-
-var _ = reflect.TypeOf
