@@ -253,6 +253,7 @@ func runVectors(args []string) error {
 	n := fs.Int("n", 300, "number of random vectors")
 	seed := fs.Int64("seed", 1, "random seed")
 	extra := fs.String("extra", "testdata/realistic.json", "hand-written templates to add first")
+	fuzz := fs.Int("fuzz", 40, "templates of 20 random quantities and 10 random timestamps each")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -264,6 +265,11 @@ func runVectors(args []string) error {
 		return err
 	}
 	g := &generator{r: rand.New(rand.NewSource(*seed))}
+	fuzzed, err := g.fuzzVectors(*fuzz)
+	if err != nil {
+		return err
+	}
+	out = append(out, fuzzed...)
 	rejected := 0
 	for countRandom(out) < *n {
 		data, err := json.Marshal(g.object(reflect.TypeOf(v1.PodTemplateSpec{}), 0))

@@ -80,8 +80,9 @@ def test_vectors_cover_every_special_representation() -> None:
     assert sum(1 for v in _vectors() if v["collisionCount"] is not None) >= 50
 
 
-def test_hand_picked_realistic_templates_are_in_the_vectors() -> None:
-    names = {v.get("name") for v in _vectors()}
+def test_hand_picked_realistic_templates_and_parser_fuzz_are_in_the_vectors() -> None:
+    names = [v.get("name") or "" for v in _vectors()]
+    assert sum(n.startswith("fuzz: 20 quantities and 10 timestamps") for n in names) >= 40
     assert any(n and "busybox demo, version-1 as the API server returns it" in n for n in names)
     assert any(n and n.startswith("echoserver") for n in names)
 
