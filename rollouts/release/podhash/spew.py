@@ -110,8 +110,9 @@ class Printer:
 
         Fast path: for a given set of present fields the text between them is constant, so it is
         planned once per (type, present fields). The plan is only valid while go-spew remembers no
-        pointer (absent nil pointers then have no effect); once a field leaves one remembered
-        (a timestamp's ``time.Local``), the rest of the struct is printed field by field.
+        pointer (absent nil pointers then have no effect) and ``ignoreNextType`` is clear; once a
+        field changes either (a timestamp leaves ``time.Local`` remembered), the rest of the struct
+        is printed field by field.
         """
         append = self.out.append
         append("{")
@@ -131,7 +132,7 @@ class Printer:
                     continue
                 append(f.label)
                 self.format(f.type, v[f.name])
-                if self.pointers:
+                if self.pointers or self.ignore_next:  # (the flag: only after a nil in a []*T)
                     self._fields(t, v, f.index + 1)
                     break
         self.depth -= 1
