@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 KUBECONFIG_LOCAL := $(CURDIR)/.local/cluster/kubeconfig
 PYTEST_ARGS ?=
 
-.PHONY: all venv binaries dev test unit integration cluster-up cluster-down cluster-status demo lint bench clean
+.PHONY: all venv binaries dev test unit integration cluster-up cluster-down cluster-status demo lint bench clean hash-layout hash-vectors hash-layout-at
 
 all: test
 
@@ -61,3 +61,25 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .local .pytest_cache
+
+## Revision hash data (docs/release.md "Revision hash compatibility"): regenerate the Go type layout of
+## v1.PodTemplateSpec and the test vectors from tools/podhash, which pins k8s.io/api in its go.mod.
+## Needs Go and the Go module proxy; the unit tests only read the committed files.
+PODHASH_GO := cd tools/podhash && TZ= GOTOOLCHAIN=local GOFLAGS=-mod=mod go run .
+PODHASH_VECTORS := tests/unit/release/data/podhash_vectors.jsonl
+
+hash-layout:
+	$(PODHASH_GO) layout > $(CURDIR)/rollouts/release/podhash/layout.json
+
+hash-vectors:
+	@mkdir -p $(dir $(PODHASH_VECTORS))
+	$(PODHASH_GO) vectors -n 500 -seed 1 > $(CURDIR)/$(PODHASH_VECTORS)
+
+## The same layout for other k8s.io/api versions (V=v0.22.17, V=v0.26.15), built in a scratch copy of
+## the tool: the unit tests reproduce the seed walkthrough's real hashes with them (docs/release.md).
+hash-layout-at:
+	@test -n "$(V)" || { echo "usage: make hash-layout-at V=v0.26.15"; exit 2; }
+	@rm -rf .local/podhash-$(V) && mkdir -p .local && cp -r tools/podhash .local/podhash-$(V)
+	cd .local/podhash-$(V) && GOTOOLCHAIN=local GOFLAGS=-mod=mod go get k8s.io/api@$(V) k8s.io/apimachinery@$(V)
+	cd .local/podhash-$(V) && TZ= GOTOOLCHAIN=local GOFLAGS=-mod=mod go run . layout \
+		> $(CURDIR)/tests/unit/release/data/podhash_layout_$(V).json

@@ -1,51 +1,33 @@
-"""Pod-template hash (rollout-lifecycle.md §3.2).
+"""Pod-template hash (rollout-lifecycle.md §3.2) and template equality ignoring it.
 
-Kubernetes names a Deployment's ReplicaSets ``<deployment>-<hash>`` with ``ComputeHash``: FNV-32a
-over a ``go-spew`` dump of the ``PodTemplateSpec`` (plus the collision count), printed in decimal
-and mapped through ``SafeEncodeString``. The spew dump prints Go type names, nil pointers and every
-struct field of the compiled-in API version, so it cannot be reproduced bit-for-bit from the JSON
-wire form (and it changes across Kubernetes versions anyway).
+Upstream reports a Deployment's ``canaryRevision`` (blue-green ``updatedRevision``, BatchRelease
+``updateRevision``), names the ReplicaSets of its advanced Deployment controller
+``<deployment>-<hash>`` and computes pods' ``controller-revision-hash`` with Kubernetes'
+``ComputeHash``: FNV-32a over a go-spew dump of the Go ``PodTemplateSpec`` (plus the collision
+count), printed in decimal and mapped through ``SafeEncodeString``. :mod:`rollouts.release.podhash`
+reproduces it bit-for-bit for the k8s.io/api version upstream is built with (see docs/release.md,
+"Revision hash compatibility"), so a controller swap mid-release keeps the same revisions.
 
-We keep everything else identical — FNV-32a, the collision-count bytes (``PutUint32`` little-endian
-into an 8-byte buffer, all 8 bytes hashed), decimal printing and the alphabet — but hash a canonical
-JSON dump (sorted keys, compact). Consequences (documented in docs/release.md):
-
-- the value is deterministic, of the same shape (≤10 chars, alphabet ``bcdfghjklmnpqrstvwxz2456789``)
-  and used consistently as ``canaryRevision``, BatchRelease ``updateRevision``, new ReplicaSet names
-  created by our advanced Deployment controller, and computed ``controller-revision-hash`` labels;
-- it differs from the ``pod-template-hash`` the native controller put on ReplicaSets it created.
-  Where a value must match existing pods, the reconciler reads the ``pod-template-hash`` label of
-  the ReplicaSet whose template equals the Deployment's (``podTemplateHash``), never this function.
+The ``pod-template-hash`` label on ReplicaSets the *native* controller created is computed by the
+cluster's kube-controller-manager with its own k8s.io/api types, so it equals this value only where
+those types print the same (as with upstream). Where a value must match existing pods, the
+reconciler reads that label of the ReplicaSet whose template equals the Deployment's
+(``podTemplateHash``), never this function.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from rollouts.api import keys
+from rollouts.release.podhash import SAFE_ALPHABET, compute_hash, safe_encode_string
 
-#: Kubernetes ``rand.SafeEncodeString`` alphabet: no vowels (no words) and no confusable 0/1/3.
-SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+__all__ = ["POD_TEMPLATE_HASH_LABEL", "SAFE_ALPHABET", "compute_template_hash", "equal_ignore_hash",
+           "safe_encode_string", "strip_hash_label"]
+
 POD_TEMPLATE_HASH_LABEL = keys.POD_TEMPLATE_HASH_LABEL
-
-_FNV32_OFFSET = 0x811C9DC5
-_FNV32_PRIME = 0x01000193
-
-
-def fnv32a(data: bytes, h: int = _FNV32_OFFSET) -> int:
-    """FNV-1a, 32 bit (Go ``hash/fnv.New32a``)."""
-    for byte in data:
-        h ^= byte
-        h = (h * _FNV32_PRIME) & 0xFFFFFFFF
-    return h
-
-
-def safe_encode_string(s: str) -> str:
-    """Kubernetes ``SafeEncodeString``: map each character through the safe alphabet by code point."""
-    return "".join(SAFE_ALPHABET[ord(c) % len(SAFE_ALPHABET)] for c in s)
 
 
 def strip_hash_label(template: Mapping[str, Any]) -> dict[str, Any]:
@@ -58,12 +40,12 @@ def strip_hash_label(template: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def compute_template_hash(template: Mapping[str, Any], collision_count: int | None = None) -> str:
-    """Deterministic ``ComputeHash`` analogue over the JSON form of a pod template (see module doc)."""
-    payload = json.dumps(template, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    h = fnv32a(payload)
-    if collision_count is not None:
-        h = fnv32a((collision_count & 0xFFFFFFFF).to_bytes(4, "little") + b"\x00" * 4, h)
-    return safe_encode_string(str(h))
+    """Kubernetes ``ComputeHash(template, collisionCount)`` of a JSON pod template (see module doc).
+
+    A template the API server would refuse (a malformed quantity or timestamp) raises
+    ``rollouts.release.podhash.DecodeError`` naming the field; upstream never sees such an object.
+    """
+    return compute_hash(template, collision_count)
 
 
 def equal_ignore_hash(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> bool:
