@@ -259,15 +259,18 @@ def template_of(configuration: dict[str, Any]) -> tuple[list[dict[str, Any]], bo
 
 
 def render_webhooks(
-    template: list[dict[str, Any]], settings: WebhookSettings, ca_bundle_b64: str, served_paths: frozenset[str]
+    template: list[dict[str, Any]], settings: WebhookSettings, ca_bundle_b64: str, served_paths: frozenset[str],
+    *, base_url: str | None = None,
 ) -> list[dict[str, Any]]:
     """The live webhooks for this binary: caBundle set, unserved paths dropped, Service rewritten to
-    our namespace/name, or to ``url`` in URL mode.
+    our namespace/name, or to ``url`` in URL mode (``base_url``, default ``settings.base_url()``: a
+    replica that adopts a healthy peer's endpoint renders with the peer's, see ``certsync``).
 
     Deviation from upstream: in URL mode an entry that already has a ``url`` is rewritten to our
     current ``https://host:port`` too (upstream only converts Service entries), so a restarted local
     operator on a new port re-points the configuration instead of leaving a stale URL.
     """
+    base = base_url or settings.base_url()
     out: list[dict[str, Any]] = []
     for entry in template:
         wh = copy.deepcopy(entry)
@@ -278,7 +281,7 @@ def render_webhooks(
         cfg["caBundle"] = ca_bundle_b64
         if settings.url_mode:
             cfg.pop("service", None)
-            cfg["url"] = f"{settings.base_url()}{path}"
+            cfg["url"] = f"{base}{path}"
         elif cfg.get("service"):
             cfg["service"]["namespace"] = settings.namespace
             cfg["service"]["name"] = settings.service_name
@@ -286,11 +289,26 @@ def render_webhooks(
     return out
 
 
-def crd_conversion_client_config(settings: WebhookSettings, ca_bundle_b64: str) -> dict[str, Any]:
+def crd_conversion_client_config(settings: WebhookSettings, ca_bundle_b64: str, *,
+                                 base_url: str | None = None) -> dict[str, Any]:
     """Desired ``spec.conversion.webhook.clientConfig`` of our CRDs (spec §9.3 step 5)."""
     cfg = client_config(settings, CONVERSION_PATH)
+    if settings.url_mode and base_url:
+        cfg["url"] = f"{base_url}{CONVERSION_PATH}"
     cfg["caBundle"] = ca_bundle_b64
     return cfg
+
+
+def registered_endpoint(configuration: dict[str, Any]) -> tuple[str, str] | None:
+    """``(https://host:port, caBundle)`` that the first URL entry of a live configuration calls, or
+    None (no URL entry: service mode, or nothing registered yet)."""
+    for wh in configuration.get("webhooks") or []:
+        cfg = wh.get("clientConfig") or {}
+        url = str(cfg.get("url") or "")
+        scheme, sep, rest = url.partition("://")
+        if sep and rest:
+            return f"{scheme}://{rest.split('/', 1)[0]}", str(cfg.get("caBundle") or "")
+    return None
 
 
 def contains(live: Any, desired: Any) -> bool:
