@@ -1,11 +1,13 @@
 """``kruise-rollout``: the controller manager (Rollout, BatchRelease, advanced Deployment controllers,
 the webhook server and its certificate sync) on one :class:`runtime.manager.Manager`.
 
-Controllers run on the leader only; the webhook server (and the certificate sync) on every replica.
-``--local-cluster`` targets the embedded control plane: CRDs, namespace and RBAC are installed at
-start, the webhooks are registered in URL mode (``https://127.0.0.1:<port>``) and the webhook
-configurations are deleted on shutdown, so a stopped manager never blocks the cluster (the webhooks
-use ``failurePolicy: Fail``).
+Controllers run on the leader only; the webhook server (and the certificate sync) on every replica,
+and it serves before the controllers start. A manager started while the API server is down waits for
+it (not ready) instead of crashing. ``--local-cluster`` targets the embedded control plane: CRDs,
+namespace and RBAC are installed once the API answers, the webhooks are registered in URL mode
+(``https://127.0.0.1:<port>``; a healthy replica's registration is kept) and the webhook
+configurations are deleted on shutdown when they call this replica, so a stopped manager does not
+block the managed workloads' template changes (their entries use ``failurePolicy: Fail``).
 """
 
 from __future__ import annotations
