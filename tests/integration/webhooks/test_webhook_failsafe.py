@@ -96,20 +96,21 @@ async def test_match_conditions_twin_entries_and_an_outage(kube: KubeClient, nam
     await eventually(template_change_reaches_us, lambda n: n > 0, what="mutating configuration live")
 
     # matchConditions: metadata-only edits never reach us; spec and rollouts.kruise.io/ annotations do.
-    edits: list[tuple[str, dict[str, Any], int]] = [
-        ("a label", {"metadata": {"labels": {"team": "a"}}}, 0),
-        ("a foreign annotation", {"metadata": {"annotations": {"example.com/note": "x"}}}, 0),
-        ("the rollout-id annotation", {"metadata": {"annotations": {"rollouts.kruise.io/rollout-id": "1"}}}, 1),
+    # (At least once: the API server re-runs admission when a PATCH meets a concurrent status write.)
+    edits: list[tuple[str, dict[str, Any], bool]] = [
+        ("a label", {"metadata": {"labels": {"team": "a"}}}, False),
+        ("a foreign annotation", {"metadata": {"annotations": {"example.com/note": "x"}}}, False),
+        ("the rollout-id annotation", {"metadata": {"annotations": {"rollouts.kruise.io/rollout-id": "1"}}}, True),
         ("removing the rollout-id annotation", {"metadata": {"annotations": {"rollouts.kruise.io/rollout-id": None}}},
-         1),
-        ("spec.replicas", {"spec": {"replicas": 2}}, 1),
-        ("spec.paused", {"spec": {"paused": True}}, 1),
-        ("the template", _template_patch("2"), 1),
+         True),
+        ("spec.replicas", {"spec": {"replicas": 2}}, True),
+        ("spec.paused", {"spec": {"paused": True}}, True),
+        ("the template", _template_patch("2"), True),
     ]
-    for what, body, calls in edits:
+    for what, body, called in edits:
         before = deployments.of("managed")
         await _patch(kube, DEPLOYMENTS, namespace, "managed", body)
-        assert deployments.of("managed") - before == calls, f"editing {what} of a managed Deployment"
+        assert (deployments.of("managed") > before) == called, f"editing {what} of a managed Deployment"
 
     # GitOps: a Rollout and its workload's new template, before any controller labelled the workload.
     async def active_rs() -> int:
@@ -124,7 +125,7 @@ async def test_match_conditions_twin_entries_and_an_outage(kube: KubeClient, nam
     assert "rollouts.kruise.io/in-progressing" in (paused["metadata"].get("annotations") or {})
     await _patch(kube, DAEMONSETS, namespace, "ds", _template_patch("2"))
     await _patch(kube, STATEFULSETS, namespace, "sts", _template_patch("2"))
-    assert daemonsets.of("ds") == 1 and unified.of("sts") == 1, "unlabelled workloads are intercepted while we serve"
+    assert daemonsets.of("ds") >= 1 and unified.of("sts") >= 1, "unlabelled workloads are intercepted while we serve"
 
     # Outage: the server is gone, the configurations stay (what kill -9 of the manager leaves).
     await app.stop_sync()
