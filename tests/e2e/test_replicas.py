@@ -10,6 +10,7 @@ and when the registered replica is killed, the other takes over within seconds a
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Iterator
 
@@ -83,16 +84,19 @@ def test_replicas_do_not_rewrite_each_other_and_the_survivor_takes_over(
         two: tuple[ManagerProcess, ManagerProcess], kc: Kubectl, kubeconfig: str, namespace: str) -> None:
     a, b = two
     counts = count_updates(kubeconfig, QUIET_WINDOW_S)
+    print(f"updates in {QUIET_WINDOW_S:.0f}s with two replicas: {dict(counts)}")
     assert sum(counts.values()) <= 2, f"updates in {QUIET_WINDOW_S:.0f}s with two replicas: {dict(counts)}"
 
     first = registered_port(kc)
     assert first in (a.webhook_port, b.webhook_port)
     registered, survivor = (a, b) if first == a.webhook_port else (b, a)
     registered.stop(kill=True)
+    killed = time.monotonic()
     wait_for(lambda: registered_port(kc), lambda p: p == survivor.webhook_port, timeout=20,
              what="the surviving replica to register its endpoint")
     denial = wait_for(lambda: invalid_rollout_denied(kc, namespace), lambda t: "spec.strategy.canary.steps" in t,
                       timeout=20, what="admission to work through the survivor")
+    print(f"admission served by the survivor {time.monotonic() - killed:.1f}s after kill -9")
     assert 'admission webhook "vrollout.kb.io" denied' in denial
     crd = kc.json("get", "crd", "rollouts.rollouts.kruise.io")
     url = crd["spec"]["conversion"]["webhook"]["clientConfig"]["url"]
