@@ -297,7 +297,8 @@ class CertSync:
             log.info("webhook configuration created", kind=res.kind, name=name)
             return name
         desired = copy.deepcopy(live)
-        template, stored = configs.template_of(desired)
+        code = build(self.settings)["webhooks"] if self.settings.create_configurations else None
+        template, stored = configs.template_of(desired, code=code)
         desired["webhooks"] = configs.render_webhooks(template, self.settings, ca_b64, self.served_paths,
                                                       base_url=base_url)
         if not stored and configs.contains(live.get("webhooks") or [], desired["webhooks"]):

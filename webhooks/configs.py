@@ -242,18 +242,38 @@ def webhook_path(client_cfg: dict[str, Any]) -> str:
     return "/" + after_scheme.split("/", 1)[1] if "/" in after_scheme else "/"
 
 
-def template_of(configuration: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
+def _names(webhooks: list[dict[str, Any]]) -> set[str]:
+    return {str(w.get("name")) for w in webhooks}
+
+
+def template_of(configuration: dict[str, Any], *, code: list[dict[str, Any]] | None = None
+                ) -> tuple[list[dict[str, Any]], bool]:
     """The webhook template (spec §9.3 step 4): the ``template`` annotation, or the current webhooks.
 
     Returns ``(template, stored)``; ``stored`` is True when the template was just copied into the
-    annotation of ``configuration`` (first run), i.e. the object changed.
+    annotation of ``configuration`` (first run, or a stale template replaced), i.e. the object changed.
+
+    Deviation (upgrades): a stored template is stale when the live object has an entry it lacks (an
+    installer applied newer manifests: ``kubectl apply`` keeps our annotation) or, when we own the
+    configurations (``code``: the entries this binary would create), when the code has an entry it
+    lacks. It is then replaced by the newer list — upstream would render the old entries forever, so
+    an upgrade adding the ``-unmanaged`` twins would keep every workload behind ``failurePolicy: Fail``.
+    (Entries only *removed* by a newer version are not detected: our rendering legitimately drops
+    unserved ones.)
     """
     annotations = configuration.setdefault("metadata", {}).setdefault("annotations", {}) or {}
     configuration["metadata"]["annotations"] = annotations
+    live = configuration.get("webhooks") or []
     raw = annotations.get(TEMPLATE_ANNOTATION)
+    newer = live
     if raw:
-        return json.loads(raw), False
-    webhooks = copy.deepcopy(configuration.get("webhooks") or [])
+        stored = json.loads(raw)
+        known = _names(stored)
+        if code is not None and not _names(code) <= known:
+            newer = code
+        elif _names(live) <= known:
+            return stored, False
+    webhooks = copy.deepcopy(newer)
     annotations[TEMPLATE_ANNOTATION] = json.dumps(webhooks, separators=(",", ":"), sort_keys=True)
     return webhooks, True
 

@@ -132,3 +132,26 @@ def test_yaml_is_three_documents() -> None:
     docs = list(yaml.safe_load_all(configs.manifests()))
     assert [d["kind"] for d in docs] == ["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "Service"]
     assert docs[2]["spec"]["ports"] == [{"port": 443, "targetPort": 9876, "protocol": "TCP"}]
+
+
+def test_a_stale_template_is_replaced_by_newer_entries() -> None:
+    """Upgrades: upstream renders from the stored template forever, so entries added by a newer
+    version (the -unmanaged twins) would never appear and every workload stayed behind Fail."""
+    old_entries = [w for w in configs.mutating_configuration(SERVICE)["webhooks"] if "unmanaged" not in w["name"]]
+    new_entries = configs.mutating_configuration(SERVICE)["webhooks"]
+    stale = {"metadata": {"annotations": {"template": json.dumps(old_entries)}}, "webhooks": old_entries}
+    # unchanged: our own rendering (a subset of the template) keeps the stored template
+    same = json.loads(json.dumps(stale))
+    template, stored = configs.template_of(same)
+    assert not stored and template == old_entries
+    # an installer applied the new manifests (kubectl apply keeps our annotation)
+    applied = json.loads(json.dumps(stale)) | {"webhooks": new_entries}
+    template, stored = configs.template_of(applied)
+    assert stored and template == new_entries
+    assert json.loads(applied["metadata"]["annotations"]["template"]) == new_entries
+    # we own the configurations (local cluster): the code's entries win over a stale template
+    owned = json.loads(json.dumps(stale))
+    template, stored = configs.template_of(owned, code=new_entries)
+    assert stored and template == new_entries
+    template, stored = configs.template_of(owned, code=new_entries)
+    assert not stored and template == new_entries
