@@ -87,6 +87,10 @@ def test_replicas_do_not_rewrite_each_other_and_the_survivor_takes_over(
     print(f"updates in {QUIET_WINDOW_S:.0f}s with two replicas: {dict(counts)}")
     assert sum(counts.values()) <= 2, f"updates in {QUIET_WINDOW_S:.0f}s with two replicas: {dict(counts)}"
 
+    # Both replicas are ready, the non-leader too: it serves admission, so the Service must route to it.
+    leaders = [m for m in (a, b) if 'leader_election_master_status{name="71ddec2c.kruise.io"} 1' in m.metrics()]
+    assert len(leaders) == 1 and a.ready() and b.ready()
+
     first = registered_port(kc)
     assert first in (a.webhook_port, b.webhook_port)
     registered, survivor = (a, b) if first == a.webhook_port else (b, a)
@@ -97,6 +101,8 @@ def test_replicas_do_not_rewrite_each_other_and_the_survivor_takes_over(
     denial = wait_for(lambda: invalid_rollout_denied(kc, namespace), lambda t: "spec.strategy.canary.steps" in t,
                       timeout=20, what="admission to work through the survivor")
     print(f"admission served by the survivor {time.monotonic() - killed:.1f}s after kill -9")
+    if leaders == [registered]:  # the Lease (15 s) has not expired yet: a non-leader is serving
+        assert 'leader_election_master_status{name="71ddec2c.kruise.io"} 1' not in survivor.metrics()
     assert 'admission webhook "vrollout.kb.io" denied' in denial
     crd = kc.json("get", "crd", "rollouts.rollouts.kruise.io")
     url = crd["spec"]["conversion"]["webhook"]["clientConfig"]["url"]
