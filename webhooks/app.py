@@ -109,15 +109,24 @@ class WebhookApp:
         """
         await self.stop_sync()
         if unregister:
-            await delete_configurations(self.client)
+            await delete_configurations(self.client, only_base_url=self.settings.base_url()
+                                        if self.settings.url_mode else None)
         await self.server.stop()
 
 
-async def delete_configurations(client: Any) -> None:
-    """Delete our mutating and validating configurations (missing ones are fine)."""
+async def delete_configurations(client: Any, *, only_base_url: str | None = None) -> None:
+    """Delete our mutating and validating configurations (missing ones are fine).
+
+    ``only_base_url``: delete a configuration only if it calls that endpoint (URL mode: another
+    replica's registered endpoint is left alone when this one stops — deleting it would leave a gap
+    in which the survivor has to re-create it)."""
     for res, name in ((MUTATING_WEBHOOK_CONFIGURATIONS, configs.MUTATING_CONFIGURATION_NAME),
                       (VALIDATING_WEBHOOK_CONFIGURATIONS, configs.VALIDATING_CONFIGURATION_NAME)):
         try:
+            if only_base_url is not None:
+                registered = configs.registered_endpoint(await client.get(res, name))
+                if registered is not None and registered[0] != only_base_url:
+                    continue
             await client.delete(res, name)
         except NotFound:
             pass

@@ -10,9 +10,19 @@ Three consumers share this module so they cannot disagree:
 * tests and the local cluster create the configurations with :func:`mutating_configuration` /
   :func:`validating_configuration` when no installer did.
 
-Every webhook has ``failurePolicy: Fail``, ``sideEffects: None``, ``admissionReviewVersions:
-[v1, v1beta1]`` like upstream. ``timeoutSeconds: 10`` and ``matchPolicy: Equivalent`` are the API
-server defaults, written out so the manifest says what actually happens.
+Fail-safety (deviation from upstream, whose every entry is ``failurePolicy: Fail``): each workload
+path has two entries. The *managed* one (upstream's name) selects workloads carrying the
+``rollouts.kruise.io/workload-type`` label the Rollout controller puts on the workloads it manages and
+keeps ``Fail``: with the operator down, their template changes are refused instead of rolling out
+unmanaged. Its *unmanaged* twin (``<name>-unmanaged.kb.io``) selects the label's absence with
+``Ignore``: while we serve, an unlabelled workload whose new Rollout was applied in the same GitOps
+sync is still paused; while we are down, nothing we do not manage is blocked. Both carry
+:data:`MATCH_CONDITIONS`, so metadata-only edits never call us at all. The Rollout validating entry
+and the conversion webhook keep ``Fail`` (they concern only our own kinds).
+
+Every webhook has ``sideEffects: None``, ``admissionReviewVersions: [v1, v1beta1]`` like upstream.
+``timeoutSeconds: 10`` and ``matchPolicy: Equivalent`` are the API server defaults, written out so the
+manifest says what actually happens.
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ import json
 import sys
 from typing import Any
 
+import attrs
 import yaml
 
 from rollouts.api import keys
@@ -45,24 +56,106 @@ PATH_DEPLOYMENT = "/mutate-apps-v1-deployment"
 PATH_UNIFIED = "/mutate-unified-workload"
 PATH_VALIDATE_ROLLOUT = "/validate-rollouts-kruise-io-rollout"
 
-_HAS_WORKLOAD_TYPE = {"key": WORKLOAD_TYPE_LABEL, "operator": "Exists"}
+#: failurePolicy of the entry for workloads a Rollout manages (``workload-type`` label present): an
+#: outage must refuse their template changes, or a release would start unmanaged (the fail-safe).
+MANAGED_FAILURE_POLICY = "Fail"
+#: failurePolicy of the entry for every other workload: intercepted while we serve — GitOps applies a
+#: new Rollout together with its workload's new template before the Rollout controller has labelled
+#: the workload, and that edit must still be paused — but an outage blocks nothing.
+UNMANAGED_FAILURE_POLICY = "Ignore"
+#: Name suffix of the unmanaged twin of an entry (``mdeployment.kb.io`` → ``mdeployment-unmanaged.kb.io``).
+UNMANAGED_SUFFIX = "-unmanaged"
 
-#: (name, path, apiGroups, apiVersions, resources, operations, objectSelector expressions or None)
-_MUTATING: tuple[tuple[str, str, list[str], list[str], list[str], list[str], list[dict[str, Any]] | None], ...] = (
-    ("mcloneset.kb.io", PATH_CLONESET, ["apps.kruise.io"], ["v1alpha1"], ["clonesets"], ["UPDATE"],
-     [_HAS_WORKLOAD_TYPE]),
-    ("mdaemonset.kb.io", PATH_ADVANCED_DAEMONSET, ["apps.kruise.io"], ["v1alpha1"], ["daemonsets"], ["UPDATE"],
-     [_HAS_WORKLOAD_TYPE]),
-    ("mdaemonset-native.kb.io", PATH_NATIVE_DAEMONSET, ["apps"], ["v1"], ["daemonsets"], ["UPDATE"], None),
-    # The NotIn keeps the operator from intercepting its own Deployment.
-    ("mdeployment.kb.io", PATH_DEPLOYMENT, ["apps"], ["v1"], ["deployments"], ["UPDATE"],
-     [{"key": "control-plane", "operator": "NotIn", "values": ["controller-manager"]}, _HAS_WORKLOAD_TYPE]),
-    ("munifiedworload.kb.io", PATH_UNIFIED, ["*"], ["*"], ["*"], ["CREATE", "UPDATE"], [_HAS_WORKLOAD_TYPE]),
+_MANAGED = {"key": WORKLOAD_TYPE_LABEL, "operator": "Exists"}
+_UNMANAGED = {"key": WORKLOAD_TYPE_LABEL, "operator": "DoesNotExist"}
+#: Keeps the operator from intercepting its own Deployment.
+_NOT_OURSELVES = {"key": "control-plane", "operator": "NotIn", "values": ["controller-manager"]}
+_ROLLOUTS_PREFIX = f"{keys.GROUP}/"
+
+
+def _annotation_changed(a: str, b: str) -> str:
+    """CEL: some ``rollouts.kruise.io/`` annotation of ``a`` is absent from, or different in, ``b``.
+
+    Written with ``exists`` and ``in`` rather than by comparing filtered lists: map iteration order is
+    not defined in CEL, so two equal maps could yield differently ordered lists."""
+    return (f"(has({a}.metadata.annotations) && {a}.metadata.annotations.exists(k, "
+            f"k.startsWith('{_ROLLOUTS_PREFIX}') && (!has({b}.metadata.annotations) || "
+            f"!(k in {b}.metadata.annotations) || {b}.metadata.annotations[k] != {a}.metadata.annotations[k])))")
+
+
+#: ``matchConditions`` (CEL, GA in Kubernetes 1.30) of every workload entry: the API server calls us
+#: only when a handler could answer with a patch. What the handlers read (workload-webhook.md §2–§6):
+#:
+#: * ``spec``: ``template`` (the "effective release change", §1.2), ``replicas`` (0 → nothing),
+#:   Deployment ``paused`` and ``strategy`` (type, rollingUpdate; §2.1), CloneSet
+#:   ``updateStrategy.partition``, DaemonSet/StatefulSet ``updateStrategy`` (type, rollingUpdate);
+#:   the condition compares the whole ``spec`` — a superset that costs nothing and stays right when a
+#:   handler starts reading another field;
+#: * annotations, all under ``rollouts.kruise.io/``: ``rollout-id``, ``in-progressing``,
+#:   ``deployment-strategy``, ``original-deployment-strategy``, ``daemonset-original-update-strategy``;
+#: * labels only decide *whether* a handler runs (objectSelector, the unified path's
+#:   ``workload-type: statefulset``). With ``spec`` and our annotations unchanged no handler changes
+#:   anything: every mutation is gated on a template/rollout-id change, except that a Deployment in a
+#:   release is re-frozen (paused, Recreate, strategy annotation) — which the stored object already is,
+#:   since the last write that changed its spec or our annotations went through this webhook.
+#: * CloneSet ``status.replicas/updatedReplicas`` — read only when the template changed.
+#:
+#: So label-only and other metadata-only edits (``kubectl label``, the Deployment controller's
+#: ``deployment.kubernetes.io/revision``) never call us and are never blocked by an outage. CREATE is
+#: listed in the unified rule like upstream but skipped here: its handler allows every CREATE
+#: unchanged (§6), so calling it only added an outage dependency.
+MATCH_CONDITIONS: tuple[dict[str, str], ...] = (
+    {"name": "update", "expression": "request.operation == 'UPDATE'"},
+    {"name": "spec-or-rollouts-annotation-changed",
+     "expression": ("!has(object.spec) || !has(oldObject.spec) || object.spec != oldObject.spec || "
+                    f"{_annotation_changed('object', 'oldObject')} || {_annotation_changed('oldObject', 'object')}")},
 )
+
+
+def _rule(groups: list[str], versions: list[str], resources: list[str], operations: list[str]) -> dict[str, Any]:
+    return {"apiGroups": groups, "apiVersions": versions, "operations": operations, "resources": resources,
+            "scope": "*"}
+
+
+_STATEFULSETS = [_rule(["apps"], ["v1"], ["statefulsets"], ["UPDATE"]),
+                 _rule(["apps.kruise.io"], ["v1alpha1", "v1beta1"], ["statefulsets"], ["UPDATE"])]
+
+
+@attrs.frozen
+class _Workload:
+    """One workload path: served by a managed entry (Fail) and its unmanaged twin (Ignore)."""
+
+    name: str
+    path: str
+    rules: list[dict[str, Any]]
+    #: Rules of the unmanaged twin when narrower (the unified ``*`` rule would route every unlabelled
+    #: object of the cluster — Leases, Events — through us; the twin only needs StatefulSets).
+    unmanaged_rules: list[dict[str, Any]] | None = None
+    #: matchExpressions both entries carry besides the workload-type one.
+    selector: tuple[dict[str, Any], ...] = ()
+
+
+_WORKLOADS = (
+    _Workload("mcloneset.kb.io", PATH_CLONESET, [_rule(["apps.kruise.io"], ["v1alpha1"], ["clonesets"], ["UPDATE"])]),
+    _Workload("mdaemonset.kb.io", PATH_ADVANCED_DAEMONSET,
+              [_rule(["apps.kruise.io"], ["v1alpha1"], ["daemonsets"], ["UPDATE"])]),
+    _Workload("mdaemonset-native.kb.io", PATH_NATIVE_DAEMONSET, [_rule(["apps"], ["v1"], ["daemonsets"], ["UPDATE"])]),
+    _Workload("mdeployment.kb.io", PATH_DEPLOYMENT, [_rule(["apps"], ["v1"], ["deployments"], ["UPDATE"])],
+              selector=(_NOT_OURSELVES,)),
+    _Workload("munifiedworload.kb.io", PATH_UNIFIED, [_rule(["*"], ["*"], ["*"], ["CREATE", "UPDATE"])],
+              unmanaged_rules=_STATEFULSETS),
+)
+#: (name, path, rules) of the validating entries.
 _VALIDATING = (
-    ("vrollout.kb.io", PATH_VALIDATE_ROLLOUT, [ROLLOUTS_GROUP], ["v1alpha1", "v1beta1"], ["rollouts"],
-     ["CREATE", "UPDATE"], None),
+    ("vrollout.kb.io", PATH_VALIDATE_ROLLOUT,
+     [_rule([ROLLOUTS_GROUP], ["v1alpha1", "v1beta1"], ["rollouts"], ["CREATE", "UPDATE"])]),
 )
+
+
+def unmanaged_name(name: str) -> str:
+    """``mdeployment.kb.io`` → ``mdeployment-unmanaged.kb.io``."""
+    first, _, rest = name.partition(".")
+    return f"{first}{UNMANAGED_SUFFIX}.{rest}"
 
 
 def client_config(settings: WebhookSettings, path: str) -> dict[str, Any]:
@@ -73,22 +166,33 @@ def client_config(settings: WebhookSettings, path: str) -> dict[str, Any]:
                         "port": SERVICE_PORT}}
 
 
-def _webhook(settings: WebhookSettings, entry: tuple[Any, ...]) -> dict[str, Any]:
-    name, path, groups, versions, resources, operations, selector = entry
-    wh: dict[str, Any] = {
+def _webhook(settings: WebhookSettings, name: str, path: str, rules: list[dict[str, Any]], *,
+             policy: str = MANAGED_FAILURE_POLICY) -> dict[str, Any]:
+    return {
         "name": name,
         "admissionReviewVersions": ["v1", "v1beta1"],
         "clientConfig": client_config(settings, path),
-        "failurePolicy": "Fail",
+        "failurePolicy": policy,
         "matchPolicy": "Equivalent",
         "sideEffects": "None",
         "timeoutSeconds": 10,
-        "rules": [{"apiGroups": groups, "apiVersions": versions, "operations": operations,
-                   "resources": resources, "scope": "*"}],
+        "rules": copy.deepcopy(rules),
     }
-    if selector:
-        wh["objectSelector"] = {"matchExpressions": copy.deepcopy(selector)}
-    return wh
+
+
+def _workload_webhooks(settings: WebhookSettings, w: _Workload) -> list[dict[str, Any]]:
+    """The managed entry (Fail, label present) and its unmanaged twin (Ignore, label absent)."""
+    out = []
+    for name, rules, label, policy in (
+        (w.name, w.rules, _MANAGED, MANAGED_FAILURE_POLICY),
+        (unmanaged_name(w.name), w.unmanaged_rules or w.rules, _UNMANAGED, UNMANAGED_FAILURE_POLICY),
+    ):
+        wh = _webhook(settings, name, w.path, rules, policy=policy)
+        wh["objectSelector"] = {"matchExpressions": copy.deepcopy([*w.selector, label])}
+        wh["matchConditions"] = [dict(c) for c in MATCH_CONDITIONS]
+        wh["reinvocationPolicy"] = "Never"
+        out.append(wh)
+    return out
 
 
 def mutating_configuration(settings: WebhookSettings) -> dict[str, Any]:
@@ -97,7 +201,7 @@ def mutating_configuration(settings: WebhookSettings) -> dict[str, Any]:
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "MutatingWebhookConfiguration",
         "metadata": {"name": MUTATING_CONFIGURATION_NAME},
-        "webhooks": [_webhook(settings, e) | {"reinvocationPolicy": "Never"} for e in _MUTATING],
+        "webhooks": [wh for w in _WORKLOADS for wh in _workload_webhooks(settings, w)],
     }
 
 
@@ -107,7 +211,7 @@ def validating_configuration(settings: WebhookSettings) -> dict[str, Any]:
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingWebhookConfiguration",
         "metadata": {"name": VALIDATING_CONFIGURATION_NAME},
-        "webhooks": [_webhook(settings, e) for e in _VALIDATING],
+        "webhooks": [_webhook(settings, name, path, rules) for name, path, rules in _VALIDATING],
     }
 
 
@@ -138,32 +242,55 @@ def webhook_path(client_cfg: dict[str, Any]) -> str:
     return "/" + after_scheme.split("/", 1)[1] if "/" in after_scheme else "/"
 
 
-def template_of(configuration: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
+def _names(webhooks: list[dict[str, Any]]) -> set[str]:
+    return {str(w.get("name")) for w in webhooks}
+
+
+def template_of(configuration: dict[str, Any], *, code: list[dict[str, Any]] | None = None
+                ) -> tuple[list[dict[str, Any]], bool]:
     """The webhook template (spec §9.3 step 4): the ``template`` annotation, or the current webhooks.
 
     Returns ``(template, stored)``; ``stored`` is True when the template was just copied into the
-    annotation of ``configuration`` (first run), i.e. the object changed.
+    annotation of ``configuration`` (first run, or a stale template replaced), i.e. the object changed.
+
+    Deviation (upgrades): a stored template is stale when the live object has an entry it lacks (an
+    installer applied newer manifests: ``kubectl apply`` keeps our annotation) or, when we own the
+    configurations (``code``: the entries this binary would create), when the code has an entry it
+    lacks. It is then replaced by the newer list — upstream would render the old entries forever, so
+    an upgrade adding the ``-unmanaged`` twins would keep every workload behind ``failurePolicy: Fail``.
+    (Entries only *removed* by a newer version are not detected: our rendering legitimately drops
+    unserved ones.)
     """
     annotations = configuration.setdefault("metadata", {}).setdefault("annotations", {}) or {}
     configuration["metadata"]["annotations"] = annotations
+    live = configuration.get("webhooks") or []
     raw = annotations.get(TEMPLATE_ANNOTATION)
+    newer = live
     if raw:
-        return json.loads(raw), False
-    webhooks = copy.deepcopy(configuration.get("webhooks") or [])
+        stored = json.loads(raw)
+        known = _names(stored)
+        if code is not None and not _names(code) <= known:
+            newer = code
+        elif _names(live) <= known:
+            return stored, False
+    webhooks = copy.deepcopy(newer)
     annotations[TEMPLATE_ANNOTATION] = json.dumps(webhooks, separators=(",", ":"), sort_keys=True)
     return webhooks, True
 
 
 def render_webhooks(
-    template: list[dict[str, Any]], settings: WebhookSettings, ca_bundle_b64: str, served_paths: frozenset[str]
+    template: list[dict[str, Any]], settings: WebhookSettings, ca_bundle_b64: str, served_paths: frozenset[str],
+    *, base_url: str | None = None,
 ) -> list[dict[str, Any]]:
     """The live webhooks for this binary: caBundle set, unserved paths dropped, Service rewritten to
-    our namespace/name, or to ``url`` in URL mode.
+    our namespace/name, or to ``url`` in URL mode (``base_url``, default ``settings.base_url()``: a
+    replica that adopts a healthy peer's endpoint renders with the peer's, see ``certsync``).
 
     Deviation from upstream: in URL mode an entry that already has a ``url`` is rewritten to our
     current ``https://host:port`` too (upstream only converts Service entries), so a restarted local
     operator on a new port re-points the configuration instead of leaving a stale URL.
     """
+    base = base_url or settings.base_url()
     out: list[dict[str, Any]] = []
     for entry in template:
         wh = copy.deepcopy(entry)
@@ -174,7 +301,7 @@ def render_webhooks(
         cfg["caBundle"] = ca_bundle_b64
         if settings.url_mode:
             cfg.pop("service", None)
-            cfg["url"] = f"{settings.base_url()}{path}"
+            cfg["url"] = f"{base}{path}"
         elif cfg.get("service"):
             cfg["service"]["namespace"] = settings.namespace
             cfg["service"]["name"] = settings.service_name
@@ -182,11 +309,26 @@ def render_webhooks(
     return out
 
 
-def crd_conversion_client_config(settings: WebhookSettings, ca_bundle_b64: str) -> dict[str, Any]:
+def crd_conversion_client_config(settings: WebhookSettings, ca_bundle_b64: str, *,
+                                 base_url: str | None = None) -> dict[str, Any]:
     """Desired ``spec.conversion.webhook.clientConfig`` of our CRDs (spec §9.3 step 5)."""
     cfg = client_config(settings, CONVERSION_PATH)
+    if settings.url_mode and base_url:
+        cfg["url"] = f"{base_url}{CONVERSION_PATH}"
     cfg["caBundle"] = ca_bundle_b64
     return cfg
+
+
+def registered_endpoint(configuration: dict[str, Any]) -> tuple[str, str] | None:
+    """``(https://host:port, caBundle)`` that the first URL entry of a live configuration calls, or
+    None (no URL entry: service mode, or nothing registered yet)."""
+    for wh in configuration.get("webhooks") or []:
+        cfg = wh.get("clientConfig") or {}
+        url = str(cfg.get("url") or "")
+        scheme, sep, rest = url.partition("://")
+        if sep and rest:
+            return f"{scheme}://{rest.split('/', 1)[0]}", str(cfg.get("caBundle") or "")
+    return None
 
 
 def contains(live: Any, desired: Any) -> bool:

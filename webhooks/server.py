@@ -160,7 +160,13 @@ class WebhookServer:
 
     @property
     def ready(self) -> bool:
-        return self._fingerprint is not None
+        """A certificate is loaded *and* the socket accepts connections (the manager starts the
+        controllers only then: their writes go through these webhooks)."""
+        return self._fingerprint is not None and self._serving
+
+    @property
+    def _serving(self) -> bool:
+        return bool(self._runner is not None and self._runner.addresses)
 
     def _app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY_BYTES)

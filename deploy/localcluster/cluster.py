@@ -208,9 +208,29 @@ class LocalCluster:
         self._wait(proc, "GET /health", healthy)
         self.settings.log(f"etcd healthy at {self.etcd_endpoint}")
 
-    def _start_apiserver(self, bins: Path) -> None:
+    def stop_apiserver(self) -> None:
+        """Stop kube-apiserver only (outage tests): the other components keep running and retrying."""
+        proc = self._proc("kube-apiserver")
+        _terminate(proc)
+        self._procs.remove(proc)
+        self.settings.log("kube-apiserver stopped")
+
+    def start_apiserver(self) -> None:
+        """Start kube-apiserver again on the same port (the kubeconfig stays valid); wait for /readyz."""
+        if any(p.name == "kube-apiserver" for p in self._procs):
+            raise ClusterError("kube-apiserver is already running")
+        port = int(self.server.rsplit(":", 1)[1])
+        self._start_apiserver(build.bin_dir(), port=port)
+
+    def _proc(self, name: str) -> _Proc:
+        for proc in self._procs:
+            if proc.name == name:
+                return proc
+        raise ClusterError(f"{name} is not running")
+
+    def _start_apiserver(self, bins: Path, *, port: int | None = None) -> None:
         assert self.pki is not None
-        port = free_port()
+        port = port or free_port()
         self.server = f"https://127.0.0.1:{port}"
         p = self.pki
         proc = self._spawn("kube-apiserver", [

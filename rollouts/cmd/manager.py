@@ -1,11 +1,13 @@
 """``kruise-rollout``: the controller manager (Rollout, BatchRelease, advanced Deployment controllers,
 the webhook server and its certificate sync) on one :class:`runtime.manager.Manager`.
 
-Controllers run on the leader only; the webhook server (and the certificate sync) on every replica.
-``--local-cluster`` targets the embedded control plane: CRDs, namespace and RBAC are installed at
-start, the webhooks are registered in URL mode (``https://127.0.0.1:<port>``) and the webhook
-configurations are deleted on shutdown, so a stopped manager never blocks the cluster (the webhooks
-use ``failurePolicy: Fail``).
+Controllers run on the leader only; the webhook server (and the certificate sync) on every replica,
+and it serves before the controllers start. A manager started while the API server is down waits for
+it (not ready) instead of crashing. ``--local-cluster`` targets the embedded control plane: CRDs,
+namespace and RBAC are installed once the API answers, the webhooks are registered in URL mode
+(``https://127.0.0.1:<port>``; a healthy replica's registration is kept) and the webhook
+configurations are deleted on shutdown when they call this replica, so a stopped manager does not
+block the managed workloads' template changes (their entries use ``failurePolicy: Fail``).
 """
 
 from __future__ import annotations
@@ -59,8 +61,9 @@ class Options:
     """Where the serving certificate is written (default ``$WEBHOOK_CERT_DIR`` or /tmp/...)."""
     namespace: str = "kruise-rollout"
     """Namespace of the Lease and the webhook certificate Secret (``POD_NAMESPACE``)."""
-    kruise_resources: frozenset = frozenset()
-    """OpenKruise workload resources found at start (not a flag: discovered from the CRDs)."""
+    kruise_resources: frozenset | None = None
+    """OpenKruise workload resources (not a flag): None → discovered from the CRDs once the API
+    server answers (a manager started during an API outage must not conclude "no OpenKruise")."""
     rest_config_qps: float = 50.0
     """Client-side request rate (OpenKruise's ``--rest-config-qps``). A release step costs ~20–40
     requests in a burst; controller-runtime's 20/s throttled every step by hundreds of ms."""
@@ -136,13 +139,26 @@ class WebhookRunnable:
 def build_manager(client: Any, opts: Options, webhook_client: Any = None) -> tuple[Manager, WebhookRunnable]:
     """The fully wired manager (tests call this with their own client).
 
+    Start order (``runtime.manager``): the manager waits for the API server, then the setup step
+    installs (local cluster), discovers the OpenKruise kinds and registers the controllers; the
+    webhook server serves before any informer or controller starts (its ``ready`` gates them).
+
     ``webhook_client`` (default: ``client``) serves admission reads; the manager gives it its own
     rate limiter so an admission answer never queues behind the controllers' requests."""
     host, port = _addr(opts.health_addr)
     settings = ManagerSettings(http_host=host, http_port=port, leader_election=opts.leader_elect,
                                leader_election_id=LEADER_ELECTION_ID, leader_election_namespace=opts.namespace)
     mgr = Manager(client, settings=settings)
-    add_controllers(mgr, ControllerOptions(kruise_resources=opts.kruise_resources))
+
+    async def setup() -> None:
+        if opts.local_cluster:
+            await install(client, opts.namespace)
+        resources = opts.kruise_resources
+        if resources is None:
+            resources = await available_kruise_resources(client)
+        add_controllers(mgr, ControllerOptions(kruise_resources=resources))
+
+    mgr.add_setup("install-and-controllers", setup)
     webhook_client = webhook_client or client
     # Every replica runs the informers (only the controllers wait for leadership), so the workload
     # webhooks can read Rollouts and their own configuration from them (webhooks.workload.reads).
@@ -151,8 +167,7 @@ def build_manager(client: Any, opts: Options, webhook_client: Any = None) -> tup
                                               mgr.informers.informer(MUTATING_WEBHOOK_CONFIGURATIONS)})
     webhook = WebhookRunnable(webhook_client, webhook_settings(opts), unregister_on_stop=opts.local_cluster,
                               workload_reads=reads)
-    mgr.add_runnable("webhook", webhook)
-    mgr.add_ready_check("webhook", lambda: webhook.ready)
+    mgr.add_runnable("webhook", webhook, ready=lambda: webhook.ready)
     if opts.metrics_addr != opts.health_addr:
         from runtime.http import HealthServer
 
@@ -175,9 +190,6 @@ async def run(opts: Options) -> None:
     client = await KubeClient.auto(opts.kubeconfig, settings=settings)
     webhook_client = KubeClient(client.connection, settings=settings)
     try:
-        if opts.local_cluster:
-            await install(client, opts.namespace)
-        opts = attrs.evolve(opts, kruise_resources=await available_kruise_resources(client))
         mgr, _ = build_manager(client, opts, webhook_client)
         await mgr.run()
     finally:

@@ -236,6 +236,10 @@ class KubeClient:
         """Raw escape hatch (discovery, /version, subresources not covered here); typed errors still."""
         return await self._json(method.upper(), path, body=body, content_type=content_type, params=params)
 
+    async def version(self) -> dict:
+        """``GET /version``: the cheapest authenticated round trip (the manager's start-up API probe)."""
+        return dict(await self.request("GET", "/version") or {})
+
     # verbs --------------------------------------------------------------------------------------
     async def get(self, res: Resource, name: str, namespace: str | None = None) -> dict:
         return await self._json("GET", res.object_path(name, namespace))

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -123,6 +124,11 @@ class ManagerProcess:
         self.starts = 0
 
     def start(self, timeout: float = 60) -> None:
+        self.launch()
+        self.wait_ready(timeout)
+
+    def launch(self) -> None:
+        """Start the process without waiting for it to become ready."""
         self.starts += 1
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the process
         mode = ["--local-cluster"] if self.local_cluster else []
@@ -131,6 +137,32 @@ class ManagerProcess:
                 "--metrics-addr", f"127.0.0.1:{self.health_port}", "--webhook-cert-dir",
                 str(self.workdir / "certs"), "--namespace", OPERATOR_NAMESPACE, *self.extra_args]
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=self.env)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def probe(self, path: str = "/readyz") -> tuple[int, str]:
+        """Status and body of a probe endpoint (0 when nothing answers)."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}{path}", timeout=2) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+        except OSError:
+            return 0, ""
+
+    def log_events(self) -> list[dict[str, Any]]:
+        """The manager's JSON log lines (a file is not a TTY, so the manager logs JSON)."""
+        events = []
+        for raw in self.log_path.read_text(errors="replace").splitlines():
+            try:
+                events.append(json.loads(raw))
+            except ValueError:
+                continue
+        return events
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -136,6 +136,36 @@ async def test_partition_release_in_progress_stays_frozen_and_pauses_the_strateg
     assert (await run(frozen, user_unpaused))["spec"]["paused"] is True
 
 
+async def test_unlabelled_deployment_is_paused_through_the_unmanaged_entry() -> None:
+    """GitOps: the Rollout and the new template arrive before the workload-type label; the
+    ``mdeployment-unmanaged.kb.io`` entry (failurePolicy Ignore) routes the edit to this handler."""
+    unlabelled = copy.deepcopy(DEPLOYMENT)
+    unlabelled["metadata"]["labels"] = {}
+    out = await run(unlabelled, v2(unlabelled))
+    assert out is not None and out["spec"]["paused"] is True
+    assert "rollouts.kruise.io/in-progressing" in out["metadata"]["annotations"]
+
+
+@pytest.mark.parametrize("style", ["canary", "partition", "blue-green"])
+async def test_metadata_only_edits_of_a_frozen_deployment_change_nothing(style: str) -> None:
+    """The matchConditions skip edits that change neither spec nor a rollouts.kruise.io/ annotation;
+    the handler answers those without a patch too, also mid-release (the object is already frozen)."""
+    frozen = copy.deepcopy(DEPLOYMENT)
+    anns = {"rollouts.kruise.io/in-progressing": '{"rolloutName":"rollouts-demo"}'}
+    if style == "partition":
+        anns["rollouts.kruise.io/deployment-strategy"] = (
+            '{"rollingStyle":"Partition","rollingUpdate":{"maxUnavailable":"25%","maxSurge":"25%"},"partition":1}')
+        frozen["spec"]["strategy"] = {"type": "Recreate"}
+    elif style == "blue-green":
+        anns["rollouts.kruise.io/original-deployment-strategy"] = '{"type":"RollingUpdate"}'
+    frozen["metadata"]["annotations"] = anns
+    frozen["spec"]["paused"] = True
+    labelled = copy.deepcopy(frozen)
+    labelled["metadata"]["labels"]["team"] = "x"
+    labelled["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = "2"
+    assert await run(frozen, labelled) is None
+
+
 def test_effective_release_change_rules() -> None:
     new = v2(DEPLOYMENT)
     assert is_effective_release_change(DEPLOYMENT, new)
@@ -158,9 +188,9 @@ def test_matched_rollout_and_merge_patch() -> None:
 
 
 async def test_live_configuration_is_rechecked() -> None:
-    unlabelled = copy.deepcopy(DEPLOYMENT)
-    unlabelled["metadata"]["labels"] = {}
-    assert await run(unlabelled, v2(unlabelled)) is None
+    ours = copy.deepcopy(DEPLOYMENT)
+    ours["metadata"]["labels"] = {"control-plane": "controller-manager"}
+    assert await run(ours, v2(ours)) is None
     handler = DeploymentHandler(FakeClient([ROLLOUT], [STABLE_RS], configuration={"webhooks": []}))
     response = await handler(request(DEPLOYMENT, v2(DEPLOYMENT)))
     assert not response.allowed and response.code == 400

@@ -144,9 +144,44 @@ async def test_native_daemonset_on_delete_and_original_saved_once() -> None:
 
 
 async def test_requests_outside_the_live_configuration_pass_unchanged() -> None:
-    """§1 checkWorkloadRules: an unlabelled StatefulSet does not match the unified objectSelector."""
-    handler = UnifiedHandler(Lister([rollout("apps/v1", "StatefulSet")]))
-    old, new = workload("apps/v1", "StatefulSet", "v1"), workload("apps/v1", "StatefulSet", "v2")
+    """§1 checkWorkloadRules: an unlabelled StatefulSet of a custom group matches neither the unified
+    entry (label required) nor its unmanaged twin (apps / apps.kruise.io StatefulSets only)."""
+    handler = UnifiedHandler(Lister([rollout("example.com/v1", "StatefulSet")]))
+    old, new = workload("example.com/v1", "StatefulSet", "v1"), workload("example.com/v1", "StatefulSet", "v2")
     for obj in (old, new):
         obj["metadata"]["labels"] = {}
-    assert await mutate(handler, old, new) == new
+    assert await mutate(handler, old, new, group="example.com") == new
+
+
+async def test_unlabelled_workloads_are_paused_through_the_unmanaged_twin() -> None:
+    """GitOps applies a Rollout with its workload's new template before the Rollout controller has
+    labelled the workload: the unmanaged (failurePolicy Ignore) entry routes it to the same handler,
+    which pauses it like a labelled one."""
+    cases = [(UnifiedHandler, "apps/v1", "StatefulSet", "apps"),
+             (CloneSetHandler, "apps.kruise.io/v1alpha1", "CloneSet", "apps.kruise.io"),
+             (NativeDaemonSetHandler, "apps/v1", "DaemonSet", "apps"),
+             (AdvancedDaemonSetHandler, "apps.kruise.io/v1alpha1", "DaemonSet", "apps.kruise.io")]
+    for handler_class, api_version, kind, group in cases:
+        handler = handler_class(Lister([rollout(api_version, kind)]))
+        old, new = workload(api_version, kind, "v1"), workload(api_version, kind, "v2")
+        for obj in (old, new):
+            obj["metadata"]["labels"] = {}
+        out = await mutate(handler, old, new, group=group)
+        assert IN_PROGRESSING in out["metadata"].get("annotations", {}), (kind, group)
+
+
+async def test_label_or_foreign_annotation_edits_change_nothing() -> None:
+    """What the matchConditions skip (metadata-only edits other than rollouts.kruise.io/ annotations)
+    is what the handlers would answer without a patch: their decisions follow spec and our
+    annotations only."""
+    cases = [(UnifiedHandler, "apps/v1", "StatefulSet", "apps"),
+             (CloneSetHandler, "apps.kruise.io/v1alpha1", "CloneSet", "apps.kruise.io"),
+             (NativeDaemonSetHandler, "apps/v1", "DaemonSet", "apps"),
+             (AdvancedDaemonSetHandler, "apps.kruise.io/v1alpha1", "DaemonSet", "apps.kruise.io")]
+    for handler_class, api_version, kind, group in cases:
+        handler = handler_class(Lister([rollout(api_version, kind)]))
+        old = workload(api_version, kind, "v1")
+        new = copy.deepcopy(old)
+        new["metadata"]["labels"]["team"] = "a"
+        new["metadata"]["annotations"] = {"example.com/note": "x"}
+        assert await mutate(handler, old, new, group=group) == new, (kind, group)

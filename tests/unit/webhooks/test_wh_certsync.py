@@ -112,7 +112,7 @@ async def test_full_sync_service_mode(tmp_path: Path) -> None:
     assert set(report.configurations_updated) == {configs.MUTATING_CONFIGURATION_NAME,
                                                   configs.VALIDATING_CONFIGURATION_NAME}
     mutating = await kube.get(MUTATING_WEBHOOK_CONFIGURATIONS, configs.MUTATING_CONFIGURATION_NAME)
-    assert [w["name"] for w in mutating["webhooks"]] == ["mdeployment.kb.io"]
+    assert [w["name"] for w in mutating["webhooks"]] == ["mdeployment.kb.io", "mdeployment-unmanaged.kb.io"]
     assert mutating["webhooks"][0]["clientConfig"]["caBundle"] == ca_b64
     assert "template" in mutating["metadata"]["annotations"]
     assert report.crds_updated == ("rollouts.rollouts.kruise.io",)
