@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from tests.conftest import fresh_namespace
-from tests.e2e.conftest import kc, manager  # noqa: F401 - fixtures
 from tests.e2e.harness import Kubectl, ManagerProcess, Release, wait_for
 from tests.integration.workloads.helpers import rollout_body
 
@@ -72,7 +71,7 @@ def _waiting_reason(pod: dict[str, Any]) -> str:
 
 
 @pytest.fixture(scope="module")
-def pods(local_cluster: Any, kc: Kubectl, request: pytest.FixtureRequest) -> Iterator[Pods]:  # noqa: F811
+def pods(local_cluster: Any, kc: Kubectl, request: pytest.FixtureRequest) -> Iterator[Pods]:
     with fresh_namespace(local_cluster, request) as ns:
         view = Pods(kc, ns)
         for name, image in IMAGES.items():
@@ -126,7 +125,7 @@ def _set_image(r: Release, image: str) -> None:
 
 
 def test_a_release_to_a_never_ready_image_waits_with_numbers_then_rolls_back(
-        manager: ManagerProcess, kc: Kubectl, namespace: str) -> None:  # noqa: F811
+        manager: ManagerProcess, kc: Kubectl, namespace: str) -> None:
     r = Release(kc, namespace)
     r.create_workload(replicas=2)
     r.create_rollout(rollout_body(namespace, "apps/v1", "Deployment", steps=[{"replicas": 1}, {"replicas": "100%"}]))
