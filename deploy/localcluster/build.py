@@ -183,7 +183,9 @@ def _build_kwok(work: Path, log: Path) -> None:
 
 #: The kwok Stage objects we load, relative to ``kustomize/stage`` in the kwok module. The
 #: "fast" variants make Pods Ready at once; without pod-delete, deletions and namespace
-#: cleanup hang; the lease heartbeat keeps Nodes Ready.
+#: cleanup hang; the lease heartbeat keeps Nodes Ready. They are cached as kwok ships them; at start
+#: ``stages.kwok_configs`` guards pod-ready/pod-complete against our failing-pod stages (which live in
+#: the repository, not in the cache, so changing them needs no rebuild and no new cache key).
 KWOK_STAGES = (
     "node/fast/node-initialize.yaml",
     "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",

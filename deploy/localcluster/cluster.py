@@ -34,7 +34,7 @@ from typing import Any
 import attrs
 import yaml
 
-from . import build, openkruise
+from . import build, openkruise, stages
 from .pki import ClusterPKI
 
 #: How long each component may take to become ready before we give up and show its log.
@@ -290,7 +290,7 @@ class LocalCluster:
     def _start_kwok(self, bins: Path) -> None:
         args = [str(bins / "kwok"), f"--kubeconfig={self.kubeconfig}", "--manage-all-nodes=true",
                 f"--cidr={POD_CIDR}", "--node-lease-duration-seconds=40"]
-        for stage in build.stage_files():
+        for stage in stages.kwok_configs(build.stage_files(), self.run_dir / "kwok-stages"):
             args.append(f"--config={stage}")
         self._spawn("kwok", args)
 
