@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rollouts.api import keys
+from rollouts.api.intstr import IntOrStrLike
 from rollouts.release.batch import failure_tolerance
-from rollouts.release.intstr import IntOrStr
 
 ROLLOUT_ID_LABEL = keys.ROLLOUT_ID_LABEL
 
@@ -44,7 +44,7 @@ def is_batch_ready(
     updated_ready: int,
     desired: int,
     planned: int,
-    failure_threshold: IntOrStr | None = None,
+    failure_threshold: IntOrStrLike | None = None,
     rollout_id: str = "",
     pods: Iterable[Mapping[str, Any]] | None = None,
     workload_replicas: int | None = None,

@@ -21,10 +21,10 @@ import attrs
 import structlog
 
 from rollouts.api import keys
+from rollouts.api.intstr import WireIntOrStr, scaled_value
 from rollouts.controllers.batchrelease.partition import DaemonSetCounts, owned_by
 from rollouts.controllers.common import annotations_of, is_deleting, meta
 from rollouts.release.deployment_strategy import CONTROL_INFO_ANNOTATION
-from rollouts.release.intstr import IntOrStr, scaled_value
 from rollouts.release.labels import on_revision
 from rollouts.release.readiness import pod_is_ready
 from runtime.cache.frozen import thaw
@@ -59,7 +59,7 @@ class NativeDaemonSetControl(DaemonSetCounts):
         return {"metadata": {"annotations": {CONTROL_INFO_ANNOTATION: info}},
                 "spec": {"updateStrategy": {"type": "OnDelete"}}}
 
-    def current_partition(self) -> IntOrStr:
+    def current_partition(self) -> WireIntOrStr:
         """The partition last written to the advanced-control annotation (none yet: above any)."""
         value: Any = _json(annotations_of(self.obj).get(ADVANCED_CONTROL_ANNOTATION)).get("partition")  # raw JSON
         try:
@@ -67,7 +67,7 @@ class NativeDaemonSetControl(DaemonSetCounts):
         except (TypeError, ValueError):
             return self.replicas() + 1
 
-    def partition_patch(self, desired: IntOrStr) -> dict[str, Any]:
+    def partition_patch(self, desired: WireIntOrStr) -> dict[str, Any]:
         update = str((self.br.get("status") or {}).get("updateRevision", ""))
         value = json.dumps({"partition": str(desired), "batch-revision": update}, separators=(",", ":"))
         return {"metadata": {"annotations": {ADVANCED_CONTROL_ANNOTATION: value}}}

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import attrs
 
 from rollouts.api import keys
+from rollouts.api.intstr import IntOrStrLike, WireIntOrStr, scaled_value
 from rollouts.controllers.batchrelease.deployment import (
     HAS_GONE,
     NORMAL,
@@ -33,7 +34,6 @@ from rollouts.controllers.batchrelease.labelpatch import apply_pod_labels, list_
 from rollouts.controllers.common import annotations_of, is_deleting, meta
 from rollouts.release.batch import BatchTarget, batch_target
 from rollouts.release.deployment_strategy import CONTROL_INFO_ANNOTATION, control_info
-from rollouts.release.intstr import IntOrStr, scaled_value
 from rollouts.release.labels import on_revision
 from rollouts.release.no_need_update import (
     NO_NEED_UPDATE_LABEL,
@@ -105,13 +105,13 @@ class PartitionControl:
     def initialize_patch(self, info: str) -> dict[str, Any]:
         raise NotImplementedError
 
-    def current_partition(self) -> IntOrStr:
+    def current_partition(self) -> WireIntOrStr:
         raise NotImplementedError
 
-    def desired_partition(self, target: BatchTarget, canary_replicas: IntOrStr | None) -> IntOrStr:
+    def desired_partition(self, target: BatchTarget, canary_replicas: IntOrStrLike | None) -> WireIntOrStr:
         return max(0, target.desired_stable)
 
-    def partition_patch(self, desired: IntOrStr) -> dict[str, Any]:
+    def partition_patch(self, desired: WireIntOrStr) -> dict[str, Any]:
         raise NotImplementedError
 
     def finalize_patch(self, release: bool) -> dict[str, Any]:
@@ -127,7 +127,7 @@ class PartitionControl:
     def _plan(self) -> Mapping[str, Any]:
         return (self.br.get("spec") or {}).get("releasePlan") or {}
 
-    def _batch(self, status: Mapping[str, Any]) -> tuple[IntOrStr | None, int]:
+    def _batch(self, status: Mapping[str, Any]) -> tuple[WireIntOrStr | None, int]:
         batches = self._plan.get("batches") or []
         current = int((status.get("canaryStatus") or {}).get("currentBatch", 0))
         current = min(current, len(batches) - 1) if batches else 0
@@ -219,7 +219,7 @@ class PartitionControl:
         cs["noNeedUpdateReplicas"] = count_no_need(pods, update_revision=info.update_revision, rollout_id=rollout_id)
         return True
 
-    def target(self, status: Mapping[str, Any]) -> tuple[BatchTarget, IntOrStr | None]:
+    def target(self, status: Mapping[str, Any]) -> tuple[BatchTarget, WireIntOrStr | None]:
         canary, _ = self._batch(status)
         no_need = (status.get("canaryStatus") or {}).get("noNeedUpdateReplicas")
         return batch_target(canary, self.replicas(), no_need_update=no_need, ordered=self.ordered), canary
@@ -304,11 +304,11 @@ class RollingUpdatePartition(PartitionControl):
     """Kinds whose partition is ``spec.updateStrategy.rollingUpdate.partition`` (StatefulSet-like
     kinds and the Advanced DaemonSet)."""
 
-    def current_partition(self) -> IntOrStr:
+    def current_partition(self) -> WireIntOrStr:
         strategy = ((self.obj or {}).get("spec") or {}).get("updateStrategy") or {}
         return int((strategy.get("rollingUpdate") or {}).get("partition") or 0)
 
-    def partition_patch(self, desired: IntOrStr) -> dict[str, Any]:
+    def partition_patch(self, desired: WireIntOrStr) -> dict[str, Any]:
         return {"spec": {"updateStrategy": {"rollingUpdate": {"partition": desired}}}}
 
 
