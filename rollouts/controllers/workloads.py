@@ -24,7 +24,9 @@ import structlog
 from rollouts.api import keys
 from rollouts.controllers.common import annotations_of, group_of, labels, meta
 from rollouts.rollout.model import WorkloadObservation
+from runtime.cache.protocols import Informer
 from runtime.kube.errors import ApiError, NotFound
+from runtime.kube.protocols import KubeApi
 from runtime.kube.resources import CRDS, DAEMONSETS, DEPLOYMENTS, STATEFULSETS, Resource
 
 log = structlog.get_logger("rollouts.controllers.workloads")
@@ -136,18 +138,18 @@ class WorkloadKind:
     #: Value of ``rollouts.kruise.io/workload-type`` (None: not labelled).
     type_label: str | None
     #: ``observe(client, obj) -> WorkloadObservation``; None for Deployments (the caller's own finder).
-    observe: Callable[[Any, Obj], Awaitable[WorkloadObservation]] | None
+    observe: Callable[[KubeApi, Obj], Awaitable[WorkloadObservation]] | None
 
 
-async def _sync(fn: Callable[[Obj], WorkloadObservation], _client: Any, obj: Obj) -> WorkloadObservation:
+async def _sync(fn: Callable[[Obj], WorkloadObservation], _client: KubeApi, obj: Obj) -> WorkloadObservation:
     return fn(obj)
 
 
-def _plain(fn: Callable[[Obj], WorkloadObservation]) -> Callable[[Any, Obj], Awaitable[WorkloadObservation]]:
+def _plain(fn: Callable[[Obj], WorkloadObservation]) -> Callable[[KubeApi, Obj], Awaitable[WorkloadObservation]]:
     return lambda client, obj: _sync(fn, client, obj)
 
 
-async def _observe_native_daemonset(client: Any, obj: Obj) -> WorkloadObservation:
+async def _observe_native_daemonset(client: KubeApi, obj: Obj) -> WorkloadObservation:
     md = meta(obj)
     revisions = (await client.list(CONTROLLER_REVISIONS, md.get("namespace"))).get("items") or []
     record = observe_native_daemonset(obj, revisions)
@@ -168,7 +170,7 @@ KINDS: dict[tuple[str, str], WorkloadKind] = {
 }
 
 
-async def custom_resource(client: Any, api_version: str, kind: str) -> Resource | None:
+async def custom_resource(client: KubeApi, api_version: str, kind: str) -> Resource | None:
     """The REST resource of a custom kind, from its CRD (None if no CRD serves it)."""
     group, _, version = api_version.rpartition("/")
     try:
@@ -183,7 +185,7 @@ async def custom_resource(client: Any, api_version: str, kind: str) -> Resource 
     return None
 
 
-async def kind_of(client: Any, ref: Mapping[str, Any],
+async def kind_of(client: KubeApi, ref: Mapping[str, Any],
                   custom: dict[tuple[str, str], Resource] | None = None) -> WorkloadKind | None:
     """The table row for a workloadRef; unknown kinds become StatefulSet-like custom resources.
 
@@ -206,8 +208,8 @@ async def kind_of(client: Any, ref: Mapping[str, Any],
     return WorkloadKind(resource, None, _plain(observe_statefulset_like))
 
 
-async def get_workload(client: Any, row: WorkloadKind, name: str, namespace: str,
-                       stores: Mapping[Resource, Any]) -> dict[str, Any] | None:
+async def get_workload(client: KubeApi, row: WorkloadKind, name: str, namespace: str,
+                       stores: Mapping[Resource, Informer]) -> Mapping[str, Any] | None:
     """The workload from its informer store when there is one, else a direct GET (None if absent)."""
     informer = stores.get(row.resource)
     if informer is not None:
@@ -219,7 +221,7 @@ async def get_workload(client: Any, row: WorkloadKind, name: str, namespace: str
         return None
 
 
-async def available_kruise_resources(client: Any) -> frozenset[Resource]:
+async def available_kruise_resources(client: KubeApi) -> frozenset[Resource]:
     """The OpenKruise kinds whose CRDs exist (their informers would otherwise 404 forever)."""
     try:
         crds = (await client.list(CRDS)).get("items") or []

@@ -28,7 +28,9 @@ from rollouts.release.deployment_strategy import (
 )
 from rollouts.release.readiness import is_batch_ready
 from rollouts.release.template_hash import POD_TEMPLATE_HASH_LABEL
+from runtime.cache.protocols import CacheReader, SyncedInformer
 from runtime.kube.errors import NotFound
+from runtime.kube.protocols import KubeApi
 from runtime.kube.resources import DEPLOYMENTS
 
 # SyncWorkloadInformation events (§2.4)
@@ -84,12 +86,12 @@ def workload_info(br: Mapping[str, Any], deployment: Mapping[str, Any] | None) -
 class DeploymentControl:
     """One executor instance per reconcile (holds the BR and the Deployment as read)."""
 
-    client: Any
+    client: KubeApi
     br: Mapping[str, Any]
     deployment: Mapping[str, Any] | None
     pods: list[Mapping[str, Any]] | None = None
     #: The manager's pod informer (None: list pods from the API server).
-    pod_informer: Any = None
+    pod_informer: SyncedInformer | None = None
 
     @property
     def _ns(self) -> str:
@@ -213,7 +215,7 @@ class DeploymentControl:
         return True
 
 
-def deployment_pods_owner(pod: Mapping[str, Any], rs_store: Any) -> Mapping[str, Any] | None:
+def deployment_pods_owner(pod: Mapping[str, Any], rs_store: CacheReader) -> Mapping[str, Any] | None:
     """The ReplicaSet controlling ``pod`` (from the cache), or None."""
     for ref in meta(pod).get("ownerReferences") or []:
         if ref.get("controller") and ref.get("kind") == "ReplicaSet":

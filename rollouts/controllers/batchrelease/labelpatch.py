@@ -15,7 +15,9 @@ from typing import Any
 from rollouts.api import keys
 from rollouts.release.batch import planned_batch_replicas
 from rollouts.release.template_hash import POD_TEMPLATE_HASH_LABEL
+from runtime.cache.protocols import SyncedInformer
 from runtime.kube.errors import NotFound
+from runtime.kube.protocols import KubeApi
 from runtime.kube.resources import PODS
 
 ROLLOUT_ID_LABEL = keys.ROLLOUT_ID_LABEL
@@ -72,7 +74,9 @@ def plan_labels(
     return out
 
 
-async def list_pods(client: Any, informer: Any, namespace: str, match_labels: Mapping[str, str]) -> list[Any]:
+async def list_pods(
+    client: KubeApi, informer: SyncedInformer | None, namespace: str, match_labels: Mapping[str, str]
+) -> list[Any]:
     """Non-terminating pods of ``namespace`` carrying ``match_labels``.
 
     From the pod informer once it has synced, else with one API LIST. Why: a LIST on every
@@ -89,7 +93,7 @@ async def list_pods(client: Any, informer: Any, namespace: str, match_labels: Ma
 
 
 async def apply_pod_labels(
-    client: Any, namespace: str, pods: Sequence[Any], wanted: Mapping[str, Mapping[str, str]]
+    client: KubeApi, namespace: str, pods: Sequence[Any], wanted: Mapping[str, Mapping[str, str]]
 ) -> list[Any]:
     """Patch the planned labels onto the pods at once; returns ``pods`` as written.
 

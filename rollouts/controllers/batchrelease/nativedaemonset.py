@@ -28,7 +28,10 @@ from rollouts.release.deployment_strategy import CONTROL_INFO_ANNOTATION
 from rollouts.release.labels import on_revision
 from rollouts.release.readiness import pod_is_ready
 from runtime.cache.frozen import thaw
+from runtime.cache.protocols import Informer
+from runtime.events import EventSink
 from runtime.kube.errors import NotFound
+from runtime.kube.protocols import KubeApi
 from runtime.kube.resources import PODS
 from runtime.reconcile import Request, Result
 
@@ -134,9 +137,9 @@ def pods_to_delete(daemonset: Mapping[str, Any], pods: list[Mapping[str, Any]]) 
 class PodDeleter:
     """Reconciles native DaemonSets carrying the advanced-control annotation (§9.5 pod deleter)."""
 
-    client: Any
-    daemonsets: Any
-    events: Any = None
+    client: KubeApi
+    daemonsets: Informer
+    events: EventSink | None = None
 
     async def reconcile(self, request: Request) -> Result:
         ds = self.daemonsets.store.get(request.name, request.namespace)

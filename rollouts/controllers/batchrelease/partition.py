@@ -43,7 +43,9 @@ from rollouts.release.no_need_update import (
     pods_to_mark,
 )
 from rollouts.release.readiness import is_batch_ready, pod_is_ready
+from runtime.cache.protocols import SyncedInformer
 from runtime.kube.errors import NotFound
+from runtime.kube.protocols import KubeApi
 from runtime.kube.resources import Resource
 
 Obj = Mapping[str, Any]
@@ -69,13 +71,13 @@ def owned_by(pod: Obj, uid: str) -> bool:
 class PartitionControl:
     """One instance per reconcile (the BR and the workload as read). Subclasses set the hooks."""
 
-    client: Any
+    client: KubeApi
     br: Obj
     obj: Obj | None
     resource: Resource
     pods: list[Obj] | None = None
     #: The manager's pod informer (None: list pods from the API server).
-    pod_informer: Any = None
+    pod_informer: SyncedInformer | None = None
 
     #: StatefulSet ordered mode (§3.6): no-need-update pods are added back to the stable side.
     ordered: ClassVar[bool] = False

@@ -19,6 +19,7 @@ from rollouts.controllers.common import BATCHRELEASES, annotations_of, is_deleti
 from rollouts.controllers.rollout.workload import IN_PROGRESSING_ANNOTATION
 from rollouts.controllers.workloads import resource_of
 from runtime.kube.errors import NotFound
+from runtime.kube.protocols import KubeApi
 
 log = structlog.get_logger("rollouts.controllers.rollout")
 
@@ -26,7 +27,7 @@ WAIT_RESUME = "WaitResume"
 IMMEDIATE = "Immediate"
 
 
-async def remove_in_progressing(client: Any, deployment: Mapping[str, Any] | None) -> None:
+async def remove_in_progressing(client: KubeApi, deployment: Mapping[str, Any] | None) -> None:
     """§7.1: drop ``rollouts.kruise.io/in-progressing`` from the workload (only if present)."""
     if deployment is None or IN_PROGRESSING_ANNOTATION not in annotations_of(deployment):
         return
@@ -39,7 +40,7 @@ async def remove_in_progressing(client: Any, deployment: Mapping[str, Any] | Non
         pass
 
 
-async def resume_and_release(client: Any, br: Mapping[str, Any] | None, *, wait_ready: bool) -> bool:
+async def resume_and_release(client: KubeApi, br: Mapping[str, Any] | None, *, wait_ready: bool) -> bool:
     """ResumeWorkload then ReleaseWorkloadControl (§7.1); True once the BatchRelease is gone."""
     if br is None:
         return True
@@ -61,7 +62,7 @@ async def resume_and_release(client: Any, br: Mapping[str, Any] | None, *, wait_
 
 
 async def run_finalising(
-    client: Any, rollout: Mapping[str, Any], deployment: Mapping[str, Any] | None, br: Mapping[str, Any] | None,
+    client: KubeApi, rollout: Mapping[str, Any], deployment: Mapping[str, Any] | None, br: Mapping[str, Any] | None,
     *, wait_ready: bool,
 ) -> bool:
     """One round of §8 for a canary/partition Rollout without traffic routing; True when done."""
@@ -71,7 +72,7 @@ async def run_finalising(
     return await resume_and_release(client, br, wait_ready=wait_ready)
 
 
-async def reset_for_continuous_release(client: Any, br: Mapping[str, Any] | None) -> bool:
+async def reset_for_continuous_release(client: KubeApi, br: Mapping[str, Any] | None) -> bool:
     """§8.3 without traffic routing: delete the BatchRelease and wait until it is gone."""
     if br is None:
         return True
