@@ -93,12 +93,13 @@ class RolloutReconciler:
             uid = meta(deployment).get("uid", "")
             rss = owned_replica_sets(self.replica_sets.store.list(ns), uid) if deployment else []
             observed = observe_deployment(deployment, rss)
-        obs = Observation(workload=observed, batch_release=self.batch_releases.store.get(name, ns),
+        br = self.batch_releases.store.get(name, ns)
+        obs = Observation(workload=observed, batch_release=br,
                           rollback_in_batch=rollback_in_batch_policy(rollout, labels(deployment) if deployment else {}))
         now = self.clock.now()
         settled = settle(rollout, obs, now)
         events = settled.events
-        finalising, reset = await self._cleanup(settled.view, settled.outcome, deployment, obs.batch_release)
+        finalising, reset = await self._cleanup(settled.view, settled.outcome, deployment, br)
         if finalising or reset:
             # The cleanup is complete: that is an observation now, and the rounds after it chain too.
             done = settle(settled.view, attrs.evolve(obs, finalising_done=finalising, reset_done=reset), now)
