@@ -337,6 +337,10 @@ def is_zero(v: Any) -> bool:
         return True
     if isinstance(v, list | dict):
         return not v
+    if isinstance(v, IntOrString):
+        # Go's zero IntOrString is {Type: Int, IntVal: 0}; without this a decoded ``{}`` batch came
+        # back as ``{"canaryReplicas": 0}`` (found by tests/unit/api/test_roundtrip_properties.py).
+        return v.value == 0 and v.is_int
     if isinstance(v, WireModel):
         # A non-nil pointer member (``duration: 0``) makes the struct non-zero.
         return not v._extra and all(
