@@ -23,6 +23,7 @@ import structlog
 
 from rollouts.api import keys
 from rollouts.controllers.common import annotations_of, group_of, labels, meta
+from rollouts.objects import workload as wl
 from rollouts.rollout.model import WorkloadObservation
 from runtime.cache.protocols import Informer
 from runtime.kube.errors import ApiError, NotFound
@@ -59,45 +60,36 @@ def _suffix(revision: str) -> str:
 
 
 def _common(obj: Obj, replicas: int, *, stable: str, canary: str, in_rollback: bool) -> WorkloadObservation:
-    md, status = meta(obj), obj.get("status") or {}
     in_progressing = IN_PROGRESSING_ANNOTATION in annotations_of(obj)
     return WorkloadObservation(
-        found=True, replicas=replicas, generation=int(md.get("generation", 0)),
-        status_consistent=int(md.get("generation", 0)) == int(status.get("observedGeneration", -1)),
+        found=True, replicas=replicas, generation=wl.generation(obj),
+        status_consistent=wl.generation(obj) == wl.status_int(obj, "observedGeneration", -1),
         stable_revision=stable, canary_revision=canary, pod_template_hash=canary,
         in_progressing=in_progressing, in_rollback=in_progressing and in_rollback,
         rollout_id_label=labels(obj).get(ROLLOUT_ID_LABEL, ""),
     )
 
 
-def _spec_replicas(obj: Obj) -> int:
-    value = (obj.get("spec") or {}).get("replicas")
-    return 1 if value is None else int(value)
-
-
 def observe_statefulset_like(obj: Obj) -> WorkloadObservation:
     """§2 table, StatefulSet-like: revisions are the full ``status`` revision names."""
-    status = obj.get("status") or {}
-    current, update = status.get("currentRevision", ""), status.get("updateRevision", "")
-    replicas = _spec_replicas(obj)
-    rollback = bool(update) and update == current and int(status.get("updatedReplicas", 0)) != replicas
+    current, update = wl.status_str(obj, "currentRevision"), wl.status_str(obj, "updateRevision")
+    replicas = wl.spec_replicas(obj)
+    rollback = bool(update) and update == current and wl.status_int(obj, "updatedReplicas") != replicas
     return _common(obj, replicas, stable=current, canary=update, in_rollback=rollback)
 
 
 def observe_cloneset(obj: Obj) -> WorkloadObservation:
     """§2 table, CloneSet: hash suffixes of ``status.currentRevision``/``updateRevision``."""
-    status = obj.get("status") or {}
-    current, update = status.get("currentRevision", ""), status.get("updateRevision", "")
+    current, update = wl.status_str(obj, "currentRevision"), wl.status_str(obj, "updateRevision")
     rollback = bool(update) and current == update and \
-        int(status.get("updatedReplicas", 0)) != int(status.get("replicas", 0))
-    return _common(obj, _spec_replicas(obj), stable=_suffix(current), canary=_suffix(update), in_rollback=rollback)
+        wl.status_int(obj, "updatedReplicas") != wl.status_int(obj, "replicas")
+    return _common(obj, wl.spec_replicas(obj), stable=_suffix(current), canary=_suffix(update), in_rollback=rollback)
 
 
 def observe_advanced_daemonset(obj: Obj) -> WorkloadObservation:
     """§2 table, Advanced DaemonSet: canary = suffix of ``status.daemonSetHash``; never in rollback."""
-    status = obj.get("status") or {}
-    canary = _suffix(status.get("daemonSetHash", ""))
-    return _common(obj, int(status.get("desiredNumberScheduled", 0)), stable="", canary=canary, in_rollback=False)
+    canary = _suffix(wl.status_str(obj, "daemonSetHash"))
+    return _common(obj, wl.status_int(obj, "desiredNumberScheduled"), stable="", canary=canary, in_rollback=False)
 
 
 def native_daemonset_revisions(revisions: list[Obj], owner_uid: str) -> tuple[str, str]:
@@ -116,7 +108,7 @@ def native_daemonset_revisions(revisions: list[Obj], owner_uid: str) -> tuple[st
 def observe_native_daemonset(obj: Obj, revisions: list[Obj]) -> WorkloadObservation:
     """§2 table, native DaemonSet (revisions from its ControllerRevisions)."""
     stable, canary = native_daemonset_revisions(revisions, meta(obj).get("uid", ""))
-    replicas = int((obj.get("status") or {}).get("desiredNumberScheduled", 0))
+    replicas = wl.status_int(obj, "desiredNumberScheduled")
     return _common(obj, replicas, stable=stable, canary=canary, in_rollback=bool(stable) and stable == canary)
 
 

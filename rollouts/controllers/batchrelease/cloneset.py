@@ -12,24 +12,24 @@ from typing import Any
 
 from rollouts.api.intstr import IntOrStrLike, WireIntOrStr, is_string
 from rollouts.controllers.batchrelease.partition import PartitionControl
+from rollouts.objects import workload as wl
 from rollouts.release.batch import BatchTarget, parse_integer_as_percentage_if_possible
 from rollouts.release.deployment_strategy import CONTROL_INFO_ANNOTATION
 
 
 class CloneSetControl(PartitionControl):
     def revisions(self) -> tuple[str, str]:
-        status = (self.obj or {}).get("status") or {}
-        return status.get("updateRevision", ""), status.get("currentRevision", "")
+        return wl.status_str(self.obj, "updateRevision"), wl.status_str(self.obj, "currentRevision")
 
     def status_updated_ready(self) -> int | None:
-        return int(((self.obj or {}).get("status") or {}).get("updatedReadyReplicas", 0))
+        return wl.status_int(self.obj, "updatedReadyReplicas")
 
     def initialize_patch(self, info: str) -> dict[str, Any]:
         return {"metadata": {"annotations": {CONTROL_INFO_ANNOTATION: info}},
                 "spec": {"updateStrategy": {"paused": False, "partition": "100%"}}}
 
     def current_partition(self) -> WireIntOrStr:
-        value = (((self.obj or {}).get("spec") or {}).get("updateStrategy") or {}).get("partition")
+        value = wl.update_strategy(self.obj).get("partition")
         return 0 if value is None else value
 
     def desired_partition(self, target: BatchTarget, canary_replicas: IntOrStrLike | None) -> WireIntOrStr:

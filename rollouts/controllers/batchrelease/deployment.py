@@ -16,6 +16,7 @@ import attrs
 from rollouts.controllers.batchrelease.labelpatch import apply_pod_labels, list_pods, plan_labels
 from rollouts.controllers.common import annotations_of, is_deleting, labels, meta
 from rollouts.controllers.rollout.workload import owned_replica_sets, update_revision
+from rollouts.objects import workload as wl
 from rollouts.release.batch import new_rs_replicas_limit
 from rollouts.release.deployment_strategy import (
     CONTROL_INFO_ANNOTATION,
@@ -149,7 +150,7 @@ class DeploymentControl:
         """Raise the annotation partition to this batch, then label the batch's pods."""
         if self.deployment is None:
             return False
-        if int((self.deployment.get("spec") or {}).get("replicas", 1)) == 0:
+        if wl.spec_replicas(self.deployment) == 0:
             return True
         partition, _ = self._batch(status)
         patch = upgrade_batch_patch(self.deployment, partition)
@@ -161,7 +162,7 @@ class DeploymentControl:
     async def _list_pods(self) -> list[Mapping[str, Any]]:
         if self.pods is None:
             assert self.deployment is not None
-            selector = ((self.deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+            selector = wl.match_labels(self.deployment)
             self.pods = await list_pods(self.client, self.pod_informer, self._ns, selector)
         return self.pods
 
@@ -174,7 +175,7 @@ class DeploymentControl:
             await self._list_pods(),
             batches=[b.get("canaryReplicas") for b in plan.get("batches") or []],
             current_batch=current,
-            replicas=int((self.deployment or {}).get("spec", {}).get("replicas", 1)),
+            replicas=wl.spec_replicas(self.deployment),
             rollout_id=plan["rolloutID"],
             update_revision=status.get("updateRevision", ""),
         )
@@ -184,7 +185,7 @@ class DeploymentControl:
         """EnsureBatchPodsReadyAndLabeled: ``None`` when ready, else the reason with the numbers."""
         if self.deployment is None:
             return "workload not found"
-        replicas = int((self.deployment.get("spec") or {}).get("replicas", 1))
+        replicas = wl.spec_replicas(self.deployment)
         if replicas == 0:
             return None
         plan = (self.br.get("spec") or {}).get("releasePlan") or {}

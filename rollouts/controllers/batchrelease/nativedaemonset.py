@@ -24,6 +24,8 @@ from rollouts.api import keys
 from rollouts.api.intstr import WireIntOrStr, scaled_value
 from rollouts.controllers.batchrelease.partition import DaemonSetCounts, owned_by
 from rollouts.controllers.common import annotations_of, is_deleting, meta
+from rollouts.objects import pod as podobj
+from rollouts.objects import workload as wl
 from rollouts.release.deployment_strategy import CONTROL_INFO_ANNOTATION
 from rollouts.release.labels import on_revision
 from rollouts.release.readiness import pod_is_ready
@@ -90,7 +92,7 @@ class NativeDaemonSetControl(DaemonSetCounts):
 
 def _deletion_order(pod: Mapping[str, Any]) -> tuple[int, int, int, str]:
     """Pending first, then not ready, then lower deletion cost, then newest first."""
-    phase = (pod.get("status") or {}).get("phase")
+    phase = podobj.phase(pod)
     try:
         cost = int(annotations_of(pod).get(DELETION_COST_ANNOTATION, "0"))
     except ValueError:
@@ -110,12 +112,12 @@ def pods_to_delete(daemonset: Mapping[str, Any], pods: list[Mapping[str, Any]]) 
     revision = str(control.get("batch-revision", ""))
     owned = [p for p in pods if owned_by(p, meta(daemonset).get("uid", ""))]
     desired = max(0, len(owned) - partition)
-    updated = [p for p in owned if on_revision(meta(p).get("labels") or {}, revision)]
+    updated = [p for p in owned if on_revision(podobj.labels(p), revision)]
     if len(updated) >= desired:
         return []
     need = desired - len(updated)
-    strategy = ((daemonset.get("spec") or {}).get("updateStrategy") or {}).get("rollingUpdate") or {}
-    scheduled = int((daemonset.get("status") or {}).get("desiredNumberScheduled", 0))
+    strategy = wl.rolling_update(daemonset)
+    scheduled = wl.status_int(daemonset, "desiredNumberScheduled")
     max_unavailable = scaled_value(strategy.get("maxUnavailable"), scheduled, round_up=False) or 1
     unavailable = sum(1 for p in updated if not pod_is_ready(p) or is_deleting(p))
     chosen: list[Mapping[str, Any]] = []
@@ -146,7 +148,7 @@ class PodDeleter:
         if ds is None or ADVANCED_CONTROL_ANNOTATION not in annotations_of(ds):
             return Result()
         ds = thaw(ds)
-        selector = ((ds.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        selector = wl.match_labels(ds)
         sel = ",".join(f"{k}={v}" for k, v in selector.items())
         pods = (await self.client.list(PODS, request.namespace, label_selector=sel or None)).get("items") or []
         victims = pods_to_delete(ds, pods)

@@ -32,6 +32,7 @@ from rollouts.controllers.batchrelease.deployment import (
 )
 from rollouts.controllers.batchrelease.labelpatch import apply_pod_labels, list_pods, plan_labels
 from rollouts.controllers.common import annotations_of, is_deleting, meta
+from rollouts.objects import workload as wl
 from rollouts.release.batch import BatchTarget, batch_target
 from rollouts.release.deployment_strategy import CONTROL_INFO_ANNOTATION, control_info
 from rollouts.release.labels import on_revision
@@ -84,21 +85,18 @@ class PartitionControl:
 
     # ---- hooks -------------------------------------------------------------------------------
     def replicas(self) -> int:
-        value = ((self.obj or {}).get("spec") or {}).get("replicas")
-        return 1 if value is None else int(value)
+        return wl.spec_replicas(self.obj)
 
     def revisions(self) -> tuple[str, str]:
         """(update, stable) revisions of the workload as the BR records them."""
-        status = (self.obj or {}).get("status") or {}
-        return status.get("updateRevision", ""), status.get("currentRevision", "")
+        return wl.status_str(self.obj, "updateRevision"), wl.status_str(self.obj, "currentRevision")
 
     def updated(self) -> int:
-        return int(((self.obj or {}).get("status") or {}).get("updatedReplicas", 0))
+        return wl.status_int(self.obj, "updatedReplicas")
 
     def promoted(self) -> bool:
         """All pods on the update revision (§2.6 step 4)."""
-        status = (self.obj or {}).get("status") or {}
-        return int(status.get("replicas", 0)) == int(status.get("updatedReplicas", 0))
+        return wl.status_int(self.obj, "replicas") == wl.status_int(self.obj, "updatedReplicas")
 
     def status_updated_ready(self) -> int | None:
         """``updatedReadyReplicas`` from the status when the kind has it (else counted from pods)."""
@@ -143,7 +141,7 @@ class PartitionControl:
         """Owned, non-terminating pods (read once per reconcile)."""
         if self.pods is None:
             assert self.obj is not None
-            selector = ((self.obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+            selector = wl.match_labels(self.obj)
             uid = meta(self.obj).get("uid", "")
             self.pods = [p for p in await list_pods(self.client, self.pod_informer, self._ns, selector)
                          if owned_by(p, uid)]
@@ -168,7 +166,7 @@ class PartitionControl:
                             updated_ready=await self.updated_ready(update),
                             update_revision=update, stable_revision=stable)
         br_status = self.br.get("status") or {}
-        if int(meta(self.obj).get("generation", 0)) > int((self.obj.get("status") or {}).get("observedGeneration", 0)):
+        if wl.generation(self.obj) > wl.status_int(self.obj, "observedGeneration"):
             return STILL_RECONCILING, info
         if self.promoted():
             return NORMAL, info
@@ -307,8 +305,7 @@ class RollingUpdatePartition(PartitionControl):
     kinds and the Advanced DaemonSet)."""
 
     def current_partition(self) -> WireIntOrStr:
-        strategy = ((self.obj or {}).get("spec") or {}).get("updateStrategy") or {}
-        return int((strategy.get("rollingUpdate") or {}).get("partition") or 0)
+        return int(wl.rolling_update(self.obj).get("partition") or 0)
 
     def partition_patch(self, desired: WireIntOrStr) -> dict[str, Any]:
         return {"spec": {"updateStrategy": {"rollingUpdate": {"partition": desired}}}}
@@ -319,11 +316,10 @@ class DaemonSetCounts(PartitionControl):
     from ``status.desiredNumberScheduled`` and ``status.updatedNumberScheduled``."""
 
     def replicas(self) -> int:
-        return int(((self.obj or {}).get("status") or {}).get("desiredNumberScheduled", 0))
+        return wl.status_int(self.obj, "desiredNumberScheduled")
 
     def updated(self) -> int:
-        return int(((self.obj or {}).get("status") or {}).get("updatedNumberScheduled", 0))
+        return wl.status_int(self.obj, "updatedNumberScheduled")
 
     def promoted(self) -> bool:
-        status = (self.obj or {}).get("status") or {}
-        return int(status.get("desiredNumberScheduled", 0)) == int(status.get("updatedNumberScheduled", 0))
+        return wl.status_int(self.obj, "desiredNumberScheduled") == wl.status_int(self.obj, "updatedNumberScheduled")
