@@ -1,12 +1,13 @@
 """The Rollout as the step machine reads it: the v1beta1 model, decoded once at the edge.
 
 ``reconcile_rollout``/``settle`` take the wire dict (what the informer holds), decode its metadata
-and spec once with :func:`as_rollout` and hand the typed :class:`~rollouts.api.v1beta1.Rollout` to
-everything below, which reads typed fields (``rollout.spec.strategy.canary.steps[i].replicas``)
-through the small accessors here. Why decode instead of reading the dict: the model is the one place
-field names, defaults and int-or-string values are defined; reading the dict re-spelled them in
-every function. The status stays the wire dict the machine edits (see docs/domain.md: not converted
-yet). Observations of the outside world (workload finder output, task results) are attrs classes.
+and spec once with :func:`as_rollout` (:mod:`rollouts.api.decode`) and hand the typed
+:class:`~rollouts.api.v1beta1.Rollout` to everything below, which reads typed fields
+(``rollout.spec.strategy.canary.steps[i].replicas``) through the small accessors here. Why decode
+instead of reading the dict: the model is the one place field names, defaults and int-or-string
+values are defined; reading the dict re-spelled them in every function. The status stays the wire
+dict the machine edits (docs/domain.md: not converted yet). Observations of the outside world
+(workload finder output, task results) are attrs classes.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from typing import Any
 import attrs
 
 from rollouts.api import keys
+from rollouts.api.decode import as_batch_release, as_rollout  # noqa: F401 (used as m.as_batch_release)
 from rollouts.api.v1beta1.batchrelease import BatchRelease
 from rollouts.api.v1beta1.rollout import CanaryStep, CanaryStrategy, Rollout
-from rollouts.api.wire import from_dict
 from rollouts.release.batch import planned_batch_replicas
 
 # Phases (status.phase)
@@ -60,21 +61,6 @@ def format_time(t: datetime) -> str:
 
 def parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-
-
-def as_rollout(rollout: Rollout | Mapping[str, Any]) -> Rollout:
-    """The edge: decode a v1beta1 Rollout wire dict once (its ``status`` is left out: the machine
-    edits the status dict); a model passes through. DecodeError names a malformed field."""
-    if isinstance(rollout, Rollout):
-        return rollout
-    return from_dict(Rollout, {k: v for k, v in rollout.items() if k != "status"})
-
-
-def as_batch_release(br: BatchRelease | Mapping[str, Any] | None) -> BatchRelease | None:
-    """The edge for the observed BatchRelease: decoded once per reconcile; a model passes through."""
-    if br is None or isinstance(br, BatchRelease):
-        return br
-    return from_dict(BatchRelease, br)
 
 
 _NO_CANARY = CanaryStrategy()
