@@ -16,6 +16,9 @@ import attrs
 import structlog
 
 from rollouts.api import keys
+from rollouts.api.decode import batch_release as batch_release_model
+from rollouts.api.v1beta1.batchrelease import BatchRelease
+from rollouts.api.wire import to_dict
 from rollouts.controllers.batchrelease import executor
 from rollouts.controllers.batchrelease.deployment import deployment_pods_owner
 from rollouts.controllers.batchrelease.registry import control_plane
@@ -79,37 +82,41 @@ class BatchReleaseReconciler:
             patch = finalizers_patch(br, BATCH_RELEASE_FINALIZER, present=True)
             if patch:
                 br = await self.client.patch(BATCHRELEASES, name, patch, ns)
-        ref = (br.get("spec") or {}).get("workloadRef") or {}
-        row = await kind_of(self.client, ref, self._custom_kinds)
+        model = batch_release_model(br)  # the edge: decoded once, the control plane and executor read the model
+        ref = model.spec.workload_ref
+        row = await kind_of(self.client, to_dict(ref), self._custom_kinds)
         if row is None:
             if self.events is not None:
                 self.events.event(br, "Warning", "UnsupportedWorkload",
-                                  f"the workload type '{ref.get('apiVersion')}/{ref.get('kind')}' is not supported")
+                                  f"the workload type '{ref.api_version}/{ref.kind}' is not supported")
             return Result()
-        br, requeue = await self._execute(br, status, row)
+        br, requeue = await self._execute(br, model, status, row)
         await self._write_status(br, status)
         return Result(requeue_after=requeue) if requeue is not None else Result()
 
     async def _execute(
-        self, br: dict[str, Any], status: dict[str, Any], row: WorkloadKind
+        self, br: dict[str, Any], model: BatchRelease, status: dict[str, Any], row: WorkloadKind
     ) -> tuple[dict[str, Any], float | None]:
-        """Sync the status with the workload, then run the phase machine; returns the BR as last written."""
+        """Sync the status with the workload, then run the phase machine; returns the BR as last written.
+
+        ``br`` is the wire dict (the status patch is computed against it), ``model`` its decoded spec and
+        metadata for everything else; a status write does not change what the model holds."""
         if not status.get("phase"):
             status.update(executor.initial_status())
-        ref = (br.get("spec") or {}).get("workloadRef") or {}
+        ref = model.spec.workload_ref
         stores = {DEPLOYMENTS: self.deployments, **self.workload_stores}
-        workload = await get_workload(self.client, row, ref.get("name", ""), meta(br).get("namespace", ""), stores)
+        workload = await get_workload(self.client, row, ref.name, model.namespace, stores)
         writes = WorkloadWriteCounter(self.client)
-        control = control_plane(group_of(str(ref.get("apiVersion", ""))), str(ref.get("kind", "")))(
-            writes, br, thaw(workload) if workload is not None else None, row)
+        control = control_plane(group_of(ref.api_version), ref.kind)(
+            writes, model, thaw(workload) if workload is not None else None, row)
         control.pod_informer = self.pods
         event, info = await control.workload_info()
-        if not executor.sync_status(br, status, event, info):
+        if not executor.sync_status(model, status, event, info):
             return br, None if status.get("phase") == executor.COMPLETED else executor.REQUEUE_SECONDS
         status["observedGeneration"] = meta(br).get("generation", 0)
         if status != (br.get("status") or {}):
             br = await self._write_status(br, status)  # persist every state change before acting on it (§2.4)
-        return br, await executor.run(br, status, control, self.clock.now(), lambda: writes.count)
+        return br, await executor.run(model, status, control, self.clock.now(), lambda: writes.count)
 
     async def _write_status(self, br: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
         """One merge patch of ``status`` against the BR's stored status; returns the written BR."""

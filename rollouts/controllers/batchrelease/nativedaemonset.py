@@ -73,7 +73,7 @@ class NativeDaemonSetControl(DaemonSetCounts):
             return self.replicas() + 1
 
     def partition_patch(self, desired: WireIntOrStr) -> dict[str, Any]:
-        update = str((self.br.get("status") or {}).get("updateRevision", ""))
+        update = self.br.status.update_revision if self.br.status is not None else ""
         value = json.dumps({"partition": str(desired), "batch-revision": update}, separators=(",", ":"))
         return {"metadata": {"annotations": {ADVANCED_CONTROL_ANNOTATION: value}}}
 
