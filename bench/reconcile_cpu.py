@@ -170,6 +170,15 @@ def drive(coro: Coroutine[Any, Any, Any]) -> Any:
     raise RuntimeError("the scripted control plane suspended")
 
 
+def _batch_release_decoder() -> Any:
+    """The reconciler's per-reconcile decode (``rollouts.api.decode``); the identity before issue 10."""
+    try:
+        from rollouts.api.decode import batch_release
+    except ImportError:  # the dict code: nothing to decode
+        return lambda br: br
+    return batch_release
+
+
 def play_batch_release() -> int:
     """One BatchRelease walking batches 0..2 then finalizing; returns the rounds it took."""
     plan: dict[str, Any] = {"batches": [{"canaryReplicas": 1}, {"canaryReplicas": "50%"}, {"canaryReplicas": "100%"}],
@@ -178,14 +187,16 @@ def play_batch_release() -> int:
     br: dict[str, Any] = {"metadata": {"name": "rollouts-demo", "namespace": "default", "generation": 1},
                           "spec": {"releasePlan": plan}, "status": ex.initial_status()}
     control: Any = ReadyControl()
+    decode = _batch_release_decoder()
     info = dep.WorkloadInfo(replicas=REPLICAS, updated=REPLICAS, updated_ready=REPLICAS)
     rounds = 0
     partitions = [0, 0, 1, 1, 2, 2, None, None, None]
     for partition in partitions:
         br["spec"]["releasePlan"]["batchPartition"] = partition
         status = copy.deepcopy(br["status"])
-        if ex.sync_status(br, status, dep.NORMAL, info):
-            drive(ex.run(br, status, control, T0, lambda: 0))
+        model = decode(br)  # as the reconciler does: once per reconcile
+        if ex.sync_status(model, status, dep.NORMAL, info):
+            drive(ex.run(model, status, control, T0, lambda: 0))
         if merge_patch(br["status"], status):
             br["status"] = status
         rounds += 1
