@@ -26,9 +26,15 @@ def is_terminating(pod: Obj) -> bool:
     return bool(metadata(pod).get("deletionTimestamp"))
 
 
+def is_ready(pod: Obj) -> bool:
+    """The pod's ``Ready`` condition is ``True``."""
+    conds = (pod.get("status") or _EMPTY).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
+
+
 def phase(pod: Obj) -> str | None:
     """``status.phase`` (``None`` when not reported yet)."""
     return (pod.get("status") or _EMPTY).get("phase")
 
 
-__all__ = ["is_terminating", "labels", "metadata", "name", "phase"]
+__all__ = ["is_ready", "is_terminating", "labels", "metadata", "name", "phase"]

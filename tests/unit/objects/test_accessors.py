@@ -37,3 +37,11 @@ def test_pod_accessors() -> None:
     bare: dict = {"metadata": None}
     assert (podobj.name(bare), podobj.labels(bare), podobj.is_terminating(bare), podobj.phase(bare)) == (
         "", {}, False, None)
+
+
+def test_pod_readiness_is_the_ready_condition() -> None:
+    ready = {"status": {"conditions": [{"type": "PodScheduled", "status": "True"},
+                                       {"type": "Ready", "status": "True"}]}}
+    assert podobj.is_ready(ready)
+    assert not podobj.is_ready({"status": {"conditions": [{"type": "Ready", "status": "False"}]}})
+    assert not podobj.is_ready({"status": None}) and not podobj.is_ready({})
