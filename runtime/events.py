@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 import structlog
@@ -25,10 +25,17 @@ from .clock import REAL_CLOCK, Clock
 from .kube.errors import ApiError, NotFound
 from .kube.resources import EVENTS
 
-__all__ = ["EventRecorder", "EventSettings", "NORMAL", "WARNING"]
+__all__ = ["EventRecorder", "EventSettings", "EventSink", "NORMAL", "WARNING"]
 
 log = structlog.get_logger("runtime.events")
 NORMAL, WARNING = "Normal", "Warning"
+
+
+class EventSink(Protocol):
+    """What a reconciler needs to report an Event: :meth:`EventRecorder.event` (tests record calls)."""
+
+    def event(self, obj: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
+        ...
 
 
 @attrs.frozen
@@ -129,3 +136,10 @@ class EventRecorder:
         cutoff = self._clock.monotonic() - self.settings.aggregation_window
         for key in [k for k, s in self._seen.items() if s.first_seen < cutoff]:
             del self._seen[key]
+
+
+if TYPE_CHECKING:
+
+    def _recorder_is_an_event_sink(recorder: EventRecorder) -> EventSink:
+        """mypy proves here that the recorder satisfies the protocol (never called)."""
+        return recorder

@@ -245,6 +245,11 @@ def _json_copy(v: Any) -> Any:
     return copy.deepcopy(v)
 
 
+def json_copy(v: Any) -> Any:
+    """A deep copy of JSON data (what ``json.loads`` yields), several times faster than ``copy.deepcopy``."""
+    return _json_copy(v)
+
+
 def _decode_intstr(value: Any) -> IntOrString:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise _PathError(f"expected an integer or a string, got {_json_type(value)}")
@@ -332,6 +337,10 @@ def is_zero(v: Any) -> bool:
         return True
     if isinstance(v, list | dict):
         return not v
+    if isinstance(v, IntOrString):
+        # Go's zero IntOrString is {Type: Int, IntVal: 0}; without this a decoded ``{}`` batch came
+        # back as ``{"canaryReplicas": 0}`` (found by tests/unit/api/test_roundtrip_properties.py).
+        return v.value == 0 and v.is_int
     if isinstance(v, WireModel):
         # A non-nil pointer member (``duration: 0``) makes the struct non-zero.
         return not v._extra and all(
@@ -411,7 +420,12 @@ _GO_HTML_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\
 def go_json(obj: WireModel) -> str:
     """Compact Go ``json.Marshal`` text of ``obj`` (HTML-safe escaping, UTF-8), for hashes that must
     match the Go controller byte for byte (rollout-lifecycle.md §3.1, batch-release.md §2.3)."""
-    text = json.dumps(go_dict(obj), separators=(",", ":"), ensure_ascii=False)
+    return go_json_text(go_dict(obj))
+
+
+def go_json_text(value: Any) -> str:
+    """Go ``json.Marshal`` text of JSON data already in Go's order (e.g. an edited :func:`go_dict`)."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     for raw, escaped in _GO_HTML_ESCAPES.items():
         text = text.replace(raw, escaped)
     return text
@@ -435,6 +449,15 @@ T = typing.TypeVar("T")
 def from_dict(cls: type[T], d: Mapping[str, Any]) -> T:
     """Decode a JSON object into model ``cls``. Raises :class:`DecodeError` on type mismatches."""
     return typing.cast(T, _decode(cls, d))
+
+
+def is_present(obj: WireModel, attr: str) -> bool:
+    """Whether a decoded object carried the field ``attr`` on the wire (zero or not); for an object
+    built in Python, whether the field is non-zero. For code that must tell "absent" from "0"."""
+    f = next(f for f in wire_fields(type(obj)) if f.attr == attr)
+    if obj._present is not None:
+        return f.meta.name in obj._present
+    return not is_zero(getattr(obj, attr))
 
 
 def to_dict(obj: WireModel) -> dict[str, Any]:

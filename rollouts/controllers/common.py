@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from runtime.cache.protocols import CacheReader
 from runtime.kube.resources import Resource
 
 ROLLOUTS = Resource("rollouts.kruise.io", "v1beta1", "rollouts", "Rollout")
@@ -115,7 +116,7 @@ class OwnWrites:
     #: (namespace, name) -> resourceVersion returned by our last write of that object.
     _versions: dict[tuple[str, str], int] = attrs.field(factory=dict)
 
-    def lookup(self, store: Any, namespace: str, name: str) -> tuple[Obj | None, bool]:
+    def lookup(self, store: CacheReader, namespace: str, name: str) -> tuple[Obj | None, bool]:
         """(cached object or None, stale?). A vanished object forgets its recorded write."""
         cached = store.get(name, namespace)
         if cached is None:

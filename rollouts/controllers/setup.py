@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 
 from rollouts.controllers.batchrelease.controller import (
@@ -20,6 +18,7 @@ from runtime.controller.controller import ControllerSettings
 from runtime.controller.handlers import request_for
 from runtime.events import EventRecorder, EventSettings
 from runtime.kube.resources import DEPLOYMENTS, PODS, REPLICASETS
+from runtime.manager import Manager
 
 ROLLOUT_EVENT_COMPONENT = "rollout-controller"
 
@@ -45,7 +44,7 @@ class Controllers:
     deployment: Controller
 
 
-def add_controllers(mgr: Any, options: ControllerOptions = ControllerOptions()) -> Controllers:
+def add_controllers(mgr: Manager, options: ControllerOptions = ControllerOptions()) -> Controllers:
     """Create the informers and controllers and register them (leader-only) with ``mgr``."""
     f = mgr.informers
     rollouts, brs = f.informer(ROLLOUTS), f.informer(BATCHRELEASES)

@@ -16,17 +16,21 @@ from rollouts.controllers.batchrelease.controller import batch_release_for_workl
 from rollouts.controllers.batchrelease.nativedaemonset import PodDeleter
 from rollouts.controllers.common import group_of, meta
 from rollouts.controllers.rollout.controller import rollouts_for_workload
+from runtime.cache.informer import SharedInformer
+from runtime.cache.protocols import CacheReader, Informer
 from runtime.controller import Controller
 from runtime.controller.controller import ControllerSettings
+from runtime.events import EventSink
 from runtime.kube.resources import DAEMONSETS, STATEFULSETS, Resource
+from runtime.manager import Manager
 from runtime.reconcile import Request
 
 #: Pod owners handled here (Deployment pods go through their ReplicaSet in ``controller.py``).
 _POD_OWNER_KINDS = ("StatefulSet", "CloneSet", "DaemonSet")
 
 
-def batch_release_for_owned_pod(br_store: Any, informers: Mapping[Resource, Any], pod: Mapping[str, Any]
-                                ) -> list[Request]:
+def batch_release_for_owned_pod(br_store: CacheReader, informers: Mapping[Resource, Informer],
+                                pod: Mapping[str, Any]) -> list[Request]:
     """Pod → controlling workload (StatefulSet, CloneSet, DaemonSets) → its BatchRelease."""
     for ref in meta(pod).get("ownerReferences") or []:
         if not ref.get("controller") or ref.get("kind") not in _POD_OWNER_KINDS:
@@ -40,8 +44,9 @@ def batch_release_for_owned_pod(br_store: Any, informers: Mapping[Resource, Any]
     return []
 
 
-def add_workload_kinds(mgr: Any, *, rollout: Controller, batch: Controller, rollouts: Any, brs: Any, pods: Any,
-                       kruise_resources: Iterable[Resource] = (), events: Any = None) -> dict[Resource, Any]:
+def add_workload_kinds(mgr: Manager, *, rollout: Controller, batch: Controller, rollouts: Informer, brs: Informer,
+                       pods: SharedInformer, kruise_resources: Iterable[Resource] = (),
+                       events: EventSink | None = None) -> dict[Resource, SharedInformer]:
     """Create the informers, add the watches; returns the informers by resource (for the reconcilers)."""
     f = mgr.informers
     informers = {res: f.informer(res) for res in (STATEFULSETS, DAEMONSETS, *kruise_resources)}

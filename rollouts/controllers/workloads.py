@@ -23,8 +23,11 @@ import structlog
 
 from rollouts.api import keys
 from rollouts.controllers.common import annotations_of, group_of, labels, meta
+from rollouts.objects import workload as wl
 from rollouts.rollout.model import WorkloadObservation
+from runtime.cache.protocols import Informer
 from runtime.kube.errors import ApiError, NotFound
+from runtime.kube.protocols import KubeApi
 from runtime.kube.resources import CRDS, DAEMONSETS, DEPLOYMENTS, STATEFULSETS, Resource
 
 log = structlog.get_logger("rollouts.controllers.workloads")
@@ -57,45 +60,36 @@ def _suffix(revision: str) -> str:
 
 
 def _common(obj: Obj, replicas: int, *, stable: str, canary: str, in_rollback: bool) -> WorkloadObservation:
-    md, status = meta(obj), obj.get("status") or {}
     in_progressing = IN_PROGRESSING_ANNOTATION in annotations_of(obj)
     return WorkloadObservation(
-        found=True, replicas=replicas, generation=int(md.get("generation", 0)),
-        status_consistent=int(md.get("generation", 0)) == int(status.get("observedGeneration", -1)),
+        found=True, replicas=replicas, generation=wl.generation(obj),
+        status_consistent=wl.generation(obj) == wl.status_int(obj, "observedGeneration", -1),
         stable_revision=stable, canary_revision=canary, pod_template_hash=canary,
         in_progressing=in_progressing, in_rollback=in_progressing and in_rollback,
         rollout_id_label=labels(obj).get(ROLLOUT_ID_LABEL, ""),
     )
 
 
-def _spec_replicas(obj: Obj) -> int:
-    value = (obj.get("spec") or {}).get("replicas")
-    return 1 if value is None else int(value)
-
-
 def observe_statefulset_like(obj: Obj) -> WorkloadObservation:
     """§2 table, StatefulSet-like: revisions are the full ``status`` revision names."""
-    status = obj.get("status") or {}
-    current, update = status.get("currentRevision", ""), status.get("updateRevision", "")
-    replicas = _spec_replicas(obj)
-    rollback = bool(update) and update == current and int(status.get("updatedReplicas", 0)) != replicas
+    current, update = wl.status_str(obj, "currentRevision"), wl.status_str(obj, "updateRevision")
+    replicas = wl.spec_replicas(obj)
+    rollback = bool(update) and update == current and wl.status_int(obj, "updatedReplicas") != replicas
     return _common(obj, replicas, stable=current, canary=update, in_rollback=rollback)
 
 
 def observe_cloneset(obj: Obj) -> WorkloadObservation:
     """§2 table, CloneSet: hash suffixes of ``status.currentRevision``/``updateRevision``."""
-    status = obj.get("status") or {}
-    current, update = status.get("currentRevision", ""), status.get("updateRevision", "")
+    current, update = wl.status_str(obj, "currentRevision"), wl.status_str(obj, "updateRevision")
     rollback = bool(update) and current == update and \
-        int(status.get("updatedReplicas", 0)) != int(status.get("replicas", 0))
-    return _common(obj, _spec_replicas(obj), stable=_suffix(current), canary=_suffix(update), in_rollback=rollback)
+        wl.status_int(obj, "updatedReplicas") != wl.status_int(obj, "replicas")
+    return _common(obj, wl.spec_replicas(obj), stable=_suffix(current), canary=_suffix(update), in_rollback=rollback)
 
 
 def observe_advanced_daemonset(obj: Obj) -> WorkloadObservation:
     """§2 table, Advanced DaemonSet: canary = suffix of ``status.daemonSetHash``; never in rollback."""
-    status = obj.get("status") or {}
-    canary = _suffix(status.get("daemonSetHash", ""))
-    return _common(obj, int(status.get("desiredNumberScheduled", 0)), stable="", canary=canary, in_rollback=False)
+    canary = _suffix(wl.status_str(obj, "daemonSetHash"))
+    return _common(obj, wl.status_int(obj, "desiredNumberScheduled"), stable="", canary=canary, in_rollback=False)
 
 
 def native_daemonset_revisions(revisions: list[Obj], owner_uid: str) -> tuple[str, str]:
@@ -114,7 +108,7 @@ def native_daemonset_revisions(revisions: list[Obj], owner_uid: str) -> tuple[st
 def observe_native_daemonset(obj: Obj, revisions: list[Obj]) -> WorkloadObservation:
     """§2 table, native DaemonSet (revisions from its ControllerRevisions)."""
     stable, canary = native_daemonset_revisions(revisions, meta(obj).get("uid", ""))
-    replicas = int((obj.get("status") or {}).get("desiredNumberScheduled", 0))
+    replicas = wl.status_int(obj, "desiredNumberScheduled")
     return _common(obj, replicas, stable=stable, canary=canary, in_rollback=bool(stable) and stable == canary)
 
 
@@ -136,18 +130,18 @@ class WorkloadKind:
     #: Value of ``rollouts.kruise.io/workload-type`` (None: not labelled).
     type_label: str | None
     #: ``observe(client, obj) -> WorkloadObservation``; None for Deployments (the caller's own finder).
-    observe: Callable[[Any, Obj], Awaitable[WorkloadObservation]] | None
+    observe: Callable[[KubeApi, Obj], Awaitable[WorkloadObservation]] | None
 
 
-async def _sync(fn: Callable[[Obj], WorkloadObservation], _client: Any, obj: Obj) -> WorkloadObservation:
+async def _sync(fn: Callable[[Obj], WorkloadObservation], _client: KubeApi, obj: Obj) -> WorkloadObservation:
     return fn(obj)
 
 
-def _plain(fn: Callable[[Obj], WorkloadObservation]) -> Callable[[Any, Obj], Awaitable[WorkloadObservation]]:
+def _plain(fn: Callable[[Obj], WorkloadObservation]) -> Callable[[KubeApi, Obj], Awaitable[WorkloadObservation]]:
     return lambda client, obj: _sync(fn, client, obj)
 
 
-async def _observe_native_daemonset(client: Any, obj: Obj) -> WorkloadObservation:
+async def _observe_native_daemonset(client: KubeApi, obj: Obj) -> WorkloadObservation:
     md = meta(obj)
     revisions = (await client.list(CONTROLLER_REVISIONS, md.get("namespace"))).get("items") or []
     record = observe_native_daemonset(obj, revisions)
@@ -168,7 +162,7 @@ KINDS: dict[tuple[str, str], WorkloadKind] = {
 }
 
 
-async def custom_resource(client: Any, api_version: str, kind: str) -> Resource | None:
+async def custom_resource(client: KubeApi, api_version: str, kind: str) -> Resource | None:
     """The REST resource of a custom kind, from its CRD (None if no CRD serves it)."""
     group, _, version = api_version.rpartition("/")
     try:
@@ -183,7 +177,7 @@ async def custom_resource(client: Any, api_version: str, kind: str) -> Resource 
     return None
 
 
-async def kind_of(client: Any, ref: Mapping[str, Any],
+async def kind_of(client: KubeApi, ref: Mapping[str, Any],
                   custom: dict[tuple[str, str], Resource] | None = None) -> WorkloadKind | None:
     """The table row for a workloadRef; unknown kinds become StatefulSet-like custom resources.
 
@@ -206,7 +200,7 @@ async def kind_of(client: Any, ref: Mapping[str, Any],
     return WorkloadKind(resource, None, _plain(observe_statefulset_like))
 
 
-async def missing_workload_message(client: Any, ref: Mapping[str, Any]) -> str:
+async def missing_workload_message(client: KubeApi, ref: Mapping[str, Any]) -> str:
     """Why a workloadRef found nothing when only the cluster can tell (no CRD for its kind, or a CRD
     that does not serve its version); "" when the kind is served and the object is simply absent.
 
@@ -242,8 +236,8 @@ async def missing_workload_message(client: Any, ref: Mapping[str, Any]) -> str:
     return ""
 
 
-async def get_workload(client: Any, row: WorkloadKind, name: str, namespace: str,
-                       stores: Mapping[Resource, Any]) -> dict[str, Any] | None:
+async def get_workload(client: KubeApi, row: WorkloadKind, name: str, namespace: str,
+                       stores: Mapping[Resource, Informer]) -> Mapping[str, Any] | None:
     """The workload from its informer store when there is one, else a direct GET (None if absent)."""
     informer = stores.get(row.resource)
     if informer is not None:
@@ -255,7 +249,7 @@ async def get_workload(client: Any, row: WorkloadKind, name: str, namespace: str
         return None
 
 
-async def available_kruise_resources(client: Any) -> frozenset[Resource]:
+async def available_kruise_resources(client: KubeApi) -> frozenset[Resource]:
     """The OpenKruise kinds whose CRDs exist (their informers would otherwise 404 forever)."""
     try:
         crds = (await client.list(CRDS)).get("items") or []

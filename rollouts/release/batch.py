@@ -18,14 +18,14 @@ from collections.abc import Sequence
 
 import attrs
 
-from rollouts.release.intstr import IntOrStr, ceil_div, is_percent, scaled_value
+from rollouts.api.intstr import IntOrStrLike, WireIntOrStr, is_string, scaled_value, wire_value
 
 #: Upstream compares "current ≥ desired" after scaling both values against this total, so that a
 #: percentage and an integer can be compared without knowing the workload size (§3.5).
 COMPARISON_SCALE = 10_000_000
 
 
-def planned_batch_replicas(canary_replicas: IntOrStr | None, replicas: int) -> int:
+def planned_batch_replicas(canary_replicas: IntOrStrLike | None, replicas: int) -> int:
     """Updated pods wanted by one batch (§3.1): ceil for percentages, clamped to [0, replicas].
 
     ``canary_replicas`` of ``None`` counts as 0 (upstream validation forbids it, we do not crash).
@@ -34,12 +34,12 @@ def planned_batch_replicas(canary_replicas: IntOrStr | None, replicas: int) -> i
     return max(0, min(value, replicas))
 
 
-def planned_per_batch(batches: Sequence[IntOrStr | None], replicas: int) -> list[int]:
+def planned_per_batch(batches: Sequence[IntOrStrLike | None], replicas: int) -> list[int]:
     """``planned`` for every batch of a plan against the current replica count."""
     return [planned_batch_replicas(b, replicas) for b in batches]
 
 
-def new_rs_replicas_limit(partition: IntOrStr | None, replicas: int) -> int:
+def new_rs_replicas_limit(partition: IntOrStrLike | None, replicas: int) -> int:
     """``NewRSReplicasLimit`` of the advanced Deployment controller (§9.2).
 
     Same as :func:`planned_batch_replicas`, except that a percentage other than ``"100%"`` never
@@ -47,12 +47,12 @@ def new_rs_replicas_limit(partition: IntOrStr | None, replicas: int) -> int:
     "99%" still expects one old pod to remain.
     """
     limit = planned_batch_replicas(partition, replicas)
-    if replicas > 1 and is_percent(partition) and partition != "100%":
+    if replicas > 1 and is_string(partition) and wire_value(partition) != "100%":
         limit = min(limit, replicas - 1)
     return limit
 
 
-def failure_tolerance(failure_threshold: IntOrStr | None, updated: int) -> int:
+def failure_tolerance(failure_threshold: IntOrStrLike | None, updated: int) -> int:
     """Not-ready updated pods tolerated by the readiness check (§3.3 step 2).
 
     Scaled against the number of **updated** pods (not the workload size), rounded up; absent → 0.
@@ -62,14 +62,16 @@ def failure_tolerance(failure_threshold: IntOrStr | None, updated: int) -> int:
     return scaled_value(failure_threshold, updated, round_up=True)
 
 
-def is_current_more_than_or_equal_to_desired(current: IntOrStr | None, desired: IntOrStr | None) -> bool:
+def is_current_more_than_or_equal_to_desired(current: IntOrStrLike | None, desired: IntOrStrLike | None) -> bool:
     """``IsCurrentMoreThanOrEqualToDesired`` (§3.5): compare after scaling both on 10,000,000."""
     cur = scaled_value(current, COMPARISON_SCALE, round_up=True)
     want = scaled_value(desired, COMPARISON_SCALE, round_up=True)
     return cur >= want
 
 
-def parse_integer_as_percentage_if_possible(stable: int, all_replicas: int, canary_replicas: IntOrStr | None) -> str:
+def parse_integer_as_percentage_if_possible(
+    stable: int, all_replicas: int, canary_replicas: IntOrStrLike | None
+) -> str:
     """``ParseIntegerAsPercentageIfPossible`` (§3.4): a stable-pod count as a CloneSet partition %.
 
     The percentage is rounded *down* so that CloneSet (which rounds the partition up) restores at
@@ -82,7 +84,7 @@ def parse_integer_as_percentage_if_possible(stable: int, all_replicas: int, cana
     if stable <= 0:
         return "0%"
     percent = stable * 100 // all_replicas
-    if ceil_div(percent * all_replicas, 100) == 0 and canary_replicas != "100%":
+    if scaled_value(f"{percent}%", all_replicas, round_up=True) == 0 and wire_value(canary_replicas) != "100%":
         return "1%"
     return f"{percent}%"
 
@@ -106,7 +108,7 @@ class BatchTarget:
 
 
 def batch_target(
-    canary_replicas: IntOrStr | None,
+    canary_replicas: IntOrStrLike | None,
     replicas: int,
     *,
     no_need_update: int | None = None,
@@ -132,13 +134,13 @@ def batch_target(
 
 
 def desired_partition(
-    canary_replicas: IntOrStr | None,
+    canary_replicas: IntOrStrLike | None,
     replicas: int,
     *,
     no_need_update: int | None = None,
-) -> IntOrStr:
+) -> WireIntOrStr:
     """CloneSet partition for a batch: stable count, as a percentage when the batch is a percentage."""
     target = batch_target(canary_replicas, replicas, no_need_update=no_need_update)
-    if is_percent(canary_replicas):
+    if is_string(canary_replicas):
         return parse_integer_as_percentage_if_possible(target.desired_stable, replicas, canary_replicas)
     return target.desired_stable

@@ -24,6 +24,7 @@ from typing import Any
 
 import attrs
 
+from rollouts.api.intstr import WireIntOrStr
 from rollouts.release.batch import new_rs_replicas_limit
 from rollouts.release.deployment_rs import (
     ANNOTATIONS_NOT_COPIED,
@@ -51,7 +52,6 @@ from rollouts.release.deployment_strategy import (
     is_under_rollout_control,
     with_defaults,
 )
-from rollouts.release.intstr import IntOrStr
 from rollouts.release.template_hash import POD_TEMPLATE_HASH_LABEL, compute_template_hash, equal_ignore_hash
 
 #: The controller requeues this often until the Deployment satisfies its partition (upstream 2 s).
@@ -93,7 +93,7 @@ class DeploymentSyncPlan:
     message: str = ""
 
 
-def rollout_satisfied(deployment: Mapping[str, Any], partition: IntOrStr) -> bool:
+def rollout_satisfied(deployment: Mapping[str, Any], partition: WireIntOrStr) -> bool:
     """``DeploymentRolloutSatisfied``: generation observed, replicas settled, partition reached."""
     meta = deployment.get("metadata") or {}
     status = deployment.get("status") or {}

@@ -13,8 +13,8 @@ from typing import Any
 
 import attrs
 
+from rollouts.api.intstr import IntOrStrLike, scaled_value
 from rollouts.release.deployment_strategy import DeploymentStrategy
-from rollouts.release.intstr import IntOrStr, scaled_value
 
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 DESIRED_REPLICAS_ANNOTATION = "deployment.kubernetes.io/desired-replicas"
@@ -33,7 +33,9 @@ ANNOTATIONS_NOT_COPIED = frozenset(
 #: The controller requeues this often until the Deployment satisfies its partition (upstream 2 s).
 
 
-def resolve_fenceposts(max_surge: IntOrStr | None, max_unavailable: IntOrStr | None, replicas: int) -> tuple[int, int]:
+def resolve_fenceposts(
+    max_surge: IntOrStrLike | None, max_unavailable: IntOrStrLike | None, replicas: int
+) -> tuple[int, int]:
     """Kubernetes ``ResolveFenceposts``: surge rounds up, unavailable down; both 0 → unavailable 1.
 
     The "1" keeps a rollout able to make progress when a user writes 0%/0% on a small Deployment.

@@ -22,8 +22,8 @@ from typing import Any
 import attrs
 
 from rollouts.api import keys
+from rollouts.api.intstr import WireIntOrStr
 from rollouts.release.batch import is_current_more_than_or_equal_to_desired
-from rollouts.release.intstr import IntOrStr
 
 DEPLOYMENT_STRATEGY_ANNOTATION = keys.DEPLOYMENT_STRATEGY_ANNOTATION
 DEPLOYMENT_EXTRA_STATUS_ANNOTATION = keys.DEPLOYMENT_EXTRA_STATUS_ANNOTATION
@@ -34,8 +34,8 @@ ADVANCED_CONTROLLED_LABEL = keys.ADVANCED_DEPLOYMENT_CONTROL_LABEL
 PARTITION_ROLLING_STYLE = "Partition"
 CANARY_ROLLING_STYLE = "Canary"
 #: Kubernetes' own defaults for a RollingUpdate Deployment; also upstream's defaults here.
-DEFAULT_MAX_UNAVAILABLE: IntOrStr = "25%"
-DEFAULT_MAX_SURGE: IntOrStr = "25%"
+DEFAULT_MAX_UNAVAILABLE: WireIntOrStr = "25%"
+DEFAULT_MAX_SURGE: WireIntOrStr = "25%"
 
 
 @attrs.frozen
@@ -44,12 +44,12 @@ class DeploymentStrategy:
 
     rolling_style: str = PARTITION_ROLLING_STYLE
     #: ``None`` means "not set" (defaults applied by :func:`with_defaults`).
-    max_unavailable: IntOrStr | None = None
-    max_surge: IntOrStr | None = None
+    max_unavailable: WireIntOrStr | None = None
+    max_surge: WireIntOrStr | None = None
     #: True → the advanced controller only scales proportionally (a new version arrived mid-release).
     paused: bool = False
     #: Pods that should run the new version (int or percent); never counts old pods.
-    partition: IntOrStr = 0
+    partition: WireIntOrStr = 0
     #: Whether the annotation carried a ``rollingUpdate`` object at all.
     has_rolling_update: bool = True
 
@@ -169,7 +169,7 @@ def initialize_patch(deployment: Mapping[str, Any], control_info: str) -> dict[s
     }
 
 
-def upgrade_batch_patch(deployment: Mapping[str, Any], desired_partition: IntOrStr) -> dict[str, Any] | None:
+def upgrade_batch_patch(deployment: Mapping[str, Any], desired_partition: WireIntOrStr) -> dict[str, Any] | None:
     """Executor ``UpgradeBatch``: raise the annotation partition to ``desired_partition``.
 
     Never lowers it (partition is "pods on the new version"; going back is not a batch operation).

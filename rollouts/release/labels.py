@@ -17,8 +17,8 @@ from typing import Any
 import attrs
 
 from rollouts.api import keys
+from rollouts.api.intstr import IntOrStrLike
 from rollouts.release.batch import planned_batch_replicas
-from rollouts.release.intstr import IntOrStr
 from rollouts.release.readiness import ROLLOUT_ID_LABEL, is_terminating
 from rollouts.release.template_hash import POD_TEMPLATE_HASH_LABEL, compute_template_hash, strip_hash_label
 
@@ -37,7 +37,7 @@ class PodLabelPatch:
         return {"metadata": {"labels": dict(self.labels)}}
 
 
-def batch_increments(batches: Sequence[IntOrStr | None], current_batch: int, replicas: int) -> list[int]:
+def batch_increments(batches: Sequence[IntOrStrLike | None], current_batch: int, replicas: int) -> list[int]:
     """Pods to label per batch: ``planned(i) − planned(i−1)`` up to the current batch, 0 after."""
     inc = [0] * len(batches)
     previous = 0
@@ -84,7 +84,7 @@ def on_revision(labels: Mapping[str, str], update_revision: str) -> bool:
 def plan_batch_labels(
     *,
     pods: Sequence[Mapping[str, Any]] | None,
-    batches: Sequence[IntOrStr | None],
+    batches: Sequence[IntOrStrLike | None],
     current_batch: int,
     replicas: int,
     rollout_id: str,

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rollouts.api import keys
+from rollouts.objects import pod as podobj
 from rollouts.release.labels import on_revision
 
 NO_NEED_UPDATE_LABEL = keys.NO_NEED_UPDATE_POD_LABEL
@@ -27,17 +28,13 @@ ROLLOUT_ID_LABEL = keys.ROLLOUT_ID_LABEL
 Pod = Mapping[str, Any]
 
 
-def _labels(pod: Pod) -> Mapping[str, str]:
-    return (pod.get("metadata") or {}).get("labels") or {}
-
-
-def _terminating(pod: Pod) -> bool:
-    return bool((pod.get("metadata") or {}).get("deletionTimestamp"))
+_labels = podobj.labels
+_terminating = podobj.is_terminating
 
 
 def pods_to_mark(pods: Sequence[Pod], *, update_revision: str, rollout_id: str) -> list[str]:
     """Names of the live pods already on ``update_revision`` that still lack the no-need label."""
-    return [(p.get("metadata") or {}).get("name", "") for p in pods
+    return [podobj.name(p) for p in pods
             if not _terminating(p) and on_revision(_labels(p), update_revision)
             and _labels(p).get(NO_NEED_UPDATE_LABEL) != rollout_id]
 
@@ -78,7 +75,7 @@ def filter_unordered(pods: Sequence[Pod], *, update_revision: str, rollout_id: s
 
 
 def _ordinal(pod: Pod) -> int:
-    suffix = (pod.get("metadata") or {}).get("name", "").rpartition("-")[2]
+    suffix = podobj.name(pod).rpartition("-")[2]
     return int(suffix) if suffix.isdigit() else -1
 
 

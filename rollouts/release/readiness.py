@@ -11,29 +11,28 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rollouts.api import keys
+from rollouts.api.intstr import IntOrStrLike
+from rollouts.objects import pod as podobj
 from rollouts.release.batch import failure_tolerance
-from rollouts.release.intstr import IntOrStr
 
 ROLLOUT_ID_LABEL = keys.ROLLOUT_ID_LABEL
 
 
 def is_terminating(obj: Mapping[str, Any]) -> bool:
     """An object with ``metadata.deletionTimestamp`` is on its way out and never counts."""
-    return bool((obj.get("metadata") or {}).get("deletionTimestamp"))
+    return podobj.is_terminating(obj)
 
 
 def pod_is_ready(pod: Mapping[str, Any]) -> bool:
     """The pod's ``Ready`` condition is ``True``."""
-    conds = (pod.get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
+    return podobj.is_ready(pod)
 
 
 def count_labelled_pods(pods: Iterable[Mapping[str, Any]], rollout_id: str) -> int:
     """Non-terminating pods carrying ``rollouts.kruise.io/rollout-id == rollout_id``."""
     n = 0
     for pod in pods:
-        labels = (pod.get("metadata") or {}).get("labels") or {}
-        if not is_terminating(pod) and labels.get(ROLLOUT_ID_LABEL) == rollout_id:
+        if not podobj.is_terminating(pod) and podobj.labels(pod).get(ROLLOUT_ID_LABEL) == rollout_id:
             n += 1
     return n
 
@@ -44,7 +43,7 @@ def is_batch_ready(
     updated_ready: int,
     desired: int,
     planned: int,
-    failure_threshold: IntOrStr | None = None,
+    failure_threshold: IntOrStrLike | None = None,
     rollout_id: str = "",
     pods: Iterable[Mapping[str, Any]] | None = None,
     workload_replicas: int | None = None,

@@ -10,16 +10,18 @@ declared field order, omitempty rules, sorted map keys, compact, HTML-safe escap
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from rollouts.api import keys
+from rollouts.api.v1beta1.rollout import BlueGreenStrategy, CanaryStrategy, Rollout
+from rollouts.api.wire import from_dict, go_dict, go_json_text
 from rollouts.release.template_hash import compute_template_hash, safe_encode_string
 
 __all__ = [
     "HASH_ANNOTATION",
     "rollout_plan_hash",
+    "plan_hash",
     "go_json",
     "strategy_for_hash",
     "compute_template_hash",
@@ -28,106 +30,30 @@ __all__ = [
 
 HASH_ANNOTATION = keys.ROLLOUT_HASH_ANNOTATION
 
-# Field specs: (json name, kind) where kind is one of
-#   "req"  always emitted (non-omitempty),
-#   "ptr"  emitted unless None (pointer / omitempty pointer),
-#   "zero" omitempty on a value type: omitted when None, "", 0, False, [] or {},
-#   or a nested spec tuple ("obj"/"list", fields) for structs.
-_HTTP_HEADER = (("name", "req"), ("value", "req"))
-_HEADER_FILTER = (("set", ("list", _HTTP_HEADER)), ("add", ("list", _HTTP_HEADER)), ("remove", "zero"))
-_HEADER_MATCH = (("type", "ptr"), ("name", "req"), ("value", "req"))
-_PATH_MATCH = (("type", "ptr"), ("value", "ptr"))
-_MATCH = (
-    ("path", ("obj", _PATH_MATCH)),
-    ("headers", ("list", _HEADER_MATCH)),
-    ("queryParams", ("list", _HEADER_MATCH)),
-)
-_PAUSE = (("duration", "ptr"),)
-_STEP = (
-    ("traffic", "ptr"),
-    ("requestHeaderModifier", ("obj", _HEADER_FILTER)),
-    ("matches", ("list", _MATCH)),
-    ("replicas", "ptr"),
-    ("pause", ("always", _PAUSE)),
-)
-_TRAFFIC_ROUTING = (
-    ("service", "req"),
-    ("gracePeriodSeconds", "zero"),
-    ("ingress", ("obj", (("classType", "zero"), ("name", "req")))),
-    ("gateway", ("obj", (("httpRouteName", "ptr"),))),
-    ("customNetworkRefs", ("list", (("apiVersion", "req"), ("kind", "req"), ("name", "req")))),
-)
-_POD_TEMPLATE_METADATA = (("annotations", "zero"), ("labels", "zero"))
-CANARY_FIELDS = (
-    ("steps", ("list", _STEP)),
-    ("trafficRoutings", ("list", _TRAFFIC_ROUTING)),
-    ("failureThreshold", "ptr"),
-    ("patchPodTemplateMetadata", ("obj", _POD_TEMPLATE_METADATA)),
-    ("enableExtraWorkloadForCanary", "zero"),
-    ("trafficRoutingRef", "zero"),
-    ("disableGenerateCanaryService", "zero"),
-)
-BLUE_GREEN_FIELDS = (
-    ("steps", ("list", _STEP)),
-    ("trafficRoutings", ("list", _TRAFFIC_ROUTING)),
-    ("failureThreshold", "ptr"),
-    ("trafficRoutingRef", "zero"),
-    ("disableGenerateCanaryService", "zero"),
-)
+#: Go ``json.Marshal`` text of ordered JSON data (kept under this name for callers of this module).
+go_json = go_json_text
 
 
-def _is_zero(value: Any) -> bool:
-    return value is None or value is False or value == 0 and not isinstance(value, str) or value in ("", [], {})
+def strategy_for_hash(
+    strategy: Mapping[str, Any] | CanaryStrategy | BlueGreenStrategy, *, blue_green: bool = False
+) -> dict[str, Any]:
+    """The strategy as Go encodes it (declared field order, omitempty, sorted maps, unknown fields
+    dropped: :func:`rollouts.api.wire.go_dict`), with ``failureThreshold`` dropped and every pause emptied.
 
-
-def _order(value: Any, fields: tuple) -> dict[str, Any]:
-    """Re-build ``value`` (a dict) in Go field order applying omitempty; unknown keys are dropped."""
-    out: dict[str, Any] = {}
-    src = value or {}
-    for name, kind in fields:
-        v = src.get(name)
-        if kind == "req":
-            out[name] = v if v is not None else ""
-        elif kind == "ptr":
-            if v is not None:
-                out[name] = v
-        elif kind == "zero":
-            if not _is_zero(v):
-                out[name] = v
-        elif kind[0] == "always":
-            out[name] = _order(v, kind[1])
-        elif kind[0] == "obj":
-            if v is not None:
-                out[name] = _order(v, kind[1])
-        elif kind[0] == "list":
-            if v:
-                out[name] = [_order(item, kind[1]) for item in v]
-    return out
-
-
-def go_json(value: Any) -> str:
-    """Go ``json.Marshal`` text for already-ordered data: compact, sorted map keys, HTML-safe."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    return (
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
-
-
-def strategy_for_hash(strategy: Mapping[str, Any], *, blue_green: bool = False) -> dict[str, Any]:
-    """The strategy with ``failureThreshold`` dropped and every pause emptied, in Go field order."""
-    data = dict(strategy)
-    data["failureThreshold"] = None
-    data["steps"] = [{**step, "pause": {}} for step in (data.get("steps") or [])]
-    ordered = _order(data, BLUE_GREEN_FIELDS if blue_green else CANARY_FIELDS)
-    meta = ordered.get("patchPodTemplateMetadata")
-    if meta:
-        for key in ("annotations", "labels"):
-            if key in meta:
-                meta[key] = dict(sorted(meta[key].items()))
+    The field order and omitempty rules come from the model's declarations, the one place the
+    schema is written down; a wire dict is decoded first (DecodeError names a malformed field).
+    """
+    model: CanaryStrategy | BlueGreenStrategy
+    if isinstance(strategy, CanaryStrategy | BlueGreenStrategy):
+        model = strategy
+    elif blue_green:
+        model = from_dict(BlueGreenStrategy, strategy)
+    else:
+        model = from_dict(CanaryStrategy, strategy)
+    ordered = go_dict(model)
+    ordered.pop("failureThreshold", None)
+    for step in ordered.get("steps") or []:
+        step["pause"] = {}  # pause is the last field of a step and always encoded: its position is kept
     return ordered
 
 
@@ -136,12 +62,18 @@ def safe_encode_hex(hex_digest: str) -> str:
     return safe_encode_string(hex_digest)
 
 
-def rollout_plan_hash(rollout: Mapping[str, Any]) -> str:
-    """Value of ``rollouts.kruise.io/hash`` for a v1beta1 Rollout dict (64 chars of SAFE_ALPHABET)."""
-    strategy = (rollout.get("spec") or {}).get("strategy") or {}
-    if strategy.get("blueGreen") is not None:
-        ordered = strategy_for_hash(strategy["blueGreen"], blue_green=True)
-    else:
-        ordered = strategy_for_hash(strategy.get("canary") or {})
-    digest = hashlib.sha256(go_json(ordered).encode()).hexdigest()
+def plan_hash(rollout: Rollout) -> str:
+    """Value of ``rollouts.kruise.io/hash`` for a Rollout model (64 chars of SAFE_ALPHABET)."""
+    strategy = rollout.spec.strategy
+    active: CanaryStrategy | BlueGreenStrategy = (
+        strategy.blue_green if strategy.blue_green is not None else strategy.canary or CanaryStrategy()
+    )
+    digest = hashlib.sha256(go_json(strategy_for_hash(active)).encode()).hexdigest()
     return safe_encode_hex(digest)
+
+
+def rollout_plan_hash(rollout: Mapping[str, Any] | Rollout) -> str:
+    """:func:`plan_hash` of a v1beta1 Rollout wire dict (decoded here, at the edge) or model."""
+    if isinstance(rollout, Rollout):
+        return plan_hash(rollout)
+    return plan_hash(from_dict(Rollout, {k: v for k, v in rollout.items() if k != "status"}))

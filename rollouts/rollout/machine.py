@@ -4,19 +4,24 @@
 the workload/BatchRelease/task results and the current time, and returns the new status plus the
 actions the reconciler must perform. It never reads the clock and never performs I/O.
 
+The edge: :func:`reconcile_rollout` and :func:`settle` decode the Rollout's metadata and spec and the
+observed BatchRelease once (:func:`rollouts.rollout.model.as_rollout`); every function below reads
+typed fields. The status is still the wire dict, copied from the stored one and edited in place.
+
 Faithful to upstream: the dispatch on Progressing/Terminating/Disabling uses the phase *stored at
 the start of the round*, so a phase computed in this round takes effect in the next one.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
 
+from rollouts.api.v1beta1.rollout import Rollout
+from rollouts.api.wire import json_copy
 from rollouts.rollout import actions as act
 from rollouts.rollout import model as m
 from rollouts.rollout.conditions import (
@@ -29,7 +34,7 @@ from rollouts.rollout.conditions import (
     set_condition,
     transition_progressing,
 )
-from rollouts.rollout.hashing import rollout_plan_hash
+from rollouts.rollout.hashing import plan_hash
 from rollouts.rollout.steps import DEFAULT_RECHECK_SECONDS, Round, prologue, recalculate_step, run_step
 
 #: Settle delay after the Progressing condition appears (absorbs concurrent workload+Rollout edits).
@@ -62,12 +67,23 @@ class Outcome:
 
 def reconcile_rollout(rollout: Mapping[str, Any], obs: m.Observation, now: datetime) -> Outcome:
     """Compute one round: hash annotation, phase, Progressing reasons, step machine, mirrors."""
+    ro = m.as_rollout(rollout)
+    return _round(ro, plan_hash(ro), rollout.get("status") or {}, _decoded(obs), now)
+
+
+def _decoded(obs: m.Observation) -> m.Observation:
+    """The observation with its BatchRelease decoded (once per reconcile, not once per read)."""
+    br = m.as_batch_release(obs.batch_release)
+    return obs if br is obs.batch_release else attrs.evolve(obs, batch_release=br)
+
+
+def _round(rollout: Rollout, hash_value: str, stored: Mapping[str, Any], obs: m.Observation, now: datetime) -> Outcome:
+    """:func:`reconcile_rollout` on the decoded Rollout, its plan hash and its stored status dict."""
     rnd = Round()
-    hash_value = rollout_plan_hash(rollout)
     if hash_value != m.hash_annotation(rollout):
         rnd.actions.append(act.PatchHashAnnotation(hash_value))
-    stored_phase = (rollout.get("status") or {}).get("phase", "")
-    status = calculate_rollout_status(rollout, obs, now, hash_value)
+    stored_phase = stored.get("phase", "")
+    status = calculate_rollout_status(rollout, stored, obs, now, hash_value)
     if status is None:
         return Outcome(None, tuple(rnd.actions), DEFAULT_RECHECK_SECONDS)
     if stored_phase == m.PHASE_PROGRESSING:
@@ -109,15 +125,17 @@ def settle(rollout: Mapping[str, Any], obs: m.Observation, now: datetime) -> Set
     phase-dispatch rule stays intact: each chained round dispatches on the phase its input holds.
     """
     view: Mapping[str, Any] = rollout
-    outcome = reconcile_rollout(view, obs, now)
+    ro, obs = m.as_rollout(rollout), _decoded(obs)  # decoded (and hashed) once for every chained round
+    hash_value = plan_hash(ro)
+    outcome = _round(ro, hash_value, view.get("status") or {}, obs, now)
     events: list[act.Action] = []
     for _ in range(MAX_CHAINED_ROUNDS):
         if outcome.status is None or not all(isinstance(a, act.EmitEvent) for a in outcome.actions):
             break
         if outcome.status == (view.get("status") or {}):
             break
-        nxt_view = {**view, "status": copy.deepcopy(dict(outcome.status))}
-        nxt = reconcile_rollout(nxt_view, obs, now)
+        nxt_view = {**view, "status": json_copy(dict(outcome.status))}
+        nxt = _round(ro, hash_value, nxt_view["status"], obs, now)
         if nxt.status is None:
             break
         events.extend(outcome.actions)
@@ -134,11 +152,11 @@ def mirror_step(status: dict[str, Any]) -> None:
 
 
 def calculate_rollout_status(
-    rollout: Mapping[str, Any], obs: m.Observation, now: datetime, hash_value: str
+    rollout: Rollout, stored: Mapping[str, Any], obs: m.Observation, now: datetime, hash_value: str
 ) -> dict[str, Any] | None:
-    """§4: the new status with its phase; ``None`` means "retry later without writing"."""
-    status: dict[str, Any] = copy.deepcopy(dict(rollout.get("status") or {}))
-    status["observedGeneration"] = (rollout.get("metadata") or {}).get("generation", 0)
+    """§4: the new status (a copy of ``stored``) with its phase; ``None`` means "retry later without writing"."""
+    status: dict[str, Any] = json_copy(dict(stored))
+    status["observedGeneration"] = m.generation(rollout)
     phase = status.get("phase", "")
     if m.is_deleting(rollout):
         if phase != m.PHASE_TERMINATING:
@@ -194,7 +212,7 @@ def _refreshed_rollout_id(sub: Mapping[str, Any], wl: m.WorkloadObservation) -> 
     return wl.rollout_id()
 
 
-def _completed_sub_status(rollout: Mapping[str, Any], wl: m.WorkloadObservation) -> dict[str, Any]:
+def _completed_sub_status(rollout: Rollout, wl: m.WorkloadObservation) -> dict[str, Any]:
     """First deployment of a workload: report it as a completed release (§4 step 8, Healthy)."""
     n = len(m.steps(rollout))
     return {
@@ -214,7 +232,7 @@ def _completed_sub_status(rollout: Mapping[str, Any], wl: m.WorkloadObservation)
 
 
 def _fresh_sub_status(
-    rollout: Mapping[str, Any], wl: m.WorkloadObservation, hash_value: str, now: datetime
+    rollout: Rollout, wl: m.WorkloadObservation, hash_value: str, now: datetime
 ) -> dict[str, Any]:
     """Initializing (§5.2 step 1): a new release starts at step 1."""
     n = len(m.steps(rollout))
@@ -235,7 +253,7 @@ def _fresh_sub_status(
 
 
 def progressing(
-    rollout: Mapping[str, Any], status: dict[str, Any], obs: m.Observation, rnd: Round, now: datetime, hash_value: str
+    rollout: Rollout, status: dict[str, Any], obs: m.Observation, rnd: Round, now: datetime, hash_value: str
 ) -> None:
     """§5: act on the Progressing condition's reason."""
     wl = obs.workload
@@ -271,7 +289,7 @@ def _finish_when_done(
 
 
 def _initializing(
-    rollout: Mapping[str, Any], status: dict[str, Any], obs: m.Observation, rnd: Round, now: datetime, hash_value: str
+    rollout: Rollout, status: dict[str, Any], obs: m.Observation, rnd: Round, now: datetime, hash_value: str
 ) -> None:
     status[m.SUB_STATUS] = _fresh_sub_status(rollout, obs.workload, hash_value, now)
     if not obs.initializing_checks_done:
@@ -287,7 +305,7 @@ def _initializing(
 
 
 def _in_rolling(
-    rollout: Mapping[str, Any], status: dict[str, Any], obs: m.Observation, rnd: Round, now: datetime, hash_value: str
+    rollout: Rollout, status: dict[str, Any], obs: m.Observation, rnd: Round, now: datetime, hash_value: str
 ) -> None:
     """§5.3: special cases in upstream order, then the step machine."""
     wl = obs.workload

@@ -1,8 +1,13 @@
-"""Accessors for the v1beta1 wire form of Rollout and BatchRelease dicts.
+"""The Rollout as the step machine reads it: the v1beta1 model, decoded once at the edge.
 
-The attrs models in ``rollouts.api`` are being written concurrently; until they land, every field
-name the step machine reads or writes lives here, so switching to the models is local to this file.
-Observations of the outside world (workload finder output, task results) are small attrs classes.
+``reconcile_rollout``/``settle`` take the wire dict (what the informer holds), decode its metadata
+and spec once with :func:`as_rollout` (:mod:`rollouts.api.decode`) and hand the typed
+:class:`~rollouts.api.v1beta1.Rollout` to everything below, which reads typed fields
+(``rollout.spec.strategy.canary.steps[i].replicas``) through the small accessors here. Why decode
+instead of reading the dict: the model is the one place field names, defaults and int-or-string
+values are defined; reading the dict re-spelled them in every function. The status stays the wire
+dict the machine edits (docs/domain.md: not converted yet). Observations of the outside world
+(workload finder output, task results) are attrs classes.
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ from typing import Any
 import attrs
 
 from rollouts.api import keys
+from rollouts.api.decode import as_batch_release, as_rollout  # noqa: F401 (used as m.as_batch_release)
+from rollouts.api.v1beta1.batchrelease import BatchRelease
+from rollouts.api.v1beta1.rollout import CanaryStep, CanaryStrategy, Rollout
 from rollouts.release.batch import planned_batch_replicas
 
 # Phases (status.phase)
@@ -55,40 +63,46 @@ def parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
-def spec(rollout: Mapping[str, Any]) -> Mapping[str, Any]:
-    return rollout.get("spec") or {}
+_NO_CANARY = CanaryStrategy()
 
 
-def canary(rollout: Mapping[str, Any]) -> Mapping[str, Any]:
-    return (spec(rollout).get("strategy") or {}).get("canary") or {}
+def canary(rollout: Rollout) -> CanaryStrategy:
+    """The canary strategy (an empty one when absent: the machine then has no steps)."""
+    return rollout.spec.strategy.canary or _NO_CANARY
 
 
-def steps(rollout: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return list(canary(rollout).get("steps") or [])
+def steps(rollout: Rollout) -> list[CanaryStep]:
+    return canary(rollout).steps
 
 
-def is_paused(rollout: Mapping[str, Any]) -> bool:
-    return bool((spec(rollout).get("strategy") or {}).get("paused"))
+def is_paused(rollout: Rollout) -> bool:
+    return rollout.spec.strategy.paused
 
 
-def is_disabled(rollout: Mapping[str, Any]) -> bool:
-    return bool(spec(rollout).get("disabled"))
+def is_disabled(rollout: Rollout) -> bool:
+    return rollout.spec.disabled
 
 
-def is_deleting(rollout: Mapping[str, Any]) -> bool:
-    return bool((rollout.get("metadata") or {}).get("deletionTimestamp"))
+def is_deleting(rollout: Rollout) -> bool:
+    return bool(rollout.metadata.get("deletionTimestamp"))
 
 
-def hash_annotation(rollout: Mapping[str, Any]) -> str:
-    return ((rollout.get("metadata") or {}).get("annotations") or {}).get(HASH_ANNOTATION, "")
+def generation(rollout: Rollout) -> Any:
+    """``metadata.generation`` as stored (0 when absent)."""
+    return rollout.metadata.get("generation", 0)
 
 
-def has_traffic_routings(rollout: Mapping[str, Any]) -> bool:
-    return bool(canary(rollout).get("trafficRoutings")) or bool(canary(rollout).get("trafficRoutingRef"))
+def hash_annotation(rollout: Rollout) -> str:
+    return rollout.annotations.get(HASH_ANNOTATION, "")
 
 
-def uses_extra_workload(rollout: Mapping[str, Any]) -> bool:
-    return bool(canary(rollout).get("enableExtraWorkloadForCanary"))
+def has_traffic_routings(rollout: Rollout) -> bool:
+    c = canary(rollout)
+    return bool(c.traffic_routings) or bool(c.traffic_routing_ref)
+
+
+def uses_extra_workload(rollout: Rollout) -> bool:
+    return canary(rollout).enable_extra_workload_for_canary
 
 
 #: Kinds whose rollback may walk the steps again (§7.2); a Deployment always rolls back quickly.
@@ -97,27 +111,27 @@ ROLLBACK_IN_BATCH_KINDS = frozenset({"StatefulSet", "CloneSet"})
 ROLLBACK_IN_BATCH_TYPE_LABELS = frozenset({"statefulset", "cloneset"})
 
 
-def rollback_in_batch_policy(rollout: Mapping[str, Any], workload_labels: Mapping[str, str]) -> bool:
+def rollback_in_batch_policy(rollout: Rollout | Mapping[str, Any], workload_labels: Mapping[str, str]) -> bool:
     """§7.2: the user opted in (annotation ``"true"``), there is no traffic routing, and the workload
     is StatefulSet-like or a CloneSet (by kind or by its ``workload-type`` label).
 
     Why not Deployments: their rollback is the old ReplicaSet scaling back up, which is already as
     gradual as the native strategy allows; upstream always rolls them back at once, and so do we.
     """
-    anns = (rollout.get("metadata") or {}).get("annotations") or {}
-    if anns.get(keys.ROLLBACK_IN_BATCH_ANNOTATION) != "true" or has_traffic_routings(rollout):
+    ro = as_rollout(rollout)
+    if ro.annotations.get(keys.ROLLBACK_IN_BATCH_ANNOTATION) != "true" or has_traffic_routings(ro):
         return False
-    kind = str((spec(rollout).get("workloadRef") or {}).get("kind", ""))
+    kind = ro.spec.workload_ref.kind
     type_label = str(workload_labels.get(keys.WORKLOAD_TYPE_LABEL, "")).lower()
     return kind in ROLLBACK_IN_BATCH_KINDS or type_label in ROLLBACK_IN_BATCH_TYPE_LABELS
 
 
-def step_has_traffic(step: Mapping[str, Any]) -> bool:
-    return step.get("traffic") is not None or bool(step.get("matches"))
+def step_has_traffic(step: CanaryStep) -> bool:
+    return step.traffic is not None or bool(step.matches)
 
 
-def step_replicas(step: Mapping[str, Any], replicas: int) -> int:
-    return planned_batch_replicas(step.get("replicas"), replicas)
+def step_replicas(step: CanaryStep, replicas: int) -> int:
+    return planned_batch_replicas(step.replicas, replicas)
 
 
 def natural_next(index: int, total: int) -> int:
@@ -158,8 +172,9 @@ class Observation:
     """Everything the reconciler read or did this round that the pure machine needs."""
 
     workload: WorkloadObservation
-    #: The BatchRelease named like the Rollout, as read (None if absent).
-    batch_release: Mapping[str, Any] | None = None
+    #: The BatchRelease named like the Rollout, as read (None if absent): the wire dict or the model
+    #: (``reconcile_rollout`` decodes a dict once, :func:`as_batch_release`).
+    batch_release: BatchRelease | Mapping[str, Any] | None = None
     #: Result of the traffic action requested last for this step (DoTrafficRouting/finalise).
     traffic_done: bool = True
     #: Traffic objects verified and TrafficRouting finalizer ensured (Initializing, §5.2 2 & 4).

@@ -1,6 +1,7 @@
 """Canary / partition step machine (rollout-lifecycle.md §6.1, §6.2, §6.5, §6.6, §7).
 
-One call runs one reconcile round of the ``InRolling`` "normal rolling" branch: it mutates the
+One call runs one reconcile round of the ``InRolling`` "normal rolling" branch: it reads the typed
+Rollout and BatchRelease (decoded once at the edge, :mod:`rollouts.rollout.model`), mutates the
 sub-status dict (``status.canaryStatus``) and appends intended actions to a :class:`Round`. Each
 round performs at most one state transition (plus the documented fall-throughs), because the
 status write itself triggers the next reconcile; timed waits request a requeue instead.
@@ -15,6 +16,11 @@ from typing import Any
 import attrs
 
 from rollouts.api import keys
+from rollouts.api.intstr import wire_value
+from rollouts.api.v1beta1.batchrelease import BatchRelease, BatchReleaseStatus
+from rollouts.api.v1beta1.rollout import CanaryStep, Rollout
+from rollouts.api.wire import go_dict, is_present, to_dict
+from rollouts.release.batch import planned_batch_replicas
 from rollouts.release.plan import release_plan_hash
 from rollouts.rollout import actions as act
 from rollouts.rollout import model as m
@@ -43,37 +49,43 @@ def step_message(i: int, n: int, what: str) -> str:
     return f"Rollout is in step({i}/{n}), and {what}"
 
 
-def batch_release_message(br: Mapping[str, Any]) -> str:
+def batch_release_message(br: BatchRelease | Mapping[str, Any]) -> str:
     """Sub-status message mirroring the BatchRelease ("BatchRelease is at state Ready, rollout-id X, step K")."""
-    status = br.get("status") or {}
-    cs = status.get("canaryStatus") or {}
+    model = m.as_batch_release(br)
+    status = (model.status if model is not None else None) or BatchReleaseStatus()
+    cs = status.canary_status
     msg = (
-        f"BatchRelease is at state {cs.get('batchState', '')}, "
-        f"rollout-id {status.get('observedRolloutID', '')}, step {int(cs.get('currentBatch', 0)) + 1}"
+        f"BatchRelease is at state {cs.batch_state}, "
+        f"rollout-id {status.observed_rollout_id}, step {cs.current_batch + 1}"
     )
-    if status.get("message"):
-        msg += f", {status['message']}"
+    if status.message:
+        msg += f", {status.message}"
     return msg
 
 
 def desired_batch_release(
-    rollout: Mapping[str, Any], sub: Mapping[str, Any], rollback_in_batch: bool
+    rollout: Rollout | Mapping[str, Any], sub: Mapping[str, Any], rollback_in_batch: bool
 ) -> dict[str, Any]:
-    """The BatchRelease the Rollout wants for its current step (§7); name == Rollout name."""
-    meta = rollout.get("metadata") or {}
-    canary = m.canary(rollout)
-    extra = bool(canary.get("enableExtraWorkloadForCanary"))
+    """The BatchRelease the Rollout wants for its current step (§7); name == Rollout name.
+
+    Built as the wire dict the API server receives: values come from the typed Rollout, in the key
+    order and presence the reconciler has always sent (the BatchRelease's stored form depends on it).
+    """
+    ro = m.as_rollout(rollout)
+    meta = ro.metadata
+    canary = m.canary(ro)
+    extra = canary.enable_extra_workload_for_canary
     plan: dict[str, Any] = {
-        "batches": [{"canaryReplicas": s.get("replicas")} for s in m.steps(rollout)],
+        "batches": [{"canaryReplicas": wire_value(s.replicas)} for s in canary.steps],
         "batchPartition": int(sub.get("currentStepIndex", 1)) - 1,
         "rolloutID": sub.get("observedRolloutID", ""),
         "rollingStyle": "Canary" if extra else "Partition",
         "enableExtraWorkloadForCanary": extra,
     }
-    if canary.get("failureThreshold") is not None:
-        plan["failureThreshold"] = canary["failureThreshold"]
-    if canary.get("patchPodTemplateMetadata") is not None:
-        plan["patchPodTemplateMetadata"] = canary["patchPodTemplateMetadata"]
+    if canary.failure_threshold is not None:
+        plan["failureThreshold"] = canary.failure_threshold.value
+    if canary.patch_pod_template_metadata is not None:
+        plan["patchPodTemplateMetadata"] = to_dict(canary.patch_pod_template_metadata)
     body: dict[str, Any] = {
         "apiVersion": "rollouts.kruise.io/v1beta1",
         "kind": "BatchRelease",
@@ -91,9 +103,9 @@ def desired_batch_release(
                 }
             ],
         },
-        "spec": {"workloadRef": dict(m.spec(rollout).get("workloadRef") or {}), "releasePlan": plan},
+        "spec": {"workloadRef": to_dict(ro.spec.workload_ref), "releasePlan": plan},
     }
-    anns = (meta.get("annotations") or {}).get(keys.ROLLBACK_IN_BATCH_ANNOTATION)
+    anns = ro.annotations.get(keys.ROLLBACK_IN_BATCH_ANNOTATION)
     if rollback_in_batch and anns is not None:
         body["metadata"]["annotations"] = {keys.ROLLBACK_IN_BATCH_ANNOTATION: anns}
     return body
@@ -108,36 +120,42 @@ def _normalise(value: Any) -> Any:
     return value
 
 
-def batch_release_differs(observed: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
-    obs_anns = (observed.get("metadata") or {}).get("annotations") or {}
+def batch_release_differs(observed: BatchRelease, desired: Mapping[str, Any]) -> bool:
+    obs_anns = observed.annotations
     want_anns = (desired.get("metadata") or {}).get("annotations") or {}
-    return _normalise(observed.get("spec")) != _normalise(desired.get("spec")) or obs_anns != want_anns
+    return _normalise(to_dict(observed.spec)) != _normalise(desired.get("spec")) or obs_anns != want_anns
 
 
-def batch_release_ready(br: Mapping[str, Any], step_index: int) -> bool:
+def batch_release_ready(br: BatchRelease, step_index: int) -> bool:
     """The BR saw the latest plan, its generation, and the batch for this step is Ready (§6.2 StepUpgrade)."""
-    meta = br.get("metadata") or {}
-    status = br.get("status") or {}
-    cs = status.get("canaryStatus") or {}
-    plan = (br.get("spec") or {}).get("releasePlan") or {}
+    status = br.status
+    if status is None:
+        return False
+    cs = status.canary_status
     return (
-        status.get("observedReleasePlanHash") == release_plan_hash(plan)
-        and int(meta.get("generation", 0)) == int(status.get("observedGeneration", -1))
-        and cs.get("batchState") == "Ready"
-        and int(cs.get("currentBatch", 0)) + 1 >= step_index
+        status.observed_release_plan_hash == release_plan_hash(go_dict(br.spec.release_plan))
+        # an absent observedGeneration never matches (the BR controller has not written one yet)
+        and is_present(status, "observed_generation")
+        and int(br.metadata.get("generation", 0)) == status.observed_generation
+        and cs.batch_state == "Ready"
+        and cs.current_batch + 1 >= step_index
     )
 
 
-def prologue(rollout: Mapping[str, Any], status: dict[str, Any], obs: m.Observation, rnd: Round, now: datetime) -> bool:
+#: The step of an index outside the steps (a hand-edited status): no replicas, no traffic, manual pause.
+_NO_STEP = CanaryStep()
+
+
+def prologue(rollout: Rollout, status: dict[str, Any], obs: m.Observation, rnd: Round, now: datetime) -> bool:
     """§6.1 steps 1–4; returns False when the round must stop here."""
     sub = status[m.SUB_STATUS]
-    br = obs.batch_release
+    br = m.as_batch_release(obs.batch_release)
     if br is not None:
-        cs = (br.get("status") or {}).get("canaryStatus") or {}
-        sub["canaryReplicas"] = int(cs.get("updatedReplicas", 0))
-        sub["canaryReadyReplicas"] = int(cs.get("updatedReadyReplicas", 0))
+        cs = br.status.canary_status if br.status is not None else None
+        sub["canaryReplicas"] = cs.updated_replicas if cs is not None else 0
+        sub["canaryReadyReplicas"] = cs.updated_ready_replicas if cs is not None else 0
         sub["message"] = batch_release_message(br)
-        plan_id = ((br.get("spec") or {}).get("releasePlan") or {}).get("rolloutID", "")
+        plan_id = br.spec.release_plan.rollout_id
         if sub.get("observedRolloutID", "") != plan_id:
             rnd.actions.append(act.PatchBatchReleaseRolloutID(sub.get("observedRolloutID", "")))
     if not sub.get("podTemplateHash"):
@@ -146,7 +164,7 @@ def prologue(rollout: Mapping[str, Any], status: dict[str, Any], obs: m.Observat
         return False
     steps = m.steps(rollout)
     index = int(sub.get("currentStepIndex", 1))
-    current = steps[index - 1] if 1 <= index <= len(steps) else {}
+    current = steps[index - 1] if 1 <= index <= len(steps) else _NO_STEP
     if m.has_traffic_routings(rollout) and not m.step_has_traffic(current):
         rnd.actions.append(act.FinaliseTrafficRouting())
         if not obs.traffic_done:
@@ -155,7 +173,7 @@ def prologue(rollout: Mapping[str, Any], status: dict[str, Any], obs: m.Observat
     return True
 
 
-def do_step_jump(rollout: Mapping[str, Any], sub: dict[str, Any], replicas: int, now: datetime) -> bool:
+def do_step_jump(rollout: Rollout, sub: dict[str, Any], replicas: int, now: datetime) -> bool:
     """§6.6: honour a user-edited ``nextStepIndex``; True if a jump happened (round ends)."""
     steps = m.steps(rollout)
     n = len(steps)
@@ -172,21 +190,21 @@ def do_step_jump(rollout: Mapping[str, Any], sub: dict[str, Any], replicas: int,
 
 
 def recalculate_target(
-    rollout: Mapping[str, Any], batch_release: Mapping[str, Any] | None, index: int, replicas: int
+    rollout: Rollout | Mapping[str, Any], batch_release: BatchRelease | Mapping[str, Any] | None, index: int,
+    replicas: int,
 ) -> int:
     """§6.5 target step: first candidate (current index first) whose replicas ≥ what the BR released.
 
     Upstream quirk kept: if no step qualifies, the *last candidate examined* wins (with the current
     index last in the list that is the second-to-last step).
     """
-    steps = m.steps(rollout)
-    if batch_release is None:
+    steps = m.steps(m.as_rollout(rollout))
+    br = m.as_batch_release(batch_release)
+    if br is None:
         return 1
-    plan = (batch_release.get("spec") or {}).get("releasePlan") or {}
-    batches = plan.get("batches") or []
-    part = plan.get("batchPartition")
-    part = 0 if part is None else int(part)
-    current = m.step_replicas({"replicas": batches[part].get("canaryReplicas")}, replicas) if part < len(batches) else 0
+    plan = br.spec.release_plan
+    part = plan.batch_partition or 0
+    current = planned_batch_replicas(plan.batches[part].canary_replicas, replicas) if part < len(plan.batches) else 0
     candidates = ([index] if 1 <= index <= len(steps) else []) + [i for i in range(1, len(steps) + 1) if i != index]
     for i in candidates:
         if m.step_replicas(steps[i - 1], replicas) >= current:
@@ -195,7 +213,7 @@ def recalculate_target(
 
 
 def recalculate_step(
-    rollout: Mapping[str, Any], sub: dict[str, Any], obs: m.Observation, hash_value: str, now: datetime
+    rollout: Rollout, sub: dict[str, Any], obs: m.Observation, hash_value: str, now: datetime
 ) -> None:
     """§6.5: after a plan change pick the step matching what the BatchRelease already released."""
     index = int(sub.get("currentStepIndex", 1))
@@ -209,13 +227,13 @@ def recalculate_step(
     do_step_jump(rollout, sub, obs.workload.replicas, now)
 
 
-def run_step(rollout: Mapping[str, Any], status: dict[str, Any], obs: m.Observation, rnd: Round, now: datetime) -> None:
+def run_step(rollout: Rollout, status: dict[str, Any], obs: m.Observation, rnd: Round, now: datetime) -> None:
     """§6.2 per-state behaviour for one round (after the prologue)."""
     sub = status[m.SUB_STATUS]
     steps = m.steps(rollout)
     n = len(steps)
     index = int(sub.get("currentStepIndex", 1))
-    step = steps[index - 1] if 1 <= index <= n else {}
+    step = steps[index - 1] if 1 <= index <= n else _NO_STEP
     state = sub.get("currentStepState")
     if state == m.BEFORE_STEP_UPGRADE:
         if m.step_has_traffic(step) and not _stable_service_ready(rollout, sub, obs, rnd, index, step):
@@ -249,12 +267,12 @@ def run_step(rollout: Mapping[str, Any], status: dict[str, Any], obs: m.Observat
 
 
 def _stable_service_ready(
-    rollout: Mapping[str, Any],
+    rollout: Rollout,
     sub: Mapping[str, Any],
     obs: m.Observation,
     rnd: Round,
     index: int,
-    step: Mapping[str, Any],
+    step: CanaryStep,
 ) -> bool:
     """BeforeStepUpgrade for a traffic step: fix the stable Service selector first (§6.2).
 
@@ -267,7 +285,7 @@ def _stable_service_ready(
     full = m.step_replicas(step, obs.workload.replicas) >= obs.workload.replicas
     if not m.uses_extra_workload(rollout) and full:
         wanted.append(act.RestoreStableService())
-    if index == 1 and not canary.get("disableGenerateCanaryService") and m.has_traffic_routings(rollout):
+    if index == 1 and not canary.disable_generate_canary_service and m.has_traffic_routings(rollout):
         wanted.append(act.PatchStableService("pod-template-hash", str(sub.get("stableRevision", ""))))
     if not wanted:
         return True
@@ -279,20 +297,20 @@ def _stable_service_ready(
 
 
 def _step_upgrade(
-    rollout: Mapping[str, Any],
+    rollout: Rollout,
     status: dict[str, Any],
     obs: m.Observation,
     rnd: Round,
     now: datetime,
     index: int,
     n: int,
-    step: Mapping[str, Any],
+    step: CanaryStep,
 ) -> None:
     sub = status[m.SUB_STATUS]
     set_progressing_message(status, step_message(index, n, "upgrade workload to new version"), now)
     # §6: the annotation travels to the BatchRelease only while the workload is rolling back.
     desired = desired_batch_release(rollout, sub, obs.rollback_in_batch and obs.workload.in_rollback)
-    br = obs.batch_release
+    br = m.as_batch_release(obs.batch_release)
     if br is None:
         rnd.actions.append(act.CreateBatchRelease(desired))
         return
@@ -313,17 +331,17 @@ def _step_upgrade(
 
 
 def _step_paused(
-    rollout: Mapping[str, Any],
+    rollout: Rollout,
     status: dict[str, Any],
     rnd: Round,
     now: datetime,
     index: int,
     n: int,
-    step: Mapping[str, Any],
+    step: CanaryStep,
 ) -> None:
     sub = status[m.SUB_STATUS]
-    full_release = index == n and step.get("replicas") == "100%"
-    duration = (step.get("pause") or {}).get("duration")
+    full_release = index == n and wire_value(step.replicas) == "100%"
+    duration = step.pause.duration
     if not full_release:
         if duration is None:
             set_progressing_message(

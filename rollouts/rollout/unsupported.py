@@ -18,23 +18,15 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from rollouts.api import v1beta1 as b
+from rollouts.api.decode import as_rollout
 from rollouts.api.unsupported import unsupported_message
-from rollouts.api.wire import DecodeError, from_dict
+from rollouts.api.wire import DecodeError
 from rollouts.rollout import model as m
 from rollouts.rollout.conditions import PROGRESSING, get_condition, new_condition, remove_condition, set_condition
 
 REASON_UNSUPPORTED: Final = "Unsupported"
 MSG_PREFIX: Final = "Rollout is not run by this controller: "
 _CLEANUP_PHASES = (m.PHASE_TERMINATING, m.PHASE_DISABLING, m.PHASE_DISABLED)
-
-
-def _message(rollout: Mapping[str, Any]) -> str:
-    try:  # the status is not needed: leaving it out halves the decoding cost of every reconcile
-        model = from_dict(b.Rollout, {k: v for k, v in rollout.items() if k != "status"})
-    except DecodeError:
-        return ""  # an undecodable Rollout is the machine's problem, as before
-    return unsupported_message(model)
 
 
 def guard(rollout: Mapping[str, Any], now: datetime) -> tuple[Mapping[str, Any], dict[str, Any] | None]:
@@ -44,9 +36,13 @@ def guard(rollout: Mapping[str, Any], now: datetime) -> tuple[Mapping[str, Any],
     caller still diffs its status write against the stored object, so the removal is persisted).
     """
     status = rollout.get("status") or {}
-    if m.is_deleting(rollout) or m.is_disabled(rollout) or status.get("phase") in _CLEANUP_PHASES:
+    try:  # the status is not decoded (as_rollout): that halves the cost of every reconcile
+        model = as_rollout(rollout)
+    except DecodeError:
+        return rollout, None  # an undecodable Rollout is the machine's problem, as before
+    if m.is_deleting(model) or m.is_disabled(model) or status.get("phase") in _CLEANUP_PHASES:
         return rollout, None
-    message = _message(rollout)
+    message = unsupported_message(model)
     cond = get_condition(dict(status), PROGRESSING)
     stale = cond is not None and cond.get("reason") == REASON_UNSUPPORTED
     if not message:

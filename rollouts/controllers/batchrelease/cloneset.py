@@ -10,35 +10,35 @@ from __future__ import annotations
 
 from typing import Any
 
+from rollouts.api.intstr import IntOrStrLike, WireIntOrStr, is_string
 from rollouts.controllers.batchrelease.partition import PartitionControl
+from rollouts.objects import workload as wl
 from rollouts.release.batch import BatchTarget, parse_integer_as_percentage_if_possible
 from rollouts.release.deployment_strategy import CONTROL_INFO_ANNOTATION
-from rollouts.release.intstr import IntOrStr, is_percent
 
 
 class CloneSetControl(PartitionControl):
     def revisions(self) -> tuple[str, str]:
-        status = (self.obj or {}).get("status") or {}
-        return status.get("updateRevision", ""), status.get("currentRevision", "")
+        return wl.status_str(self.obj, "updateRevision"), wl.status_str(self.obj, "currentRevision")
 
     def status_updated_ready(self) -> int | None:
-        return int(((self.obj or {}).get("status") or {}).get("updatedReadyReplicas", 0))
+        return wl.status_int(self.obj, "updatedReadyReplicas")
 
     def initialize_patch(self, info: str) -> dict[str, Any]:
         return {"metadata": {"annotations": {CONTROL_INFO_ANNOTATION: info}},
                 "spec": {"updateStrategy": {"paused": False, "partition": "100%"}}}
 
-    def current_partition(self) -> IntOrStr:
-        value = (((self.obj or {}).get("spec") or {}).get("updateStrategy") or {}).get("partition")
+    def current_partition(self) -> WireIntOrStr:
+        value = wl.update_strategy(self.obj).get("partition")
         return 0 if value is None else value
 
-    def desired_partition(self, target: BatchTarget, canary_replicas: IntOrStr | None) -> IntOrStr:
+    def desired_partition(self, target: BatchTarget, canary_replicas: IntOrStrLike | None) -> WireIntOrStr:
         stable = max(0, target.desired_stable)
-        if is_percent(canary_replicas):
+        if is_string(canary_replicas):
             return parse_integer_as_percentage_if_possible(stable, self.replicas(), canary_replicas)
         return stable
 
-    def partition_patch(self, desired: IntOrStr) -> dict[str, Any]:
+    def partition_patch(self, desired: WireIntOrStr) -> dict[str, Any]:
         return {"spec": {"updateStrategy": {"partition": desired}}}
 
     def finalize_patch(self, release: bool) -> dict[str, Any]:

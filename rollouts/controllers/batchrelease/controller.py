@@ -16,6 +16,9 @@ import attrs
 import structlog
 
 from rollouts.api import keys
+from rollouts.api.decode import batch_release as batch_release_model
+from rollouts.api.v1beta1.batchrelease import BatchRelease
+from rollouts.api.wire import to_dict
 from rollouts.controllers.batchrelease import executor
 from rollouts.controllers.batchrelease.deployment import deployment_pods_owner
 from rollouts.controllers.batchrelease.registry import control_plane
@@ -31,10 +34,13 @@ from rollouts.controllers.common import (
     meta,
     ref_matches,
 )
-from rollouts.controllers.workloads import get_workload, kind_of
+from rollouts.controllers.workloads import WorkloadKind, get_workload, kind_of
 from runtime.cache.frozen import thaw
+from runtime.cache.protocols import CacheReader, Informer, SyncedInformer
 from runtime.clock import REAL_CLOCK, Clock
-from runtime.kube.resources import DEPLOYMENTS, PODS
+from runtime.events import EventSink
+from runtime.kube.protocols import KubeApi
+from runtime.kube.resources import DEPLOYMENTS, PODS, Resource
 from runtime.reconcile import Request, Result
 
 BATCH_RELEASE_FINALIZER = keys.BATCH_RELEASE_FINALIZER
@@ -45,18 +51,18 @@ log = structlog.get_logger("rollouts.controllers.batchrelease")
 
 @attrs.define
 class BatchReleaseReconciler:
-    client: Any
-    batch_releases: Any
-    deployments: Any
-    events: Any = None
+    client: KubeApi
+    batch_releases: Informer
+    deployments: Informer
+    events: EventSink | None = None
     clock: Clock = REAL_CLOCK
     _writes: OwnWrites = attrs.field(factory=OwnWrites)
     #: Informers of the other workload kinds by resource (kinds without one are read with a GET).
-    workload_stores: dict[Any, Any] = attrs.field(factory=dict)
+    workload_stores: dict[Resource, Informer] = attrs.field(factory=dict)
     #: Resources of custom StatefulSet-like kinds found so far (``workloads.kind_of``).
-    _custom_kinds: dict[Any, Any] = attrs.field(factory=dict)
+    _custom_kinds: dict[tuple[str, str], Resource] = attrs.field(factory=dict)
     #: The pod informer (None: the control planes list pods from the API server).
-    pods: Any = None
+    pods: SyncedInformer | None = None
 
     async def reconcile(self, request: Request) -> Result:
         ns, name = request.namespace or "", request.name
@@ -76,37 +82,41 @@ class BatchReleaseReconciler:
             patch = finalizers_patch(br, BATCH_RELEASE_FINALIZER, present=True)
             if patch:
                 br = await self.client.patch(BATCHRELEASES, name, patch, ns)
-        ref = (br.get("spec") or {}).get("workloadRef") or {}
-        row = await kind_of(self.client, ref, self._custom_kinds)
+        model = batch_release_model(br)  # the edge: decoded once, the control plane and executor read the model
+        ref = model.spec.workload_ref
+        row = await kind_of(self.client, to_dict(ref), self._custom_kinds)
         if row is None:
             if self.events is not None:
                 self.events.event(br, "Warning", "UnsupportedWorkload",
-                                  f"the workload type '{ref.get('apiVersion')}/{ref.get('kind')}' is not supported")
+                                  f"the workload type '{ref.api_version}/{ref.kind}' is not supported")
             return Result()
-        br, requeue = await self._execute(br, status, row)
+        br, requeue = await self._execute(br, model, status, row)
         await self._write_status(br, status)
         return Result(requeue_after=requeue) if requeue is not None else Result()
 
     async def _execute(
-        self, br: dict[str, Any], status: dict[str, Any], row: Any
+        self, br: dict[str, Any], model: BatchRelease, status: dict[str, Any], row: WorkloadKind
     ) -> tuple[dict[str, Any], float | None]:
-        """Sync the status with the workload, then run the phase machine; returns the BR as last written."""
+        """Sync the status with the workload, then run the phase machine; returns the BR as last written.
+
+        ``br`` is the wire dict (the status patch is computed against it), ``model`` its decoded spec and
+        metadata for everything else; a status write does not change what the model holds."""
         if not status.get("phase"):
             status.update(executor.initial_status())
-        ref = (br.get("spec") or {}).get("workloadRef") or {}
+        ref = model.spec.workload_ref
         stores = {DEPLOYMENTS: self.deployments, **self.workload_stores}
-        workload = await get_workload(self.client, row, ref.get("name", ""), meta(br).get("namespace", ""), stores)
+        workload = await get_workload(self.client, row, ref.name, model.namespace, stores)
         writes = WorkloadWriteCounter(self.client)
-        control = control_plane(group_of(str(ref.get("apiVersion", ""))), str(ref.get("kind", "")))(
-            writes, br, thaw(workload) if workload is not None else None, row)
+        control = control_plane(group_of(ref.api_version), ref.kind)(
+            writes, model, thaw(workload) if workload is not None else None, row)
         control.pod_informer = self.pods
         event, info = await control.workload_info()
-        if not executor.sync_status(br, status, event, info):
+        if not executor.sync_status(model, status, event, info):
             return br, None if status.get("phase") == executor.COMPLETED else executor.REQUEUE_SECONDS
         status["observedGeneration"] = meta(br).get("generation", 0)
         if status != (br.get("status") or {}):
             br = await self._write_status(br, status)  # persist every state change before acting on it (§2.4)
-        return br, await executor.run(br, status, control, self.clock.now(), lambda: writes.count)
+        return br, await executor.run(model, status, control, self.clock.now(), lambda: writes.count)
 
     async def _write_status(self, br: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
         """One merge patch of ``status`` against the BR's stored status; returns the written BR."""
@@ -126,21 +136,48 @@ class WorkloadWriteCounter:
 
     Why: :func:`executor.run` chains transitions only while the workload is untouched; Pod label
     patches do not change what the next transition reads (the control keeps the patched Pods as
-    the API server answered them)."""
+    the API server answered them). Control planes write workloads with ``patch`` only; the other verbs
+    pass through uncounted."""
 
-    client: Any
+    client: KubeApi
     count: int = 0
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.client, name)
+    async def get(self, res: Resource, name: str, namespace: str | None = None) -> dict[str, Any]:
+        return await self.client.get(res, name, namespace)
 
-    async def patch(self, resource: Any, *args: Any, **kwargs: Any) -> Any:
-        if resource != PODS:
+    async def list(
+        self, res: Resource, namespace: str | None = None, *, label_selector: str | None = None,
+        field_selector: str | None = None, limit: int = 500, resource_version: str | None = None,
+    ) -> dict[str, Any]:
+        return await self.client.list(res, namespace, label_selector=label_selector, field_selector=field_selector,
+                                      limit=limit, resource_version=resource_version)
+
+    async def create(
+        self, res: Resource, body: dict[str, Any], namespace: str | None = None, *, dry_run: bool = False,
+    ) -> dict[str, Any]:
+        return await self.client.create(res, body, namespace, dry_run=dry_run)
+
+    async def update(
+        self, res: Resource, body: dict[str, Any], *, subresource: str | None = None, dry_run: bool = False,
+    ) -> dict[str, Any]:
+        return await self.client.update(res, body, subresource=subresource, dry_run=dry_run)
+
+    async def patch(self, res: Resource, name: str, body: Any, namespace: str | None = None,
+                    **options: Any) -> dict[str, Any]:
+        if res != PODS:
             self.count += 1
-        return await self.client.patch(resource, *args, **kwargs)
+        return await self.client.patch(res, name, body, namespace, **options)
+
+    async def patch_status(self, res: Resource, name: str, body: Any, namespace: str | None = None, *,
+                           patch_type: str = "merge") -> dict[str, Any]:
+        return await self.client.patch_status(res, name, body, namespace, patch_type=patch_type)
+
+    async def delete(self, res: Resource, name: str, namespace: str | None = None,
+                     **options: Any) -> dict[str, Any] | None:
+        return await self.client.delete(res, name, namespace, **options)
 
 
-def batch_release_for_workload(br_store: Any, obj: Mapping[str, Any]) -> list[Request]:
+def batch_release_for_workload(br_store: CacheReader, obj: Mapping[str, Any]) -> list[Request]:
     """§1 watches: control-info names the BR; else the last BR in the namespace referencing the workload."""
     md = meta(obj)
     raw = annotations_of(obj).get(CONTROL_INFO_ANNOTATION)
@@ -159,7 +196,9 @@ def batch_release_for_workload(br_store: Any, obj: Mapping[str, Any]) -> list[Re
     return found
 
 
-def batch_release_for_pod(br_store: Any, rs_store: Any, deploy_store: Any, pod: Mapping[str, Any]) -> list[Request]:
+def batch_release_for_pod(
+    br_store: CacheReader, rs_store: CacheReader, deploy_store: CacheReader, pod: Mapping[str, Any]
+) -> list[Request]:
     """Pod → ReplicaSet → Deployment → (control-info) BatchRelease."""
     rs = deployment_pods_owner(pod, rs_store)
     if rs is None:

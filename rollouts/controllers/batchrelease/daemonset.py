@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rollouts.controllers.batchrelease.partition import DaemonSetCounts, RollingUpdatePartition
+from rollouts.objects import workload as wl
 from rollouts.release.deployment_strategy import CONTROL_INFO_ANNOTATION
 
 
@@ -19,7 +20,7 @@ def _suffix(revision: str) -> str:
 
 class AdvancedDaemonSetControl(DaemonSetCounts, RollingUpdatePartition):
     def revisions(self) -> tuple[str, str]:
-        return _suffix(((self.obj or {}).get("status") or {}).get("daemonSetHash", "")), ""
+        return _suffix(wl.status_str(self.obj, "daemonSetHash")), ""
 
     def initialize_patch(self, info: str) -> dict[str, Any]:
         return {"metadata": {"annotations": {CONTROL_INFO_ANNOTATION: info}},

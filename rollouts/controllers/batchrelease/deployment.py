@@ -13,9 +13,14 @@ from typing import Any
 
 import attrs
 
+from rollouts.api.decode import batch_release as batch_release_model
+from rollouts.api.intstr import WireIntOrStr
+from rollouts.api.v1beta1.batchrelease import BatchRelease
+from rollouts.api.wire import is_present
 from rollouts.controllers.batchrelease.labelpatch import apply_pod_labels, list_pods, plan_labels
-from rollouts.controllers.common import annotations_of, is_deleting, labels, meta
+from rollouts.controllers.common import annotations_of, labels, meta
 from rollouts.controllers.rollout.workload import owned_replica_sets, update_revision
+from rollouts.objects import workload as wl
 from rollouts.release.batch import new_rs_replicas_limit
 from rollouts.release.deployment_strategy import (
     CONTROL_INFO_ANNOTATION,
@@ -28,7 +33,9 @@ from rollouts.release.deployment_strategy import (
 )
 from rollouts.release.readiness import is_batch_ready
 from rollouts.release.template_hash import POD_TEMPLATE_HASH_LABEL
+from runtime.cache.protocols import CacheReader, SyncedInformer
 from runtime.kube.errors import NotFound
+from runtime.kube.protocols import KubeApi
 from runtime.kube.resources import DEPLOYMENTS
 
 # SyncWorkloadInformation events (§2.4)
@@ -49,9 +56,12 @@ class WorkloadInfo:
     stable_revision: str = ""
 
 
-def workload_info(br: Mapping[str, Any], deployment: Mapping[str, Any] | None) -> tuple[str, WorkloadInfo | None]:
+def workload_info(
+    batch_release: BatchRelease | Mapping[str, Any], deployment: Mapping[str, Any] | None
+) -> tuple[str, WorkloadInfo | None]:
     """§2.6 for the partition Deployment: (event, info)."""
-    if is_deleting(br):
+    br = batch_release_model(batch_release)
+    if br.metadata.get("deletionTimestamp"):
         return NORMAL, None
     if deployment is None:
         return HAS_GONE, None
@@ -63,15 +73,14 @@ def workload_info(br: Mapping[str, Any], deployment: Mapping[str, Any] | None) -
         update_revision=update_revision(deployment),
         stable_revision=labels(deployment).get(STABLE_REVISION_LABEL, ""),
     )
-    br_status = br.get("status") or {}
     if int(meta(deployment).get("generation", 0)) > int(status.get("observedGeneration", 0)):
         return STILL_RECONCILING, info
     if int(status.get("replicas", 0)) == int(status.get("updatedReplicas", 0)):
         return NORMAL, info
-    observed = int(br_status.get("observedWorkloadReplicas", -1))
+    observed = observed_workload_replicas(br)
     if observed != -1 and info.replicas != observed:
         return REPLICAS_CHANGED, info
-    br_update, br_stable = br_status.get("updateRevision", ""), br_status.get("stableRevision", "")
+    br_update, br_stable = stored_revisions(br)
     if br_update and info.update_revision == info.stable_revision and br_stable == info.update_revision \
             and br_stable != br_update:
         return ROLLBACK_IN_BATCH, info
@@ -80,27 +89,41 @@ def workload_info(br: Mapping[str, Any], deployment: Mapping[str, Any] | None) -
     return NORMAL, info
 
 
+def observed_workload_replicas(br: BatchRelease) -> int:
+    """``status.observedWorkloadReplicas`` as stored; -1 (the reset value) when not recorded yet."""
+    status = br.status
+    if status is None or not is_present(status, "observed_workload_replicas"):
+        return -1
+    return status.observed_workload_replicas
+
+
+def stored_revisions(br: BatchRelease) -> tuple[str, str]:
+    """(updateRevision, stableRevision) the BatchRelease recorded."""
+    status = br.status
+    return (status.update_revision, status.stable_revision) if status is not None else ("", "")
+
+
 @attrs.define
 class DeploymentControl:
-    """One executor instance per reconcile (holds the BR and the Deployment as read)."""
+    """One executor instance per reconcile (holds the BR, decoded, and the Deployment as read)."""
 
-    client: Any
-    br: Mapping[str, Any]
+    client: KubeApi
+    br: BatchRelease = attrs.field(converter=batch_release_model)
     deployment: Mapping[str, Any] | None
     pods: list[Mapping[str, Any]] | None = None
     #: The manager's pod informer (None: list pods from the API server).
-    pod_informer: Any = None
+    pod_informer: SyncedInformer | None = None
 
     @property
     def _ns(self) -> str:
-        return meta(self.br).get("namespace", "")
+        return self.br.namespace
 
-    def _batch(self, status: Mapping[str, Any]) -> tuple[Any, int]:
-        plan = (self.br.get("spec") or {}).get("releasePlan") or {}
-        batches = plan.get("batches") or []
+    def _batch(self, status: Mapping[str, Any]) -> tuple[WireIntOrStr, int]:
+        """(canaryReplicas of the current batch in wire form, current batch index)."""
+        batches = self.br.spec.release_plan.batches
         current = int((status.get("canaryStatus") or {}).get("currentBatch", 0))
         current = min(current, len(batches) - 1) if batches else 0
-        partition = batches[current].get("canaryReplicas") if batches else 0
+        partition = batches[current].canary_replicas.value if batches else 0
         return partition, current
 
     async def _patch(self, body: dict[str, Any]) -> None:
@@ -132,8 +155,7 @@ class DeploymentControl:
         """Claim the Deployment; record revisions and replicas."""
         if self.deployment is None:
             return False
-        md = meta(self.br)
-        patch = initialize_patch(self.deployment, control_info(md["name"], md.get("uid", "")))
+        patch = initialize_patch(self.deployment, control_info(self.br.name, str(self.br.metadata.get("uid", ""))))
         if patch:
             await self._patch(patch)
         _, info = workload_info(self.br, self.deployment)
@@ -147,7 +169,7 @@ class DeploymentControl:
         """Raise the annotation partition to this batch, then label the batch's pods."""
         if self.deployment is None:
             return False
-        if int((self.deployment.get("spec") or {}).get("replicas", 1)) == 0:
+        if wl.spec_replicas(self.deployment) == 0:
             return True
         partition, _ = self._batch(status)
         patch = upgrade_batch_patch(self.deployment, partition)
@@ -159,21 +181,21 @@ class DeploymentControl:
     async def _list_pods(self) -> list[Mapping[str, Any]]:
         if self.pods is None:
             assert self.deployment is not None
-            selector = ((self.deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+            selector = wl.match_labels(self.deployment)
             self.pods = await list_pods(self.client, self.pod_informer, self._ns, selector)
         return self.pods
 
     async def _label_pods(self, status: Mapping[str, Any]) -> None:
-        plan = (self.br.get("spec") or {}).get("releasePlan") or {}
-        if not plan.get("rolloutID"):
+        plan = self.br.spec.release_plan
+        if not plan.rollout_id:
             return
         _, current = self._batch(status)
         wanted = plan_labels(
             await self._list_pods(),
-            batches=[b.get("canaryReplicas") for b in plan.get("batches") or []],
+            batches=[b.canary_replicas for b in plan.batches],
             current_batch=current,
-            replicas=int((self.deployment or {}).get("spec", {}).get("replicas", 1)),
-            rollout_id=plan["rolloutID"],
+            replicas=wl.spec_replicas(self.deployment),
+            rollout_id=plan.rollout_id,
             update_revision=status.get("updateRevision", ""),
         )
         self.pods = await apply_pod_labels(self.client, self._ns, await self._list_pods(), wanted)
@@ -182,28 +204,27 @@ class DeploymentControl:
         """EnsureBatchPodsReadyAndLabeled: ``None`` when ready, else the reason with the numbers."""
         if self.deployment is None:
             return "workload not found"
-        replicas = int((self.deployment.get("spec") or {}).get("replicas", 1))
+        replicas = wl.spec_replicas(self.deployment)
         if replicas == 0:
             return None
-        plan = (self.br.get("spec") or {}).get("releasePlan") or {}
+        plan = self.br.spec.release_plan
         partition, _ = self._batch(status)
         planned = new_rs_replicas_limit(partition, replicas)
         _, info = await self.observed_info()
         assert info is not None
-        rollout_id = plan.get("rolloutID") or ""
+        rollout_id = plan.rollout_id
         pods = [p for p in await self._list_pods()] if rollout_id else None
         return is_batch_ready(updated=info.updated, updated_ready=info.updated_ready, desired=planned,
-                              planned=planned, failure_threshold=plan.get("failureThreshold"),
+                              planned=planned, failure_threshold=plan.failure_threshold,
                               rollout_id=rollout_id, pods=pods)
 
     async def finalize(self) -> bool:
         """Hand the Deployment back (restore strategy when ``batchPartition`` is null)."""
         if self.deployment is None:
             return True
-        plan = (self.br.get("spec") or {}).get("releasePlan") or {}
-        patch = finalize_patch(self.deployment, batch_partition_is_nil=plan.get("batchPartition") is None)
-        if patch is None and annotations_of(self.deployment).get(CONTROL_INFO_ANNOTATION) and \
-                plan.get("batchPartition") is None:
+        released = self.br.spec.release_plan.batch_partition is None
+        patch = finalize_patch(self.deployment, batch_partition_is_nil=released)
+        if patch is None and annotations_of(self.deployment).get(CONTROL_INFO_ANNOTATION) and released:
             patch = {"metadata": {"annotations": {CONTROL_INFO_ANNOTATION: None}}}
         if patch:
             try:
@@ -213,7 +234,7 @@ class DeploymentControl:
         return True
 
 
-def deployment_pods_owner(pod: Mapping[str, Any], rs_store: Any) -> Mapping[str, Any] | None:
+def deployment_pods_owner(pod: Mapping[str, Any], rs_store: CacheReader) -> Mapping[str, Any] | None:
     """The ReplicaSet controlling ``pod`` (from the cache), or None."""
     for ref in meta(pod).get("ownerReferences") or []:
         if ref.get("controller") and ref.get("kind") == "ReplicaSet":

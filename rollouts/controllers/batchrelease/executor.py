@@ -12,8 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from rollouts.api import keys
+from rollouts.api.decode import batch_release as batch_release_model
+from rollouts.api.v1beta1.batchrelease import BatchRelease
+from rollouts.api.wire import go_dict
 from rollouts.controllers.batchrelease import deployment as dep
-from rollouts.controllers.common import annotations_of, is_deleting
 from rollouts.release.plan import release_plan_hash
 from runtime.kube.errors import BadRequest
 
@@ -43,26 +45,31 @@ def _fmt(now: datetime) -> str:
     return now.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def sync_status(br: Mapping[str, Any], status: dict[str, Any], event: str, info: dep.WorkloadInfo | None) -> bool:
-    """§2.4 ordered cases; returns False when this round must stop after writing the status."""
-    plan = (br.get("spec") or {}).get("releasePlan") or {}
+def sync_status(
+    batch_release: BatchRelease | Mapping[str, Any], status: dict[str, Any], event: str, info: dep.WorkloadInfo | None
+) -> bool:
+    """§2.4 ordered cases; returns False when this round must stop after writing the status.
+
+    ``status`` is the status wire dict this reconcile edits and writes; the BatchRelease itself is read
+    through its model (a wire dict is decoded here, at the edge)."""
+    br = batch_release_model(batch_release)
+    plan = br.spec.release_plan
     phase = status.get("phase")
     cs = status.setdefault("canaryStatus", {})
-    plan_hash = release_plan_hash(plan)
+    plan_hash = release_plan_hash(go_dict(plan))
     if phase == COMPLETED:
         status["message"] = "release plan has been completed, will do nothing"
         return False
-    if is_deleting(br) or phase == FINALIZING or plan.get("batchPartition") is None:
+    if _deleting(br) or phase == FINALIZING or plan.batch_partition is None:
         status["phase"] = FINALIZING
     elif plan_hash != status.get("observedReleasePlanHash") and phase == PROGRESSING:
-        batches = plan.get("batches") or []
-        same_id = plan.get("rolloutID", "") == status.get("observedRolloutID", "")
-        cs["currentBatch"] = min(int(plan.get("batchPartition") or 0), len(batches) - 1) if same_id else 0
+        same_id = plan.rollout_id == status.get("observedRolloutID", "")
+        cs["currentBatch"] = min(plan.batch_partition or 0, len(plan.batches) - 1) if same_id else 0
         cs.pop("batchReadyTime", None)
         cs["batchState"] = UPGRADING
-        status["observedRolloutID"] = plan.get("rolloutID", "")
+        status["observedRolloutID"] = plan.rollout_id
         status["observedReleasePlanHash"] = plan_hash
-    elif int(cs.get("currentBatch", 0)) >= len(plan.get("batches") or []) and phase == PROGRESSING:
+    elif int(cs.get("currentBatch", 0)) >= len(plan.batches) and phase == PROGRESSING:
         status.clear()
         status.update(initial_status())
     elif event == dep.HAS_GONE and phase not in ("Initial", "", None):
@@ -87,22 +94,26 @@ def sync_status(br: Mapping[str, Any], status: dict[str, Any], event: str, info:
         cs["updatedReadyReplicas"] = info.updated_ready
     if not status.get("observedReleasePlanHash"):
         status["observedReleasePlanHash"] = plan_hash
-    status["observedRolloutID"] = plan.get("rolloutID", "")
+    status["observedRolloutID"] = plan.rollout_id
     return True
 
 
-def _rollback_in_batch_pending(br: Mapping[str, Any], cs: Mapping[str, Any], event: str) -> bool:
+def _deleting(br: BatchRelease) -> bool:
+    return bool(br.metadata.get("deletionTimestamp"))
+
+
+def _rollback_in_batch_pending(br: BatchRelease, cs: Mapping[str, Any], event: str) -> bool:
     """§2.4 case 10: a rollback in batches whose no-need-update pods are not counted yet."""
-    return (event == dep.ROLLBACK_IN_BATCH or keys.ROLLBACK_IN_BATCH_ANNOTATION in annotations_of(br)) \
+    return (event == dep.ROLLBACK_IN_BATCH or keys.ROLLBACK_IN_BATCH_ANNOTATION in br.annotations) \
         and cs.get("noNeedUpdateReplicas") is None
 
 
-def _restart_for_rollback(br: Mapping[str, Any], status: dict[str, Any], info: dep.WorkloadInfo | None) -> bool:
+def _restart_for_rollback(br: BatchRelease, status: dict[str, Any], info: dep.WorkloadInfo | None) -> bool:
     """Back to Preparing so Initialize counts the no-need-update pods; False: wait (stop this round).
 
     Only once the workload really is back on one revision and the Rollout asked for it: before
     that, a rollback seen by the BatchRelease alone is the Rollout's to handle (quick rollback)."""
-    annotated = keys.ROLLBACK_IN_BATCH_ANNOTATION in annotations_of(br)
+    annotated = keys.ROLLBACK_IN_BATCH_ANNOTATION in br.annotations
     if info is None or not annotated or info.stable_revision != info.update_revision:
         return False
     cs = status.setdefault("canaryStatus", {})
@@ -114,9 +125,11 @@ def _restart_for_rollback(br: Mapping[str, Any], status: dict[str, Any], info: d
 
 
 async def execute(
-    br: Mapping[str, Any], status: dict[str, Any], control: dep.DeploymentControl, now: datetime
+    batch_release: BatchRelease | Mapping[str, Any], status: dict[str, Any], control: dep.DeploymentControl,
+    now: datetime,
 ) -> float | None:
     """§2.5: one step of the phase machine; returns a requeue delay (None: wait for events)."""
+    br = batch_release_model(batch_release)
     phase = status.get("phase") or PREPARING
     if phase not in (PREPARING, PROGRESSING, FINALIZING, COMPLETED):
         phase = PREPARING
@@ -134,8 +147,8 @@ async def execute(
 
 
 async def run(
-    br: Mapping[str, Any], status: dict[str, Any], control: dep.DeploymentControl, now: datetime,
-    workload_writes: Callable[[], int],
+    batch_release: BatchRelease | Mapping[str, Any], status: dict[str, Any], control: dep.DeploymentControl,
+    now: datetime, workload_writes: Callable[[], int],
 ) -> float | None:
     """:func:`execute` back to back until a transition writes the workload or a state repeats.
 
@@ -148,6 +161,7 @@ async def run(
     transition carries the reason the batch is not ready, which must be written, not spun past.
     ``workload_writes`` counts the control plane's workload writes so far (Pod label patches excluded).
     """
+    br = batch_release_model(batch_release)  # decoded once for the whole chain
     seen: set[tuple[Any, ...]] = set()
     requeue: float | None = None
     for _ in range(MAX_CHAINED_TRANSITIONS):
@@ -173,11 +187,11 @@ def _fell_back(before: tuple[Any, ...], after: tuple[Any, ...]) -> bool:
 
 
 async def _progressing(
-    br: Mapping[str, Any], status: dict[str, Any], control: dep.DeploymentControl, now: datetime
+    br: BatchRelease, status: dict[str, Any], control: dep.DeploymentControl, now: datetime
 ) -> float | None:
     cs = status.setdefault("canaryStatus", {})
     state = cs.get("batchState") or UPGRADING
-    plan = (br.get("spec") or {}).get("releasePlan") or {}
+    plan = br.spec.release_plan
     if state == UPGRADING:
         try:
             upgraded = await control.upgrade_batch(status)
@@ -208,8 +222,8 @@ async def _progressing(
             cs["batchState"] = UPGRADING
             status["message"] = f"batch {current + 1} is not ready: {reason}"
             return REQUEUE_SECONDS
-        partition = plan.get("batchPartition")
-        if partition is None or int(partition) > current:
+        partition = plan.batch_partition
+        if partition is None or partition > current:
             cs["currentBatch"] = current + 1
             cs["batchState"] = UPGRADING
             cs.pop("batchReadyTime", None)

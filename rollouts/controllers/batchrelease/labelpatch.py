@@ -13,9 +13,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rollouts.api import keys
+from rollouts.objects import pod as podobj
 from rollouts.release.batch import planned_batch_replicas
 from rollouts.release.template_hash import POD_TEMPLATE_HASH_LABEL
+from runtime.cache.protocols import SyncedInformer
 from runtime.kube.errors import NotFound
+from runtime.kube.protocols import KubeApi
 from runtime.kube.resources import PODS
 
 ROLLOUT_ID_LABEL = keys.ROLLOUT_ID_LABEL
@@ -24,7 +27,7 @@ REVISION_HASH_LABEL = keys.CONTROLLER_REVISION_HASH_LABEL
 
 
 def _on_revision(pod: Mapping[str, Any], update_revision: str) -> bool:
-    labels = (pod.get("metadata") or {}).get("labels") or {}
+    labels = podobj.labels(pod)
     for key in (POD_TEMPLATE_HASH_LABEL, REVISION_HASH_LABEL):
         value = labels.get(key)
         if value and update_revision.endswith(value):
@@ -47,13 +50,12 @@ def plan_labels(
     planned = [min(planned_batch_replicas(b, replicas), replicas) for b in batches[: current_batch + 1]]
     inc = [p - (planned[i - 1] if i else 0) for i, p in enumerate(planned)]
     to_patch: list[str] = []
-    for pod in sorted(pods, key=lambda p: (p.get("metadata") or {}).get("name", "")):
-        md = pod.get("metadata") or {}
-        if md.get("deletionTimestamp") or not _on_revision(pod, update_revision):
+    for pod in sorted(pods, key=podobj.name):
+        if podobj.is_terminating(pod) or not _on_revision(pod, update_revision):
             continue
-        labels = md.get("labels") or {}
+        labels = podobj.labels(pod)
         if labels.get(ROLLOUT_ID_LABEL) != rollout_id:
-            to_patch.append(md["name"])
+            to_patch.append(podobj.name(pod))
             continue
         try:
             batch_id = int(labels.get(BATCH_ID_LABEL, ""))
@@ -63,7 +65,7 @@ def plan_labels(
             if batch_id - 1 < len(inc):
                 inc[batch_id - 1] -= 1
         else:
-            to_patch.append(md["name"])
+            to_patch.append(podobj.name(pod))
     out: dict[str, dict[str, str]] = {}
     for i in range(len(inc) - 1, -1, -1):
         while inc[i] > 0 and to_patch:
@@ -72,7 +74,9 @@ def plan_labels(
     return out
 
 
-async def list_pods(client: Any, informer: Any, namespace: str, match_labels: Mapping[str, str]) -> list[Any]:
+async def list_pods(
+    client: KubeApi, informer: SyncedInformer | None, namespace: str, match_labels: Mapping[str, str]
+) -> list[Any]:
     """Non-terminating pods of ``namespace`` carrying ``match_labels``.
 
     From the pod informer once it has synced, else with one API LIST. Why: a LIST on every
@@ -85,11 +89,11 @@ async def list_pods(client: Any, informer: Any, namespace: str, match_labels: Ma
     else:
         sel = ",".join(f"{k}={v}" for k, v in match_labels.items())
         items = (await client.list(PODS, namespace, label_selector=sel or None)).get("items") or []
-    return [p for p in items if not (p.get("metadata") or {}).get("deletionTimestamp")]
+    return [p for p in items if not podobj.is_terminating(p)]
 
 
 async def apply_pod_labels(
-    client: Any, namespace: str, pods: Sequence[Any], wanted: Mapping[str, Mapping[str, str]]
+    client: KubeApi, namespace: str, pods: Sequence[Any], wanted: Mapping[str, Mapping[str, str]]
 ) -> list[Any]:
     """Patch the planned labels onto the pods at once; returns ``pods`` as written.
 
@@ -111,7 +115,7 @@ async def apply_pod_labels(
     written = dict(zip(names, await asyncio.gather(*(patch(n, wanted[n]) for n in names)), strict=True))
     out = []
     for pod in pods:
-        name = (pod.get("metadata") or {}).get("name")
+        name = podobj.name(pod)
         if name not in written:
             out.append(pod)
         elif written[name] is not None:

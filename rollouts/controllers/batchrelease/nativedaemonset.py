@@ -21,14 +21,19 @@ import attrs
 import structlog
 
 from rollouts.api import keys
+from rollouts.api.intstr import WireIntOrStr, scaled_value
 from rollouts.controllers.batchrelease.partition import DaemonSetCounts, owned_by
 from rollouts.controllers.common import annotations_of, is_deleting, meta
+from rollouts.objects import pod as podobj
+from rollouts.objects import workload as wl
 from rollouts.release.deployment_strategy import CONTROL_INFO_ANNOTATION
-from rollouts.release.intstr import IntOrStr, scaled_value
 from rollouts.release.labels import on_revision
 from rollouts.release.readiness import pod_is_ready
 from runtime.cache.frozen import thaw
+from runtime.cache.protocols import Informer
+from runtime.events import EventSink
 from runtime.kube.errors import NotFound
+from runtime.kube.protocols import KubeApi
 from runtime.kube.resources import PODS
 from runtime.reconcile import Request, Result
 
@@ -59,7 +64,7 @@ class NativeDaemonSetControl(DaemonSetCounts):
         return {"metadata": {"annotations": {CONTROL_INFO_ANNOTATION: info}},
                 "spec": {"updateStrategy": {"type": "OnDelete"}}}
 
-    def current_partition(self) -> IntOrStr:
+    def current_partition(self) -> WireIntOrStr:
         """The partition last written to the advanced-control annotation (none yet: above any)."""
         value: Any = _json(annotations_of(self.obj).get(ADVANCED_CONTROL_ANNOTATION)).get("partition")  # raw JSON
         try:
@@ -67,8 +72,8 @@ class NativeDaemonSetControl(DaemonSetCounts):
         except (TypeError, ValueError):
             return self.replicas() + 1
 
-    def partition_patch(self, desired: IntOrStr) -> dict[str, Any]:
-        update = str((self.br.get("status") or {}).get("updateRevision", ""))
+    def partition_patch(self, desired: WireIntOrStr) -> dict[str, Any]:
+        update = self.br.status.update_revision if self.br.status is not None else ""
         value = json.dumps({"partition": str(desired), "batch-revision": update}, separators=(",", ":"))
         return {"metadata": {"annotations": {ADVANCED_CONTROL_ANNOTATION: value}}}
 
@@ -87,7 +92,7 @@ class NativeDaemonSetControl(DaemonSetCounts):
 
 def _deletion_order(pod: Mapping[str, Any]) -> tuple[int, int, int, str]:
     """Pending first, then not ready, then lower deletion cost, then newest first."""
-    phase = (pod.get("status") or {}).get("phase")
+    phase = podobj.phase(pod)
     try:
         cost = int(annotations_of(pod).get(DELETION_COST_ANNOTATION, "0"))
     except ValueError:
@@ -107,12 +112,12 @@ def pods_to_delete(daemonset: Mapping[str, Any], pods: list[Mapping[str, Any]]) 
     revision = str(control.get("batch-revision", ""))
     owned = [p for p in pods if owned_by(p, meta(daemonset).get("uid", ""))]
     desired = max(0, len(owned) - partition)
-    updated = [p for p in owned if on_revision(meta(p).get("labels") or {}, revision)]
+    updated = [p for p in owned if on_revision(podobj.labels(p), revision)]
     if len(updated) >= desired:
         return []
     need = desired - len(updated)
-    strategy = ((daemonset.get("spec") or {}).get("updateStrategy") or {}).get("rollingUpdate") or {}
-    scheduled = int((daemonset.get("status") or {}).get("desiredNumberScheduled", 0))
+    strategy = wl.rolling_update(daemonset)
+    scheduled = wl.status_int(daemonset, "desiredNumberScheduled")
     max_unavailable = scaled_value(strategy.get("maxUnavailable"), scheduled, round_up=False) or 1
     unavailable = sum(1 for p in updated if not pod_is_ready(p) or is_deleting(p))
     chosen: list[Mapping[str, Any]] = []
@@ -134,16 +139,16 @@ def pods_to_delete(daemonset: Mapping[str, Any], pods: list[Mapping[str, Any]]) 
 class PodDeleter:
     """Reconciles native DaemonSets carrying the advanced-control annotation (§9.5 pod deleter)."""
 
-    client: Any
-    daemonsets: Any
-    events: Any = None
+    client: KubeApi
+    daemonsets: Informer
+    events: EventSink | None = None
 
     async def reconcile(self, request: Request) -> Result:
         ds = self.daemonsets.store.get(request.name, request.namespace)
         if ds is None or ADVANCED_CONTROL_ANNOTATION not in annotations_of(ds):
             return Result()
         ds = thaw(ds)
-        selector = ((ds.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        selector = wl.match_labels(ds)
         sel = ",".join(f"{k}={v}" for k, v in selector.items())
         pods = (await self.client.list(PODS, request.namespace, label_selector=sel or None)).get("items") or []
         victims = pods_to_delete(ds, pods)

@@ -20,6 +20,9 @@ from typing import Any, ClassVar
 import attrs
 
 from rollouts.api import keys
+from rollouts.api.decode import batch_release as batch_release_model
+from rollouts.api.intstr import IntOrStrLike, WireIntOrStr, scaled_value
+from rollouts.api.v1beta1.batchrelease import BatchRelease, ReleasePlan
 from rollouts.controllers.batchrelease.deployment import (
     HAS_GONE,
     NORMAL,
@@ -28,12 +31,14 @@ from rollouts.controllers.batchrelease.deployment import (
     ROLLBACK_IN_BATCH,
     STILL_RECONCILING,
     WorkloadInfo,
+    observed_workload_replicas,
+    stored_revisions,
 )
 from rollouts.controllers.batchrelease.labelpatch import apply_pod_labels, list_pods, plan_labels
-from rollouts.controllers.common import annotations_of, is_deleting, meta
+from rollouts.controllers.common import annotations_of, meta
+from rollouts.objects import workload as wl
 from rollouts.release.batch import BatchTarget, batch_target
 from rollouts.release.deployment_strategy import CONTROL_INFO_ANNOTATION, control_info
-from rollouts.release.intstr import IntOrStr, scaled_value
 from rollouts.release.labels import on_revision
 from rollouts.release.no_need_update import (
     NO_NEED_UPDATE_LABEL,
@@ -43,15 +48,17 @@ from rollouts.release.no_need_update import (
     pods_to_mark,
 )
 from rollouts.release.readiness import is_batch_ready, pod_is_ready
+from runtime.cache.protocols import SyncedInformer
 from runtime.kube.errors import NotFound
+from runtime.kube.protocols import KubeApi
 from runtime.kube.resources import Resource
 
 Obj = Mapping[str, Any]
 
 
-def is_claimed_by(obj: Obj, br: Obj) -> bool:
+def is_claimed_by(obj: Obj, br: BatchRelease) -> bool:
     """``IsControlledByBatchRelease``: controller ownerRef or control-info naming the BR's UID."""
-    uid = meta(br).get("uid")
+    uid = br.metadata.get("uid")
     if any(r.get("controller") and r.get("uid") == uid for r in meta(obj).get("ownerReferences") or []):
         return True
     raw = annotations_of(obj).get(CONTROL_INFO_ANNOTATION)
@@ -69,34 +76,31 @@ def owned_by(pod: Obj, uid: str) -> bool:
 class PartitionControl:
     """One instance per reconcile (the BR and the workload as read). Subclasses set the hooks."""
 
-    client: Any
-    br: Obj
+    client: KubeApi
+    br: BatchRelease = attrs.field(converter=batch_release_model)
     obj: Obj | None
     resource: Resource
     pods: list[Obj] | None = None
     #: The manager's pod informer (None: list pods from the API server).
-    pod_informer: Any = None
+    pod_informer: SyncedInformer | None = None
 
     #: StatefulSet ordered mode (§3.6): no-need-update pods are added back to the stable side.
     ordered: ClassVar[bool] = False
 
     # ---- hooks -------------------------------------------------------------------------------
     def replicas(self) -> int:
-        value = ((self.obj or {}).get("spec") or {}).get("replicas")
-        return 1 if value is None else int(value)
+        return wl.spec_replicas(self.obj)
 
     def revisions(self) -> tuple[str, str]:
         """(update, stable) revisions of the workload as the BR records them."""
-        status = (self.obj or {}).get("status") or {}
-        return status.get("updateRevision", ""), status.get("currentRevision", "")
+        return wl.status_str(self.obj, "updateRevision"), wl.status_str(self.obj, "currentRevision")
 
     def updated(self) -> int:
-        return int(((self.obj or {}).get("status") or {}).get("updatedReplicas", 0))
+        return wl.status_int(self.obj, "updatedReplicas")
 
     def promoted(self) -> bool:
         """All pods on the update revision (§2.6 step 4)."""
-        status = (self.obj or {}).get("status") or {}
-        return int(status.get("replicas", 0)) == int(status.get("updatedReplicas", 0))
+        return wl.status_int(self.obj, "replicas") == wl.status_int(self.obj, "updatedReplicas")
 
     def status_updated_ready(self) -> int | None:
         """``updatedReadyReplicas`` from the status when the kind has it (else counted from pods)."""
@@ -105,13 +109,13 @@ class PartitionControl:
     def initialize_patch(self, info: str) -> dict[str, Any]:
         raise NotImplementedError
 
-    def current_partition(self) -> IntOrStr:
+    def current_partition(self) -> WireIntOrStr:
         raise NotImplementedError
 
-    def desired_partition(self, target: BatchTarget, canary_replicas: IntOrStr | None) -> IntOrStr:
+    def desired_partition(self, target: BatchTarget, canary_replicas: IntOrStrLike | None) -> WireIntOrStr:
         return max(0, target.desired_stable)
 
-    def partition_patch(self, desired: IntOrStr) -> dict[str, Any]:
+    def partition_patch(self, desired: WireIntOrStr) -> dict[str, Any]:
         raise NotImplementedError
 
     def finalize_patch(self, release: bool) -> dict[str, Any]:
@@ -121,17 +125,18 @@ class PartitionControl:
     # ---- shared machinery ---------------------------------------------------------------------
     @property
     def _ns(self) -> str:
-        return meta(self.br).get("namespace", "")
+        return self.br.namespace
 
     @property
-    def _plan(self) -> Mapping[str, Any]:
-        return (self.br.get("spec") or {}).get("releasePlan") or {}
+    def _plan(self) -> ReleasePlan:
+        return self.br.spec.release_plan
 
-    def _batch(self, status: Mapping[str, Any]) -> tuple[IntOrStr | None, int]:
-        batches = self._plan.get("batches") or []
+    def _batch(self, status: Mapping[str, Any]) -> tuple[WireIntOrStr | None, int]:
+        """(canaryReplicas of the current batch in wire form, current batch index)."""
+        batches = self._plan.batches
         current = int((status.get("canaryStatus") or {}).get("currentBatch", 0))
         current = min(current, len(batches) - 1) if batches else 0
-        return (batches[current].get("canaryReplicas") if batches else 0), current
+        return (batches[current].canary_replicas.value if batches else 0), current
 
     async def _patch(self, body: dict[str, Any]) -> None:
         assert self.obj is not None
@@ -141,7 +146,7 @@ class PartitionControl:
         """Owned, non-terminating pods (read once per reconcile)."""
         if self.pods is None:
             assert self.obj is not None
-            selector = ((self.obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+            selector = wl.match_labels(self.obj)
             uid = meta(self.obj).get("uid", "")
             self.pods = [p for p in await list_pods(self.client, self.pod_informer, self._ns, selector)
                          if owned_by(p, uid)]
@@ -157,7 +162,7 @@ class PartitionControl:
 
     async def workload_info(self) -> tuple[str, WorkloadInfo | None]:
         """§2.6 SyncWorkloadInformation for partition executors."""
-        if is_deleting(self.br):
+        if self.br.metadata.get("deletionTimestamp"):
             return NORMAL, None
         if self.obj is None:
             return HAS_GONE, None
@@ -165,15 +170,14 @@ class PartitionControl:
         info = WorkloadInfo(replicas=self.replicas(), updated=self.updated(),
                             updated_ready=await self.updated_ready(update),
                             update_revision=update, stable_revision=stable)
-        br_status = self.br.get("status") or {}
-        if int(meta(self.obj).get("generation", 0)) > int((self.obj.get("status") or {}).get("observedGeneration", 0)):
+        if wl.generation(self.obj) > wl.status_int(self.obj, "observedGeneration"):
             return STILL_RECONCILING, info
         if self.promoted():
             return NORMAL, info
-        observed = int(br_status.get("observedWorkloadReplicas", -1))
+        observed = observed_workload_replicas(self.br)
         if observed != -1 and info.replicas != observed:
             return REPLICAS_CHANGED, info
-        br_update, br_stable = br_status.get("updateRevision", ""), br_status.get("stableRevision", "")
+        br_update, br_stable = stored_revisions(self.br)
         if br_update and update == stable and br_stable == update and br_stable != br_update:
             return ROLLBACK_IN_BATCH, info
         if br_update and br_update != update:
@@ -185,8 +189,8 @@ class PartitionControl:
         if self.obj is None:
             return False
         if not is_claimed_by(self.obj, self.br):
-            md = meta(self.br)
-            await self._patch(self.initialize_patch(control_info(md["name"], md.get("uid", ""))))
+            uid = str(self.br.metadata.get("uid", ""))
+            await self._patch(self.initialize_patch(control_info(self.br.name, uid)))
         _, info = await self.workload_info()
         if info is not None:
             status["stableRevision"] = info.stable_revision
@@ -198,7 +202,7 @@ class PartitionControl:
 
     def rolling_back_in_batches(self) -> bool:
         """The Rollout copied ``rollback-in-batch`` onto the BR: the workload is rolling back (§6)."""
-        return keys.ROLLBACK_IN_BATCH_ANNOTATION in annotations_of(self.br)
+        return keys.ROLLBACK_IN_BATCH_ANNOTATION in self.br.annotations
 
     async def _mark_no_need_update(self, status: dict[str, Any], info: WorkloadInfo) -> bool:
         """§6 Initialize: label the pods already on the target revision, then store their count.
@@ -206,7 +210,7 @@ class PartitionControl:
         Returns False ("not yet") in a round that patched pods, so the count is taken from pods as
         the API server wrote them, in the next round."""
         cs = status.setdefault("canaryStatus", {})
-        rollout_id = self._plan.get("rolloutID") or ""
+        rollout_id = self._plan.rollout_id
         if not rollout_id:
             cs["noNeedUpdateReplicas"] = info.updated
             return True
@@ -219,7 +223,7 @@ class PartitionControl:
         cs["noNeedUpdateReplicas"] = count_no_need(pods, update_revision=info.update_revision, rollout_id=rollout_id)
         return True
 
-    def target(self, status: Mapping[str, Any]) -> tuple[BatchTarget, IntOrStr | None]:
+    def target(self, status: Mapping[str, Any]) -> tuple[BatchTarget, WireIntOrStr | None]:
         canary, _ = self._batch(status)
         no_need = (status.get("canaryStatus") or {}).get("noNeedUpdateReplicas")
         return batch_target(canary, self.replicas(), no_need_update=no_need, ordered=self.ordered), canary
@@ -243,7 +247,7 @@ class PartitionControl:
     async def _refresh_no_need_update(self, status: dict[str, Any]) -> None:
         """§4 UpgradeBatch: recount the marked pods (only once Initialize stored a count)."""
         cs = status.get("canaryStatus") or {}
-        rollout_id = self._plan.get("rolloutID") or ""
+        rollout_id = self._plan.rollout_id
         if rollout_id and cs.get("noNeedUpdateReplicas") is not None:
             cs["noNeedUpdateReplicas"] = count_no_need(await self.list_pods(), rollout_id=rollout_id,
                                                        update_revision=status.get("updateRevision", ""))
@@ -264,17 +268,17 @@ class PartitionControl:
             partition = scaled_value(self.desired_partition(target, canary), self.replicas(), round_up=True)
             return filter_ordered(pods, update_revision=revision, replicas=self.replicas(), partition=partition,
                                   planned=target.planned)
-        return filter_unordered(pods, update_revision=revision, rollout_id=self._plan.get("rolloutID") or "",
+        return filter_unordered(pods, update_revision=revision, rollout_id=self._plan.rollout_id,
                                 desired_update=target.desired_update, planned=target.planned)
 
     async def _label_pods(self, status: Mapping[str, Any]) -> None:
-        if not self._plan.get("rolloutID"):
+        if not self._plan.rollout_id:
             return
         _, current = self._batch(status)
         pods = await self.list_pods()
         wanted = plan_labels(self._label_candidates(pods, status),
-                             batches=[b.get("canaryReplicas") for b in self._plan.get("batches") or []],
-                             current_batch=current, replicas=self.replicas(), rollout_id=self._plan["rolloutID"],
+                             batches=[b.canary_replicas for b in self._plan.batches],
+                             current_batch=current, replicas=self.replicas(), rollout_id=self._plan.rollout_id,
                              update_revision=status.get("updateRevision", ""))
         self.pods = await apply_pod_labels(self.client, self._ns, pods, wanted)
 
@@ -288,11 +292,11 @@ class PartitionControl:
         target, _ = self.target(status)
         _, info = await self.workload_info()
         assert info is not None
-        rollout_id = self._plan.get("rolloutID") or ""
+        rollout_id = self._plan.rollout_id
         pods = await self.list_pods() if rollout_id else None
         return is_batch_ready(updated=info.updated, updated_ready=info.updated_ready,
                               desired=target.desired_update, planned=target.planned,
-                              failure_threshold=self._plan.get("failureThreshold"), rollout_id=rollout_id,
+                              failure_threshold=self._plan.failure_threshold, rollout_id=rollout_id,
                               pods=pods)
 
     async def finalize(self) -> bool:
@@ -300,7 +304,7 @@ class PartitionControl:
         if self.obj is None:
             return True
         try:
-            await self._patch(self.finalize_patch(self._plan.get("batchPartition") is None))
+            await self._patch(self.finalize_patch(self._plan.batch_partition is None))
         except NotFound:
             return True
         return True
@@ -310,11 +314,10 @@ class RollingUpdatePartition(PartitionControl):
     """Kinds whose partition is ``spec.updateStrategy.rollingUpdate.partition`` (StatefulSet-like
     kinds and the Advanced DaemonSet)."""
 
-    def current_partition(self) -> IntOrStr:
-        strategy = ((self.obj or {}).get("spec") or {}).get("updateStrategy") or {}
-        return int((strategy.get("rollingUpdate") or {}).get("partition") or 0)
+    def current_partition(self) -> WireIntOrStr:
+        return int(wl.rolling_update(self.obj).get("partition") or 0)
 
-    def partition_patch(self, desired: IntOrStr) -> dict[str, Any]:
+    def partition_patch(self, desired: WireIntOrStr) -> dict[str, Any]:
         return {"spec": {"updateStrategy": {"rollingUpdate": {"partition": desired}}}}
 
 
@@ -323,11 +326,10 @@ class DaemonSetCounts(PartitionControl):
     from ``status.desiredNumberScheduled`` and ``status.updatedNumberScheduled``."""
 
     def replicas(self) -> int:
-        return int(((self.obj or {}).get("status") or {}).get("desiredNumberScheduled", 0))
+        return wl.status_int(self.obj, "desiredNumberScheduled")
 
     def updated(self) -> int:
-        return int(((self.obj or {}).get("status") or {}).get("updatedNumberScheduled", 0))
+        return wl.status_int(self.obj, "updatedNumberScheduled")
 
     def promoted(self) -> bool:
-        status = (self.obj or {}).get("status") or {}
-        return int(status.get("desiredNumberScheduled", 0)) == int(status.get("updatedNumberScheduled", 0))
+        return wl.status_int(self.obj, "desiredNumberScheduled") == wl.status_int(self.obj, "updatedNumberScheduled")

@@ -18,14 +18,18 @@ from typing import Any
 
 import attrs
 
+from rollouts.api.v1beta1.batchrelease import BatchRelease
 from rollouts.controllers.batchrelease import deployment as dep
 from rollouts.controllers.batchrelease.cloneset import CloneSetControl
 from rollouts.controllers.batchrelease.daemonset import AdvancedDaemonSetControl
 from rollouts.controllers.batchrelease.nativedaemonset import NativeDaemonSetControl
 from rollouts.controllers.batchrelease.statefulset import StatefulSetControl
 from rollouts.controllers.workloads import KRUISE_GROUP, WorkloadKind
+from runtime.kube.protocols import KubeApi
 
 Obj = Mapping[str, Any]
+#: The BatchRelease a control plane is built with: the model, or its wire dict (decoded by the control).
+BatchReleaseLike = BatchRelease | Mapping[str, Any]
 
 
 @attrs.define
@@ -36,15 +40,15 @@ class DeploymentAdapter(dep.DeploymentControl):
         return await self.observed_info()
 
 
-def _deployment(client: Any, br: Obj, obj: Obj | None, _row: WorkloadKind) -> Any:
+def _deployment(client: KubeApi, br: BatchReleaseLike, obj: Obj | None, _row: WorkloadKind) -> Any:
     return DeploymentAdapter(client, br, obj)
 
 
-def _partition(cls: type) -> Callable[[Any, Obj, Obj | None, WorkloadKind], Any]:
+def _partition(cls: type) -> Callable[[KubeApi, BatchReleaseLike, Obj | None, WorkloadKind], Any]:
     return lambda client, br, obj, row: cls(client, br, obj, row.resource)
 
 
-CONTROL_PLANES: dict[tuple[str, str], Callable[[Any, Obj, Obj | None, WorkloadKind], Any]] = {
+CONTROL_PLANES: dict[tuple[str, str], Callable[[KubeApi, BatchReleaseLike, Obj | None, WorkloadKind], Any]] = {
     ("apps", "Deployment"): _deployment,
     ("apps", "DaemonSet"): _partition(NativeDaemonSetControl),
     (KRUISE_GROUP, "CloneSet"): _partition(CloneSetControl),
@@ -54,6 +58,6 @@ CONTROL_PLANES: dict[tuple[str, str], Callable[[Any, Obj, Obj | None, WorkloadKi
 STATEFULSET_LIKE = _partition(StatefulSetControl)
 
 
-def control_plane(group: str, kind: str) -> Callable[[Any, Obj, Obj | None, WorkloadKind], Any]:
+def control_plane(group: str, kind: str) -> Callable[[KubeApi, BatchReleaseLike, Obj | None, WorkloadKind], Any]:
     """The control-plane factory ``(client, br, workload, row) -> control`` for a kind."""
     return CONTROL_PLANES.get((group, kind), STATEFULSET_LIKE)

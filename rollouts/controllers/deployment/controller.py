@@ -31,8 +31,10 @@ from rollouts.release.deployment_strategy import (
     is_under_rollout_control,
 )
 from runtime.cache.frozen import thaw
+from runtime.cache.protocols import Informer
 from runtime.clock import REAL_CLOCK, Clock
 from runtime.kube.errors import AlreadyExists, Conflict, NotFound
+from runtime.kube.protocols import KubeApi
 from runtime.kube.resources import DEPLOYMENTS, REPLICASETS
 from runtime.reconcile import Request, Result
 
@@ -48,9 +50,9 @@ log = structlog.get_logger("rollouts.controllers.deployment")
 
 @attrs.define
 class AdvancedDeploymentReconciler:
-    client: Any
-    deployments: Any
-    replica_sets: Any
+    client: KubeApi
+    deployments: Informer
+    replica_sets: Informer
     clock: Clock = REAL_CLOCK
     #: (namespace, rs name) → (resourceVersion of our last write, monotonic time of the write).
     _expect: dict[tuple[str, str], tuple[int, float]] = attrs.field(factory=dict)

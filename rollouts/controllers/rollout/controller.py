@@ -45,9 +45,12 @@ from rollouts.rollout.conditions import TERMINATING, get_condition
 from rollouts.rollout.machine import Outcome, settle
 from rollouts.rollout.model import Observation, rollback_in_batch_policy
 from runtime.cache.frozen import thaw
+from runtime.cache.protocols import CacheReader, Informer
 from runtime.clock import REAL_CLOCK, Clock
+from runtime.events import EventSink
 from runtime.kube.errors import AlreadyExists, NotFound
-from runtime.kube.resources import DEPLOYMENTS
+from runtime.kube.protocols import KubeApi
+from runtime.kube.resources import DEPLOYMENTS, Resource
 from runtime.reconcile import Request, Result
 
 ROLLOUT_FINALIZER = keys.ROLLOUT_FINALIZER
@@ -60,18 +63,18 @@ log = structlog.get_logger("rollouts.controllers.rollout")
 class RolloutReconciler:
     """Dependencies: the client, informer stores and the event recorder (see ``setup``)."""
 
-    client: Any
-    rollouts: Any
-    batch_releases: Any
-    deployments: Any
-    replica_sets: Any
-    events: Any = None
+    client: KubeApi
+    rollouts: Informer
+    batch_releases: Informer
+    deployments: Informer
+    replica_sets: Informer
+    events: EventSink | None = None
     clock: Clock = REAL_CLOCK
     _writes: OwnWrites = attrs.field(factory=OwnWrites)
     #: Informers of the other workload kinds by resource (kinds without one are read with a GET).
-    workload_stores: dict[Any, Any] = attrs.field(factory=dict)
+    workload_stores: dict[Resource, Informer] = attrs.field(factory=dict)
     #: Resources of custom StatefulSet-like kinds found so far (``workloads.kind_of``).
-    _custom_kinds: dict[Any, Any] = attrs.field(factory=dict)
+    _custom_kinds: dict[tuple[str, str], Resource] = attrs.field(factory=dict)
 
     async def reconcile(self, request: Request) -> Result:
         ns, name = request.namespace or "", request.name
@@ -99,12 +102,13 @@ class RolloutReconciler:
         if not observed.found:  # say why when only the cluster knows (e.g. the kind's CRD is not installed)
             missing = await missing_workload_message(self.client, workload_ref(rollout))
             observed = attrs.evolve(observed, missing=missing)
-        obs = Observation(workload=observed, batch_release=self.batch_releases.store.get(name, ns),
+        br = self.batch_releases.store.get(name, ns)
+        obs = Observation(workload=observed, batch_release=br,
                           rollback_in_batch=rollback_in_batch_policy(rollout, labels(deployment) if deployment else {}))
         now = self.clock.now()
         settled = settle(view, obs, now)
         events = settled.events
-        finalising, reset = await self._cleanup(settled.view, settled.outcome, deployment, obs.batch_release)
+        finalising, reset = await self._cleanup(settled.view, settled.outcome, deployment, br)
         if finalising or reset:
             # The cleanup is complete: that is an observation now, and the rounds after it chain too.
             done = settle(settled.view, attrs.evolve(obs, finalising_done=finalising, reset_done=reset), now)
@@ -149,7 +153,8 @@ class RolloutReconciler:
         return workload, row
 
     async def _cleanup(
-        self, rollout: Mapping[str, Any], outcome: Outcome, deployment: Any, br: Any
+        self, rollout: Mapping[str, Any], outcome: Outcome, deployment: Mapping[str, Any] | None,
+        br: Mapping[str, Any] | None,
     ) -> tuple[bool, bool]:
         finalising = reset = False
         for a in outcome.actions:
@@ -215,7 +220,7 @@ def with_go_zero_values(status: dict[str, Any]) -> dict[str, Any]:
     return status
 
 
-def rollouts_for_workload(rollouts_store: Any, obj: Mapping[str, Any]) -> list[Request]:
+def rollouts_for_workload(rollouts_store: CacheReader, obj: Mapping[str, Any]) -> list[Request]:
     """§1.1: a workload event enqueues the first Rollout in its namespace that references it."""
     md = meta(obj)
     for ro in rollouts_store.list(md.get("namespace")):

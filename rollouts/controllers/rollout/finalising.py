@@ -15,10 +15,13 @@ from typing import Any
 
 import structlog
 
-from rollouts.controllers.common import BATCHRELEASES, annotations_of, is_deleting, meta
+from rollouts.api.v1beta1.batchrelease import BatchRelease
+from rollouts.controllers.common import BATCHRELEASES, annotations_of, meta
 from rollouts.controllers.rollout.workload import IN_PROGRESSING_ANNOTATION
 from rollouts.controllers.workloads import resource_of
+from rollouts.rollout.model import as_batch_release
 from runtime.kube.errors import NotFound
+from runtime.kube.protocols import KubeApi
 
 log = structlog.get_logger("rollouts.controllers.rollout")
 
@@ -26,7 +29,7 @@ WAIT_RESUME = "WaitResume"
 IMMEDIATE = "Immediate"
 
 
-async def remove_in_progressing(client: Any, deployment: Mapping[str, Any] | None) -> None:
+async def remove_in_progressing(client: KubeApi, deployment: Mapping[str, Any] | None) -> None:
     """§7.1: drop ``rollouts.kruise.io/in-progressing`` from the workload (only if present)."""
     if deployment is None or IN_PROGRESSING_ANNOTATION not in annotations_of(deployment):
         return
@@ -39,29 +42,32 @@ async def remove_in_progressing(client: Any, deployment: Mapping[str, Any] | Non
         pass
 
 
-async def resume_and_release(client: Any, br: Mapping[str, Any] | None, *, wait_ready: bool) -> bool:
+async def resume_and_release(
+    client: KubeApi, batch_release: BatchRelease | Mapping[str, Any] | None, *, wait_ready: bool
+) -> bool:
     """ResumeWorkload then ReleaseWorkloadControl (§7.1); True once the BatchRelease is gone."""
+    br = as_batch_release(batch_release)
     if br is None:
         return True
-    if is_deleting(br):
+    if br.metadata.get("deletionTimestamp"):
         return False
-    md = meta(br)
-    plan = (br.get("spec") or {}).get("releasePlan") or {}
+    plan = br.spec.release_plan
+    phase = br.status.phase if br.status is not None else ""
     policy = WAIT_RESUME if wait_ready else IMMEDIATE
     try:
-        if plan.get("batchPartition") is None and (br.get("status") or {}).get("phase") == "Completed":
-            await client.delete(BATCHRELEASES, md["name"], md.get("namespace"))
-            log.info("batch release completed, deleting it", batchrelease=md["name"])
-        elif plan.get("batchPartition") is not None or plan.get("finalizingPolicy") != policy:
+        if plan.batch_partition is None and phase == "Completed":
+            await client.delete(BATCHRELEASES, br.name, br.namespace)
+            log.info("batch release completed, deleting it", batchrelease=br.name)
+        elif plan.batch_partition is not None or plan.finalizing_policy != policy:
             body = {"spec": {"releasePlan": {"batchPartition": None, "finalizingPolicy": policy}}}
-            await client.patch(BATCHRELEASES, md["name"], body, md.get("namespace"))
+            await client.patch(BATCHRELEASES, br.name, body, br.namespace)
     except NotFound:
         return True
     return False
 
 
 async def run_finalising(
-    client: Any, rollout: Mapping[str, Any], deployment: Mapping[str, Any] | None, br: Mapping[str, Any] | None,
+    client: KubeApi, rollout: Mapping[str, Any], deployment: Mapping[str, Any] | None, br: Mapping[str, Any] | None,
     *, wait_ready: bool,
 ) -> bool:
     """One round of §8 for a canary/partition Rollout without traffic routing; True when done."""
@@ -71,14 +77,16 @@ async def run_finalising(
     return await resume_and_release(client, br, wait_ready=wait_ready)
 
 
-async def reset_for_continuous_release(client: Any, br: Mapping[str, Any] | None) -> bool:
+async def reset_for_continuous_release(
+    client: KubeApi, batch_release: BatchRelease | Mapping[str, Any] | None
+) -> bool:
     """§8.3 without traffic routing: delete the BatchRelease and wait until it is gone."""
+    br = as_batch_release(batch_release)
     if br is None:
         return True
-    if not is_deleting(br):
-        md = meta(br)
+    if not br.metadata.get("deletionTimestamp"):
         try:
-            await client.delete(BATCHRELEASES, md["name"], md.get("namespace"))
+            await client.delete(BATCHRELEASES, br.name, br.namespace)
         except NotFound:
             return True
     return False
