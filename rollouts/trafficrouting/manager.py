@@ -29,7 +29,7 @@ import attrs
 from rollouts.api.common import TrafficRoutingRef
 from rollouts.api.intstr import parse_percentage_string
 from rollouts.api.v1beta1.rollout import HttpRouteMatch
-from rollouts.trafficrouting.grace import GraceExpectations, effective_grace
+from rollouts.trafficrouting.grace import DEFAULT_GRACE_SECONDS, GraceExpectations, effective_grace
 from rollouts.trafficrouting.nginx import NginxIngressProvider
 from rollouts.trafficrouting.provider import ObjectClient, TrafficProvider, TrafficRoutingError
 from rollouts.trafficrouting.services import ServiceControl, canary_name
@@ -163,11 +163,14 @@ class TrafficRoutingManager:
         if not ctx.refs or (ctx.traffic is None and not ctx.matches):
             return Outcome(True, "", ctx.last_update_time)
         weight, provider = self._weight(ctx), self.provider(ctx)
+        provider.check(weight=weight, matches=list(ctx.matches))
         grace = effective_grace(ctx.ref.grace_period_seconds, zero_means_default=True)
         services = ServiceControl(self._client, ctx.namespace)
         stable = await services.get(ctx.ref.service)
         if stable is None:
             return Outcome(False, self._missing_service(ctx), ctx.last_update_time, grace)
+        if (missing := await provider.initialize()) is not None:
+            return Outcome(False, missing, ctx.last_update_time, grace)
         now = self._clock.now()
         if ctx.last_update_time is not None and ctx.last_update_time + timedelta(seconds=grace) > now:
             left = (ctx.last_update_time + timedelta(seconds=grace) - now).total_seconds()
@@ -195,7 +198,7 @@ class TrafficRoutingManager:
         services = ServiceControl(self._client, ctx.namespace)
         stable = await services.get(ctx.ref.service)
         if stable is None:
-            return Outcome(False, self._missing_service(ctx), ctx.last_update_time, 3.0)
+            return Outcome(False, self._missing_service(ctx), ctx.last_update_time, DEFAULT_GRACE_SECONDS)
 
         async def op() -> bool:
             return await services.pin_stable(stable, revision_key=ctx.revision_label_key,
@@ -213,15 +216,22 @@ class TrafficRoutingManager:
             return Outcome(True, "", ctx.last_update_time)
 
         async def op() -> bool:
-            return await services.restore_stable(ctx.ref.service, revision_key=ctx.revision_label_key)
+            return await services.restore_stable(stable, revision_key=ctx.revision_label_key)
         return await self._guarded(ctx, stable["metadata"].get("uid", ""), "restoreService", op,
                                    f"stable Service {ctx.ref.service} selector restored")
 
     async def restore_gateway(self, ctx: RoutingContext) -> Outcome:
-        """Provider finalise: all traffic back to stable (delete the canary Ingress)."""
+        """Provider finalise: all traffic back to stable (delete the canary Ingress).
+
+        An unsupported provider is "restored": it never routed anything, and refusing here would keep
+        a Rollout with a bad ``trafficRoutings`` from ever being deleted or disabled.
+        """
         if not ctx.refs:
             return Outcome(True, "", ctx.last_update_time)
-        provider = self.provider(ctx)
+        try:
+            provider = self.provider(ctx)
+        except TrafficRoutingError:
+            return Outcome(True, "", ctx.last_update_time)
 
         async def op() -> bool:
             return not await provider.finalise()

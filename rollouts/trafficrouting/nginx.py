@@ -167,8 +167,11 @@ class NginxIngressProvider:
     async def initialize(self) -> str | None:
         return None if await self._get(self._ingress) is not None else self._missing()
 
-    async def ensure_routes(self, *, weight: int | None, matches: list[HttpRouteMatch]) -> bool:
+    def check(self, *, weight: int | None, matches: list[HttpRouteMatch]) -> None:
         check_matches(matches, where=self._where)
+
+    async def ensure_routes(self, *, weight: int | None, matches: list[HttpRouteMatch]) -> bool:
+        self.check(weight=weight, matches=matches)
         canary = await self._get(self.canary_ingress)
         if canary is None:
             if weight == 0:

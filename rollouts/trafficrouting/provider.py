@@ -6,6 +6,8 @@ provider answers the three questions of the release lifecycle (traffic-routing.m
 
 * :meth:`TrafficProvider.initialize` — can I route at all? ``None`` or a reason naming the missing
   object, the field and the fix. Modifies nothing.
+* :meth:`TrafficProvider.check` — can I express this step? Raises before anything is written, so a
+  refused step leaves no canary Service behind.
 * :meth:`TrafficProvider.ensure_routes` — make the data plane send ``weight`` percent (and requests
   matching ``matches``) to the canary; ``True`` only when the live objects already had that form,
   i.e. *nothing was changed in this call* ("verified"). A call that writes returns ``False`` so the
@@ -58,6 +60,9 @@ class TrafficProvider(Protocol):
 
     async def initialize(self) -> str | None:
         """``None`` when the provider's objects exist, else the reason (object, field, fix)."""
+
+    def check(self, *, weight: int | None, matches: list[HttpRouteMatch]) -> None:
+        """Raise :class:`TrafficRoutingError` for a step this provider cannot express, before any write."""
 
     async def ensure_routes(self, *, weight: int | None, matches: list[HttpRouteMatch]) -> bool:
         """Route ``weight`` % (``None`` = leave weight unset) and ``matches`` to the canary; True = verified."""

@@ -135,12 +135,9 @@ class ServiceControl:
         patch = pin_selector_patch(stable, revision_key, stable_revision)
         return await self._patch(stable["metadata"]["name"], patch)
 
-    async def restore_stable(self, name: str, *, revision_key: str) -> bool:
-        """Remove the revision key from the stable selector; a missing Service counts as restored."""
-        stable = await self.get(name)
-        if stable is None:
-            return False
-        return await self._patch(name, restore_selector_patch(stable, revision_key))
+    async def restore_stable(self, stable: Mapping, *, revision_key: str) -> bool:
+        """Remove the revision key from the stable selector (no-op when it is not there)."""
+        return await self._patch(stable["metadata"]["name"], restore_selector_patch(stable, revision_key))
 
     async def remove_canary(self, stable_name: str) -> bool:
         """Delete ``<stable>-canary``; True when a delete was sent, False when it was already gone."""

@@ -263,3 +263,24 @@ def test_finalise_from_any_state_restores_the_service_and_leaves_no_canary(
         assert real.objects == before
 
     asyncio.run(scenario())
+
+
+async def test_bad_input_is_refused_before_any_write() -> None:
+    clock = FakeClock()
+    client = seeded()
+    mgr = TrafficRoutingManager(client, clock=clock)
+    two = [from_dict(HttpRouteMatch, {"headers": [{"name": "a", "value": "1"}, {"name": "b", "value": "2"}]})]
+    with pytest.raises(TrafficRoutingError, match=r"steps\[2\]\.matches\[0\]\.headers: .*exactly one header"):
+        await mgr.do_traffic_routing(context(matches=two, step_field="spec.strategy.canary.steps[2]"))
+    no_ingress = FakeClient()
+    no_ingress.put(SERVICES, SEED_SERVICE, "default")
+    out = await TrafficRoutingManager(no_ingress, clock=clock).do_traffic_routing(context(traffic="5%"))
+    assert not out.done and out.reason.startswith("Ingress default/echoserver named in")
+    assert client.writes == no_ingress.writes == []
+
+
+async def test_an_unsupported_provider_does_not_block_finalise() -> None:
+    client, clock = seeded(), FakeClock()
+    ctx = context(refs=[ref(ingress={"classType": "mse", "name": "echoserver"})])
+    assert (await TrafficRoutingManager(client, clock=clock).finalising_traffic_routing(ctx)).done
+    assert client.writes == []
