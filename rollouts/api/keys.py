@@ -46,6 +46,17 @@ POD_TEMPLATE_HASH_LABEL: Final = "pod-template-hash"
 
 # --- §6.4 On Services / network objects ----------------------------------------------------------
 ORIGINAL_SPEC_CONFIGURATION_ANNOTATION: Final = "rollouts.kruise.io/original-spec-configuration"
+#: Canary Service / Ingress name suffix: ``<stable>-canary`` (traffic-routing.md §1, §4.1).
+CANARY_NAME_SUFFIX: Final = "-canary"
+#: nginx Ingress canary annotations written on ``<ingress>-canary`` (traffic-routing.md §4.1).
+NGINX_CANARY_ANNOTATION: Final = "nginx.ingress.kubernetes.io/canary"
+NGINX_CANARY_WEIGHT_ANNOTATION: Final = "nginx.ingress.kubernetes.io/canary-weight"
+NGINX_CANARY_BY_HEADER_ANNOTATION: Final = "nginx.ingress.kubernetes.io/canary-by-header"
+NGINX_CANARY_BY_HEADER_VALUE_ANNOTATION: Final = "nginx.ingress.kubernetes.io/canary-by-header-value"
+NGINX_CANARY_BY_HEADER_PATTERN_ANNOTATION: Final = "nginx.ingress.kubernetes.io/canary-by-header-pattern"
+NGINX_CANARY_BY_COOKIE_ANNOTATION: Final = "nginx.ingress.kubernetes.io/canary-by-cookie"
+#: A Rollout header match with this name means "cookie" to the Ingress scripts (§4.1).
+CANARY_BY_COOKIE_HEADER: Final = "canary-by-cookie"
 
 # --- §6.5 On TrafficRouting objects ----------------------------------------------------------------
 TRAFFIC_ROUTING_FINALIZER: Final = "rollouts.kruise.io/trafficrouting"
