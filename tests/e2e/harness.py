@@ -316,11 +316,19 @@ class Release:
     def rollout(self) -> dict[str, Any]:
         return self.kc.json("-n", self.ns, "get", "rollouts.v1beta1.rollouts.kruise.io", "rollouts-demo")
 
+    def batch_releases(self) -> list[str]:
+        """Names (``batchrelease.rollouts.kruise.io/x``) of the BatchReleases left in the namespace."""
+        return self.kc("-n", self.ns, "get", "batchreleases.rollouts.kruise.io", "-o", "name").split()
+
     def assert_handed_back(self) -> None:
-        """Unpaused, original RollingUpdate strategy, no rollouts bookkeeping left on the Deployment."""
+        """Unpaused, original RollingUpdate strategy, no rollouts bookkeeping left on the Deployment, and
+        no BatchRelease left: every hand-back (success, rollback, disable, delete) ends with
+        ReleaseWorkloadControl deleting it (rollout-lifecycle.md §8), and the Rollout only reports the
+        hand-back once it saw the deletion, so none may remain by the time this is called."""
         d = self.deployment()
         assert not d["spec"].get("paused"), d["spec"]
         assert d["spec"]["strategy"] == {"type": "RollingUpdate",
                                          "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}
         leftovers = [k for k in (d["metadata"].get("annotations") or {}) if "rollouts.kruise.io" in k]
         assert leftovers == [], leftovers
+        assert self.batch_releases() == [], self.batch_releases()

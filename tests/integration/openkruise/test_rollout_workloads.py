@@ -72,7 +72,7 @@ def _walk_steps(r: WorkloadRelease, n: int = 10) -> None:
     r.approve()
     r.wait_rollout(("Healthy", "3", "Completed", "Rollout progressing has been completed"))
     r.wait_versions(n, n, "version-2")
-    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations or BatchRelease left")
     assert r.batch_labels() == ["1"] + ["2"] * 4 + ["3"] * 5
 
 
@@ -98,14 +98,14 @@ def test_cloneset_rollback_and_delete_mid_release(kruise_manager: ManagerProcess
     r.patch("version-1")  # rollback: the Rollout cancels the release, the CloneSet returns to version-1
     r.wait_rollout(("Healthy", None, None, None))
     r.wait_versions(10, 10, "version-1")
-    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left after rollback")
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations or BatchRelease left after rollback")
 
     r.patch("version-3")
     r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
     r.wait_versions(10, 1, "version-3")
     okc("-n", r.ns, "delete", "rollouts.rollouts.kruise.io", "rollouts-demo", "--wait=false")
     r.wait_versions(10, 10, "version-3")  # partition restored: CloneSet finishes natively
-    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left after delete")
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations or BatchRelease left after delete")
     assert r.workload()["spec"]["updateStrategy"].get("partition") in (None, 0)
 
 
@@ -120,7 +120,7 @@ def test_cloneset_continuous_release_restarts_at_step_one(kruise_manager: Manage
     r.approve()
     r.wait_rollout(("Healthy", "3", "Completed", "Rollout progressing has been completed"))
     r.wait_versions(10, 10, "version-3")
-    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations or BatchRelease left")
 
 
 def advanced_statefulset() -> dict:
@@ -146,7 +146,7 @@ def test_advanced_statefulset_multi_batch(kruise_manager: ManagerProcess, okc: K
     r.approve()
     r.wait_rollout(("Healthy", "3", "Completed", "Rollout progressing has been completed"))
     r.wait_versions(10, 10, "version-2")
-    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations or BatchRelease left")
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +200,7 @@ def _rollback_mid_release(r: WorkloadRelease, n: int) -> None:
     r.patch("version-1")
     r.wait_rollout(("Healthy", None, None, None))
     r.wait_versions(n, n, "version-1")
-    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations or BatchRelease left")
     assert (r.workload()["spec"]["updateStrategy"]["rollingUpdate"].get("partition") or 0) == 0
 
 
@@ -211,7 +211,7 @@ def _rollout_deleted_mid_release(r: WorkloadRelease, n: int) -> None:
     r.wait_versions(n, 1, "version-2")
     r.kc("-n", r.ns, "delete", "rollouts.rollouts.kruise.io", "rollouts-demo", "--wait=false")
     r.wait_versions(n, n, "version-2", timeout=90)
-    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations or BatchRelease left")
     assert (r.workload()["spec"]["updateStrategy"]["rollingUpdate"].get("partition") or 0) == 0
 
 

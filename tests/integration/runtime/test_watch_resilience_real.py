@@ -105,6 +105,13 @@ async def _changes(kube, namespace: str, tag: str) -> None:
     await kube.delete(CONFIGMAPS, f"base-{1 if tag == 'cut' else 2}", namespace)
 
 
+async def _watch_established(kube, namespace: str, view: View) -> None:
+    """Wait for the event itself: an object created after the initial list reaches the handler, which
+    only an established watch (through the proxy) can deliver. A fixed sleep merely hoped so."""
+    await kube.create(CONFIGMAPS, cm("probe"), namespace)
+    await eventually(lambda: "probe" in view.state, what="the watch delivers an event")
+
+
 async def test_dropped_connection_resumes_from_last_rv_without_relist(kube, namespace, proxied):
     proxy, client = proxied
     for i in range(3):
@@ -115,7 +122,7 @@ async def test_dropped_connection_resumes_from_last_rv_without_relist(kube, name
     inf.start()
     try:
         assert await inf.wait_for_sync(20)
-        await asyncio.sleep(0.3)  # the watch is established
+        await _watch_established(kube, namespace, view)
         proxy.cut()
         await _changes(kube, namespace, "cut")  # happen while the watch is down
         expected = await server_state(kube, namespace)
@@ -136,7 +143,7 @@ async def test_half_open_connection_is_detected_by_inactivity_timeout(kube, name
     inf.start()
     try:
         assert await inf.wait_for_sync(20)
-        await asyncio.sleep(0.3)
+        await _watch_established(kube, namespace, view)
         proxy.freeze()  # nothing closes; bytes just stop
         await _changes(kube, namespace, "frozen")
         expected = await server_state(kube, namespace)

@@ -93,8 +93,10 @@ class WorkloadRelease(Release):
         return sorted(p["metadata"]["labels"].get(BATCH_LABEL, "") for p in self.pods())
 
     def leftovers(self) -> list[str]:
+        """What a hand-back must not leave: rollouts annotations on the workload and any BatchRelease
+        in the namespace (ReleaseWorkloadControl deletes it, rollout-lifecycle.md §8)."""
         anns = self.workload()["metadata"].get("annotations") or {}
-        return [k for k in anns if "rollouts.kruise.io" in k]
+        return [k for k in anns if "rollouts.kruise.io" in k] + self.batch_releases()
 
 
 def rollback_restarts_as_new_release(r: WorkloadRelease, n: int) -> None:
@@ -115,7 +117,7 @@ def rollback_restarts_as_new_release(r: WorkloadRelease, n: int) -> None:
     r.approve()
     r.wait_rollout(("Healthy", "3", "Completed", "Rollout progressing has been completed"))
     r.wait_versions(n, n, "version-1")
-    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations or BatchRelease left")
 
 
 def continuous_release_to_v3(r: WorkloadRelease, n: int) -> None:

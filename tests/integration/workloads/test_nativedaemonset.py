@@ -64,7 +64,7 @@ def test_native_daemonset_multi_batch(release: tuple[WorkloadRelease, int]) -> N
     r.approve()
     r.wait_rollout(("Healthy", "3", "Completed", "Rollout progressing has been completed"))
     r.wait_versions(n, n, "version-2")
-    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations or BatchRelease left")
     assert r.workload()["spec"]["updateStrategy"]["type"] == "RollingUpdate"
     if n == 10:
         assert r.batch_labels() == ["1"] + ["2"] * 4 + ["3"] * 5
@@ -81,7 +81,7 @@ def test_native_daemonset_rollout_deleted_mid_release(release: tuple[WorkloadRel
     wait_for(lambda: r.workload()["spec"]["updateStrategy"]["type"], lambda t: t == "RollingUpdate",
              what="original update strategy restored")
     r.wait_versions(n, n, "version-2")  # the DaemonSet controller finishes the update natively
-    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations or BatchRelease left")
 
 
 def test_native_daemonset_rollback_is_a_new_release(release: tuple[WorkloadRelease, int]) -> None:

@@ -64,7 +64,7 @@ def test_statefulset_multi_batch_highest_ordinals_first(release: WorkloadRelease
     r.approve()
     r.wait_rollout(("Healthy", "3", "Completed", "Rollout progressing has been completed"))
     r.wait_versions(10, 10, "version-2")
-    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations or BatchRelease left")
     assert partition(r) in (None, 0)
     assert r.batch_labels() == ["1"] + ["2"] * 4 + ["3"] * 5
 
@@ -77,7 +77,7 @@ def test_statefulset_rollback_mid_release(release: WorkloadRelease) -> None:
     r.patch("version-1")
     r.wait_rollout(("Healthy", None, None, None))
     r.wait_versions(10, 10, "version-1")
-    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations or BatchRelease left")
     assert partition(r) in (None, 0)
 
 
@@ -91,7 +91,7 @@ def test_statefulset_rollout_deleted_mid_release(release: WorkloadRelease) -> No
              what="Rollout gone")
     r.wait_versions(10, 10, "version-2")  # the StatefulSet controller finishes the update natively
     assert partition(r) in (None, 0)
-    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations or BatchRelease left")
 
 
 def test_statefulset_disabled_mid_release(release: WorkloadRelease) -> None:
@@ -104,7 +104,7 @@ def test_statefulset_disabled_mid_release(release: WorkloadRelease) -> None:
     r.wait_rollout(("Disabled", None, None, None))
     r.wait_versions(10, 10, "version-2")  # handed back: the StatefulSet controller finishes natively
     assert partition(r) in (None, 0)
-    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations or BatchRelease left")
 
 
 def test_statefulset_continuous_release_restarts_at_step_one(release: WorkloadRelease) -> None:
@@ -121,4 +121,4 @@ def test_statefulset_continuous_release_restarts_at_step_one(release: WorkloadRe
     r.approve()
     r.wait_rollout(("Healthy", "3", "Completed", "Rollout progressing has been completed"))
     r.wait_versions(10, 10, "version-3")
-    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations left")
+    wait_for(r.leftovers, lambda left: left == [], what="no rollouts annotations or BatchRelease left")
