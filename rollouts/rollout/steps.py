@@ -120,15 +120,22 @@ def _normalise(value: Any) -> Any:
     return value
 
 
-def batch_release_differs(observed: BatchRelease, desired: Mapping[str, Any]) -> bool:
-    obs_anns = observed.annotations
+def batch_release_differs(observed: BatchRelease | Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
+    """The stored BatchRelease (model, or its wire form at a test's edge) differs from the desired body."""
+    if isinstance(observed, BatchRelease):
+        obs_spec: Any = to_dict(observed.spec)
+        obs_anns: Mapping[str, Any] = observed.annotations
+    else:
+        obs_spec, obs_anns = observed.get("spec"), (observed.get("metadata") or {}).get("annotations") or {}
     want_anns = (desired.get("metadata") or {}).get("annotations") or {}
-    return _normalise(to_dict(observed.spec)) != _normalise(desired.get("spec")) or obs_anns != want_anns
+    return _normalise(obs_spec) != _normalise(desired.get("spec")) or obs_anns != want_anns
 
 
-def batch_release_ready(br: BatchRelease, step_index: int) -> bool:
+def batch_release_ready(br: BatchRelease | Mapping[str, Any], step_index: int) -> bool:
     """The BR saw the latest plan, its generation, and the batch for this step is Ready (§6.2 StepUpgrade)."""
-    status = br.status
+    model = m.as_batch_release(br)
+    assert model is not None
+    br, status = model, model.status
     if status is None:
         return False
     cs = status.canary_status
