@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from rollouts.api.v1beta1.batchrelease import BatchRelease, BatchReleaseStatus
-from rollouts.api.v1beta1.rollout import Rollout
+from rollouts.api.v1beta1.rollout import Rollout, RolloutStatus
 from rollouts.api.wire import from_dict, wire_fields
 
-__all__ = ["EXECUTOR_STATUS_FIELDS", "as_batch_release", "as_rollout", "batch_release_for_executor"]
+__all__ = ["EXECUTOR_STATUS_FIELDS", "as_batch_release", "as_rollout", "batch_release_for_executor", "rollout_phase"]
 
 #: The stored-status fields the BatchRelease controls read from the model (``deployment.workload_info``,
 #: ``observed_workload_replicas``, ``stored_revisions``, the native DaemonSet partition annotation).
@@ -29,6 +29,15 @@ def as_rollout(rollout: Rollout | Mapping[str, Any]) -> Rollout:
     if isinstance(rollout, Rollout):
         return rollout
     return from_dict(Rollout, {k: v for k, v in rollout.items() if k != "status"})
+
+
+def rollout_phase(rollout: Rollout | Mapping[str, Any]) -> str:
+    """``status.phase`` of a Rollout ("" when it has no status yet). A wire dict has only its status
+    decoded: :func:`as_rollout` leaves the status out, and the webhooks need just this field of it."""
+    if isinstance(rollout, Rollout):
+        return rollout.status.phase if rollout.status is not None else ""
+    status = rollout.get("status")
+    return "" if status is None else from_dict(RolloutStatus, status).phase
 
 
 def as_batch_release(br: BatchRelease | Mapping[str, Any] | None) -> BatchRelease | None:
