@@ -15,6 +15,8 @@ from typing import Any, TextIO
 
 from rollouts.cli.api import ApiConflict, ApiNotFound, RolloutApi
 from rollouts.cli.target import Target
+from rollouts.objects import deployment as deploy
+from rollouts.objects import meta, replicaset, workload
 from rollouts.release.template_hash import POD_TEMPLATE_HASH_LABEL, equal_ignore_hash
 
 #: Attempts of the read-check-update cycle of ``approve`` when the status write conflicts.
@@ -112,33 +114,24 @@ async def set_paused(api: RolloutApi, namespace: str, target: Target, paused: bo
 
 
 def _revision(obj: dict[str, Any]) -> int:
-    try:
-        return int(((obj.get("metadata") or {}).get("annotations") or {}).get("deployment.kubernetes.io/revision", "0"))
-    except ValueError:
-        return 0
+    return replicaset.revision(obj, default=0)
 
 
 def _selector_string(deployment: dict[str, Any]) -> str:
-    labels = ((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    labels = workload.match_labels(deployment)
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
 
 
 def _rollouts_managed(deployment: dict[str, Any]) -> bool:
-    anns = (deployment.get("metadata") or {}).get("annotations") or {}
+    anns = meta.annotations_of(deployment)
     return any(k.startswith(_ROLLOUTS_ANNOTATION_PREFIXES) for k in anns)
 
 
 def undo_patch(deployment: dict[str, Any], replica_sets: list[dict[str, Any]], to_revision: int) -> tuple[list, int]:
     """kubectl's DeploymentRollbacker as a pure function → (JSON patch ops, revision); [] = no-op."""
-    uid = (deployment.get("metadata") or {}).get("uid")
-    owned = [
-        rs
-        for rs in replica_sets
-        if any(
-            o.get("controller") and o.get("uid") == uid for o in (rs.get("metadata") or {}).get("ownerReferences") or []
-        )
-    ]
-    name = (deployment.get("metadata") or {}).get("name")
+    uid = meta.metadata(deployment).get("uid")
+    owned = [rs for rs in replica_sets if meta.is_controlled_by(rs, uid)]
+    name = meta.metadata(deployment).get("name")
     if to_revision == 0:
         revisions = sorted({_revision(rs) for rs in owned}, reverse=True)
         if len(revisions) < 2:
@@ -148,21 +141,20 @@ def undo_patch(deployment: dict[str, Any], replica_sets: list[dict[str, Any]], t
     if not matches:
         raise CommandError(f"unable to find specified revision {to_revision} in history")
     rs = matches[0]
-    spec = deployment.get("spec") or {}
-    if spec.get("paused") and not _rollouts_managed(deployment):
+    if deploy.is_paused(deployment) and not _rollouts_managed(deployment):
         raise CommandError(
             f"you cannot rollback a paused deployment; resume it first with "
             f"'kubectl rollout resume deployment/{name}' and try again"
         )
-    template = copy.deepcopy((rs.get("spec") or {}).get("template") or {})
-    if equal_ignore_hash(template, spec.get("template")):
+    template = copy.deepcopy(workload.template(rs))
+    if equal_ignore_hash(template, workload.spec(deployment).get("template")):
         return [], to_revision
     ((template.get("metadata") or {}).get("labels") or {}).pop(POD_TEMPLATE_HASH_LABEL, None)
-    current = (deployment.get("metadata") or {}).get("annotations") or {}
+    current = meta.annotations_of(deployment)
     annotations = {
         k: v for k, v in current.items() if k in _UNDO_SKIP_ANNOTATIONS or k.startswith(_ROLLOUTS_ANNOTATION_PREFIXES)
     }
-    for k, v in ((rs.get("metadata") or {}).get("annotations") or {}).items():
+    for k, v in meta.annotations_of(rs).items():
         if k not in _UNDO_SKIP_ANNOTATIONS and not k.startswith(_ROLLOUTS_ANNOTATION_PREFIXES):
             annotations[k] = v
     ops = [

@@ -56,7 +56,7 @@ def owner_references(obj: Obj | None) -> Sequence[Obj]:
     return metadata(obj).get("ownerReferences") or ()
 
 
-def is_controlled_by(obj: Obj | None, owner_uid: str) -> bool:
+def is_controlled_by(obj: Obj | None, owner_uid: str | None) -> bool:
     """An owner reference with ``controller: true`` points at ``owner_uid``."""
     return any(r.get("controller") and r.get("uid") == owner_uid for r in owner_references(obj))
 
