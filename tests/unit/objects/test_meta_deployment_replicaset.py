@@ -52,3 +52,16 @@ def test_matched_rollout_skips_disabled_deleting_and_other_workloads() -> None:
                                                                     "name": "other"}}}
     assert matched_rollout([disabled, deleting, other, ROLLOUT], "apps/v2", "Deployment", "w") is ROLLOUT
     assert matched_rollout([disabled, deleting, other], "apps/v1", "Deployment", "w") is None
+
+
+def test_crd_accessors() -> None:
+    from rollouts.objects import crd
+
+    c = {"spec": {"group": "apps.kruise.io", "names": {"kind": "CloneSet", "plural": "clonesets"},
+                  "versions": [{"name": "v1alpha1", "served": True}, {"name": "v1beta1", "served": False}],
+                  "conversion": {"strategy": "None"}},
+         "status": {"conditions": [{"type": "Established", "status": "True"}]}}
+    assert crd.defines(c, "apps.kruise.io", "CloneSet") and not crd.defines(c, "apps", "CloneSet")
+    assert crd.served_versions(c) == ["v1alpha1"] and crd.conversion(c) == {"strategy": "None"}
+    assert crd.is_established(c) and not crd.is_established({"status": None})
+    assert (crd.group(None), crd.kind({}), crd.served_versions({"spec": None})) == ("", "", [])
