@@ -13,6 +13,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
+from rollouts.api import load_hub
+from rollouts.api.v1beta1.rollout import RolloutSpec
 from rollouts.cli.api import ApiConflict, ApiNotFound, RolloutApi
 from rollouts.cli.target import Target
 from rollouts.objects import deployment as deploy
@@ -102,10 +104,17 @@ async def approve(api: RolloutApi, namespace: str, target: Target, out: TextIO) 
     raise CommandError(f"{target.display}: status update kept conflicting after {MAX_CONFLICT_RETRIES} attempts, retry")
 
 
+def _spec(rollout: dict[str, Any]) -> RolloutSpec:
+    """The Rollout's spec as the v1beta1 model, whichever version the plugin read (a v1alpha1 object
+    is converted: its workload sits under ``objectRef``). The status stays a dict here: the plugin
+    reads it per version (:func:`step_state`)."""
+    return load_hub({k: v for k, v in rollout.items() if k != "status"}).spec
+
+
 async def set_paused(api: RolloutApi, namespace: str, target: Target, paused: bool, out: TextIO) -> None:
     """``pause``/``resume``: merge-patch ``spec.strategy.paused``; error if already in that state."""
     rollout = await _get_rollout(api, namespace, target)
-    current = bool(((rollout.get("spec") or {}).get("strategy") or {}).get("paused"))
+    current = _spec(rollout).strategy.paused
     if current == paused:
         what = "already paused" if paused else "not paused"
         raise CommandError(f'rollouts.rollouts.kruise.io "{target.name}" is {what}')
@@ -169,11 +178,10 @@ async def undo(api: RolloutApi, namespace: str, target: Target, to_revision: int
     name = target.name
     if target.kind == "Rollout":
         rollout = await _get_rollout(api, namespace, target)
-        spec = rollout.get("spec") or {}
-        ref = spec.get("workloadRef") or ((spec.get("objectRef") or {}).get("workloadRef")) or {}
-        if ref.get("kind") != "Deployment":
-            raise CommandError(f"{target.display}: undo supports Deployment workloads, got {ref.get('kind')!r}")
-        name = ref.get("name", "")
+        ref = _spec(rollout).workload_ref
+        if ref.kind != "Deployment":
+            raise CommandError(f"{target.display}: undo supports Deployment workloads, got {ref.kind!r}")
+        name = ref.name
     try:
         deployment = await api.get_deployment(namespace, name)
     except ApiNotFound as exc:
@@ -204,8 +212,7 @@ def status_line(rollout: dict[str, Any]) -> tuple[str, bool, bool]:
     _, state = step_state(rollout)
     if phase == "Healthy" and state in ("", "Completed"):
         return f'rollout "{name}" successfully rolled out', True, False
-    strategy = (rollout.get("spec") or {}).get("strategy") or {}
-    steps = (strategy.get("canary") or strategy.get("blueGreen") or {}).get("steps") or []
+    steps = _spec(rollout).strategy.steps()
     sub = status.get("canaryStatus") or status.get("blueGreenStatus") or {}
     index = sub.get("currentStepIndex", status.get("currentStepIndex", 0))
     msg = status.get("message", "")
