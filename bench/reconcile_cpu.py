@@ -173,10 +173,11 @@ def drive(coro: Coroutine[Any, Any, Any]) -> Any:
 def _batch_release_decoder() -> Any:
     """The reconciler's per-reconcile decode (``rollouts.api.decode``); the identity before issue 10."""
     try:
-        from rollouts.api.decode import batch_release
+        from rollouts.api import decode
     except ImportError:  # the dict code: nothing to decode
         return lambda br: br
-    return batch_release
+    # Since the second pass: metadata + spec + the projected stored status (the first pass decoded it all).
+    return getattr(decode, "batch_release_for_executor", decode.batch_release)
 
 
 def play_batch_release() -> int:

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import attrs
 import structlog
 
+from rollouts.objects import meta as objmeta
 from runtime.kube.errors import AlreadyExists, NotFound
 from runtime.kube.resources import SECRETS
 from webhooks import certs
@@ -53,7 +54,7 @@ def secret_to_artifacts(secret: dict[str, Any]) -> CertArtifacts:
 
     return CertArtifacts(
         ca_key=key("ca-key.pem"), ca_cert=key("ca-cert.pem"), key=key("key.pem"), cert=key("cert.pem"),
-        resource_version=str((secret.get("metadata") or {}).get("resourceVersion") or ""),
+        resource_version=str(objmeta.metadata(secret).get("resourceVersion") or ""),
     )
 
 

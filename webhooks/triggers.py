@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from rollouts.objects import crd as crd_objects
 from runtime.kube.resources import CRDS, MUTATING_WEBHOOK_CONFIGURATIONS, SECRETS, VALIDATING_WEBHOOK_CONFIGURATIONS
 from webhooks import configs
 from webhooks.settings import WebhookSettings
@@ -59,8 +60,8 @@ async def watch_and_trigger(
             delay = min(delay * 2, WATCH_RETRY_MAX_S)
 
 
-def _is_ours(crd: dict[str, Any]) -> bool:
-    return (crd.get("spec") or {}).get("group") == configs.ROLLOUTS_GROUP
+def _is_ours(obj: dict[str, Any]) -> bool:
+    return crd_objects.group(obj) == configs.ROLLOUTS_GROUP
 
 
 def start_triggers(client: WatchClient, settings: WebhookSettings, trigger: Callable[[], None]

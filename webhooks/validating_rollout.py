@@ -24,7 +24,9 @@ from typing import Any, Protocol
 import attrs
 import structlog
 
+from rollouts.api.decode import rollout_phase
 from rollouts.api.validation import DEFAULT_SETTINGS, ValidationSettings, format_errors, review_rollout
+from rollouts.objects import meta
 from runtime.kube.errors import NotFound
 from runtime.kube.resources import Resource
 from webhooks.admission import AdmissionRequest, AdmissionResponse, allowed, denied, errored
@@ -85,8 +87,8 @@ class RolloutValidator:
         old = request.old_object if request.operation == "UPDATE" else None
         if request.operation == "UPDATE" and not isinstance(old, dict):
             return errored(400, f"UPDATE of Rollout {request.namespace}/{request.name} carries no oldObject")
-        namespace = request.namespace or str((obj.get("metadata") or {}).get("namespace") or "")
-        name = request.name or str((obj.get("metadata") or {}).get("name") or "")
+        namespace = request.namespace or meta.namespace(obj)  # before decoding: review_rollout reports bad fields
+        name = request.name or meta.name(obj)
         others: list[dict[str, Any]] = []
         latest_phase: str | None = None
         if self.lister is not None:
@@ -95,7 +97,7 @@ class RolloutValidator:
                 if old is not None:
                     stored = await self.lister.get_rollout(namespace, name)
                     if stored is not None:
-                        latest_phase = str((stored.get("status") or {}).get("phase") or "")
+                        latest_phase = rollout_phase(stored)
             except Exception as exc:  # noqa: BLE001 - deny rather than admit unchecked
                 log.warning("cannot read Rollouts for validation", namespace=namespace, error=str(exc))
                 return errored(500, f"cannot read Rollouts in namespace {namespace} to validate {name}: {exc}")

@@ -13,8 +13,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
+from rollouts.api import load_hub
+from rollouts.api.v1beta1.rollout import RolloutSpec
 from rollouts.cli.api import ApiConflict, ApiNotFound, RolloutApi
 from rollouts.cli.target import Target
+from rollouts.objects import deployment as deploy
+from rollouts.objects import meta, replicaset, workload
 from rollouts.release.template_hash import POD_TEMPLATE_HASH_LABEL, equal_ignore_hash
 
 #: Attempts of the read-check-update cycle of ``approve`` when the status write conflicts.
@@ -100,10 +104,17 @@ async def approve(api: RolloutApi, namespace: str, target: Target, out: TextIO) 
     raise CommandError(f"{target.display}: status update kept conflicting after {MAX_CONFLICT_RETRIES} attempts, retry")
 
 
+def _spec(rollout: dict[str, Any]) -> RolloutSpec:
+    """The Rollout's spec as the v1beta1 model, whichever version the plugin read (a v1alpha1 object
+    is converted: its workload sits under ``objectRef``). The status stays a dict here: the plugin
+    reads it per version (:func:`step_state`)."""
+    return load_hub({k: v for k, v in rollout.items() if k != "status"}).spec
+
+
 async def set_paused(api: RolloutApi, namespace: str, target: Target, paused: bool, out: TextIO) -> None:
     """``pause``/``resume``: merge-patch ``spec.strategy.paused``; error if already in that state."""
     rollout = await _get_rollout(api, namespace, target)
-    current = bool(((rollout.get("spec") or {}).get("strategy") or {}).get("paused"))
+    current = _spec(rollout).strategy.paused
     if current == paused:
         what = "already paused" if paused else "not paused"
         raise CommandError(f'rollouts.rollouts.kruise.io "{target.name}" is {what}')
@@ -112,33 +123,24 @@ async def set_paused(api: RolloutApi, namespace: str, target: Target, paused: bo
 
 
 def _revision(obj: dict[str, Any]) -> int:
-    try:
-        return int(((obj.get("metadata") or {}).get("annotations") or {}).get("deployment.kubernetes.io/revision", "0"))
-    except ValueError:
-        return 0
+    return replicaset.revision(obj, default=0)
 
 
 def _selector_string(deployment: dict[str, Any]) -> str:
-    labels = ((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    labels = workload.match_labels(deployment)
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
 
 
 def _rollouts_managed(deployment: dict[str, Any]) -> bool:
-    anns = (deployment.get("metadata") or {}).get("annotations") or {}
+    anns = meta.annotations_of(deployment)
     return any(k.startswith(_ROLLOUTS_ANNOTATION_PREFIXES) for k in anns)
 
 
 def undo_patch(deployment: dict[str, Any], replica_sets: list[dict[str, Any]], to_revision: int) -> tuple[list, int]:
     """kubectl's DeploymentRollbacker as a pure function → (JSON patch ops, revision); [] = no-op."""
-    uid = (deployment.get("metadata") or {}).get("uid")
-    owned = [
-        rs
-        for rs in replica_sets
-        if any(
-            o.get("controller") and o.get("uid") == uid for o in (rs.get("metadata") or {}).get("ownerReferences") or []
-        )
-    ]
-    name = (deployment.get("metadata") or {}).get("name")
+    uid = meta.metadata(deployment).get("uid")
+    owned = [rs for rs in replica_sets if meta.is_controlled_by(rs, uid)]
+    name = meta.metadata(deployment).get("name")
     if to_revision == 0:
         revisions = sorted({_revision(rs) for rs in owned}, reverse=True)
         if len(revisions) < 2:
@@ -148,21 +150,20 @@ def undo_patch(deployment: dict[str, Any], replica_sets: list[dict[str, Any]], t
     if not matches:
         raise CommandError(f"unable to find specified revision {to_revision} in history")
     rs = matches[0]
-    spec = deployment.get("spec") or {}
-    if spec.get("paused") and not _rollouts_managed(deployment):
+    if deploy.is_paused(deployment) and not _rollouts_managed(deployment):
         raise CommandError(
             f"you cannot rollback a paused deployment; resume it first with "
             f"'kubectl rollout resume deployment/{name}' and try again"
         )
-    template = copy.deepcopy((rs.get("spec") or {}).get("template") or {})
-    if equal_ignore_hash(template, spec.get("template")):
+    template = copy.deepcopy(workload.template(rs))
+    if equal_ignore_hash(template, workload.spec(deployment).get("template")):
         return [], to_revision
     ((template.get("metadata") or {}).get("labels") or {}).pop(POD_TEMPLATE_HASH_LABEL, None)
-    current = (deployment.get("metadata") or {}).get("annotations") or {}
+    current = meta.annotations_of(deployment)
     annotations = {
         k: v for k, v in current.items() if k in _UNDO_SKIP_ANNOTATIONS or k.startswith(_ROLLOUTS_ANNOTATION_PREFIXES)
     }
-    for k, v in ((rs.get("metadata") or {}).get("annotations") or {}).items():
+    for k, v in meta.annotations_of(rs).items():
         if k not in _UNDO_SKIP_ANNOTATIONS and not k.startswith(_ROLLOUTS_ANNOTATION_PREFIXES):
             annotations[k] = v
     ops = [
@@ -177,11 +178,10 @@ async def undo(api: RolloutApi, namespace: str, target: Target, to_revision: int
     name = target.name
     if target.kind == "Rollout":
         rollout = await _get_rollout(api, namespace, target)
-        spec = rollout.get("spec") or {}
-        ref = spec.get("workloadRef") or ((spec.get("objectRef") or {}).get("workloadRef")) or {}
-        if ref.get("kind") != "Deployment":
-            raise CommandError(f"{target.display}: undo supports Deployment workloads, got {ref.get('kind')!r}")
-        name = ref.get("name", "")
+        ref = _spec(rollout).workload_ref
+        if ref.kind != "Deployment":
+            raise CommandError(f"{target.display}: undo supports Deployment workloads, got {ref.kind!r}")
+        name = ref.name
     try:
         deployment = await api.get_deployment(namespace, name)
     except ApiNotFound as exc:
@@ -212,8 +212,7 @@ def status_line(rollout: dict[str, Any]) -> tuple[str, bool, bool]:
     _, state = step_state(rollout)
     if phase == "Healthy" and state in ("", "Completed"):
         return f'rollout "{name}" successfully rolled out', True, False
-    strategy = (rollout.get("spec") or {}).get("strategy") or {}
-    steps = (strategy.get("canary") or strategy.get("blueGreen") or {}).get("steps") or []
+    steps = _spec(rollout).strategy.steps()
     sub = status.get("canaryStatus") or status.get("blueGreenStatus") or {}
     index = sub.get("currentStepIndex", status.get("currentStepIndex", 0))
     msg = status.get("message", "")

@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 import yaml
 
+from rollouts.objects import crd as crd_objects
 from runtime.kube.errors import AlreadyExists, Conflict
 from runtime.kube.resources import CRDS, NAMESPACES, SERVICE_ACCOUNTS, Resource
 
@@ -46,7 +47,7 @@ async def apply(client: Any, obj: dict[str, Any], *, namespace: str | None = Non
             live = await client.get(res, obj["metadata"]["name"], obj["metadata"].get("namespace"))
         obj["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
         if res is CRDS:
-            live_conv = (live.get("spec") or {}).get("conversion")
+            live_conv = crd_objects.conversion(live)
             if live_conv and "conversion" in obj.get("spec", {}):
                 obj["spec"]["conversion"] = live_conv  # the cert sync owns the clientConfig
         try:
@@ -76,9 +77,7 @@ async def install(client: Any, namespace: str) -> None:
     names = {c["metadata"]["name"] for c in crds}
     for _ in range(200):
         items = (await client.list(CRDS)).get("items") or []
-        ready = {c["metadata"]["name"] for c in items
-                 if any(x.get("type") == "Established" and x.get("status") == "True"
-                        for x in (c.get("status") or {}).get("conditions") or [])}
+        ready = {c["metadata"]["name"] for c in items if crd_objects.is_established(c)}
         if names <= ready:
             log.info("CRDs established", crds=sorted(names))
             return

@@ -23,6 +23,7 @@ import structlog
 
 from rollouts.api import keys
 from rollouts.controllers.common import annotations_of, group_of, labels, meta
+from rollouts.objects import crd as crd_objects
 from rollouts.objects import workload as wl
 from rollouts.rollout.model import WorkloadObservation
 from runtime.cache.protocols import Informer
@@ -169,11 +170,10 @@ async def custom_resource(client: KubeApi, api_version: str, kind: str) -> Resou
         crds = (await client.list(CRDS)).get("items") or []
     except ApiError:
         return None
-    for crd in crds:
-        spec = crd.get("spec") or {}
-        if spec.get("group") == group and (spec.get("names") or {}).get("kind") == kind:
-            return Resource(group, version, spec["names"]["plural"], kind,
-                            namespaced=spec.get("scope", "Namespaced") == "Namespaced")
+    for c in crds:
+        if crd_objects.defines(c, group, kind):
+            return Resource(group, version, crd_objects.names(c)["plural"], kind,
+                            namespaced=crd_objects.spec(c).get("scope", "Namespaced") == "Namespaced")
     return None
 
 
@@ -218,9 +218,7 @@ async def missing_workload_message(client: KubeApi, ref: Mapping[str, Any]) -> s
         if row is not None:
             crds = [await client.get(CRDS, f"{row.resource.plural}.{group}")]
         else:
-            crds = [c for c in (await client.list(CRDS)).get("items") or []
-                    if (c.get("spec") or {}).get("group") == group
-                    and ((c.get("spec") or {}).get("names") or {}).get("kind") == kind]
+            crds = [c for c in (await client.list(CRDS)).get("items") or [] if crd_objects.defines(c, group, kind)]
     except NotFound:
         crds = []
     except ApiError:
@@ -229,7 +227,7 @@ async def missing_workload_message(client: KubeApi, ref: Mapping[str, Any]) -> s
         crd = f"{row.resource.plural}.{group}" if row is not None else f"for kind {kind} in group {group}"
         install = "install OpenKruise" if group == KRUISE_GROUP else "install it"
         return f"{where}: the CRD {crd} is not installed; {install} or fix spec.workloadRef"
-    served = [v.get("name") for v in (crds[0].get("spec") or {}).get("versions") or [] if v.get("served")]
+    served = crd_objects.served_versions(crds[0])
     if version not in served:
         return (f"{where}: the CRD {meta(crds[0]).get('name')} does not serve {version} (served: "
                 f"{', '.join(str(v) for v in served)}); fix spec.workloadRef.apiVersion")

@@ -42,7 +42,17 @@ def status_str(obj: Obj | None, key: str) -> str:
 
 def match_labels(obj: Obj | None) -> Mapping[str, str]:
     """``spec.selector.matchLabels`` (``matchExpressions`` are not read: see docs/domain.md)."""
-    return (spec(obj).get("selector") or _EMPTY).get("matchLabels") or _EMPTY
+    return selector(obj).get("matchLabels") or _EMPTY
+
+
+def selector(obj: Obj | None) -> Obj:
+    """``spec.selector`` (a LabelSelector; empty when absent)."""
+    return spec(obj).get("selector") or _EMPTY
+
+
+def template_labels(obj: Obj | None) -> Mapping[str, str]:
+    """``spec.template.metadata.labels``."""
+    return (template(obj).get("metadata") or _EMPTY).get("labels") or _EMPTY
 
 
 def template(obj: Obj | None) -> Obj:
@@ -63,5 +73,5 @@ def generation(obj: Obj | None) -> int:
     return int(((obj or _EMPTY).get("metadata") or _EMPTY).get("generation", 0))
 
 
-__all__ = ["generation", "match_labels", "rolling_update", "spec", "spec_replicas", "status", "status_int",
-           "status_str", "template", "update_strategy"]
+__all__ = ["generation", "match_labels", "rolling_update", "selector", "spec", "spec_replicas", "status", "status_int",
+           "status_str", "template", "template_labels", "update_strategy"]

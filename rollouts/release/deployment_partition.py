@@ -25,6 +25,8 @@ from typing import Any
 import attrs
 
 from rollouts.api.intstr import WireIntOrStr
+from rollouts.objects import meta as objmeta
+from rollouts.objects import workload
 from rollouts.release.batch import new_rs_replicas_limit
 from rollouts.release.deployment_rs import (
     ANNOTATIONS_NOT_COPIED,
@@ -95,11 +97,10 @@ class DeploymentSyncPlan:
 
 def rollout_satisfied(deployment: Mapping[str, Any], partition: WireIntOrStr) -> bool:
     """``DeploymentRolloutSatisfied``: generation observed, replicas settled, partition reached."""
-    meta = deployment.get("metadata") or {}
-    status = deployment.get("status") or {}
+    status = workload.status(deployment)
     replicas = spec_replicas(deployment)
     return (
-        int(status.get("observedGeneration", 0)) >= int(meta.get("generation", 0))
+        workload.status_int(deployment, "observedGeneration") >= objmeta.generation(deployment)
         and int(status.get("replicas", 0)) == replicas
         and int(status.get("updatedReplicas", 0)) >= new_rs_replicas_limit(partition, replicas)
     )
@@ -119,13 +120,12 @@ def plan_deployment_sync(
         return DeploymentSyncPlan(message="canary rolling style is handled by the canary executor")
     ctx = build_context(deployment, replica_sets, with_defaults(strategy))
     satisfied = rollout_satisfied(deployment, strategy.partition)
-    meta = deployment.get("metadata") or {}
-    selector = (deployment.get("spec") or {}).get("selector") or {}
+    selector = workload.selector(deployment)
     if not selector.get("matchLabels") and not selector.get("matchExpressions"):
-        status = dict(deployment.get("status") or {})
-        status["observedGeneration"] = meta.get("generation", 0)
+        status = dict(workload.status(deployment))
+        status["observedGeneration"] = objmeta.generation(deployment)
         return DeploymentSyncPlan(status=status, satisfied=satisfied, message="SelectingAll: empty selector")
-    if meta.get("deletionTimestamp"):
+    if objmeta.is_deleting(deployment):
         return _finish(ctx, now, satisfied, "deployment is being deleted")
     if strategy.paused or _is_scaling_event(ctx):
         proportional_scale(ctx)
@@ -143,10 +143,8 @@ def build_context(
     surge, unavailable = resolve_fenceposts(strategy.max_surge, strategy.max_unavailable, replicas)
     # MaxUnavailable: never more than the replicas, 0 for an empty Deployment.
     unavailable = 0 if replicas == 0 else min(unavailable, replicas)
-    template = (deployment.get("spec") or {}).get("template") or {}
-    rss = [
-        ReplicaSetView.from_dict(rs) for rs in replica_sets if not (rs.get("metadata") or {}).get("deletionTimestamp")
-    ]
+    template = workload.template(deployment)
+    rss = [ReplicaSetView.from_dict(rs) for rs in replica_sets if not objmeta.is_deleting(rs)]
     new_rs = _find_new_rs(template, rss)
     return SyncContext(
         deployment=deployment,
@@ -224,12 +222,10 @@ def _new_rs_target(ctx: SyncContext, new_rs: ReplicaSetView) -> int:
 def _create_new_rs(ctx: SyncContext) -> ReplicaSetView | None:
     """Plan creation of ``<deployment>-<hash>``; ``None`` on a hash collision."""
     d = ctx.deployment
-    meta = d.get("metadata") or {}
-    spec = d.get("spec") or {}
-    collision_count = (d.get("status") or {}).get("collisionCount")
-    template = spec.get("template") or {}
+    collision_count = workload.status(d).get("collisionCount")
+    template = workload.template(d)
     pod_hash = compute_template_hash(template, collision_count)
-    name = f"{meta.get('name', '')}-{pod_hash}"
+    name = f"{objmeta.name(d)}-{pod_hash}"
     if any(rs.name == name for rs in ctx.old_rss):
         return None
     placeholder = ReplicaSetView(name, 0, 0, 0, 0, 0, "~", None, None, template)
@@ -248,14 +244,13 @@ def _create_new_rs(ctx: SyncContext) -> ReplicaSetView | None:
 
 def _new_rs_body(ctx: SyncContext, name: str, pod_hash: str, replicas: int) -> dict[str, Any]:
     d = ctx.deployment
-    meta = d.get("metadata") or {}
-    spec = d.get("spec") or {}
-    template = dict(spec.get("template") or {})
+    meta = objmeta.metadata(d)
+    template = dict(workload.template(d))
     tmeta = dict(template.get("metadata") or {})
-    tmeta["labels"] = {**(tmeta.get("labels") or {}), POD_TEMPLATE_HASH_LABEL: pod_hash}
+    tmeta["labels"] = {**workload.template_labels(d), POD_TEMPLATE_HASH_LABEL: pod_hash}
     template["metadata"] = tmeta
-    selector = dict(spec.get("selector") or {})
-    selector["matchLabels"] = {**(selector.get("matchLabels") or {}), POD_TEMPLATE_HASH_LABEL: pod_hash}
+    selector = dict(workload.selector(d))
+    selector["matchLabels"] = {**workload.match_labels(d), POD_TEMPLATE_HASH_LABEL: pod_hash}
     anns = {k: v for k, v in annotations_of(d).items() if k not in ANNOTATIONS_NOT_COPIED}
     revision = max([rs.revision for rs in ctx.old_rss], default=0) + 1
     anns.update(
@@ -286,7 +281,7 @@ def _new_rs_body(ctx: SyncContext, name: str, pod_hash: str, replicas: int) -> d
         },
         "spec": {
             "replicas": replicas,
-            "minReadySeconds": spec.get("minReadySeconds", 0),
+            "minReadySeconds": workload.spec(d).get("minReadySeconds", 0),
             "selector": selector,
             "template": template,
         },

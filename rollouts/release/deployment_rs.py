@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from rollouts.api.intstr import IntOrStrLike, scaled_value
+from rollouts.objects import workload
 from rollouts.release.deployment_strategy import DeploymentStrategy
 
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
@@ -97,7 +98,7 @@ class ReplicaSetView:
             revision = 0
         return cls(
             name=meta.get("name", ""),
-            replicas=int((rs.get("spec") or {}).get("replicas", 1)),
+            replicas=workload.spec_replicas(rs),
             status_replicas=int(status.get("replicas", 0)),
             ready=int(status.get("readyReplicas", 0)),
             available=int(status.get("availableReplicas", 0)),
@@ -105,7 +106,7 @@ class ReplicaSetView:
             created=str(meta.get("creationTimestamp", "")),
             desired_annotation=anns.get(DESIRED_REPLICAS_ANNOTATION),
             max_annotation=anns.get(MAX_REPLICAS_ANNOTATION),
-            template=(rs.get("spec") or {}).get("template") or {},
+            template=workload.template(rs),
         )
 
 
@@ -146,8 +147,7 @@ class SyncContext:
 
 
 def spec_replicas(deployment: Mapping[str, Any]) -> int:
-    value = (deployment.get("spec") or {}).get("replicas")
-    return 1 if value is None else int(value)
+    return workload.spec_replicas(deployment)
 
 
 def cleanup_unhealthy(ctx: SyncContext, old: list[ReplicaSetView], max_cleanup: int) -> None:

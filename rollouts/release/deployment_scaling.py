@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+from rollouts.objects import workload
 from rollouts.release.deployment_rs import ReplicaSetView, SyncContext, cleanup_unhealthy
 
 
@@ -85,7 +86,7 @@ def _fraction(ctx: SyncContext, rs: ReplicaSetView) -> int:
     except ValueError:
         annotated = None
     if annotated is None:
-        annotated = int((ctx.deployment.get("status") or {}).get("replicas", 0))
+        annotated = workload.status_int(ctx.deployment, "replicas")
     if annotated <= 0:
         return 0
     new_size = rs.replicas * deployment_replicas / annotated

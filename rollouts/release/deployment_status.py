@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from rollouts.objects import meta
 from rollouts.release.deployment_rs import ReplicaSetView, spec_replicas
 
 
@@ -21,7 +22,7 @@ def calculate_status(
     old_status = deployment.get("status") or {}
     available = sum(rs.available for rs in rss)
     status: dict[str, Any] = {
-        "observedGeneration": (deployment.get("metadata") or {}).get("generation", 0),
+        "observedGeneration": meta.generation(deployment),
         "replicas": sum(rs.status_replicas for rs in rss),
         "updatedReplicas": new_rs.status_replicas if new_rs else 0,
         "readyReplicas": sum(rs.ready for rs in rss),

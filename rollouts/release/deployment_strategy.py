@@ -23,6 +23,7 @@ import attrs
 
 from rollouts.api import keys
 from rollouts.api.intstr import WireIntOrStr
+from rollouts.objects import deployment as deploy
 from rollouts.release.batch import is_current_more_than_or_equal_to_desired
 
 DEPLOYMENT_STRATEGY_ANNOTATION = keys.DEPLOYMENT_STRATEGY_ANNOTATION
@@ -130,16 +131,15 @@ def deployment_strategy(deployment: Mapping[str, Any]) -> DeploymentStrategy | N
 
 def is_under_rollout_control(deployment: Mapping[str, Any]) -> bool:
     """control-info present AND ``strategy.type == Recreate`` AND ``spec.paused`` (upstream definition)."""
-    spec = deployment.get("spec") or {}
     return (
         bool(annotations_of(deployment).get(CONTROL_INFO_ANNOTATION))
-        and (spec.get("strategy") or {}).get("type") == "Recreate"
-        and bool(spec.get("paused"))
+        and deploy.strategy_type(deployment) == "Recreate"
+        and deploy.is_paused(deployment)
     )
 
 
 def _spec_rolling_update(deployment: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    ru = ((deployment.get("spec") or {}).get("strategy") or {}).get("rollingUpdate")
+    ru = deploy.rolling_update(deployment)
     return ru if isinstance(ru, dict) else None
 
 
@@ -197,15 +197,14 @@ def finalize_patch(
     bookkeeping removed; otherwise only control-info is dropped. ``keep_paused`` is the
     ``KeepWorkloadPausedOnRolloutDeletion`` gate combined with a non-WaitResume policy.
     """
-    spec = deployment.get("spec") or {}
-    if not annotations_of(deployment).get(CONTROL_INFO_ANNOTATION) or not spec.get("paused"):
+    if not annotations_of(deployment).get(CONTROL_INFO_ANNOTATION) or not deploy.is_paused(deployment):
         return None
     anns: dict[str, Any] = {CONTROL_INFO_ANNOTATION: None}
     patch: dict[str, Any] = {"metadata": {"annotations": anns}}
     if not batch_partition_is_nil:
         return patch
     patch["spec"] = {"paused": keep_paused}
-    if (spec.get("strategy") or {}).get("type") == "Recreate":
+    if deploy.strategy_type(deployment) == "Recreate":
         strategy = deployment_strategy(deployment) or DeploymentStrategy(has_rolling_update=False)
         ru: dict[str, Any] = {}
         if strategy.max_unavailable is not None:
@@ -231,11 +230,10 @@ def webhook_partition_patch(deployment: Mapping[str, Any], *, release_changed: b
     strategy = deployment_strategy(deployment)
     if strategy is None or strategy.rolling_style.lower() != PARTITION_ROLLING_STYLE.lower():
         return None
-    spec = deployment.get("spec") or {}
     spec_patch: dict[str, Any] = {}
-    if not spec.get("paused"):
+    if not deploy.is_paused(deployment):
         spec_patch["paused"] = True
-    stype = (spec.get("strategy") or {}).get("type")
+    stype = deploy.strategy_type(deployment)
     ru = _spec_rolling_update(deployment)
     strategy_patch: dict[str, Any] = {}
     if stype == "RollingUpdate":

@@ -18,6 +18,8 @@ import attrs
 
 from rollouts.api import keys
 from rollouts.api.intstr import IntOrStrLike
+from rollouts.objects import meta, workload
+from rollouts.objects import pod as pod_objects
 from rollouts.release.batch import planned_batch_replicas
 from rollouts.release.readiness import ROLLOUT_ID_LABEL, is_terminating
 from rollouts.release.template_hash import POD_TEMPLATE_HASH_LABEL, compute_template_hash, strip_hash_label
@@ -54,19 +56,18 @@ def replica_set_revision_hash(replica_set: Mapping[str, Any], deployment: Mappin
     Same function as the Deployment update revision; the RS template loses its
     ``pod-template-hash`` label first unless the Deployment's own template carries that label.
     """
-    template = (replica_set.get("spec") or {}).get("template") or {}
-    d_labels = ((((deployment or {}).get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels")
-    if not (d_labels or {}).get(POD_TEMPLATE_HASH_LABEL):
+    template = workload.template(replica_set)
+    if not workload.template_labels(deployment).get(POD_TEMPLATE_HASH_LABEL):
         template = strip_hash_label(template)
     return compute_template_hash(template)
 
 
 def _labels(pod: Mapping[str, Any]) -> Mapping[str, str]:
-    return (pod.get("metadata") or {}).get("labels") or {}
+    return pod_objects.labels(pod)
 
 
 def _owner_rs(pod: Mapping[str, Any]) -> str | None:
-    for ref in (pod.get("metadata") or {}).get("ownerReferences") or []:
+    for ref in meta.owner_references(pod):
         if ref.get("controller") and ref.get("kind") == "ReplicaSet":
             return ref.get("name")
     return None
@@ -105,7 +106,7 @@ def plan_batch_labels(
     for pod in pods:
         if is_terminating(pod):
             continue
-        name = (pod.get("metadata") or {}).get("name", "")
+        name = pod_objects.name(pod)
         labels = dict(_labels(pod))
         rs = _owner_rs(pod)
         if CONTROLLER_REVISION_HASH_LABEL not in labels and rs and rs_revision_hashes and rs in rs_revision_hashes:

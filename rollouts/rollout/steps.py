@@ -19,9 +19,9 @@ from rollouts.api import keys
 from rollouts.api.intstr import wire_value
 from rollouts.api.v1beta1.batchrelease import BatchRelease, BatchReleaseStatus
 from rollouts.api.v1beta1.rollout import CanaryStep, Rollout
-from rollouts.api.wire import go_dict, is_present, to_dict
+from rollouts.api.wire import is_present, to_dict
 from rollouts.release.batch import planned_batch_replicas
-from rollouts.release.plan import release_plan_hash
+from rollouts.release.plan import plan_hash
 from rollouts.rollout import actions as act
 from rollouts.rollout import model as m
 from rollouts.rollout.conditions import set_progressing_message
@@ -140,7 +140,7 @@ def batch_release_ready(br: BatchRelease | Mapping[str, Any], step_index: int) -
         return False
     cs = status.canary_status
     return (
-        status.observed_release_plan_hash == release_plan_hash(go_dict(br.spec.release_plan))
+        status.observed_release_plan_hash == plan_hash(br.spec.release_plan)
         # an absent observedGeneration never matches (the BR controller has not written one yet)
         and is_present(status, "observed_generation")
         and int(br.metadata.get("generation", 0)) == status.observed_generation

@@ -21,6 +21,7 @@ from typing import Any, Final
 from rollouts.api.decode import as_rollout
 from rollouts.api.unsupported import unsupported_message
 from rollouts.api.wire import DecodeError
+from rollouts.objects import meta as objmeta
 from rollouts.rollout import model as m
 from rollouts.rollout.conditions import PROGRESSING, get_condition, new_condition, remove_condition, set_condition
 
@@ -53,7 +54,7 @@ def guard(rollout: Mapping[str, Any], now: datetime) -> tuple[Mapping[str, Any],
         lifted.pop("message", None)
         return {**rollout, "status": lifted}, None
     halted = copy.deepcopy(dict(status))
-    halted["observedGeneration"] = (rollout.get("metadata") or {}).get("generation", 0)
+    halted["observedGeneration"] = objmeta.generation(rollout)  # undecodable: the raw ObjectMeta
     halted["phase"] = halted.get("phase") or m.PHASE_INITIAL
     halted["message"] = MSG_PREFIX + message
     set_condition(halted, new_condition(PROGRESSING, "False", REASON_UNSUPPORTED, halted["message"], now))

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from rollouts.objects import workload
 from webhooks.workload.partition import Obj, PartitionWebhook, has_traffic_routing, mark_in_progressing
 from webhooks.workload.release import is_effective_release_change
 
 
 class CloneSetHandler(PartitionWebhook):
     def mutate(self, rollout: Obj, old: Obj, new: Obj, mutated: dict[str, Any]) -> None:
-        spec, status = new.get("spec") or {}, new.get("status") or {}
-        if spec.get("replicas", 1) == 0 or not is_effective_release_change(old, new):
+        if workload.spec_replicas(new) == 0 or not is_effective_release_change(old, new):
             return
+        status = workload.status(new)
         if has_traffic_routing(rollout) and status.get("replicas") != status.get("updatedReplicas"):
             return  # already running two versions: no canary traffic split possible
         mutated.setdefault("spec", {}).setdefault("updateStrategy", {})["partition"] = "100%"

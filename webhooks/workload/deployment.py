@@ -21,6 +21,9 @@ from typing import Any
 import structlog
 
 from rollouts.api import keys
+from rollouts.api.decode import as_rollout
+from rollouts.objects import deployment as deploy
+from rollouts.objects import meta, replicaset, workload
 from rollouts.release.deployment_strategy import deployment_strategy, webhook_partition_patch
 from rollouts.release.template_hash import POD_TEMPLATE_HASH_LABEL, equal_ignore_hash
 from runtime.kube.errors import ApiError
@@ -32,7 +35,7 @@ from webhooks.workload.release import apply_merge_patch, is_effective_release_ch
 IN_PROGRESSING_ANNOTATION = keys.IN_PROGRESSING_ANNOTATION
 STABLE_REVISION_LABEL = keys.STABLE_REVISION_LABEL
 ORIGINAL_STRATEGY_ANNOTATION = keys.ORIGINAL_DEPLOYMENT_STRATEGY_ANNOTATION
-REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+REVISION_ANNOTATION = replicaset.REVISION_ANNOTATION
 
 log = structlog.get_logger("webhooks.workload.deployment")
 
@@ -58,8 +61,7 @@ class DeploymentHandler:
 
     async def _mutate(self, rollout: Mapping[str, Any], old: Mapping[str, Any], new: Mapping[str, Any],
                       mutated: dict[str, Any]) -> None:
-        anns = (new.get("metadata") or {}).get("annotations") or {}
-        if anns.get(IN_PROGRESSING_ANNOTATION) is not None:
+        if meta.annotations_of(new).get(IN_PROGRESSING_ANNOTATION) is not None:
             in_release(old, new, mutated)
             return
         await self._start_release(rollout, old, new, mutated)
@@ -67,33 +69,32 @@ class DeploymentHandler:
     async def _start_release(self, rollout: Mapping[str, Any], old: Mapping[str, Any], new: Mapping[str, Any],
                              mutated: dict[str, Any]) -> None:
         """§2.2: freeze the Deployment, remember the stable revision, mark it in progress."""
-        spec = new.get("spec") or {}
-        if spec.get("replicas", 1) == 0 or not is_effective_release_change(old, new):
+        if workload.spec_replicas(new) == 0 or not is_effective_release_change(old, new):
             return
-        meta = new.get("metadata") or {}
-        rss = (await self.client.list(REPLICASETS, meta.get("namespace"))).get("items") or []
-        active = active_replica_sets(rss, meta.get("uid", ""))
+        rss = (await self.client.list(REPLICASETS, meta.namespace(new) or None)).get("items") or []
+        active = active_replica_sets(rss, meta.uid(new))
         if not active:
-            log.info("no activate replicaset", deployment=meta.get("name"))
+            log.info("no activate replicaset", deployment=meta.name(new))
             return
-        canary = ((rollout.get("spec") or {}).get("strategy") or {}).get("canary") or {}
-        if canary.get("trafficRoutings") and len(active) > 1:
+        ro = as_rollout(rollout)
+        canary = ro.spec.strategy.canary
+        if canary is not None and canary.traffic_routings and len(active) > 1:
             return
-        stable = stable_replica_set(active, spec.get("template") or {})
+        stable = stable_replica_set(active, workload.template(new))
         if stable is not None:
-            stable_hash = ((stable.get("metadata") or {}).get("labels") or {}).get(POD_TEMPLATE_HASH_LABEL, "")
+            stable_hash = meta.labels(stable).get(POD_TEMPLATE_HASH_LABEL, "")
             mutated["metadata"].setdefault("labels", {})[STABLE_REVISION_LABEL] = stable_hash
         else:
-            log.info("no stable replicaset found", deployment=meta.get("name"))
+            log.info("no stable replicaset found", deployment=meta.name(new))
         mutated["spec"]["paused"] = True
         mutated["metadata"].setdefault("annotations", {})[IN_PROGRESSING_ANNOTATION] = json.dumps(
-            {"rolloutName": (rollout.get("metadata") or {}).get("name", "")}, separators=(",", ":"))
+            {"rolloutName": ro.name}, separators=(",", ":"))
 
 
 def in_release(old: Mapping[str, Any], new: Mapping[str, Any], mutated: dict[str, Any]) -> None:
     """§2.1: a Deployment already in a release stays frozen (partition / blue-green / canary)."""
     partition = webhook_partition_patch(new, release_changed=is_effective_release_change(old, new))
-    anns = (new.get("metadata") or {}).get("annotations") or {}
+    anns = meta.annotations_of(new)
     strategy = deployment_strategy(new)
     if strategy is not None and strategy.rolling_style.lower() == "partition":
         if partition:
@@ -103,34 +104,28 @@ def in_release(old: Mapping[str, Any], new: Mapping[str, Any], mutated: dict[str
     if anns.get(ORIGINAL_STRATEGY_ANNOTATION):
         if is_effective_release_change(old, new):
             spec["paused"] = True
-        if (spec.get("strategy") or {}).get("type") != "RollingUpdate":
-            old_type = ((old.get("spec") or {}).get("strategy") or {}).get("type")
-            spec.setdefault("strategy", {})["type"] = old_type
+        if deploy.strategy_type(mutated) != "RollingUpdate":
+            spec.setdefault("strategy", {})["type"] = deploy.strategy_type(old)
         return
     spec["paused"] = True
-    if (spec.get("strategy") or {}).get("type") == "Recreate":
-        spec["strategy"] = copy.deepcopy((old.get("spec") or {}).get("strategy"))
+    if deploy.strategy_type(mutated) == "Recreate":
+        spec["strategy"] = copy.deepcopy(workload.spec(old).get("strategy"))
 
 
 def active_replica_sets(rss: list[Mapping[str, Any]], owner_uid: str) -> list[Mapping[str, Any]]:
     """ReplicaSets controlled by ``owner_uid``, not deleting and not scaled to 0."""
     out = []
     for rs in rss:
-        meta = rs.get("metadata") or {}
-        if meta.get("deletionTimestamp") or (rs.get("spec") or {}).get("replicas", 1) == 0:
+        if meta.is_deleting(rs) or workload.spec_replicas(rs) == 0:
             continue
-        if any(r.get("controller") and r.get("uid") == owner_uid for r in meta.get("ownerReferences") or []):
+        if meta.is_controlled_by(rs, owner_uid):
             out.append(rs)
     return out
 
 
 def _revision_key(rs: Mapping[str, Any]) -> tuple[int, str]:
-    meta = rs.get("metadata") or {}
-    try:
-        revision = int((meta.get("annotations") or {}).get(REVISION_ANNOTATION, ""))
-    except ValueError:
-        revision = -1
-    created = meta.get("creationTimestamp") or ""
+    revision = replicaset.revision(rs)
+    created = meta.creation_timestamp(rs)
     try:
         created = datetime.fromisoformat(created.replace("Z", "+00:00")).isoformat()
     except ValueError:
@@ -141,7 +136,6 @@ def _revision_key(rs: Mapping[str, Any]) -> tuple[int, str]:
 def stable_replica_set(active: list[Mapping[str, Any]], template: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """§2.2 step 5: by revision ascending, the first RS whose template differs from the new one."""
     for rs in sorted(active, key=_revision_key):
-        spec = rs.get("spec") or {}
-        if spec.get("replicas", 1) > 0 and not equal_ignore_hash(spec.get("template") or {}, template):
+        if workload.spec_replicas(rs) > 0 and not equal_ignore_hash(workload.template(rs), template):
             return rs
     return None

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rollouts.api import keys
+from rollouts.api.decode import as_rollout
 from webhooks.admission import AdmissionRequest, AdmissionResponse, allowed, patched
 from webhooks.workload.reads import ReleaseTarget, WorkloadReads
 
@@ -30,7 +31,7 @@ Obj = Mapping[str, Any]
 
 def mark_in_progressing(mutated: dict[str, Any], rollout: Obj) -> None:
     """``rollouts.kruise.io/in-progressing: {"rolloutName": ...}`` (what the Rollout controller waits for)."""
-    value = json.dumps({"rolloutName": (rollout.get("metadata") or {}).get("name", "")}, separators=(",", ":"))
+    value = json.dumps({"rolloutName": as_rollout(rollout).name}, separators=(",", ":"))
     mutated.setdefault("metadata", {}).setdefault("annotations", {})[IN_PROGRESSING_ANNOTATION] = value
 
 
@@ -62,5 +63,5 @@ class PartitionWebhook:
 
 
 def has_traffic_routing(rollout: Obj) -> bool:
-    canary = (((rollout.get("spec") or {}).get("strategy") or {}).get("canary")) or {}
-    return bool(canary.get("trafficRoutings"))
+    canary = as_rollout(rollout).spec.strategy.canary
+    return canary is not None and bool(canary.traffic_routings)

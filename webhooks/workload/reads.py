@@ -17,6 +17,7 @@ from typing import Any
 
 import attrs
 
+from rollouts.objects import meta
 from runtime.kube.errors import ApiError
 from runtime.kube.resources import MUTATING_WEBHOOK_CONFIGURATIONS, Resource
 from webhooks.admission import AdmissionRequest, AdmissionResponse, allowed, errored
@@ -54,7 +55,7 @@ class WorkloadReads:
         return request_matches_configuration(
             configuration, group=res.get("group", ""), version=res.get("version", ""),
             resource=res.get("resource", ""), operation=request.operation,
-            labels=(new.get("metadata") or {}).get("labels") or {})
+            labels=meta.labels(new))
 
     async def rollout_for(self, namespace: str, api_version: str, kind: str, name: str) -> Obj | None:
         """§1.1 ``fetchMatchedRollout``; a miss in a cache is confirmed on the API server."""
@@ -78,16 +79,15 @@ class WorkloadReads:
         if request.operation != "UPDATE" or request.sub_resource or not request.object or not request.old_object:
             return allowed()
         new, old = request.object, request.old_object
-        if not (new.get("metadata") or {}).get("uid"):
+        if not meta.uid(new):
             new = copy.deepcopy(new)
-            new["metadata"]["uid"] = (old.get("metadata") or {}).get("uid")
-        md = new.get("metadata") or {}
+            new["metadata"]["uid"] = meta.metadata(old).get("uid")
         try:
             if not await self.matches_live_configuration(request, new):
                 return allowed()
-            rollout = await self.rollout_for(request.namespace or md.get("namespace", ""),
+            rollout = await self.rollout_for(request.namespace or meta.namespace(new),
                                              api_version or str(new.get("apiVersion", "")),
-                                             kind or str(new.get("kind", "")), md.get("name", ""))
+                                             kind or str(new.get("kind", "")), meta.name(new))
         except ApiError as e:
             return errored(400, e)
         return allowed() if rollout is None else ReleaseTarget(rollout, old, new, request.object)

@@ -10,6 +10,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rollouts.api import keys
+from rollouts.api.decode import as_rollout, rollout_phase
+from rollouts.objects import meta, workload
 from rollouts.release.template_hash import equal_ignore_hash
 from runtime import labels as label_selectors
 
@@ -28,28 +30,27 @@ def matched_rollout(rollouts: Iterable[Obj], api_version: str, kind: str, name: 
     Returns ``None`` too when that Rollout has neither ``canary`` nor ``blueGreen`` strategy.
     """
     for ro in rollouts:
-        meta = ro.get("metadata") or {}
-        if meta.get("deletionTimestamp") or (ro.get("status") or {}).get("phase") == "Disabled":
+        if meta.is_deleting(ro):
             continue
-        spec = ro.get("spec") or {}
-        ref = spec.get("workloadRef") or (spec.get("objectRef") or {}).get("workloadRef") or {}
-        if _group(str(ref.get("apiVersion", ""))) == _group(api_version) and ref.get("kind") == kind \
-                and ref.get("name") == name:
-            strategy = spec.get("strategy") or {}
-            return ro if (strategy.get("canary") or strategy.get("blueGreen")) else None
+        model = as_rollout(ro)  # listed from the v1beta1 endpoint: schema-valid, so it decodes
+        ref = model.spec.workload_ref
+        if (_group(ref.api_version), ref.kind, ref.name) != (_group(api_version), kind, name):
+            continue
+        if rollout_phase(ro) == "Disabled":
+            continue
+        strategy = model.spec.strategy
+        return ro if (strategy.canary is not None or strategy.blue_green is not None) else None
     return None
 
 
 def is_effective_release_change(old: Obj, new: Obj) -> bool:
     """§1.2: a rollout-id annotation change, or a pod-template change ignoring ``pod-template-hash``."""
-    new_id = ((new.get("metadata") or {}).get("annotations") or {}).get(ROLLOUT_ID_ANNOTATION, "")
-    old_id = ((old.get("metadata") or {}).get("annotations") or {}).get(ROLLOUT_ID_ANNOTATION, "")
+    new_id = meta.annotations_of(new).get(ROLLOUT_ID_ANNOTATION, "")
+    old_id = meta.annotations_of(old).get(ROLLOUT_ID_ANNOTATION, "")
     if new_id and new_id == old_id:
         return False
     if not new_id:
-        old_tpl = (old.get("spec") or {}).get("template") or {}
-        new_tpl = (new.get("spec") or {}).get("template") or {}
-        return not equal_ignore_hash(old_tpl, new_tpl)
+        return not equal_ignore_hash(workload.template(old), workload.template(new))
     return True
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from rollouts.api import keys
+from rollouts.objects import meta, workload
 from webhooks.admission import AdmissionRequest
 from webhooks.workload.partition import MAX_PARTITION, Obj, PartitionWebhook, mark_in_progressing
 from webhooks.workload.release import is_effective_release_change
@@ -20,8 +21,7 @@ WORKLOAD_TYPE_LABEL = keys.WORKLOAD_TYPE_LABEL
 
 
 def is_statefulset_like(obj: Obj) -> bool:
-    labels = (obj.get("metadata") or {}).get("labels") or {}
-    return obj.get("kind") == "StatefulSet" or labels.get(WORKLOAD_TYPE_LABEL, "").lower() == "statefulset"
+    return obj.get("kind") == "StatefulSet" or meta.labels(obj).get(WORKLOAD_TYPE_LABEL, "").lower() == "statefulset"
 
 
 class UnifiedHandler(PartitionWebhook):
@@ -33,11 +33,10 @@ class UnifiedHandler(PartitionWebhook):
         return not is_statefulset_like(request.object or {})
 
     def mutate(self, rollout: Obj, old: Obj, new: Obj, mutated: dict[str, Any]) -> None:
-        spec = new.get("spec") or {}
-        if spec.get("replicas", 1) == 0 or (spec.get("updateStrategy") or {}).get("type") not in (None, "",
+        if workload.spec_replicas(new) == 0 or workload.update_strategy(new).get("type") not in (None, "",
                                                                                                    "RollingUpdate"):
             return
-        if not (old.get("spec") or {}).get("template") or not spec.get("template"):
+        if not workload.template(old) or not workload.template(new):
             return
         if not is_effective_release_change(old, new):
             return

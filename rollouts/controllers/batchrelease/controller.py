@@ -16,7 +16,7 @@ import attrs
 import structlog
 
 from rollouts.api import keys
-from rollouts.api.decode import batch_release as batch_release_model
+from rollouts.api.decode import batch_release_for_executor
 from rollouts.api.v1beta1.batchrelease import BatchRelease
 from rollouts.api.wire import to_dict
 from rollouts.controllers.batchrelease import executor
@@ -82,7 +82,7 @@ class BatchReleaseReconciler:
             patch = finalizers_patch(br, BATCH_RELEASE_FINALIZER, present=True)
             if patch:
                 br = await self.client.patch(BATCHRELEASES, name, patch, ns)
-        model = batch_release_model(br)  # the edge: decoded once, the control plane and executor read the model
+        model = batch_release_for_executor(br)  # the edge: decoded once; the executor edits ``status`` (the dict)
         ref = model.spec.workload_ref
         row = await kind_of(self.client, to_dict(ref), self._custom_kinds)
         if row is None:

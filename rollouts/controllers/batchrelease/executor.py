@@ -14,9 +14,8 @@ from typing import Any
 from rollouts.api import keys
 from rollouts.api.decode import batch_release as batch_release_model
 from rollouts.api.v1beta1.batchrelease import BatchRelease
-from rollouts.api.wire import go_dict
 from rollouts.controllers.batchrelease import deployment as dep
-from rollouts.release.plan import release_plan_hash
+from rollouts.release.plan import plan_hash
 from runtime.kube.errors import BadRequest
 
 #: Upstream requeues 2 s after most transitions.
@@ -56,19 +55,19 @@ def sync_status(
     plan = br.spec.release_plan
     phase = status.get("phase")
     cs = status.setdefault("canaryStatus", {})
-    plan_hash = release_plan_hash(go_dict(plan))
+    new_hash = plan_hash(plan)
     if phase == COMPLETED:
         status["message"] = "release plan has been completed, will do nothing"
         return False
     if _deleting(br) or phase == FINALIZING or plan.batch_partition is None:
         status["phase"] = FINALIZING
-    elif plan_hash != status.get("observedReleasePlanHash") and phase == PROGRESSING:
+    elif new_hash != status.get("observedReleasePlanHash") and phase == PROGRESSING:
         same_id = plan.rollout_id == status.get("observedRolloutID", "")
         cs["currentBatch"] = min(plan.batch_partition or 0, len(plan.batches) - 1) if same_id else 0
         cs.pop("batchReadyTime", None)
         cs["batchState"] = UPGRADING
         status["observedRolloutID"] = plan.rollout_id
-        status["observedReleasePlanHash"] = plan_hash
+        status["observedReleasePlanHash"] = new_hash
     elif int(cs.get("currentBatch", 0)) >= len(plan.batches) and phase == PROGRESSING:
         status.clear()
         status.update(initial_status())
@@ -93,7 +92,7 @@ def sync_status(
         cs["updatedReplicas"] = info.updated
         cs["updatedReadyReplicas"] = info.updated_ready
     if not status.get("observedReleasePlanHash"):
-        status["observedReleasePlanHash"] = plan_hash
+        status["observedReleasePlanHash"] = new_hash
     status["observedRolloutID"] = plan.rollout_id
     return True
 

@@ -19,6 +19,8 @@ import structlog
 
 from rollouts.controllers.common import merge_patch, meta, resource_version
 from rollouts.controllers.rollout.workload import owned_replica_sets
+from rollouts.objects import meta as objmeta
+from rollouts.objects import workload
 from rollouts.release.deployment_partition import (
     REQUEUE_SECONDS,
     CreateReplicaSet,
@@ -146,10 +148,10 @@ def observed_generation_after(planned: Mapping[str, Any], written: Mapping[str, 
     as unobserved.
     """
     same_strategy = _strategy(written) == _strategy(planned)
-    if same_strategy and (written.get("spec") or {}) == (planned.get("spec") or {}):
+    if same_strategy and workload.spec(written) == workload.spec(planned):
         return int(meta(written).get("generation", 0))
     return int(status.get("observedGeneration", 0))
 
 
 def _strategy(deployment: Mapping[str, Any]) -> Any:
-    return (meta(deployment).get("annotations") or {}).get(DEPLOYMENT_STRATEGY_ANNOTATION)
+    return objmeta.annotations_of(deployment).get(DEPLOYMENT_STRATEGY_ANNOTATION)

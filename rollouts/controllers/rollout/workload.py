@@ -16,6 +16,7 @@ from typing import Any
 
 from rollouts.api import keys
 from rollouts.controllers.common import annotations_of, is_deleting, labels, meta
+from rollouts.objects import workload
 from rollouts.release.template_hash import POD_TEMPLATE_HASH_LABEL, compute_template_hash, equal_ignore_hash
 from rollouts.rollout.model import WorkloadObservation
 
@@ -36,15 +37,15 @@ def owned_replica_sets(rss: Iterable[Mapping[str, Any]], owner_uid: str) -> list
 
 def new_replica_set(deployment: Mapping[str, Any], rss: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     """The oldest owned RS whose template equals the Deployment's ignoring ``pod-template-hash``."""
-    template = (deployment.get("spec") or {}).get("template") or {}
-    matches = [rs for rs in rss if equal_ignore_hash((rs.get("spec") or {}).get("template") or {}, template)]
+    template = workload.template(deployment)
+    matches = [rs for rs in rss if equal_ignore_hash(workload.template(rs), template)]
     matches.sort(key=lambda rs: (str(meta(rs).get("creationTimestamp", "")), meta(rs).get("name", "")))
     return matches[0] if matches else None
 
 
 def update_revision(deployment: Mapping[str, Any]) -> str:
     """The Deployment's canary/update revision (rollout-lifecycle.md §3.2)."""
-    return compute_template_hash((deployment.get("spec") or {}).get("template") or {})
+    return compute_template_hash(workload.template(deployment))
 
 
 def observe_deployment(deployment: Mapping[str, Any] | None, rss: Iterable[Mapping[str, Any]]) -> WorkloadObservation:
@@ -52,7 +53,7 @@ def observe_deployment(deployment: Mapping[str, Any] | None, rss: Iterable[Mappi
     if deployment is None:
         return WorkloadObservation(found=False)
     md = meta(deployment)
-    status = deployment.get("status") or {}
+    status = workload.status(deployment)
     owned = owned_replica_sets(rss, md.get("uid", ""))
     new_rs = new_replica_set(deployment, owned)
     pod_hash = labels(new_rs).get(POD_TEMPLATE_HASH_LABEL, "") if new_rs else ""
@@ -60,10 +61,9 @@ def observe_deployment(deployment: Mapping[str, Any] | None, rss: Iterable[Mappi
     # Before a release there is no stable-revision label yet; the ReplicaSet running the template is
     # then the stable one (upstream reports it for canary-style Rollouts; we do for every style).
     stable = labels(deployment).get(STABLE_REVISION_LABEL, "") or ("" if in_progressing else pod_hash)
-    spec_replicas = (deployment.get("spec") or {}).get("replicas")
     return WorkloadObservation(
         found=True,
-        replicas=1 if spec_replicas is None else int(spec_replicas),
+        replicas=workload.spec_replicas(deployment),
         generation=int(md.get("generation", 0)),
         status_consistent=int(md.get("generation", 0)) == int(status.get("observedGeneration", -1)),
         stable_revision=stable,

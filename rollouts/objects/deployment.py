@@ -1,0 +1,35 @@
+"""apps/v1 Deployments, kept as the API server's dicts: the Deployment-only fields (``spec.strategy``,
+``spec.paused``). The fields Deployments share with the other workloads are in
+:mod:`rollouts.objects.workload`, ObjectMeta in :mod:`rollouts.objects.meta`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rollouts.objects.workload import spec
+
+Obj = Mapping[str, Any]
+_EMPTY: Mapping[str, Any] = {}
+
+
+def strategy(deployment: Obj | None) -> Obj:
+    """``spec.strategy`` (empty when absent)."""
+    return spec(deployment).get("strategy") or _EMPTY
+
+
+def strategy_type(deployment: Obj | None) -> str | None:
+    """``spec.strategy.type`` as written (``None`` when absent: the API server defaults RollingUpdate)."""
+    return strategy(deployment).get("type")
+
+
+def rolling_update(deployment: Obj | None) -> Any:
+    """``spec.strategy.rollingUpdate`` as written (``None`` when absent)."""
+    return strategy(deployment).get("rollingUpdate")
+
+
+def is_paused(deployment: Obj | None) -> bool:
+    return bool(spec(deployment).get("paused"))
+
+
+__all__ = ["is_paused", "rolling_update", "strategy", "strategy_type"]

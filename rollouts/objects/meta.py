@@ -1,0 +1,65 @@
+"""ObjectMeta (meta/v1), the one section every object shares, read from the API server's dicts.
+
+Our own kinds keep ``metadata`` as the raw ObjectMeta dict inside their models too
+(``rollouts.api.common.KubeObject``), so these accessors serve any object, foreign or not, whose
+model is not at hand (an admission request's object before it is decoded, a listed ReplicaSet).
+A missing or ``null`` section reads as empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+Obj = Mapping[str, Any]
+_EMPTY: Mapping[str, Any] = {}
+
+
+def metadata(obj: Obj | None) -> Obj:
+    return (obj or _EMPTY).get("metadata") or _EMPTY
+
+
+def name(obj: Obj | None) -> str:
+    return str(metadata(obj).get("name") or "")
+
+
+def namespace(obj: Obj | None) -> str:
+    return str(metadata(obj).get("namespace") or "")
+
+
+def uid(obj: Obj | None) -> str:
+    return str(metadata(obj).get("uid") or "")
+
+
+def labels(obj: Obj | None) -> Mapping[str, str]:
+    return metadata(obj).get("labels") or _EMPTY
+
+
+def annotations_of(obj: Obj | None) -> Mapping[str, str]:
+    return metadata(obj).get("annotations") or _EMPTY
+
+
+def generation(obj: Obj | None) -> int:
+    return int(metadata(obj).get("generation", 0))
+
+
+def is_deleting(obj: Obj | None) -> bool:
+    """``metadata.deletionTimestamp`` is set."""
+    return bool(metadata(obj).get("deletionTimestamp"))
+
+
+def creation_timestamp(obj: Obj | None) -> str:
+    return str(metadata(obj).get("creationTimestamp") or "")
+
+
+def owner_references(obj: Obj | None) -> Sequence[Obj]:
+    return metadata(obj).get("ownerReferences") or ()
+
+
+def is_controlled_by(obj: Obj | None, owner_uid: str | None) -> bool:
+    """An owner reference with ``controller: true`` points at ``owner_uid``."""
+    return any(r.get("controller") and r.get("uid") == owner_uid for r in owner_references(obj))
+
+
+__all__ = ["annotations_of", "creation_timestamp", "generation", "is_controlled_by", "is_deleting", "labels",
+           "metadata", "name", "namespace", "owner_references", "uid"]
