@@ -226,3 +226,25 @@ def test_continuous_release_event():
     out = s.step()
     assert act.EmitEvent("Progressing", "workload continuous publishing canaryRevision, then restart publishing") \
         in out.actions
+
+
+def test_completed_sub_status_of_a_first_deployment():
+    """§4 step 8: a workload found without a release is reported as a completed one."""
+    s = Sim(seed_rollout())
+    s.settle()
+    st = s.rollout["status"]
+    assert (st["phase"], st["message"]) == ("Healthy", "workload deployment is completed")
+    assert st["canaryStatus"] == {
+        "observedRolloutID": V1,
+        "observedWorkloadGeneration": 1,
+        "podTemplateHash": V1,
+        "stableRevision": V1,
+        "canaryRevision": V1,
+        "canaryReplicas": 0,
+        "canaryReadyReplicas": 0,
+        "currentStepIndex": 3,
+        "nextStepIndex": -1,
+        "currentStepState": "Completed",
+        "finalisingStep": "",
+        "rolloutHash": HASH,
+    }
