@@ -226,3 +226,58 @@ def test_continuous_release_event():
     out = s.step()
     assert act.EmitEvent("Progressing", "workload continuous publishing canaryRevision, then restart publishing") \
         in out.actions
+
+
+def test_completed_sub_status_of_a_first_deployment():
+    """§4 step 8: a workload found without a release is reported as a completed one."""
+    s = Sim(seed_rollout())
+    s.settle()
+    st = s.rollout["status"]
+    assert (st["phase"], st["message"]) == ("Healthy", "workload deployment is completed")
+    assert st["canaryStatus"] == {
+        "observedRolloutID": V1,
+        "observedWorkloadGeneration": 1,
+        "podTemplateHash": V1,
+        "stableRevision": V1,
+        "canaryRevision": V1,
+        "canaryReplicas": 0,
+        "canaryReadyReplicas": 0,
+        "currentStepIndex": 3,
+        "nextStepIndex": -1,
+        "currentStepState": "Completed",
+        "finalisingStep": "",
+        "rolloutHash": HASH,
+    }
+
+
+def test_progressing_condition_at_finalising_and_after_a_continuous_release_reset():
+    s = _at_step1()
+    for _ in range(2):
+        s.approve()
+        s.settle()
+    assert _progressing(s) == ("True", "Finalising", "Rollout has been completed and some closing work is being done")
+    s = _at_step1()
+    s.release("v3")
+    s.reset_done = True
+    s.step()
+    assert _progressing(s) == ("True", "Initializing", "Workload is continuous release")
+    st = s.rollout["status"]
+    assert "canaryStatus" not in st and "currentStepIndex" not in st and "currentStepState" not in st
+
+
+def test_in_rolling_without_sub_status_restarts_initialisation():
+    s = _at_step1()
+    del s.rollout["status"]["canaryStatus"]
+    out = reconcile_rollout(s.rollout, s.observe(), s.now)
+    cond = next(c for c in out.status["conditions"] if c["type"] == "Progressing")
+    assert (cond["status"], cond["reason"], cond["message"]) == ("True", "Initializing", "Rollout is in Progressing")
+
+
+def test_an_empty_pod_template_hash_is_filled_from_the_workload():
+    s = _at_step1()
+    s.rollout["status"]["canaryStatus"]["podTemplateHash"] = ""
+    out = reconcile_rollout(s.rollout, s.observe(), s.now)
+    assert out.status["canaryStatus"]["podTemplateHash"] == V2
+    s.rollout["status"]["canaryStatus"]["podTemplateHash"] = "kept"
+    out = reconcile_rollout(s.rollout, s.observe(), s.now)
+    assert out.status["canaryStatus"]["podTemplateHash"] == "kept"
