@@ -360,7 +360,7 @@ def _cleanup_phase(status: dict[str, Any], obs: m.Observation, rnd: Round, reaso
     """Terminating (§8.1) / Disabling (§8.2): run cleanup until done."""
     if terminating:
         cond = get_condition(status, TERMINATING)
-        if cond is not None and cond.get("reason") == "Completed":
+        if cond is not None and cond.get("reason") == m.REASON_TERMINATING_CLEANED_UP:
             return
     rnd.actions.append(act.RunFinalising(reason, wait_ready=False))
     if not obs.finalising_done:
@@ -368,7 +368,7 @@ def _cleanup_phase(status: dict[str, Any], obs: m.Observation, rnd: Round, reaso
         return
     if terminating:
         cond = dict(get_condition(status, TERMINATING) or {"type": TERMINATING, "message": MSG_TERMINATING})
-        cond.update(status="False", reason="Completed")
+        cond.update(status="False", reason=m.REASON_TERMINATING_CLEANED_UP)
         set_condition(status, cond)
     else:
         status.update(phase=m.PHASE_DISABLED, message=MSG_DISABLED)

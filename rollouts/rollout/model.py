@@ -48,6 +48,9 @@ REASON_PAUSED = "Paused"
 REASON_CANCELLING = "Cancelling"
 REASON_FINALISING = "Finalising"
 REASON_COMPLETED = "Completed"
+#: Reason of the Terminating condition once the deletion cleanup finished: the reconciler removes the
+#: Rollout's finalizer on exactly this value, so both sides name it here.
+REASON_TERMINATING_CLEANED_UP = "Completed"
 
 ROLLOUT_ID_LABEL = keys.ROLLOUT_ID_LABEL
 HASH_ANNOTATION = keys.ROLLOUT_HASH_ANNOTATION

@@ -43,7 +43,7 @@ from rollouts.rollout import actions as act
 from rollouts.rollout import unsupported
 from rollouts.rollout.conditions import TERMINATING, get_condition
 from rollouts.rollout.machine import Outcome, settle
-from rollouts.rollout.model import Observation, rollback_in_batch_policy
+from rollouts.rollout.model import REASON_TERMINATING_CLEANED_UP, Observation, rollback_in_batch_policy
 from runtime.cache.frozen import thaw
 from runtime.cache.protocols import CacheReader, Informer
 from runtime.clock import REAL_CLOCK, Clock
@@ -127,7 +127,7 @@ class RolloutReconciler:
                 rollout = await self.client.patch(ROLLOUTS, md["name"], patch, md["namespace"])
             return rollout, False
         cond = get_condition(dict(rollout.get("status") or {}), TERMINATING)
-        if cond is not None and cond.get("reason") == "Completed":
+        if cond is not None and cond.get("reason") == REASON_TERMINATING_CLEANED_UP:
             patch = finalizers_patch(rollout, ROLLOUT_FINALIZER, present=False)
             if patch:
                 await self.client.patch(ROLLOUTS, md["name"], patch, md["namespace"])
