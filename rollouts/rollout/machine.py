@@ -112,7 +112,7 @@ class Settled:
     events: tuple[act.Action, ...] = ()
 
 
-def settle(rollout: Mapping[str, Any], obs: m.Observation, now: datetime) -> Settled:
+def settle(rollout: Mapping[str, Any], obs: m.Observation, now: datetime, *, decoded: Rollout | None = None) -> Settled:
     """Run rounds back to back while they change nothing but the status.
 
     Why: every round used to be persisted and the write's own watch event woke the next one, so an
@@ -125,7 +125,8 @@ def settle(rollout: Mapping[str, Any], obs: m.Observation, now: datetime) -> Set
     phase-dispatch rule stays intact: each chained round dispatches on the phase its input holds.
     """
     view: Mapping[str, Any] = rollout
-    ro, obs = m.as_rollout(rollout), _decoded(obs)  # decoded (and hashed) once for every chained round
+    # Decoded (and hashed) once for every chained round; ``decoded``: the caller's model of ``rollout``.
+    ro, obs = decoded if decoded is not None else m.as_rollout(rollout), _decoded(obs)
     hash_value = plan_hash(ro)
     outcome = _round(ro, hash_value, view.get("status") or {}, obs, now)
     events: list[act.Action] = []

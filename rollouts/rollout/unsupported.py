@@ -20,6 +20,7 @@ from typing import Any, Final
 
 from rollouts.api.decode import as_rollout
 from rollouts.api.unsupported import unsupported_message
+from rollouts.api.v1beta1.rollout import Rollout
 from rollouts.api.wire import DecodeError
 from rollouts.objects import meta as objmeta
 from rollouts.rollout import model as m
@@ -30,17 +31,22 @@ MSG_PREFIX: Final = "Rollout is not run by this controller: "
 _CLEANUP_PHASES = (m.PHASE_TERMINATING, m.PHASE_DISABLING, m.PHASE_DISABLED)
 
 
-def guard(rollout: Mapping[str, Any], now: datetime) -> tuple[Mapping[str, Any], dict[str, Any] | None]:
+def guard(
+    rollout: Mapping[str, Any], now: datetime, *, model: Rollout | None = None
+) -> tuple[Mapping[str, Any], dict[str, Any] | None]:
     """``(rollout to reconcile, status to write instead)``; the second is None when the round may run.
+
+    ``model``: the caller's decoded ``rollout`` (decoded here when absent).
 
     The first is ``rollout`` itself, or a copy without our stale ``Unsupported`` condition (the
     caller still diffs its status write against the stored object, so the removal is persisted).
     """
     status = rollout.get("status") or {}
-    try:  # the status is not decoded (as_rollout): that halves the cost of every reconcile
-        model = as_rollout(rollout)
-    except DecodeError:
-        return rollout, None  # an undecodable Rollout is the machine's problem, as before
+    if model is None:
+        try:  # the status is not decoded (as_rollout): that halves the cost of every reconcile
+            model = as_rollout(rollout)
+        except DecodeError:
+            return rollout, None  # an undecodable Rollout is the machine's problem, as before
     if m.is_deleting(model) or m.is_disabled(model) or status.get("phase") in _CLEANUP_PHASES:
         return rollout, None
     message = unsupported_message(model)

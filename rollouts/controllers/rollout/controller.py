@@ -23,6 +23,8 @@ import attrs
 import structlog
 
 from rollouts.api import keys
+from rollouts.api.decode import as_batch_release, as_rollout
+from rollouts.api.v1beta1.batchrelease import BatchRelease
 from rollouts.controllers.common import (
     BATCHRELEASES,
     ROLLOUTS,
@@ -87,8 +89,10 @@ class RolloutReconciler:
         rollout, stop = await self._finalizer(rollout)
         if stop:
             return Result()
+        # Decoded once here for the guard, the rollback policy and every chained round (rollouts/api/decode.py).
+        model = as_rollout(rollout)
         # A Rollout using a feature not built yet only reports that (rollouts.rollout.unsupported).
-        view, halted = unsupported.guard(rollout, self.clock.now())
+        view, halted = unsupported.guard(rollout, self.clock.now(), model=model)
         if halted is not None:
             await self._write_status(rollout, Outcome(halted))
             return Result()
@@ -102,16 +106,17 @@ class RolloutReconciler:
         if not observed.found:  # say why when only the cluster knows (e.g. the kind's CRD is not installed)
             missing = await missing_workload_message(self.client, workload_ref(rollout))
             observed = attrs.evolve(observed, missing=missing)
-        br = self.batch_releases.store.get(name, ns)
+        br = as_batch_release(self.batch_releases.store.get(name, ns))
         obs = Observation(workload=observed, batch_release=br,
-                          rollback_in_batch=rollback_in_batch_policy(rollout, labels(deployment) if deployment else {}))
+                          rollback_in_batch=rollback_in_batch_policy(model, labels(deployment) if deployment else {}))
         now = self.clock.now()
-        settled = settle(view, obs, now)
+        settled = settle(view, obs, now, decoded=model)
         events = settled.events
         finalising, reset = await self._cleanup(settled.view, settled.outcome, deployment, br)
         if finalising or reset:
             # The cleanup is complete: that is an observation now, and the rounds after it chain too.
-            done = settle(settled.view, attrs.evolve(obs, finalising_done=finalising, reset_done=reset), now)
+            done = settle(settled.view, attrs.evolve(obs, finalising_done=finalising, reset_done=reset), now,
+                          decoded=model)
             events, settled = events + done.events, done
         outcome = attrs.evolve(settled.outcome, actions=events + settled.outcome.actions)
         await self._perform(rollout, outcome)
@@ -154,7 +159,7 @@ class RolloutReconciler:
 
     async def _cleanup(
         self, rollout: Mapping[str, Any], outcome: Outcome, deployment: Mapping[str, Any] | None,
-        br: Mapping[str, Any] | None,
+        br: BatchRelease | None,
     ) -> tuple[bool, bool]:
         finalising = reset = False
         for a in outcome.actions:

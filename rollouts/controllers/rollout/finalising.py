@@ -67,8 +67,8 @@ async def resume_and_release(
 
 
 async def run_finalising(
-    client: KubeApi, rollout: Mapping[str, Any], deployment: Mapping[str, Any] | None, br: Mapping[str, Any] | None,
-    *, wait_ready: bool,
+    client: KubeApi, rollout: Mapping[str, Any], deployment: Mapping[str, Any] | None,
+    br: BatchRelease | Mapping[str, Any] | None, *, wait_ready: bool,
 ) -> bool:
     """One round of §8 for a canary/partition Rollout without traffic routing; True when done."""
     if not (rollout.get("status") or {}).get("canaryStatus"):
