@@ -15,7 +15,7 @@ from typing import Any
 from rollouts.api import keys
 from rollouts.objects import pod as podobj
 from rollouts.release.batch import planned_batch_replicas
-from rollouts.release.template_hash import POD_TEMPLATE_HASH_LABEL
+from rollouts.release.labels import on_revision
 from runtime.cache.protocols import SyncedInformer
 from runtime.kube.errors import NotFound
 from runtime.kube.protocols import KubeApi
@@ -23,16 +23,6 @@ from runtime.kube.resources import PODS
 
 ROLLOUT_ID_LABEL = keys.ROLLOUT_ID_LABEL
 BATCH_ID_LABEL = keys.ROLLOUT_BATCH_ID_LABEL
-REVISION_HASH_LABEL = keys.CONTROLLER_REVISION_HASH_LABEL
-
-
-def _on_revision(pod: Mapping[str, Any], update_revision: str) -> bool:
-    labels = podobj.labels(pod)
-    for key in (POD_TEMPLATE_HASH_LABEL, REVISION_HASH_LABEL):
-        value = labels.get(key)
-        if value and update_revision.endswith(value):
-            return True
-    return False
 
 
 def plan_labels(
@@ -51,7 +41,7 @@ def plan_labels(
     inc = [p - (planned[i - 1] if i else 0) for i, p in enumerate(planned)]
     to_patch: list[str] = []
     for pod in sorted(pods, key=podobj.name):
-        if podobj.is_terminating(pod) or not _on_revision(pod, update_revision):
+        if podobj.is_terminating(pod) or not on_revision(podobj.labels(pod), update_revision):
             continue
         labels = podobj.labels(pod)
         if labels.get(ROLLOUT_ID_LABEL) != rollout_id:
