@@ -72,12 +72,55 @@ def _batchrelease_columns(kind_path: str) -> list[dict[str, Any]]:
     ]
 
 
+#: v1alpha1 Rollout nodes that keep unknown fields so that the validating webhook sees them and says
+#: where they belong (``rollouts.api.validation_fields``) instead of the API server's bare
+#: ``strict decoding error: unknown field``: the places where the seed's hand-written YAML goes
+#: wrong by indentation. The webhook refuses every unknown field on CREATE and on UPDATE, so none is
+#: stored through it; v1beta1 (the storage version) keeps upstream's pruning schema. ``[]`` is a list item.
+KEEP_UNKNOWN_FIELDS: tuple[str, ...] = (
+    "spec", "spec.objectRef", "spec.strategy", "spec.strategy.canary", "spec.strategy.canary.steps[]",
+    "spec.strategy.canary.steps[].matches[].headers[]", "spec.strategy.canary.trafficRoutings[]",
+)
+#: Required fields the webhook checks instead of the schema, so that a header match written with
+#: ``key:`` reaches it (a schema error would stop the request before any webhook runs).
+REQUIRED_BY_WEBHOOK: dict[str, str] = {"spec.strategy.canary.steps[].matches[].headers[]": "name"}
+#: Optional pointers that may be written empty (``workloadRef:`` with nothing under it is null). A
+#: non-nullable null is dropped by ``kubectl apply`` but refused by server-side apply with "must be of
+#: type object" before the webhook can say that the fields below it are indented one level too little.
+NULLABLE: tuple[str, ...] = ("spec.objectRef.workloadRef",)
+
+
+def _node(schema: dict[str, Any], path: str) -> dict[str, Any]:
+    for part in path.split("."):
+        schema = schema["properties"][part.removesuffix("[]")]
+        if part.endswith("[]"):
+            schema = schema["items"]
+    return schema
+
+
+def explainable(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with :data:`KEEP_UNKNOWN_FIELDS`, :data:`REQUIRED_BY_WEBHOOK` and :data:`NULLABLE`
+    applied (in place)."""
+    for path in KEEP_UNKNOWN_FIELDS:
+        _node(schema, path)["x-kubernetes-preserve-unknown-fields"] = True
+    for path in NULLABLE:
+        _node(schema, path)["nullable"] = True
+    for path, key in REQUIRED_BY_WEBHOOK.items():
+        node = _node(schema, path)
+        node["required"] = [k for k in node.get("required", []) if k != key]
+        if not node["required"]:
+            del node["required"]
+    return schema
+
+
 @attrs.frozen
 class VersionSpec:
     name: str
     model: type
     storage: bool
     columns: list[dict[str, Any]] | None
+    #: Apply :func:`explainable` to the schema.
+    explain_unknown: bool = False
 
 
 @attrs.frozen
@@ -95,7 +138,7 @@ class CRDSpec:
 
 CRDS: tuple[CRDSpec, ...] = (
     CRDSpec(C.KIND_ROLLOUT, "rollouts", "Rollout is the Schema for the rollouts API", (
-        VersionSpec(C.V1ALPHA1, a.Rollout, False, _rollout_columns(".status.canaryStatus")),
+        VersionSpec(C.V1ALPHA1, a.Rollout, False, _rollout_columns(".status.canaryStatus"), explain_unknown=True),
         VersionSpec(C.V1BETA1, b.Rollout, True, _rollout_columns(".status")),
     ), True),
     # v1beta1 KIND column: upstream points at the v1alpha1 path (always empty); fixed knowingly.
@@ -122,7 +165,8 @@ def build_crd(spec: CRDSpec) -> dict[str, Any]:
         version: dict[str, Any] = {"name": v.name, "served": True, "storage": v.storage}
         if v.columns:
             version["additionalPrinterColumns"] = v.columns
-        version["schema"] = {"openAPIV3Schema": root_schema(v.model, spec.description)}
+        schema = root_schema(v.model, spec.description)
+        version["schema"] = {"openAPIV3Schema": explainable(schema) if v.explain_unknown else schema}
         version["subresources"] = {"status": {}}
         versions.append(version)
     crd_spec: dict[str, Any] = {

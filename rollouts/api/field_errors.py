@@ -17,8 +17,12 @@ import attrs
 INVALID: Final = "Invalid"
 REQUIRED: Final = "Required"
 FORBIDDEN: Final = "Forbidden"
+#: A key the API does not have. Kubernetes has no field.Error type for it (the API server prunes such
+#: keys or fails decoding with ``unknown field "<path>"``); ours also says where the key belongs.
+UNKNOWN: Final = "Unknown"
 
-_BODY_PREFIX = {INVALID: "Invalid value", REQUIRED: "Required value", FORBIDDEN: "Forbidden"}
+_BODY_PREFIX = {INVALID: "Invalid value", REQUIRED: "Required value", FORBIDDEN: "Forbidden",
+                UNKNOWN: "Unknown field"}
 _NO_VALUE = object()
 
 
@@ -36,7 +40,7 @@ class FieldError:
     """One validation failure.
 
     ``field`` is the wire path (``spec.strategy.canary.steps[1].replicas``); ``detail`` says what is
-    wrong and what would be valid; ``type`` is ``Invalid``/``Required``/``Forbidden``; ``value`` is the
+    wrong and what would be valid; ``type`` is ``Invalid``/``Required``/``Forbidden``/``Unknown``; ``value`` is the
     offending JSON value (rendered only for ``Invalid``).
     """
 
@@ -62,6 +66,10 @@ def required(path: str, detail: str) -> FieldError:
 
 def forbidden(path: str, detail: str) -> FieldError:
     return FieldError(FORBIDDEN, path, detail)
+
+
+def unknown(path: str, detail: str) -> FieldError:
+    return FieldError(UNKNOWN, path, detail)
 
 
 def format_errors(errors: Iterable[FieldError]) -> str:

@@ -28,6 +28,7 @@ from rollouts.api import keys
 from rollouts.api import v1alpha1 as a
 from rollouts.api import v1beta1 as b
 from rollouts.api import validation_extra as vx
+from rollouts.api import validation_fields as vf
 from rollouts.api.common import ObjectRef, TrafficRoutingRef
 from rollouts.api.field_errors import FieldError, forbidden, format_errors, invalid, required
 from rollouts.api.intstr import IntOrString
@@ -346,7 +347,8 @@ def review_rollout(
     latest_phase: str | None = None,
     namespace: str | None = None,
 ) -> Review:
-    """What the validating webhook answers: upstream's rules (:func:`validate_rollout`) and ours
+    """What the validating webhook answers: keys the API does not have, with where they belong
+    (``rollouts.api.validation_fields``), upstream's rules (:func:`validate_rollout`) and ours
     (``rollouts.api.validation_extra``), then the features this controller has not built
     (``rollouts.api.unsupported``), all refused; plus warnings for inputs upstream accepts but that
     probably do not do what was meant (``validation_extra.rollout_warnings``). An UPDATE that does
@@ -356,11 +358,22 @@ def review_rollout(
     new, errs = va.decode_rollout(obj)
     if errs or new is None:
         return Review(errs)
-    if old is not None and _spec_unchanged(old, new):
+    fields = _new_unknown_fields(obj, old)
+    if old is not None and not fields and _spec_unchanged(old, new):
         return Review([])
     errs = _validate_model(new, obj, old, others=others, settings=settings, latest_phase=latest_phase,
                            namespace=namespace, extra=True)
-    return Review(errs + unsupported_errors(new), rollout_warnings(new))
+    return Review(fields + errs + unsupported_errors(new), rollout_warnings(new))
+
+
+def _new_unknown_fields(obj: dict[str, Any], old: dict[str, Any] | None) -> list[FieldError]:
+    """Keys the model does not have (``validation_fields``), except those ``old`` already carried in
+    the same version: a Rollout stored with one (before this webhook ran) must stay updatable."""
+    errs = vf.unknown_field_errors(obj)
+    if errs and isinstance(old, dict) and old.get("apiVersion") == obj.get("apiVersion"):
+        stored = {e.field for e in vf.unknown_field_errors(old)}
+        errs = [e for e in errs if e.field not in stored]
+    return errs
 
 
 #: Annotations that are part of a v1alpha1 Rollout's strategy (style and TrafficRouting name).
@@ -424,6 +437,9 @@ def _extra_errors(new: a.Rollout | b.Rollout, obj: dict[str, Any], ref: ObjectRe
                   settings: ValidationSettings) -> list[FieldError]:
     """Our rules beyond upstream's (``validation_extra``), after upstream's."""
     errs = vx.spec_int_range_errors(obj)
+    if isinstance(new, a.Rollout):
+        errs += vf.header_name_errors(obj)
     if ref is not None:
         errs += vx.workload_ref_errors(ref, ref_path, filter_workload_type=settings.filter_workload_type)
-    return errs + vx.traffic_without_routing_errors(new) + vx.failure_threshold_errors(new)
+    return (errs + vx.traffic_without_routing_errors(new) + vx.failure_threshold_errors(new)
+            + vx.weight_range_errors(new) + vx.ingress_class_errors(new))

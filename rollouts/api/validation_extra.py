@@ -6,8 +6,10 @@ fuzzing run of hostile Rollouts found them. Two kinds of answers live here:
 * **errors** — inputs no controller can act on, refused with the field and the fix: integers beyond
   the int32/int64 the Go types hold (upstream's decoder refuses those too, with a less useful
   message), a workload apiVersion/kind that is not served or cannot be released (a ReplicaSet,
-  ``apps/v2``), a workload name that cannot name an object, an unparsable ``failureThreshold``, and
-  traffic settings in steps of a Rollout that routes no traffic;
+  ``apps/v2``), a workload name that cannot name an object, an unparsable ``failureThreshold``,
+  traffic settings in steps of a Rollout that routes no traffic, a v1alpha1 ``weight`` beside
+  ``replicas`` outside 0–100 (upstream checks weight only when replicas is absent), and an ingress
+  ``classType`` no traffic script exists for;
 * **warnings** — inputs the spec says upstream accepts (api.md §7.3: ``pause.duration`` sign,
   ``failureThreshold`` range) or ignores (``spec.rolloutID``): still admitted, but the response
   carries a warning that ``kubectl`` prints.
@@ -137,6 +139,38 @@ def traffic_without_routing_errors(r: a.Rollout | b.Rollout) -> list[FieldError]
             return [invalid(f"{path}.steps[{i}].matches", None,
                             f"matches need a traffic routing; add {path}.trafficRoutings or remove matches")]
     return []
+
+
+def weight_range_errors(r: a.Rollout | b.Rollout) -> list[FieldError]:
+    """A v1alpha1 ``weight`` is a traffic percentage even when ``replicas`` is set; upstream only
+    range-checks it when replicas is absent and then routes e.g. 150% at run time."""
+    if not isinstance(r, a.Rollout) or r.spec.strategy.canary is None:
+        return []
+    for i, step in enumerate(r.spec.strategy.canary.steps):
+        w = step.weight
+        if w is not None and step.replicas is not None and not 0 <= w <= 100 and INT32[0] <= w <= INT32[1]:
+            return [invalid(f"spec.strategy.canary.steps[{i}].weight", w,
+                            "weight is the percentage of traffic routed to the new version; use 0 to 100")]
+    return []
+
+
+#: Ingress classes upstream ships a traffic script for (lua_configuration/trafficrouting_ingress;
+#: traffic-routing.md §4.1); empty means nginx. Upstream also looks for a user script in its
+#: ConfigMap, which this controller does not read, so any other class could never be routed.
+KNOWN_INGRESS_CLASSES: Final = ("nginx", "aliyun-alb", "higress", "mse")
+
+
+def ingress_class_errors(r: a.Rollout | b.Rollout) -> list[FieldError]:
+    """An ingress ``classType`` no traffic script exists for would fail only at the first step."""
+    path, strategy = _strategy_path(r)
+    errs: list[FieldError] = []
+    for i, ref in enumerate(strategy.traffic_routings if strategy is not None else []):
+        cls = ref.ingress.class_type if ref.ingress is not None else ""
+        if cls and cls not in KNOWN_INGRESS_CLASSES:
+            errs.append(invalid(f"{path}.trafficRoutings[{i}].ingress.classType", cls,
+                                "unknown ingress class: there is no traffic script for it; use nginx (or leave "
+                                f"classType empty for nginx); known classes: {', '.join(KNOWN_INGRESS_CLASSES)}"))
+    return errs
 
 
 def _threshold_percent(ft: IntOrString) -> int | None:
