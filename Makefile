@@ -47,9 +47,11 @@ cluster-down: $(STAMP)
 cluster-status: $(STAMP)
 	@$(PY) -m localcluster.cli status
 
-## The seed walkthrough's multi-batch release on a fresh local cluster (KIND=deployment only for now).
+## The seed walkthrough on a fresh local cluster: SCENARIO=multibatch (default; KIND=deployment,
+## statefulset, daemonset, cloneset, advanced-statefulset, advanced-daemonset), SCENARIO=canary (part 2:
+## echoserver, extra canary Deployment, nginx weights) or SCENARIO=ab (part 3: A/B by header).
 demo: $(STAMP)
-	@KIND=$${KIND:-deployment} $(PY) deploy/demo/run.py $(DEMO_ARGS)
+	@SCENARIO=$${SCENARIO:-multibatch} KIND=$${KIND:-deployment} $(PY) deploy/demo/run.py $(DEMO_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,4 +1,7 @@
-"""``make demo``: the seed walkthrough's multi-batch Deployment release, played step by step.
+"""``make demo``: the seed walkthrough, played step by step.
+
+``SCENARIO=multibatch`` (the default) is part 1, the multi-batch Deployment release;
+``SCENARIO=canary`` and ``SCENARIO=ab`` are parts 2 and 3 (``demo_traffic.py``).
 
 Starts a fresh local control plane (or uses ``--kubeconfig``), runs the kruise-rollout manager
 (``python -m rollouts.cmd.manager --local-cluster``) unless ``--no-manager`` says one is already
@@ -21,6 +24,7 @@ import urllib.request
 from pathlib import Path
 
 import demo_kinds  # deploy/demo/demo_kinds.py (this script's directory is on sys.path)
+import demo_traffic
 from shell import DemoShell
 
 HERE = Path(__file__).resolve().parent
@@ -101,8 +105,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-manager", action="store_true", help="a manager is already running (make dev)")
     args = p.parse_args(argv)
     kind = os.environ.get("KIND", "deployment").lower()
+    scenario = os.environ.get("SCENARIO", "multibatch").lower()
+    if scenario != "multibatch" and scenario not in demo_traffic.SCENARIOS:
+        print(f"error: SCENARIO={scenario} is not supported (multibatch, {', '.join(demo_traffic.SCENARIOS)})",
+              file=sys.stderr)
+        return 2
     if kind != "deployment" and kind not in demo_kinds.KINDS:
         print(f"error: KIND={kind} is not supported (deployment, {', '.join(demo_kinds.KINDS)})", file=sys.stderr)
+        return 2
+    if scenario != "multibatch" and kind != "deployment":
+        print(f"error: SCENARIO={scenario} plays the seed's Deployments; KIND applies to SCENARIO=multibatch only",
+              file=sys.stderr)
         return 2
     workdir = tempfile.mkdtemp(prefix="kruise-demo-")
     cluster = None
@@ -120,11 +133,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.no_manager:
             manager, _ = start_manager(kubeconfig, workdir)
-        if kind == "deployment":
+        if scenario != "multibatch":
+            demo_traffic.play(scenario, kubeconfig)
+            print(f"\n[demo] the {scenario} release is complete")
+        elif kind == "deployment":
             Demo(kubeconfig).play()
+            print("\n[demo] the multi-batch release is complete")
         else:
             demo_kinds.play(kind, kubeconfig)
-        print("\n[demo] the multi-batch release is complete")
+            print("\n[demo] the multi-batch release is complete")
         return 0
     finally:
         if manager is not None:

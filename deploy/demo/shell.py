@@ -20,14 +20,19 @@ class DemoShell:
 
     def run(self, *args: str, show: bool = True, stdin: str | None = None) -> str:
         """Run kubectl, echo the command seed-style (``➜ kubectl ...``) and its output."""
+        code, out, err = self.attempt(*args, show=show, stdin=stdin)
+        if code != 0:
+            raise SystemExit(f"kubectl {' '.join(args)} failed:\n{out}{err}")
+        return out
+
+    def attempt(self, *args: str, show: bool = True, stdin: str | None = None) -> tuple[int, str, str]:
+        """Like :meth:`run` for a command that may fail: (exit code, stdout, stderr)."""
         proc = subprocess.run([str(BIN / "kubectl"), *args], capture_output=True, text=True, env=self.env,
                               input=stdin, timeout=60)
         if show:
             print(f"➜ kubectl {shlex.join(args)}")
             print((proc.stdout + proc.stderr).rstrip())
-        if proc.returncode != 0:
-            raise SystemExit(f"kubectl {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
-        return proc.stdout
+        return proc.returncode, proc.stdout, proc.stderr
 
     def wait(self, what: str, check: Callable[[], bool], timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
