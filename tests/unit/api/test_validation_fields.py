@@ -11,6 +11,7 @@ import copy
 from typing import Any
 
 import pytest
+import yaml
 
 from rollouts.api import crdgen
 from rollouts.api.field_errors import FORBIDDEN, INVALID, REQUIRED, UNKNOWN, format_errors
@@ -199,3 +200,22 @@ def test_v1alpha1_crd_keeps_unknown_fields_for_the_webhook_and_v1beta1_prunes() 
     assert crdgen._node(alpha_schema, "spec.strategy.canary.steps[].matches[].headers[]")["required"] == ["value"]
     assert crdgen._node(alpha_schema, "spec.objectRef.workloadRef")["nullable"] is True
     assert "preserve-unknown" not in str(beta_schema["properties"]["spec"])
+
+
+DEMO = crdgen.CRD_DIR.parents[1] / "deploy" / "demo"
+
+
+def test_demo_manifests_are_the_seed_yaml_and_are_judged_like_it() -> None:
+    """``make demo SCENARIO=ab`` shows the verbatim refusal with deploy/demo/rollout-ab-seed.yaml: it is
+    the seed's text (as the unit sample), refused with unknown fields; the corrected and the canary
+    Rollouts have no mistakes of their own (refused at most as not built yet)."""
+    def body(text: str) -> list[str]:
+        return [line for line in text.splitlines() if not line.startswith("#")]
+
+    seed = (DEMO / "rollout-ab-seed.yaml").read_text()
+    sample = (crdgen.CRD_DIR.parents[1] / "tests/unit/api/samples/invalid_rollout_v1alpha1_seed_ab_typo.yaml")
+    assert body(seed) == body(sample.read_text())
+    assert [e.type for e in review_rollout(yaml.safe_load(seed)).errors][:5] == [UNKNOWN] * 5
+    for name in ("rollout-ab-demo.yaml", "rollout-canary-demo.yaml"):
+        review = review_rollout(yaml.safe_load((DEMO / name).read_text()))
+        assert [str(e) for e in review.errors if e.type != FORBIDDEN or NOT_YET not in e.detail] == [], name
