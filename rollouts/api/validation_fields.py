@@ -41,7 +41,7 @@ from rollouts.api.schema import root_schema
 __all__ = ["unknown_field_errors", "header_name_errors"]
 
 #: (key written, key meant, why) — spellings that a close-match search would not find.
-#: A rename applies only where the meant key exists and the written one does not.
+#: A rename applies only where the meant key is a field and is not already set.
 RENAMES: Final[tuple[tuple[str, str, str], ...]] = (
     ("key", "name", "a header match is written name, type and value"),
     ("traffic", "weight", 'v1alpha1 steps give the traffic share as weight: 5 (traffic: "5%" is v1beta1)'),
