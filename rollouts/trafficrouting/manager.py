@@ -28,6 +28,9 @@ import attrs
 
 from rollouts.api.common import TrafficRoutingRef
 from rollouts.api.intstr import parse_percentage_string
+# Ingress classes whose built-in script we implement (upstream also ships aliyun-alb, higress, mse);
+# admission refuses the others from the same table (rollouts.api.unsupported).
+from rollouts.api.unsupported import SUPPORTED_INGRESS_CLASSES
 from rollouts.api.v1beta1.rollout import HttpRouteMatch
 from rollouts.trafficrouting.grace import DEFAULT_GRACE_SECONDS, GraceExpectations, effective_grace
 from rollouts.trafficrouting.nginx import NginxIngressProvider
@@ -37,8 +40,6 @@ from runtime.clock import Clock
 
 __all__ = ["Outcome", "RoutingContext", "TrafficRoutingManager"]
 
-#: Ingress classes whose built-in script we implement; upstream also ships aliyun-alb, higress, mse.
-SUPPORTED_INGRESS_CLASSES = ("", "nginx")
 
 
 @attrs.frozen(kw_only=True)
