@@ -32,6 +32,7 @@ from rollouts.api.intstr import parse_percentage_string
 # admission refuses the others from the same table (rollouts.api.unsupported).
 from rollouts.api.unsupported import SUPPORTED_INGRESS_CLASSES
 from rollouts.api.v1beta1.rollout import HttpRouteMatch
+from rollouts.objects import meta as objmeta
 from rollouts.trafficrouting.grace import DEFAULT_GRACE_SECONDS, GraceExpectations, effective_grace
 from rollouts.trafficrouting.nginx import NginxIngressProvider
 from rollouts.trafficrouting.provider import ObjectClient, TrafficProvider, TrafficRoutingError
@@ -204,7 +205,7 @@ class TrafficRoutingManager:
         async def op() -> bool:
             return await services.pin_stable(stable, revision_key=ctx.revision_label_key,
                                              stable_revision=ctx.stable_revision)
-        return await self._guarded(ctx, stable["metadata"].get("uid", ""), "patchService", op,
+        return await self._guarded(ctx, objmeta.uid(stable), "patchService", op,
                                    f"stable Service {ctx.ref.service} pinned")
 
     async def restore_stable_service(self, ctx: RoutingContext) -> Outcome:
@@ -218,7 +219,7 @@ class TrafficRoutingManager:
 
         async def op() -> bool:
             return await services.restore_stable(stable, revision_key=ctx.revision_label_key)
-        return await self._guarded(ctx, stable["metadata"].get("uid", ""), "restoreService", op,
+        return await self._guarded(ctx, objmeta.uid(stable), "restoreService", op,
                                    f"stable Service {ctx.ref.service} selector restored")
 
     async def restore_gateway(self, ctx: RoutingContext) -> Outcome:
