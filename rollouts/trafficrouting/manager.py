@@ -28,8 +28,6 @@ import attrs
 
 from rollouts.api.common import TrafficRoutingRef
 from rollouts.api.intstr import parse_percentage_string
-# Ingress classes whose built-in script we implement (upstream also ships aliyun-alb, higress, mse);
-# admission refuses the others from the same table (rollouts.api.unsupported).
 from rollouts.api.unsupported import SUPPORTED_INGRESS_CLASSES
 from rollouts.api.v1beta1.rollout import HttpRouteMatch
 from rollouts.objects import meta as objmeta
@@ -91,6 +89,9 @@ class Outcome:
     reason: str = ""
     last_update_time: datetime | None = None
     requeue_after: float = 0.0
+    blocked: bool = False
+    """``reason`` is a problem the user must fix (a missing Service/Ingress), not a wait: the
+    caller shows it as the Rollout's message."""
 
 
 class TrafficRoutingManager:
@@ -109,6 +110,7 @@ class TrafficRoutingManager:
             raise TrafficRoutingError(f"{field}.customNetworkRefs: Lua-scripted providers are not supported yet; "
                                       "use ingress (nginx)")
         if ref.ingress is not None:
+            # upstream also ships aliyun-alb, higress, mse; admission refuses them from the same table
             if ref.ingress.class_type not in SUPPORTED_INGRESS_CLASSES:
                 raise TrafficRoutingError(
                     f"{field}.ingress.classType: {ref.ingress.class_type!r} is not supported yet; "
@@ -170,9 +172,9 @@ class TrafficRoutingManager:
         services = ServiceControl(self._client, ctx.namespace)
         stable = await services.get(ctx.ref.service)
         if stable is None:
-            return Outcome(False, self._missing_service(ctx), ctx.last_update_time, grace)
+            return Outcome(False, self._missing_service(ctx), ctx.last_update_time, grace, blocked=True)
         if (missing := await provider.initialize()) is not None:
-            return Outcome(False, missing, ctx.last_update_time, grace)
+            return Outcome(False, missing, ctx.last_update_time, grace, blocked=True)
         now = self._clock.now()
         if ctx.last_update_time is not None and ctx.last_update_time + timedelta(seconds=grace) > now:
             left = (ctx.last_update_time + timedelta(seconds=grace) - now).total_seconds()
@@ -200,7 +202,8 @@ class TrafficRoutingManager:
         services = ServiceControl(self._client, ctx.namespace)
         stable = await services.get(ctx.ref.service)
         if stable is None:
-            return Outcome(False, self._missing_service(ctx), ctx.last_update_time, DEFAULT_GRACE_SECONDS)
+            return Outcome(False, self._missing_service(ctx), ctx.last_update_time, DEFAULT_GRACE_SECONDS,
+                           blocked=True)
 
         async def op() -> bool:
             return await services.pin_stable(stable, revision_key=ctx.revision_label_key,

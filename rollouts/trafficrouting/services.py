@@ -63,9 +63,10 @@ def build_canary_service(
     spec["selector"] = selector
     out_meta: dict = {"name": canary_name(objmeta.name(stable)), "namespace": objmeta.namespace(stable) or None,
                       "ownerReferences": [dict(owner_ref)]}
-    for field, value in (("labels", objmeta.labels(stable)), ("annotations", objmeta.annotations_of(stable))):
-        if value:
-            out_meta[field] = dict(value)
+    if objmeta.labels(stable):
+        out_meta["labels"] = dict(objmeta.labels(stable))
+    if objmeta.annotations_of(stable):
+        out_meta["annotations"] = dict(objmeta.annotations_of(stable))
     return {"apiVersion": "v1", "kind": "Service", "metadata": out_meta, "spec": spec}
 
 
