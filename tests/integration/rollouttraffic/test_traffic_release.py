@@ -248,3 +248,30 @@ def test_manager_killed_between_restore_writes_completes_after_restart(
     r.wait_rollout(COMPLETED)
     r.wait_restored()
     r.wait_versions(PODS, PODS, "version-2")
+
+
+def test_continuous_release_tears_traffic_down_and_restarts_routing_for_v3(release: TrafficRelease) -> None:
+    r = release
+    _at_step_one(r)
+    v2 = r.selector("echoserver-canary")[PTH]
+    stable = r.selector()
+    uids = {kind: r.get(kind, "echoserver-canary")["metadata"]["uid"] for kind in ("service", "ingress")}
+    r.patch("version-3")
+    wait_for(lambda: r.rollout()["status"].get("canaryStatus") or {},
+             lambda cs: cs.get("podTemplateHash") not in (None, "", v2) and cs.get("currentStepState") == "StepPaused",
+             what="restarted at step 1 for version-3")
+    r.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
+    assert r.selector() == stable  # the stable Service stayed pinned to version-1 throughout (§8.3)
+    for kind, uid in uids.items():  # torn down by the reset, created afresh by the new release
+        assert r.get(kind, "echoserver-canary")["metadata"]["uid"] != uid, kind
+    cs = r.rollout()["status"]["canaryStatus"]
+    assert r.selector("echoserver-canary") == {"app": "demo", PTH: cs["podTemplateHash"]}
+    assert r.canary_annotations() == {P + "canary": "true", P + "canary-weight": "20"}
+    r.wait_versions(PODS, 1, "version-3")
+    assert r.labels_by_version(PTH)["version-3"] == {cs["podTemplateHash"]}
+    r.approve()
+    r.wait_rollout(("Progressing", "2", "StepPaused", step_paused_message(2)))
+    assert r.canary_annotations() == {P + "canary": "true", P + "canary-weight": "50"}
+    r.approve()
+    r.wait_rollout(COMPLETED)
+    r.wait_restored()
