@@ -156,7 +156,8 @@ class RolloutReconciler:
         stored = view.get("status") or {}
         init_problem = None
         if needs_initial_check(model, stored, observed.in_progressing):
-            init_problem = await self.traffic.initialize(routing_context(model, stored, revision_label_key=key))
+            ctx = routing_context(model, stored, revision_label_key=key)
+            init_problem = await self.traffic.initialize(ctx, model)
         obs = Observation(workload=observed, batch_release=as_batch_release(self.batch_releases.store.get(name, ns)),
                           rollback_in_batch=rollback_in_batch_policy(model, labels(deployment) if deployment else {}),
                           traffic_done=False, stable_service_done=False,

@@ -101,12 +101,23 @@ class RolloutTraffic:
 
     manager: TrafficRoutingManager
 
-    async def initialize(self, ctx: RoutingContext) -> str | None:
-        """§5.2 step 2: None when the Service and Ingress exist (nothing is modified), else the problem."""
+    async def initialize(self, ctx: RoutingContext, model: Rollout) -> str | None:
+        """§5.2 step 2: None when the Service and Ingress exist (nothing is modified), else the problem.
+
+        Also asks the provider whether it can express every step's matches (upstream would find out
+        in that step, after pinning the stable Service and updating pods): a release that cannot
+        route never starts.
+        """
         try:
-            return await self.manager.initialize(ctx)
+            if (missing := await self.manager.initialize(ctx)) is not None:
+                return missing
+            for i, step in enumerate((model.spec.strategy.canary or _NO_CANARY).steps):
+                if step.matches:
+                    at = attrs.evolve(ctx, step_field=f"spec.strategy.canary.steps[{i}]")
+                    self.manager.provider(at).check(weight=None, matches=list(step.matches))
         except TrafficRoutingError as e:
             return str(e)
+        return None
 
     async def perform(self, action: act.Action, ctx: RoutingContext) -> RoutingResult:
         """One of the four traffic actions; user errors become ``problem`` (nothing was written)."""

@@ -187,6 +187,20 @@ async def test_missing_service_is_the_message_and_nothing_is_written() -> None:
     assert h.ro["status"]["message"] == "Rollout is in Progressing"
 
 
+async def test_a_match_nginx_cannot_express_holds_initializing_before_anything_is_written() -> None:
+    ro = rollout("BeforeStepUpgrade")
+    ro["spec"]["strategy"]["canary"]["steps"][1] = {"replicas": "100%", "matches": [
+        {"headers": [{"name": "a", "value": "1"}, {"name": "b", "value": "2"}]}]}
+    ro["status"] = {"phase": "Healthy", "observedGeneration": 1}
+    h = Harness(ro)
+    for _ in range(2):
+        await h.step()
+        h.clock.step(5)
+    assert h.ro["status"]["message"].startswith("spec.strategy.canary.steps[1].matches[0].headers: the nginx "
+                                                "Ingress provider needs exactly one header per match (got 2)")
+    assert h.client.writes == []
+
+
 async def test_a_step_nginx_cannot_express_is_the_message_and_nothing_is_written() -> None:
     ro = rollout("StepTrafficRouting")
     ro["spec"]["strategy"]["canary"]["steps"][0] = {"replicas": 1, "matches": [{"path": {"value": "/x"}}]}
