@@ -22,6 +22,7 @@ import copy
 from collections.abc import Mapping
 
 from rollouts.api import keys
+from rollouts.api.nginx_matches import REGULAR_EXPRESSION, match_problem
 from rollouts.api.v1beta1.rollout import HttpRouteMatch
 from rollouts.objects import ingress as ingresses
 from rollouts.objects import meta as objmeta
@@ -41,34 +42,14 @@ _CLEARED = (
     keys.NGINX_CANARY_BY_HEADER_PATTERN_ANNOTATION, keys.NGINX_CANARY_BY_HEADER_VALUE_ANNOTATION,
     keys.NGINX_CANARY_WEIGHT_ANNOTATION,
 )
-_REGEX = "RegularExpression"
 
 
 def check_matches(matches: list[HttpRouteMatch], *, where: str) -> None:
-    """Raise :class:`TrafficRoutingError` for matches nginx cannot express; ``where`` prefixes field paths."""
-    headers, cookies = 0, 0
-    for j, match in enumerate(matches):
-        field = f"{where}.matches[{j}]"
-        if match.path is not None or match.query_params:
-            raise TrafficRoutingError(
-                f"{field}: the nginx Ingress provider routes by one header or cookie only, not by path or "
-                "queryParams; remove path/queryParams or use a Gateway API HTTPRoute")
-        if len(match.headers) != 1:
-            raise TrafficRoutingError(
-                f"{field}.headers: the nginx Ingress provider needs exactly one header per match "
-                f"(got {len(match.headers)}); split the conditions or keep one")
-        header = match.headers[0]
-        if header.name == keys.CANARY_BY_COOKIE_HEADER:
-            cookies += 1
-            if header.type == _REGEX:
-                raise TrafficRoutingError(
-                    f"{field}.headers[0].type: nginx cookies cannot be matched by RegularExpression; use Exact")
-        else:
-            headers += 1
-        if headers > 1 or cookies > 1:
-            raise TrafficRoutingError(
-                f"{field}: nginx supports one header rule and one cookie rule per Ingress (canary-by-header, "
-                "canary-by-cookie); merge the matches into one, e.g. a RegularExpression header value")
+    """Raise :class:`TrafficRoutingError` for matches nginx cannot express (:mod:`rollouts.api.nginx_matches`,
+    shared with admission); ``where`` prefixes field paths."""
+    problem = match_problem(matches, where=where)
+    if problem is not None:
+        raise TrafficRoutingError(f"{problem[0]}: {problem[1]}")
 
 
 def canary_annotations(current: Mapping[str, str], weight: int | None, matches: list[HttpRouteMatch]) -> dict:
@@ -91,7 +72,7 @@ def canary_annotations(current: Mapping[str, str], weight: int | None, matches: 
             out[keys.NGINX_CANARY_BY_COOKIE_ANNOTATION] = header.value
             continue
         out[keys.NGINX_CANARY_BY_HEADER_ANNOTATION] = header.name
-        key = (keys.NGINX_CANARY_BY_HEADER_PATTERN_ANNOTATION if header.type == _REGEX
+        key = (keys.NGINX_CANARY_BY_HEADER_PATTERN_ANNOTATION if header.type == REGULAR_EXPRESSION
                else keys.NGINX_CANARY_BY_HEADER_VALUE_ANNOTATION)
         out[key] = header.value
     return out

@@ -190,6 +190,18 @@ INVALID_OURS = [
      "must be a number of pods", '"20%"'),
     ("failureThreshold garbage", beta(failureThreshold="x%"), "spec.strategy.canary.failureThreshold",
      "number of pods", "percentage of the batch"),
+    ("nginx: path match", beta(trafficRoutings=ING, steps=[{"replicas": 1, "matches": [{"path": {"value": "/a"}}]}]),
+     "spec.strategy.canary.steps[0].matches[0]", "not by path or queryParams", "use a Gateway API HTTPRoute"),
+    ("nginx: two headers in a match", beta(trafficRoutings=ING, steps=[{"replicas": 1}, {"replicas": 2, "matches": [
+        {"headers": [{"name": "a", "value": "1"}, {"name": "b", "value": "2"}]}]}]),
+     "spec.strategy.canary.steps[1].matches[0].headers", "exactly one header per match (got 2)", "keep one"),
+    ("nginx: two header rules", beta(trafficRoutings=ING, steps=[{"replicas": 1, "matches": [
+        {"headers": [{"name": "a", "value": "1"}]}, {"headers": [{"name": "b", "value": "2"}]}]}]),
+     "spec.strategy.canary.steps[0].matches[1]", "one header rule and one cookie rule", "merge the matches"),
+    ("v1alpha1 nginx: regex cookie", alpha(trafficRoutings=ING, steps=[{"replicas": 1, "matches": [{"headers": [
+        {"name": "canary-by-cookie", "type": "RegularExpression", "value": "x.*"}]}]}]),
+     "spec.strategy.canary.steps[0].matches[0].headers[0].type", "cannot be matched by RegularExpression",
+     "use Exact"),
 ]
 
 
