@@ -64,7 +64,7 @@ def rollout(state: str, index: int = 1, **extra: Any) -> dict:
           "metadata": {"name": "ro", "namespace": "default", "uid": "ro-u", "generation": 1, "resourceVersion": "10",
                        "finalizers": [keys.ROLLOUT_FINALIZER]},
           "spec": {"workloadRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "d"},
-                   "strategy": {"canary": {"steps": STEPS, "trafficRoutings": ROUTING}}}}
+                   "strategy": {"canary": {"steps": copy.deepcopy(STEPS), "trafficRoutings": copy.deepcopy(ROUTING)}}}}
     h = plan_hash(as_rollout(ro))
     ro["metadata"]["annotations"] = {keys.ROLLOUT_HASH_ANNOTATION: h}
     ro["status"] = {
@@ -268,3 +268,39 @@ async def test_continuous_release_reset_keeps_the_stable_service_pinned() -> Non
                              ("delete", "Service", "echoserver-canary")]
     found = client.find(SERVICES, "echoserver")
     assert found is not None and found["spec"]["selector"]["pod-template-hash"] == "s1"
+
+
+def test_routing_context_reads_the_current_step_and_the_sub_status() -> None:
+    ro = rollout("StepTrafficRouting")
+    ro["spec"]["strategy"]["canary"]["patchPodTemplateMetadata"] = {"labels": {"app": "canary"}}
+    ctx = routing_context(as_rollout(ro), ro["status"], revision_label_key="controller-revision-hash")
+    assert (ctx.stable_revision, ctx.canary_revision, ctx.traffic, ctx.step_field) == (
+        "s1", "c2", "5%", "spec.strategy.canary.steps[0]")
+    assert ctx.revision_label_key == "controller-revision-hash" and ctx.pod_labels == {"app": "canary"}
+    assert ctx.owner_ref == {"apiVersion": "rollouts.kruise.io/v1beta1", "kind": "Rollout", "name": "ro",
+                             "uid": "ro-u", "controller": True, "blockOwnerDeletion": True}
+    assert ctx.last_update_time == T0
+    # finalising: an index past the steps reads the first step (upstream), no canary Service → no pod labels
+    ro["status"]["canaryStatus"]["currentStepIndex"] = 9
+    ro["spec"]["strategy"]["canary"]["disableGenerateCanaryService"] = True
+    ctx = routing_context(as_rollout(ro), ro["status"], revision_label_key=PTH_KEY)
+    assert ctx.step_field == "spec.strategy.canary.steps[0]" and ctx.pod_labels == {}
+    assert ctx.canary_service == "echoserver"
+
+
+def test_initial_check_only_while_a_release_may_be_initializing() -> None:
+    from rollouts.controllers.rollout.traffic import needs_initial_check
+
+    ro = as_rollout(rollout("StepPaused"))
+    initializing = {"phase": "Progressing", "conditions": [{"type": "Progressing", "reason": "Initializing"}]}
+    in_rolling = {"phase": "Progressing", "conditions": [{"type": "Progressing", "reason": "InRolling"}]}
+    assert needs_initial_check(ro, {"phase": "Healthy"}, True)
+    assert needs_initial_check(ro, initializing, True)
+    assert not needs_initial_check(ro, in_rolling, True)
+    assert not needs_initial_check(ro, {"phase": "Healthy"}, False)  # no release under way
+    plain = rollout("StepPaused")
+    plain["spec"]["strategy"]["canary"].pop("trafficRoutings")
+    assert not needs_initial_check(as_rollout(plain), {"phase": "Healthy"}, True)
+
+
+PTH_KEY = "pod-template-hash"
