@@ -223,31 +223,61 @@ def test_missing_service_then_ingress_are_named_and_nothing_is_written(release: 
     assert r.get("ingress", "web-canary") is not None
 
 
-def test_manager_killed_between_restore_writes_completes_after_restart(
-    manager: ManagerProcess, kc: Kubectl, namespace: str, tmp_path: Path,
-) -> None:
-    r = TrafficRelease(kc, namespace, "deployment")
+def _dies_mid_restore(manager: ManagerProcess, kc: Kubectl, tmp_path: Path, drive: Any, half: list[str]) -> None:
+    """Swap the module's manager for one that dies right after its first Service-restore write, let
+    ``drive`` start a restore, check the half-restored state (``half``: canary objects still there),
+    then restart the real manager."""
     manager.stop()
     dying = ManagerProcess(kc.kubeconfig, tmp_path, extra_args=("--no-leader-elect",),
                            module="tests.integration.rollouttraffic.dies_mid_restore")
     try:
         dying.start()
-        _at_step_one(r)
-        r.approve()
-        r.assert_step(2, "50", PTH)
-        r.approve()  # step 3 has no traffic: its prologue restores the stable Service first, and dies there
+        r = drive()
         wait_for(lambda: dying.proc.poll() if dying.proc else None, lambda rc: rc == EXIT_CODE,
                  what="the manager to die right after the first restore write")
         assert r.selector() == {"app": "demo"}
-        assert r.canary_objects() == ["service/echoserver-canary", "ingress/echoserver-canary"]  # half restored
+        assert r.canary_objects() == half
     finally:
         if dying.proc is not None and dying.proc.poll() is None:
             print(dying.tail())
         dying.stop()
         manager.start()
+
+
+def test_manager_killed_between_restore_writes_completes_after_restart(
+    manager: ManagerProcess, kc: Kubectl, namespace: str, tmp_path: Path,
+) -> None:
+    """A step without traffic (§6.1 4): restore stable Service → (dies) → gateway → canary Service."""
+    r = TrafficRelease(kc, namespace, "deployment")
+
+    def drive() -> TrafficRelease:
+        _at_step_one(r)
+        r.approve()
+        r.assert_step(2, "50", PTH)
+        r.approve()  # step 3 has no traffic: its prologue restores the stable Service first, and dies there
+        return r
+
+    _dies_mid_restore(manager, kc, tmp_path, drive, ["service/echoserver-canary", "ingress/echoserver-canary"])
     r.wait_rollout(COMPLETED)
     r.wait_restored()
     r.wait_versions(PODS, PODS, "version-2")
+
+
+def test_manager_killed_in_the_rollback_finalising_completes_after_restart(
+    manager: ManagerProcess, kc: Kubectl, namespace: str, tmp_path: Path,
+) -> None:
+    """Rollback (§8): gateway → workload → restore stable Service → (dies) → canary Service."""
+    r = TrafficRelease(kc, namespace, "deployment")
+
+    def drive() -> TrafficRelease:
+        _at_step_one(r)
+        r.patch("version-1")
+        return r
+
+    _dies_mid_restore(manager, kc, tmp_path, drive, ["service/echoserver-canary"])
+    r.wait_rollout(("Healthy", None, None, "Rollout progressing has been canceled"))
+    r.wait_restored()
+    r.wait_versions(PODS, PODS, "version-1")
 
 
 def test_continuous_release_tears_traffic_down_and_restarts_routing_for_v3(release: TrafficRelease) -> None:
