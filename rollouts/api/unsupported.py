@@ -21,12 +21,15 @@ from rollouts.api import constants as C
 from rollouts.api import keys
 from rollouts.api import v1alpha1 as a
 from rollouts.api import v1beta1 as b
+from rollouts.api.common import TrafficRoutingRef
 from rollouts.api.field_errors import FieldError, forbidden
 
 __all__ = ["NotBuilt", "NOT_BUILT", "unsupported_errors", "unsupported_message"]
 
 _STEPS = "spec.strategy.{strategy}.steps[{i}]"
 _NOT_YET = "is not yet supported by this controller"
+#: Ingress classes whose provider is built (``rollouts.trafficrouting.nginx``); "" means nginx (upstream default).
+SUPPORTED_INGRESS_CLASSES = ("", "nginx")
 
 
 def _strategy_key(r: b.Rollout) -> str:
@@ -52,6 +55,17 @@ def _when(pred: Callable[[b.Rollout], bool]) -> Callable[[b.Rollout], dict[str, 
 def _canary_deployment(r: b.Rollout) -> bool:
     """Canary style proper: an extra canary Deployment (upstream: not a "real partition")."""
     return r.spec.strategy.rolling_style() == C.ROLLING_STYLE_CANARY and not r.is_real_partition()
+
+
+def _first_routing(r: b.Rollout) -> TrafficRoutingRef | None:
+    """``trafficRoutings[0]``: the only entry the controller uses (validation refuses a second)."""
+    refs = r.spec.strategy.traffic_routings()
+    return refs[0] if refs else None
+
+
+def _unknown_ingress_class(r: b.Rollout) -> bool:
+    ref = _first_routing(r)
+    return ref is not None and ref.ingress is not None and ref.ingress.class_type not in SUPPORTED_INGRESS_CLASSES
 
 
 def _routing_annotation(r: b.Rollout) -> str:
@@ -86,6 +100,8 @@ class NotBuilt:
 _ROLLING_STYLE_PATH = f"metadata.annotations[{keys.ROLLING_STYLE_ANNOTATION}]"
 _TRAFFIC_ROUTING_PATH = f"metadata.annotations[{keys.TRAFFIC_ROUTING_ANNOTATION}]"
 _REPLICAS_ONLY = 'keep only replicas (e.g. replicas: "20%") and pause in each step'
+_ROUTING = "spec.strategy.{strategy}.trafficRoutings[0]"
+_ALPHA_ROUTING = "spec.strategy.canary.trafficRoutings[0]"
 
 #: The table. Delete a row when its feature is built.
 NOT_BUILT: tuple[NotBuilt, ...] = (
@@ -101,10 +117,19 @@ NOT_BUILT: tuple[NotBuilt, ...] = (
              v1alpha1_fix=f"add the annotation {keys.ROLLING_STYLE_ANNOTATION}: partition (a v1alpha1 Rollout "
                           "of a Deployment without it is canary style)",
              find=_when(_canary_deployment)),
-    NotBuilt(field="spec.strategy.{strategy}.trafficRoutings", v1alpha1_field="spec.strategy.canary.trafficRoutings",
-             what="traffic routing (trafficRoutings)",
-             fix="remove trafficRoutings and the traffic settings of the steps; release by replicas only",
-             find=_when(lambda r: bool(r.spec.strategy.traffic_routings()))),
+    NotBuilt(field=_ROUTING + ".ingress.classType", v1alpha1_field=_ALPHA_ROUTING + ".ingress.classType",
+             what="an Ingress class other than nginx (classType)",
+             fix='remove classType (or set it to "nginx"): only the nginx Ingress provider is built',
+             find=_when(_unknown_ingress_class)),
+    NotBuilt(field=_ROUTING + ".gateway", v1alpha1_field=_ALPHA_ROUTING + ".gateway",
+             what="traffic routing through a Gateway API HTTPRoute (gateway)",
+             fix="route through an nginx Ingress instead: replace gateway with ingress: {name: <your Ingress>}",
+             find=_when(lambda r: (ref := _first_routing(r)) is not None and ref.gateway is not None)),
+    NotBuilt(field=_ROUTING + ".customNetworkRefs", v1alpha1_field=_ALPHA_ROUTING + ".customNetworkRefs",
+             what="traffic routing through Lua-scripted custom objects (customNetworkRefs)",
+             fix="route through an nginx Ingress instead: replace customNetworkRefs with ingress: {name: <your "
+                 "Ingress>}",
+             find=_when(lambda r: (ref := _first_routing(r)) is not None and bool(ref.custom_network_refs))),
     NotBuilt(field="spec.strategy.{strategy}.trafficRoutingRef", v1alpha1_field=None,
              what="traffic routing through a TrafficRouting object", fix="remove trafficRoutingRef",
              find=_when(_routing_ref)),
@@ -113,16 +138,10 @@ NOT_BUILT: tuple[NotBuilt, ...] = (
              what="traffic routing through a TrafficRouting object",
              fix=f"remove the annotation {keys.TRAFFIC_ROUTING_ANNOTATION}",
              find=_when(lambda r: bool(_routing_annotation(r)))),
-    NotBuilt(field=_STEPS + ".traffic", v1alpha1_field="spec.strategy.canary.steps[{i}].weight",
-             what="a traffic weight in a step", fix=f"remove traffic; {_REPLICAS_ONLY}",
-             v1alpha1_fix=f"remove weight; {_REPLICAS_ONLY}",
-             find=_first_step(lambda s: s.traffic is not None)),
-    NotBuilt(field=_STEPS + ".matches", v1alpha1_field="spec.strategy.canary.steps[{i}].matches",
-             what="A/B matching (matches) in a step", fix=f"remove matches; {_REPLICAS_ONLY}",
-             find=_first_step(lambda s: bool(s.matches))),
     NotBuilt(field=_STEPS + ".requestHeaderModifier", v1alpha1_field="spec.strategy.canary.steps[{i}]"
                                                                      ".requestHeaderModifier",
-             what="request header modification in a step", fix=f"remove requestHeaderModifier; {_REPLICAS_ONLY}",
+             what="request header modification in a step",
+             fix="remove requestHeaderModifier (the nginx Ingress provider cannot modify request headers)",
              find=_first_step(lambda s: s.request_header_modifier is not None)),
 )
 

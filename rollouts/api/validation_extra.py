@@ -8,8 +8,9 @@ fuzzing run of hostile Rollouts found them. Two kinds of answers live here:
   message), a workload apiVersion/kind that is not served or cannot be released (a ReplicaSet,
   ``apps/v2``), a workload name that cannot name an object, an unparsable ``failureThreshold``,
   traffic settings in steps of a Rollout that routes no traffic, a v1alpha1 ``weight`` beside
-  ``replicas`` outside 0–100 (upstream checks weight only when replicas is absent), and an ingress
-  ``classType`` no traffic script exists for;
+  ``replicas`` outside 0–100 (upstream checks weight only when replicas is absent), an ingress
+  ``classType`` no traffic script exists for, and A/B matches the nginx Ingress provider cannot
+  express;
 * **warnings** — inputs the spec says upstream accepts (api.md §7.3: ``pause.duration`` sign,
   ``failureThreshold`` range) or ignores (``spec.rolloutID``): still admitted, but the response
   carries a warning that ``kubectl`` prints.
@@ -29,7 +30,9 @@ from rollouts.api import v1beta1 as b
 from rollouts.api.common import ObjectRef
 from rollouts.api.field_errors import FieldError, invalid
 from rollouts.api.intstr import IntOrString
+from rollouts.api.nginx_matches import match_problem
 from rollouts.api.schema import root_schema
+from rollouts.api.unsupported import SUPPORTED_INGRESS_CLASSES
 
 INT32: Final = (-(2**31), 2**31 - 1)
 INT64: Final = (-(2**63), 2**63 - 1)
@@ -215,3 +218,17 @@ def rollout_warnings(r: a.Rollout | b.Rollout) -> list[str]:
         out.append(f"spec.rolloutID is deprecated and not stored; set the workload label {keys.ROLLOUT_ID_LABEL} "
                    "instead")
     return out
+
+
+def nginx_match_errors(r: a.Rollout | b.Rollout) -> list[FieldError]:
+    """Matches the nginx Ingress provider cannot express (:mod:`rollouts.api.nginx_matches`), refused
+    here rather than silently dropped at run time as upstream does; the first bad step only."""
+    path, strategy = _strategy_path(r)
+    refs = strategy.traffic_routings if strategy is not None else []
+    if not refs or refs[0].ingress is None or refs[0].ingress.class_type not in SUPPORTED_INGRESS_CLASSES:
+        return []
+    for i, step in enumerate(strategy.steps):
+        problem = match_problem(step.matches, where=f"{path}.steps[{i}]")
+        if problem is not None:
+            return [invalid(problem[0], None, problem[1])]
+    return []

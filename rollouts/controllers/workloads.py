@@ -132,6 +132,9 @@ class WorkloadKind:
     type_label: str | None
     #: ``observe(client, obj) -> WorkloadObservation``; None for Deployments (the caller's own finder).
     observe: Callable[[KubeApi, Obj], Awaitable[WorkloadObservation]] | None
+    #: The pod label whose values are this kind's revisions (traffic-routing.md §1, §2.2): the stable
+    #: Service is pinned and the canary Service selects by it.
+    revision_label_key: str = keys.POD_TEMPLATE_HASH_LABEL
 
 
 async def _sync(fn: Callable[[Obj], WorkloadObservation], _client: KubeApi, obj: Obj) -> WorkloadObservation:
@@ -154,12 +157,13 @@ async def _observe_native_daemonset(client: KubeApi, obj: Obj) -> WorkloadObserv
 
 KINDS: dict[tuple[str, str], WorkloadKind] = {
     ("apps", "Deployment"): WorkloadKind(DEPLOYMENTS, "deployment", None),
-    ("apps", "StatefulSet"): WorkloadKind(STATEFULSETS, "statefulset", _plain(observe_statefulset_like)),
-    ("apps", "DaemonSet"): WorkloadKind(DAEMONSETS, "daemonset", _observe_native_daemonset),
+    ("apps", "StatefulSet"): WorkloadKind(STATEFULSETS, "statefulset", _plain(observe_statefulset_like),
+                                          REVISION_HASH_LABEL),
+    ("apps", "DaemonSet"): WorkloadKind(DAEMONSETS, "daemonset", _observe_native_daemonset, REVISION_HASH_LABEL),
     (KRUISE_GROUP, "CloneSet"): WorkloadKind(CLONESETS, "cloneset", _plain(observe_cloneset)),
     (KRUISE_GROUP, "DaemonSet"): WorkloadKind(ADVANCED_DAEMONSETS, "daemonset", _plain(observe_advanced_daemonset)),
     (KRUISE_GROUP, "StatefulSet"): WorkloadKind(ADVANCED_STATEFULSETS, "statefulset",
-                                                _plain(observe_statefulset_like)),
+                                                _plain(observe_statefulset_like), REVISION_HASH_LABEL),
 }
 
 
@@ -197,7 +201,7 @@ async def kind_of(client: KubeApi, ref: Mapping[str, Any],
         return None
     if custom is not None:
         custom[(api_version, kind)] = resource
-    return WorkloadKind(resource, None, _plain(observe_statefulset_like))
+    return WorkloadKind(resource, None, _plain(observe_statefulset_like), REVISION_HASH_LABEL)
 
 
 async def missing_workload_message(client: KubeApi, ref: Mapping[str, Any]) -> str:

@@ -159,6 +159,9 @@ class WorkloadObservation:
     in_rollback: bool = False
     #: Workload label ``rollouts.kruise.io/rollout-id`` ("" if absent).
     rollout_id_label: str = ""
+    #: The pod label telling revisions apart (traffic-routing.md §1): ``pod-template-hash``, or
+    #: ``controller-revision-hash`` for StatefulSet-likes and native DaemonSets.
+    revision_label_key: str = keys.POD_TEMPLATE_HASH_LABEL
     #: When not found and only the cluster can say why (e.g. the kind's CRD is not installed): the
     #: status message naming the field and the fix, instead of upstream's "Workload Not Found".
     missing: str = ""

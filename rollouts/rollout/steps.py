@@ -293,7 +293,7 @@ def _stable_service_ready(
     if not m.uses_extra_workload(rollout) and full:
         wanted.append(act.RestoreStableService())
     if index == 1 and not canary.disable_generate_canary_service and m.has_traffic_routings(rollout):
-        wanted.append(act.PatchStableService("pod-template-hash", str(sub.get("stableRevision", ""))))
+        wanted.append(act.PatchStableService(obs.workload.revision_label_key, str(sub.get("stableRevision", ""))))
     if not wanted:
         return True
     rnd.actions.extend(wanted)

@@ -28,7 +28,9 @@ import attrs
 
 from rollouts.api.common import TrafficRoutingRef
 from rollouts.api.intstr import parse_percentage_string
+from rollouts.api.unsupported import SUPPORTED_INGRESS_CLASSES
 from rollouts.api.v1beta1.rollout import HttpRouteMatch
+from rollouts.objects import meta as objmeta
 from rollouts.trafficrouting.grace import DEFAULT_GRACE_SECONDS, GraceExpectations, effective_grace
 from rollouts.trafficrouting.nginx import NginxIngressProvider
 from rollouts.trafficrouting.provider import ObjectClient, TrafficProvider, TrafficRoutingError
@@ -37,8 +39,6 @@ from runtime.clock import Clock
 
 __all__ = ["Outcome", "RoutingContext", "TrafficRoutingManager"]
 
-#: Ingress classes whose built-in script we implement; upstream also ships aliyun-alb, higress, mse.
-SUPPORTED_INGRESS_CLASSES = ("", "nginx")
 
 
 @attrs.frozen(kw_only=True)
@@ -89,6 +89,9 @@ class Outcome:
     reason: str = ""
     last_update_time: datetime | None = None
     requeue_after: float = 0.0
+    blocked: bool = False
+    """``reason`` is a problem the user must fix (a missing Service/Ingress), not a wait: the
+    caller shows it as the Rollout's message."""
 
 
 class TrafficRoutingManager:
@@ -107,6 +110,7 @@ class TrafficRoutingManager:
             raise TrafficRoutingError(f"{field}.customNetworkRefs: Lua-scripted providers are not supported yet; "
                                       "use ingress (nginx)")
         if ref.ingress is not None:
+            # upstream also ships aliyun-alb, higress, mse; admission refuses them from the same table
             if ref.ingress.class_type not in SUPPORTED_INGRESS_CLASSES:
                 raise TrafficRoutingError(
                     f"{field}.ingress.classType: {ref.ingress.class_type!r} is not supported yet; "
@@ -168,9 +172,9 @@ class TrafficRoutingManager:
         services = ServiceControl(self._client, ctx.namespace)
         stable = await services.get(ctx.ref.service)
         if stable is None:
-            return Outcome(False, self._missing_service(ctx), ctx.last_update_time, grace)
+            return Outcome(False, self._missing_service(ctx), ctx.last_update_time, grace, blocked=True)
         if (missing := await provider.initialize()) is not None:
-            return Outcome(False, missing, ctx.last_update_time, grace)
+            return Outcome(False, missing, ctx.last_update_time, grace, blocked=True)
         now = self._clock.now()
         if ctx.last_update_time is not None and ctx.last_update_time + timedelta(seconds=grace) > now:
             left = (ctx.last_update_time + timedelta(seconds=grace) - now).total_seconds()
@@ -198,12 +202,13 @@ class TrafficRoutingManager:
         services = ServiceControl(self._client, ctx.namespace)
         stable = await services.get(ctx.ref.service)
         if stable is None:
-            return Outcome(False, self._missing_service(ctx), ctx.last_update_time, DEFAULT_GRACE_SECONDS)
+            return Outcome(False, self._missing_service(ctx), ctx.last_update_time, DEFAULT_GRACE_SECONDS,
+                           blocked=True)
 
         async def op() -> bool:
             return await services.pin_stable(stable, revision_key=ctx.revision_label_key,
                                              stable_revision=ctx.stable_revision)
-        return await self._guarded(ctx, stable["metadata"].get("uid", ""), "patchService", op,
+        return await self._guarded(ctx, objmeta.uid(stable), "patchService", op,
                                    f"stable Service {ctx.ref.service} pinned")
 
     async def restore_stable_service(self, ctx: RoutingContext) -> Outcome:
@@ -217,7 +222,7 @@ class TrafficRoutingManager:
 
         async def op() -> bool:
             return await services.restore_stable(stable, revision_key=ctx.revision_label_key)
-        return await self._guarded(ctx, stable["metadata"].get("uid", ""), "restoreService", op,
+        return await self._guarded(ctx, objmeta.uid(stable), "restoreService", op,
                                    f"stable Service {ctx.ref.service} selector restored")
 
     async def restore_gateway(self, ctx: RoutingContext) -> Outcome:

@@ -22,7 +22,10 @@ import copy
 from collections.abc import Mapping
 
 from rollouts.api import keys
+from rollouts.api.nginx_matches import REGULAR_EXPRESSION, match_problem
 from rollouts.api.v1beta1.rollout import HttpRouteMatch
+from rollouts.objects import ingress as ingresses
+from rollouts.objects import meta as objmeta
 from rollouts.trafficrouting.provider import ObjectClient, TrafficRoutingError
 from rollouts.trafficrouting.services import canary_name
 from runtime.kube.errors import NotFound
@@ -39,34 +42,14 @@ _CLEARED = (
     keys.NGINX_CANARY_BY_HEADER_PATTERN_ANNOTATION, keys.NGINX_CANARY_BY_HEADER_VALUE_ANNOTATION,
     keys.NGINX_CANARY_WEIGHT_ANNOTATION,
 )
-_REGEX = "RegularExpression"
 
 
 def check_matches(matches: list[HttpRouteMatch], *, where: str) -> None:
-    """Raise :class:`TrafficRoutingError` for matches nginx cannot express; ``where`` prefixes field paths."""
-    headers, cookies = 0, 0
-    for j, match in enumerate(matches):
-        field = f"{where}.matches[{j}]"
-        if match.path is not None or match.query_params:
-            raise TrafficRoutingError(
-                f"{field}: the nginx Ingress provider routes by one header or cookie only, not by path or "
-                "queryParams; remove path/queryParams or use a Gateway API HTTPRoute")
-        if len(match.headers) != 1:
-            raise TrafficRoutingError(
-                f"{field}.headers: the nginx Ingress provider needs exactly one header per match "
-                f"(got {len(match.headers)}); split the conditions or keep one")
-        header = match.headers[0]
-        if header.name == keys.CANARY_BY_COOKIE_HEADER:
-            cookies += 1
-            if header.type == _REGEX:
-                raise TrafficRoutingError(
-                    f"{field}.headers[0].type: nginx cookies cannot be matched by RegularExpression; use Exact")
-        else:
-            headers += 1
-        if headers > 1 or cookies > 1:
-            raise TrafficRoutingError(
-                f"{field}: nginx supports one header rule and one cookie rule per Ingress (canary-by-header, "
-                "canary-by-cookie); merge the matches into one, e.g. a RegularExpression header value")
+    """Raise :class:`TrafficRoutingError` for matches nginx cannot express (:mod:`rollouts.api.nginx_matches`,
+    shared with admission); ``where`` prefixes field paths."""
+    problem = match_problem(matches, where=where)
+    if problem is not None:
+        raise TrafficRoutingError(f"{problem[0]}: {problem[1]}")
 
 
 def canary_annotations(current: Mapping[str, str], weight: int | None, matches: list[HttpRouteMatch]) -> dict:
@@ -89,7 +72,7 @@ def canary_annotations(current: Mapping[str, str], weight: int | None, matches: 
             out[keys.NGINX_CANARY_BY_COOKIE_ANNOTATION] = header.value
             continue
         out[keys.NGINX_CANARY_BY_HEADER_ANNOTATION] = header.name
-        key = (keys.NGINX_CANARY_BY_HEADER_PATTERN_ANNOTATION if header.type == _REGEX
+        key = (keys.NGINX_CANARY_BY_HEADER_PATTERN_ANNOTATION if header.type == REGULAR_EXPRESSION
                else keys.NGINX_CANARY_BY_HEADER_VALUE_ANNOTATION)
         out[key] = header.value
     return out
@@ -111,27 +94,26 @@ def build_canary_ingress(
     HTTP paths whose backend is the stable Service, re-pointed at the canary Service (path, pathType
     and port kept); rules left without paths are dropped. Not copied: ``defaultBackend``, other paths.
     """
-    meta, spec = stable.get("metadata") or {}, stable.get("spec") or {}
+    spec = ingresses.spec(stable)
     rules = []
-    for rule in spec.get("rules") or []:
+    for rule in ingresses.rules(stable):
         paths = []
-        for path in (rule.get("http") or {}).get("paths") or []:
-            service = (path.get("backend") or {}).get("service")
-            if service and service.get("name") == stable_service:
-                path = copy.deepcopy(path)
+        for path in ingresses.http_paths(rule):
+            if ingresses.backend_service_name(path) == stable_service:
+                path = copy.deepcopy(dict(path))
                 path["backend"]["service"]["name"] = canary_service
                 paths.append(path)
         if paths:
-            rules.append({**copy.deepcopy(rule), "http": {"paths": paths}})
+            rules.append({**copy.deepcopy(dict(rule)), "http": {"paths": paths}})
     out_spec: dict = {"rules": rules}
     for field in ("ingressClassName", "tls"):
         if spec.get(field):
             out_spec[field] = copy.deepcopy(spec[field])
-    out_meta: dict = {"name": canary_name(meta["name"]), "namespace": meta.get("namespace"),
+    out_meta: dict = {"name": canary_name(objmeta.name(stable)), "namespace": objmeta.namespace(stable) or None,
                       "ownerReferences": [dict(owner_ref)],
-                      "annotations": canary_annotations(meta.get("annotations") or {}, 0, [])}
-    if meta.get("labels"):
-        out_meta["labels"] = dict(meta["labels"])
+                      "annotations": canary_annotations(objmeta.annotations_of(stable), 0, [])}
+    if objmeta.labels(stable):
+        out_meta["labels"] = dict(objmeta.labels(stable))
     return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": out_meta, "spec": out_spec}
 
 
@@ -183,7 +165,7 @@ class NginxIngressProvider:
                                         canary_service=self._canary_service, owner_ref=self._owner_ref)
             await self._client.create(INGRESSES, body, self._ns)
             return False
-        current = (canary.get("metadata") or {}).get("annotations") or {}
+        current = objmeta.annotations_of(canary)
         patch = annotations_patch(current, canary_annotations(current, weight, matches))
         if patch is None:
             return True
@@ -192,7 +174,7 @@ class NginxIngressProvider:
 
     async def finalise(self) -> bool:
         canary = await self._get(self.canary_ingress)
-        if canary is None or (canary.get("metadata") or {}).get("deletionTimestamp"):
+        if canary is None or objmeta.is_deleting(canary):
             return True
         try:
             await self._client.delete(INGRESSES, self.canary_ingress, self._ns)

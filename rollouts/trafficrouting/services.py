@@ -19,6 +19,8 @@ import copy
 from collections.abc import Mapping
 
 from rollouts.api import keys
+from rollouts.objects import meta as objmeta
+from rollouts.objects import service as services
 from rollouts.trafficrouting.provider import ObjectClient
 from runtime.kube.errors import AlreadyExists, NotFound
 from runtime.kube.resources import SERVICES
@@ -48,29 +50,28 @@ def build_canary_service(
     selector gets the patched value (the canary pods carry it); a new key is appended only with the
     ``AppendPodSelector`` feature gate, as upstream.
     """
-    meta = stable.get("metadata") or {}
-    spec = copy.deepcopy(stable.get("spec") or {})
+    spec = copy.deepcopy(dict(services.spec(stable)))
     for name in _ALLOCATED_SPEC_FIELDS:
         spec.pop(name, None)
     for port in spec.get("ports") or []:
         port.pop("nodePort", None)
-    selector = dict(spec.get("selector") or {})
+    selector = dict(services.selector(stable))
     selector[revision_key] = canary_revision
     for key, value in (pod_labels or {}).items():
         if key in selector or append_pod_selector:
             selector[key] = value
     spec["selector"] = selector
-    out_meta: dict = {"name": canary_name(meta["name"]), "namespace": meta.get("namespace"),
+    out_meta: dict = {"name": canary_name(objmeta.name(stable)), "namespace": objmeta.namespace(stable) or None,
                       "ownerReferences": [dict(owner_ref)]}
-    for field in ("labels", "annotations"):
-        if meta.get(field):
-            out_meta[field] = dict(meta[field])
+    if objmeta.labels(stable):
+        out_meta["labels"] = dict(objmeta.labels(stable))
+    if objmeta.annotations_of(stable):
+        out_meta["annotations"] = dict(objmeta.annotations_of(stable))
     return {"apiVersion": "v1", "kind": "Service", "metadata": out_meta, "spec": spec}
 
 
 def _selector_value_patch(service: Mapping, key: str, value: str | None) -> dict | None:
-    current = ((service.get("spec") or {}).get("selector") or {}).get(key)
-    if (current or None) == value:
+    if services.selector_value(service, key) == value:
         return None
     return {"spec": {"selector": {key: value}}}
 
@@ -118,7 +119,7 @@ class ServiceControl:
         pod_labels: Mapping[str, str] | None = None,
     ) -> bool:
         """Create ``<stable>-canary`` when missing, else point its selector at ``canary_revision``."""
-        name = canary_name(stable["metadata"]["name"])
+        name = canary_name(objmeta.name(stable))
         current = await self.get(name)
         if current is None:
             body = build_canary_service(stable, owner_ref=owner_ref, revision_key=revision_key,
@@ -133,11 +134,11 @@ class ServiceControl:
     async def pin_stable(self, stable: Mapping, *, revision_key: str, stable_revision: str) -> bool:
         """Add ``<key>: <stableRevision>`` to the stable selector (no-op when already there)."""
         patch = pin_selector_patch(stable, revision_key, stable_revision)
-        return await self._patch(stable["metadata"]["name"], patch)
+        return await self._patch(objmeta.name(stable), patch)
 
     async def restore_stable(self, stable: Mapping, *, revision_key: str) -> bool:
         """Remove the revision key from the stable selector (no-op when it is not there)."""
-        return await self._patch(stable["metadata"]["name"], restore_selector_patch(stable, revision_key))
+        return await self._patch(objmeta.name(stable), restore_selector_patch(stable, revision_key))
 
     async def remove_canary(self, stable_name: str) -> bool:
         """Delete ``<stable>-canary``; True when a delete was sent, False when it was already gone."""

@@ -5,9 +5,14 @@ caches, runs :func:`rollouts.rollout.machine.settle` (rounds of ``reconcile_roll
 memory until one needs I/O), performs the intended actions in order and writes the status as one
 merge patch to ``/status`` (skipped when nothing changed).
 
-Cleanup actions (``RunFinalising``, ``ResetForContinuousRelease``) report completion back to the
-machine: we execute them first and, when they are complete, re-run the same round (same ``now``)
-with ``finalising_done``/``reset_done`` set, so completion is written in the same reconcile.
+Cleanup actions (``RunFinalising``, ``ResetForContinuousRelease``) and traffic actions
+(``PatchStableService``, ``RestoreStableService``, ``DoTrafficRouting``, ``FinaliseTrafficRouting``,
+performed by ``traffic.py`` through one ``TrafficRoutingManager`` per controller) report completion
+back to the machine: we execute them first and, when they are complete, re-run the same round (same
+``now``) with ``finalising_done``/``reset_done``/``stable_service_done``/``traffic_done`` set, so
+completion is written in the same reconcile. An unfinished traffic call leaves its context's
+``lastUpdateTime`` and reason in the sub-status (traffic-routing.md §3); a missing Service/Ingress or
+a step the provider cannot express becomes the Rollout's message.
 
 Stale reads: after writing a status we remember the resourceVersion the API server returned; a
 cached Rollout older than that is not acted upon (we requeue shortly), so a round never recomputes
@@ -17,6 +22,7 @@ from a state older than our own last write (STYLE 10).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -25,6 +31,8 @@ import structlog
 from rollouts.api import keys
 from rollouts.api.decode import as_batch_release, as_rollout
 from rollouts.api.v1beta1.batchrelease import BatchRelease
+from rollouts.api.v1beta1.rollout import Rollout
+from rollouts.api.wire import json_copy
 from rollouts.controllers.common import (
     BATCHRELEASES,
     ROLLOUTS,
@@ -38,14 +46,29 @@ from rollouts.controllers.common import (
     ref_matches,
     workload_ref,
 )
-from rollouts.controllers.rollout.finalising import reset_for_continuous_release, run_finalising
+from rollouts.controllers.rollout.finalising import TrafficTasks, reset_for_continuous_release, run_finalising
+from rollouts.controllers.rollout.traffic import (
+    DEFAULT_REVISION_LABEL,
+    RolloutTraffic,
+    RoutingResult,
+    apply_routing,
+    needs_initial_check,
+    routing_context,
+)
 from rollouts.controllers.rollout.workload import observe_deployment, owned_replica_sets
 from rollouts.controllers.workloads import WorkloadKind, get_workload, kind_of, missing_workload_message
 from rollouts.rollout import actions as act
 from rollouts.rollout import unsupported
-from rollouts.rollout.conditions import TERMINATING, get_condition
-from rollouts.rollout.machine import Outcome, settle
-from rollouts.rollout.model import REASON_TERMINATING_CLEANED_UP, Observation, rollback_in_batch_policy
+from rollouts.rollout.conditions import PROGRESSING, TERMINATING, get_condition, set_progressing_message
+from rollouts.rollout.machine import Outcome, Settled, settle
+from rollouts.rollout.model import (
+    PHASE_PROGRESSING,
+    REASON_INITIALIZING,
+    REASON_TERMINATING_CLEANED_UP,
+    Observation,
+    rollback_in_batch_policy,
+)
+from rollouts.trafficrouting.manager import TrafficRoutingManager
 from runtime.cache.frozen import thaw
 from runtime.cache.protocols import CacheReader, Informer
 from runtime.clock import REAL_CLOCK, Clock
@@ -77,6 +100,9 @@ class RolloutReconciler:
     workload_stores: dict[Resource, Informer] = attrs.field(factory=dict)
     #: Resources of custom StatefulSet-like kinds found so far (``workloads.kind_of``).
     _custom_kinds: dict[tuple[str, str], Resource] = attrs.field(factory=dict)
+    #: The traffic routing core, one per controller: its grace store outlives a reconcile (§6).
+    traffic: RolloutTraffic = attrs.field(default=attrs.Factory(
+        lambda self: RolloutTraffic(TrafficRoutingManager(self.client, clock=self.clock)), takes_self=True))
 
     async def reconcile(self, request: Request) -> Result:
         ns, name = request.namespace or "", request.name
@@ -96,6 +122,25 @@ class RolloutReconciler:
         if halted is not None:
             await self._write_status(rollout, Outcome(halted))
             return Result()
+        deployment, obs, init_problem = await self._observe(rollout, model, view)
+        now = self.clock.now()
+        settled, routed = await self._settle(model, view, obs, now, deployment)
+        outcome = with_routing(settled.outcome, routed, init_problem, now)
+        outcome = attrs.evolve(outcome, actions=settled.events + outcome.actions)
+        await self._perform(rollout, outcome)
+        await self._write_status(rollout, outcome)
+        return Result(requeue_after=outcome.requeue_after) if outcome.requeue_after is not None else Result()
+
+    async def _observe(
+        self, rollout: Mapping[str, Any], model: Rollout, view: Mapping[str, Any],
+    ) -> tuple[Mapping[str, Any] | None, Observation, str | None]:
+        """The workload, the Observation the rounds start from, and the Initializing traffic problem.
+
+        Results of I/O the machine asks for start as "not done" (``_settle`` performs it and re-runs
+        the round); the Initializing traffic check (§5.2 step 2) modifies nothing, so it is read here.
+        """
+        md = meta(rollout)
+        ns, name = md.get("namespace", ""), md.get("name", "")
         deployment, row = await self._workload(rollout)
         if row is not None and row.observe is not None and deployment is not None:
             observed = await row.observe(self.client, deployment)
@@ -106,22 +151,18 @@ class RolloutReconciler:
         if not observed.found:  # say why when only the cluster knows (e.g. the kind's CRD is not installed)
             missing = await missing_workload_message(self.client, workload_ref(rollout))
             observed = attrs.evolve(observed, missing=missing)
-        br = as_batch_release(self.batch_releases.store.get(name, ns))
-        obs = Observation(workload=observed, batch_release=br,
-                          rollback_in_batch=rollback_in_batch_policy(model, labels(deployment) if deployment else {}))
-        now = self.clock.now()
-        settled = settle(view, obs, now, decoded=model)
-        events = settled.events
-        finalising, reset = await self._cleanup(settled.view, settled.outcome, deployment, br)
-        if finalising or reset:
-            # The cleanup is complete: that is an observation now, and the rounds after it chain too.
-            done = settle(settled.view, attrs.evolve(obs, finalising_done=finalising, reset_done=reset), now,
-                          decoded=model)
-            events, settled = events + done.events, done
-        outcome = attrs.evolve(settled.outcome, actions=events + settled.outcome.actions)
-        await self._perform(rollout, outcome)
-        await self._write_status(rollout, outcome)
-        return Result(requeue_after=outcome.requeue_after) if outcome.requeue_after is not None else Result()
+        key = row.revision_label_key if row is not None else DEFAULT_REVISION_LABEL
+        observed = attrs.evolve(observed, revision_label_key=key)
+        stored = view.get("status") or {}
+        init_problem = None
+        if needs_initial_check(model, stored, observed.in_progressing):
+            ctx = routing_context(model, stored, revision_label_key=key)
+            init_problem = await self.traffic.initialize(ctx, model)
+        obs = Observation(workload=observed, batch_release=as_batch_release(self.batch_releases.store.get(name, ns)),
+                          rollback_in_batch=rollback_in_batch_policy(model, labels(deployment) if deployment else {}),
+                          traffic_done=False, stable_service_done=False,
+                          initializing_checks_done=init_problem is None)
+        return deployment, obs, init_problem
 
     async def _finalizer(self, rollout: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """§9: add our finalizer; remove it once the Terminating cleanup completed."""
@@ -157,17 +198,61 @@ class RolloutReconciler:
                 return None, row
         return workload, row
 
-    async def _cleanup(
-        self, rollout: Mapping[str, Any], outcome: Outcome, deployment: Mapping[str, Any] | None,
-        br: BatchRelease | None,
-    ) -> tuple[bool, bool]:
-        finalising = reset = False
-        for a in outcome.actions:
-            if isinstance(a, act.RunFinalising):
-                finalising = await run_finalising(self.client, rollout, deployment, br, wait_ready=a.wait_ready)
-            elif isinstance(a, act.ResetForContinuousRelease):
-                reset = await reset_for_continuous_release(self.client, br)
-        return finalising, reset
+    async def _settle(
+        self, model: Rollout, view: Mapping[str, Any], obs: Observation, now: datetime,
+        deployment: Mapping[str, Any] | None,
+    ) -> tuple[Settled, list[RoutingResult]]:
+        """:func:`settle`, then perform the actions whose result is an observation and re-run the round.
+
+        The cleanup (``RunFinalising``, ``ResetForContinuousRelease``) and traffic actions report
+        completion back to the machine: we execute them and, for each that completed, re-run the same
+        round (same ``now``) with its flag set, so completion is written in the same reconcile and
+        the rounds after it chain too. Each flag's actions run at most once per reconcile.
+        """
+        settled = settle(view, obs, now, decoded=model)
+        br = obs.batch_release if isinstance(obs.batch_release, BatchRelease) else None
+        key = obs.workload.revision_label_key
+        events, performed, routed = settled.events, set[str](), list[RoutingResult]()
+        for _ in range(MAX_FEEDBACK_ROUNDS):
+            found = await self._results(model, settled, deployment, br, key, performed, routed)
+            if not found:
+                break
+            obs = attrs.evolve(obs, **found)  # type: ignore[arg-type]  # keys are Observation's bool flags
+            nxt = settle(settled.view, obs, now, decoded=model)
+            events, settled = events + nxt.events, nxt
+        return attrs.evolve(settled, events=events), routed
+
+    async def _results(
+        self, model: Rollout, settled: Settled, deployment: Mapping[str, Any] | None, br: BatchRelease | None,
+        key: str, performed: set[str], routed: list[RoutingResult],
+    ) -> dict[str, bool]:
+        """Perform the not-yet-performed result-bearing actions of the last round; the flags now true."""
+        status = settled.outcome.status or settled.view.get("status") or {}
+        ctx = routing_context(model, status, revision_label_key=key)
+        tasks = TrafficTasks(self.traffic.manager, ctx)
+        pending: dict[str, list[act.Action]] = {}
+        for a in settled.outcome.actions:
+            flag = RESULT_FLAGS.get(type(a))
+            if flag is not None and flag not in performed:
+                pending.setdefault(flag, []).append(a)
+        found = {}
+        for flag, actions in pending.items():
+            performed.add(flag)
+            for a in actions:  # e.g. RestoreStableService then PatchStableService: stop at the first wait
+                if isinstance(a, act.RunFinalising):
+                    done = await run_finalising(self.client, settled.view, deployment, br, wait_ready=a.wait_ready,
+                                                reason=a.reason, traffic=tasks)
+                elif isinstance(a, act.ResetForContinuousRelease):
+                    done = await reset_for_continuous_release(self.client, br, tasks)
+                else:
+                    result = await self.traffic.perform(a, ctx)
+                    routed.append(result)
+                    done = result.done
+                if not done:
+                    break
+            else:
+                found[flag] = True
+        return found
 
     async def _perform(self, rollout: Mapping[str, Any], outcome: Outcome) -> None:
         md = meta(rollout)
@@ -207,6 +292,30 @@ class RolloutReconciler:
         md = meta(rollout)
         written = await self.client.patch_status(ROLLOUTS, md["name"], {"status": patch}, md["namespace"])
         self._writes.record(md["namespace"], md["name"], written)
+
+
+#: Observation flags of the actions whose completion the machine reads (see ``_settle``).
+RESULT_FLAGS: dict[type, str] = {
+    act.RunFinalising: "finalising_done", act.ResetForContinuousRelease: "reset_done",
+    act.DoTrafficRouting: "traffic_done", act.FinaliseTrafficRouting: "traffic_done",
+    act.PatchStableService: "stable_service_done", act.RestoreStableService: "stable_service_done",
+}
+#: Cycle guard: a reconcile feeds back at most finalising/reset, stable Service and traffic results.
+MAX_FEEDBACK_ROUNDS = 4
+
+
+def with_routing(outcome: Outcome, routed: list[RoutingResult], init_problem: str | None, now: datetime) -> Outcome:
+    """The outcome with unfinished traffic results copied into its status and their waits into its requeue."""
+    unfinished = [r for r in routed if not r.done]
+    if outcome.status is None or (not unfinished and init_problem is None):
+        return outcome
+    status = json_copy(dict(outcome.status))
+    apply_routing(status, unfinished, now)
+    cond = get_condition(status, PROGRESSING) or {}
+    if init_problem and status.get("phase") == PHASE_PROGRESSING and cond.get("reason") == REASON_INITIALIZING:
+        set_progressing_message(status, init_problem, now)
+    waits = [w for w in [outcome.requeue_after, *(r.requeue_after for r in unfinished)] if w is not None]
+    return attrs.evolve(outcome, status=status, requeue_after=min(waits) if waits else None)
 
 
 #: Status fields Go always serialises (no ``omitempty``); the CRD marks them required.

@@ -1,18 +1,28 @@
 """Cleanup tasks of the Rollout controller (rollout-lifecycle.md §7.1, §8, §8.3), level-based.
 
-Upstream walks a ``finalisingStep`` cursor through a task list. Without traffic routing the
-canary/partition sequences reduce to "remove the in-progressing annotation, ResumeWorkload,
-ReleaseWorkloadControl" for every reason, and each task's completion is visible in the cluster (the
-BatchRelease's ``batchPartition``/phase, its existence), so we derive the current task from what we
-observe instead of persisting a cursor: re-running any round is harmless and a restarted controller
-resumes exactly where the cluster is. Traffic tasks (not supported yet) would need the cursor.
+Upstream walks a ``finalisingStep`` cursor through a task list. We derive the current task from
+what we observe instead of persisting a cursor, because every task's completion is visible in the
+cluster: the stable Service selector without the revision key (RestoreStableService), no
+``<ingress>-canary`` (RouteTrafficToStable), no ``<svc>-canary`` (RemoveCanaryService), the
+BatchRelease's ``batchPartition``/phase and then its absence (ResumeWorkload, ReleaseWorkloadControl).
+Each round walks the sequence from its first task; a complete task is a cheap no-op (one GET) and
+the walk stops at the first task that wrote something or waits for its grace period. So re-running
+any round is harmless and a controller killed between two restore writes resumes exactly where the
+cluster is (the in-memory grace store is lost with it; upstream accepts that too).
+
+Orders (§8): success, delete and disable restore the stable Service first (old and new pods both
+serve), then the gateway, then remove the canary Service, then hand the workload back; a rollback
+moves traffic to stable before the workload is touched, then restores the Services. The
+continuous-release reset (§8.3) restores the gateway, deletes the BatchRelease and the canary
+Service, and keeps the stable Service pinned for the next release's first step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import attrs
 import structlog
 
 from rollouts.api.v1beta1.batchrelease import BatchRelease
@@ -20,6 +30,7 @@ from rollouts.controllers.common import BATCHRELEASES, annotations_of, meta
 from rollouts.controllers.rollout.workload import IN_PROGRESSING_ANNOTATION
 from rollouts.controllers.workloads import resource_of
 from rollouts.rollout.model import as_batch_release
+from rollouts.trafficrouting.manager import RoutingContext, TrafficRoutingManager
 from runtime.kube.errors import NotFound
 from runtime.kube.protocols import KubeApi
 
@@ -27,6 +38,38 @@ log = structlog.get_logger("rollouts.controllers.rollout")
 
 WAIT_RESUME = "WaitResume"
 IMMEDIATE = "Immediate"
+#: ``RunFinalising.reason`` of a quick rollback: traffic goes back to stable before the workload.
+ROLLBACK = "Rollback"
+
+
+@attrs.frozen
+class TrafficTasks:
+    """The traffic tasks of §8 for one Rollout, each ``() -> complete?``; no manager → nothing to do."""
+
+    manager: TrafficRoutingManager | None = None
+    ctx: RoutingContext | None = None
+
+    async def restore_stable_service(self) -> bool:
+        """RestoreStableService: the revision key removed from the stable selector (grace after a change)."""
+        if self.manager is None or self.ctx is None:
+            return True
+        return (await self.manager.restore_stable_service(self.ctx)).done
+
+    async def restore_gateway(self) -> bool:
+        """FinalisingStepRouteTrafficToStable: the canary Ingress gone (grace after the delete)."""
+        if self.manager is None or self.ctx is None:
+            return True
+        return (await self.manager.restore_gateway(self.ctx)).done
+
+    async def remove_canary_service(self, *, ignore_grace: bool = False) -> bool:
+        """RemoveCanaryService: ``<svc>-canary`` gone; ``ignore_grace`` (§8.3): done once deleted."""
+        if self.manager is None or self.ctx is None:
+            return True
+        done = (await self.manager.remove_canary_service(self.ctx)).done
+        return done or ignore_grace
+
+
+NO_TRAFFIC = TrafficTasks()
 
 
 async def remove_in_progressing(client: KubeApi, deployment: Mapping[str, Any] | None) -> None:
@@ -68,25 +111,41 @@ async def resume_and_release(
 
 async def run_finalising(
     client: KubeApi, rollout: Mapping[str, Any], deployment: Mapping[str, Any] | None,
-    br: BatchRelease | Mapping[str, Any] | None, *, wait_ready: bool,
+    br: BatchRelease | Mapping[str, Any] | None, *, wait_ready: bool, reason: str = "",
+    traffic: TrafficTasks = NO_TRAFFIC,
 ) -> bool:
-    """One round of §8 for a canary/partition Rollout without traffic routing; True when done."""
+    """One round of §8 for a canary/partition Rollout; True when every task is complete."""
     if not (rollout.get("status") or {}).get("canaryStatus"):
         return True
     await remove_in_progressing(client, deployment)
-    return await resume_and_release(client, br, wait_ready=wait_ready)
+
+    async def workload() -> bool:
+        return await resume_and_release(client, br, wait_ready=wait_ready)
+
+    tasks: tuple[Callable[[], Awaitable[bool]], ...]
+    if reason == ROLLBACK:
+        tasks = (traffic.restore_gateway, workload, traffic.restore_stable_service, traffic.remove_canary_service)
+    else:
+        tasks = (traffic.restore_stable_service, traffic.restore_gateway, traffic.remove_canary_service, workload)
+    for task in tasks:
+        if not await task():
+            return False
+    return True
 
 
 async def reset_for_continuous_release(
-    client: KubeApi, batch_release: BatchRelease | Mapping[str, Any] | None
+    client: KubeApi, batch_release: BatchRelease | Mapping[str, Any] | None, traffic: TrafficTasks = NO_TRAFFIC,
 ) -> bool:
-    """§8.3 without traffic routing: delete the BatchRelease and wait until it is gone."""
+    """§8.3: restore the gateway, delete the BatchRelease and wait until it is gone, delete the canary
+    Service (its grace ignored); the stable Service stays pinned to the stable revision."""
+    if not await traffic.restore_gateway():
+        return False
     br = as_batch_release(batch_release)
-    if br is None:
-        return True
-    if not br.metadata.get("deletionTimestamp"):
-        try:
-            await client.delete(BATCHRELEASES, br.name, br.namespace)
-        except NotFound:
-            return True
-    return False
+    if br is not None:
+        if not br.metadata.get("deletionTimestamp"):
+            try:
+                await client.delete(BATCHRELEASES, br.name, br.namespace)
+            except NotFound:
+                return await traffic.remove_canary_service(ignore_grace=True)
+        return False
+    return await traffic.remove_canary_service(ignore_grace=True)

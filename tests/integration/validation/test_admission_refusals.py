@@ -49,8 +49,16 @@ def _refusals(ns: str) -> list[tuple[str, dict[str, Any], list[str]]]:
     return [
         ("v1alpha1 without rolling-style (canary)", canary_v1alpha1,
          [f"metadata.annotations[{STYLE}]: Forbidden: canary style", "not yet supported by this controller",
-          f"add the annotation {STYLE}: partition", "spec.strategy.canary.trafficRoutings: Forbidden",
-          "spec.strategy.canary.steps[0].weight: Forbidden"]),
+          f"add the annotation {STYLE}: partition"]),
+        ("unknown Ingress class", beta("cls", ns, steps=[{"replicas": 1, "traffic": "5%"}], trafficRoutings=[
+            {"service": "web", "ingress": {"name": "web", "classType": "mse"}}]),
+         ["spec.strategy.canary.trafficRoutings[0].ingress.classType: Forbidden", "Ingress class other than nginx",
+          'remove classType (or set it to "nginx")']),
+        ("match nginx cannot express", beta("hdr", ns, steps=[{"replicas": 1, "matches": [{"headers": [
+            {"name": "a", "value": "1"}, {"name": "b", "value": "2"}]}]}], trafficRoutings=[
+            {"service": "web", "ingress": {"name": "web"}}]),
+         ["spec.strategy.canary.steps[0].matches[0].headers: Invalid value",
+          "needs exactly one header per match (got 2)"]),
         ("v1beta1 canary style", beta("b-canary", ns, enableExtraWorkloadForCanary=True),
          ["spec.strategy.canary.enableExtraWorkloadForCanary: Forbidden", "enableExtraWorkloadForCanary: false"]),
         ("blue-green", blue_green, ["spec.strategy.blueGreen: Forbidden: blue-green release"]),

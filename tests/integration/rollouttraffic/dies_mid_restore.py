@@ -1,0 +1,34 @@
+"""The real manager with one injected fault: it dies (``os._exit``) right after its first write that
+removes the revision key from a Service selector, i.e. between two writes of a traffic restore.
+
+Why a launcher: "killed between two restore writes" must happen at exactly that point, which no
+signal sent from outside hits reliably (the writes are milliseconds apart). Everything else is the
+production entry point. Run as ``python -m tests.integration.rollouttraffic.dies_mid_restore <args>``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from rollouts.cmd import manager
+from runtime.kube.client import KubeClient
+
+#: Exit status of the deliberate death (the test checks it, to tell it from a crash).
+EXIT_CODE = 17
+
+_patch = KubeClient.patch
+
+
+async def _dies_after_restore(self: KubeClient, res: Any, name: str, body: Any, *args: Any, **kwargs: Any) -> dict:
+    written = await _patch(self, res, name, body, *args, **kwargs)
+    selector = ((body or {}).get("spec") or {}).get("selector") if isinstance(body, dict) else None
+    if res.plural == "services" and isinstance(selector, dict) and None in selector.values():
+        os._exit(EXIT_CODE)
+    return written
+
+
+if __name__ == "__main__":
+    KubeClient.patch = _dies_after_restore  # type: ignore[method-assign]
+    sys.exit(manager.main())
