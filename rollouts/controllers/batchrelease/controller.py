@@ -26,15 +26,14 @@ from rollouts.controllers.common import (
     BATCHRELEASES,
     STALE_CACHE_RETRY_SECONDS,
     OwnWrites,
-    annotations_of,
     finalizers_patch,
     group_of,
-    is_deleting,
     merge_patch,
-    meta,
     ref_matches,
 )
 from rollouts.controllers.workloads import WorkloadKind, get_workload, kind_of
+from rollouts.objects.meta import annotations_of, is_deleting
+from rollouts.objects.meta import metadata as meta
 from runtime.cache.frozen import thaw
 from runtime.cache.protocols import CacheReader, Informer, SyncedInformer
 from runtime.clock import REAL_CLOCK, Clock

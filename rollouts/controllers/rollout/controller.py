@@ -31,16 +31,15 @@ from rollouts.controllers.common import (
     STALE_CACHE_RETRY_SECONDS,
     OwnWrites,
     finalizers_patch,
-    is_deleting,
-    labels,
     merge_patch,
-    meta,
     ref_matches,
     workload_ref,
 )
 from rollouts.controllers.rollout.finalising import reset_for_continuous_release, run_finalising
 from rollouts.controllers.rollout.workload import observe_deployment, owned_replica_sets
 from rollouts.controllers.workloads import WorkloadKind, get_workload, kind_of, missing_workload_message
+from rollouts.objects.meta import is_deleting, labels
+from rollouts.objects.meta import metadata as meta
 from rollouts.rollout import actions as act
 from rollouts.rollout import unsupported
 from rollouts.rollout.conditions import TERMINATING, get_condition

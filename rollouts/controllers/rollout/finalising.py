@@ -16,9 +16,11 @@ from typing import Any
 import structlog
 
 from rollouts.api.v1beta1.batchrelease import BatchRelease
-from rollouts.controllers.common import BATCHRELEASES, annotations_of, meta
+from rollouts.controllers.common import BATCHRELEASES
 from rollouts.controllers.rollout.workload import IN_PROGRESSING_ANNOTATION
 from rollouts.controllers.workloads import resource_of
+from rollouts.objects.meta import annotations_of
+from rollouts.objects.meta import metadata as meta
 from rollouts.rollout.model import as_batch_release
 from runtime.kube.errors import NotFound
 from runtime.kube.protocols import KubeApi
