@@ -399,7 +399,7 @@ def _go_value(v: Any) -> Any:
         return [_go_value(x) for x in v]
     if isinstance(v, dict):
         return {k: _go_value(v[k]) for k in sorted(v)}  # Go sorts map keys
-    return copy.deepcopy(v)
+    return _json_copy(v)
 
 
 def go_dict(obj: WireModel) -> dict[str, Any]:

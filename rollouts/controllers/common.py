@@ -1,4 +1,7 @@
-"""Small helpers shared by the reconcilers: resources, merge patches, finalizers, workload refs."""
+"""Small helpers shared by the reconcilers: resources, merge patches, finalizers, workload refs.
+
+ObjectMeta accessors live in :mod:`rollouts.objects.meta` (one accessor module for every object).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from rollouts.objects.meta import metadata as meta
 from runtime.cache.protocols import CacheReader
 from runtime.kube.resources import Resource
 
@@ -15,10 +19,6 @@ ROLLOUTS = Resource("rollouts.kruise.io", "v1beta1", "rollouts", "Rollout")
 BATCHRELEASES = Resource("rollouts.kruise.io", "v1beta1", "batchreleases", "BatchRelease")
 
 Obj = Mapping[str, Any]
-
-
-def meta(obj: Obj | None) -> Mapping[str, Any]:
-    return (obj or {}).get("metadata") or {}
 
 
 def resource_version(obj: Obj | None) -> int:
@@ -30,18 +30,6 @@ def resource_version(obj: Obj | None) -> int:
         return int(meta(obj).get("resourceVersion") or 0)
     except ValueError:
         return 0
-
-
-def labels(obj: Obj | None) -> Mapping[str, str]:
-    return meta(obj).get("labels") or {}
-
-
-def annotations_of(obj: Obj | None) -> Mapping[str, str]:
-    return meta(obj).get("annotations") or {}
-
-
-def is_deleting(obj: Obj | None) -> bool:
-    return bool(meta(obj).get("deletionTimestamp"))
 
 
 def merge_patch(old: Any, new: Any) -> Any:

@@ -14,8 +14,9 @@ from typing import Any
 
 from rollouts.controllers.batchrelease.controller import batch_release_for_workload
 from rollouts.controllers.batchrelease.nativedaemonset import PodDeleter
-from rollouts.controllers.common import group_of, meta
+from rollouts.controllers.common import group_of
 from rollouts.controllers.rollout.controller import rollouts_for_workload
+from rollouts.objects.meta import metadata as meta
 from runtime.cache.informer import SharedInformer
 from runtime.cache.protocols import CacheReader, Informer
 from runtime.controller import Controller

@@ -22,9 +22,11 @@ import attrs
 import structlog
 
 from rollouts.api import keys
-from rollouts.controllers.common import annotations_of, group_of, labels, meta
+from rollouts.controllers.common import group_of
 from rollouts.objects import crd as crd_objects
 from rollouts.objects import workload as wl
+from rollouts.objects.meta import annotations_of, labels
+from rollouts.objects.meta import metadata as meta
 from rollouts.rollout.model import WorkloadObservation
 from runtime.cache.protocols import Informer
 from runtime.kube.errors import ApiError, NotFound

@@ -3,16 +3,20 @@
 Our own kinds keep ``metadata`` as the raw ObjectMeta dict inside their models too
 (``rollouts.api.common.KubeObject``), so these accessors serve any object, foreign or not, whose
 model is not at hand (an admission request's object before it is decoded, a listed ReplicaSet).
-A missing or ``null`` section reads as empty.
+A missing or ``null`` section reads as empty: one shared, read-only empty mapping, so a caller that
+tried to fill it in (instead of building its own dict) fails at once rather than leaking its keys
+into every other object's absent section. (``rollouts.controllers.common`` had its own copies of
+``meta``/``labels``/``annotations_of``/``is_deleting`` returning fresh dicts; they are these now.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 Obj = Mapping[str, Any]
-_EMPTY: Mapping[str, Any] = {}
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 def metadata(obj: Obj | None) -> Obj:

@@ -6,6 +6,7 @@ is computed over the Go JSON encoding of this struct.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, ClassVar
 
 import attrs
@@ -13,7 +14,7 @@ import attrs
 from rollouts.api import constants as C
 from rollouts.api.common import DATE_TIME, I32, I64, KubeObject, ObjectRef, PatchPodTemplateMetadata, RolloutCondition
 from rollouts.api.intstr import IntOrString
-from rollouts.api.wire import WireModel, field
+from rollouts.api.wire import WireModel, field, go_json
 
 
 @attrs.define(kw_only=True)
@@ -35,6 +36,14 @@ class ReleasePlan(WireModel):
     patch_pod_template_metadata: PatchPodTemplateMetadata | None = field("patchPodTemplateMetadata", omitempty=True)
     rolling_style: str = field("rollingStyle", omitempty=True, default="", doc="Partition, Canary or BlueGreen")
     enable_extra_workload_for_canary: bool = field("enableExtraWorkloadForCanary", required=True, default=False)
+
+
+def plan_hash(plan: ReleasePlan) -> str:
+    """Lower-case hex SHA-256 of the Go JSON encoding of ``plan`` (batch-release.md §2.3), straight
+    from the model: ``wire.go_json`` knows the Go field order and omitempty rules. It lives beside the
+    struct because ``status.observedReleasePlanHash`` is part of the API (``rollouts.release.plan``
+    re-exports it and keeps the dict form as ``release_plan_hash``)."""
+    return hashlib.sha256(go_json(plan).encode()).hexdigest()
 
 
 @attrs.define(kw_only=True)

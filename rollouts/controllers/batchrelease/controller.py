@@ -16,7 +16,7 @@ import attrs
 import structlog
 
 from rollouts.api import keys
-from rollouts.api.decode import batch_release_for_executor
+from rollouts.api.decode import SpecCache, batch_release_for_executor
 from rollouts.api.v1beta1.batchrelease import BatchRelease
 from rollouts.api.wire import to_dict
 from rollouts.controllers.batchrelease import executor
@@ -26,15 +26,14 @@ from rollouts.controllers.common import (
     BATCHRELEASES,
     STALE_CACHE_RETRY_SECONDS,
     OwnWrites,
-    annotations_of,
     finalizers_patch,
     group_of,
-    is_deleting,
     merge_patch,
-    meta,
     ref_matches,
 )
 from rollouts.controllers.workloads import WorkloadKind, get_workload, kind_of
+from rollouts.objects.meta import annotations_of, is_deleting
+from rollouts.objects.meta import metadata as meta
 from runtime.cache.frozen import thaw
 from runtime.cache.protocols import CacheReader, Informer, SyncedInformer
 from runtime.clock import REAL_CLOCK, Clock
@@ -63,6 +62,8 @@ class BatchReleaseReconciler:
     _custom_kinds: dict[tuple[str, str], Resource] = attrs.field(factory=dict)
     #: The pod informer (None: the control planes list pods from the API server).
     pods: SyncedInformer | None = None
+    #: Decoded specs and plan hashes by (uid, generation): a spec is decoded once, not once per reconcile.
+    _specs: SpecCache = attrs.field(factory=SpecCache)
 
     async def reconcile(self, request: Request) -> Result:
         ns, name = request.namespace or "", request.name
@@ -82,7 +83,8 @@ class BatchReleaseReconciler:
             patch = finalizers_patch(br, BATCH_RELEASE_FINALIZER, present=True)
             if patch:
                 br = await self.client.patch(BATCHRELEASES, name, patch, ns)
-        model = batch_release_for_executor(br)  # the edge: decoded once; the executor edits ``status`` (the dict)
+        # The edge: decoded once (the spec once per generation); the executor edits ``status`` (the dict).
+        model = batch_release_for_executor(br, self._specs)
         ref = model.spec.workload_ref
         row = await kind_of(self.client, to_dict(ref), self._custom_kinds)
         if row is None:
@@ -111,7 +113,8 @@ class BatchReleaseReconciler:
             writes, model, thaw(workload) if workload is not None else None, row)
         control.pod_informer = self.pods
         event, info = await control.workload_info()
-        if not executor.sync_status(model, status, event, info):
+        digest = self._specs.plan_hash(model)
+        if not executor.sync_status(model, status, event, info, plan_digest=digest):
             return br, None if status.get("phase") == executor.COMPLETED else executor.REQUEUE_SECONDS
         status["observedGeneration"] = meta(br).get("generation", 0)
         if status != (br.get("status") or {}):

@@ -18,9 +18,10 @@ from rollouts.api.intstr import WireIntOrStr
 from rollouts.api.v1beta1.batchrelease import BatchRelease
 from rollouts.api.wire import is_present
 from rollouts.controllers.batchrelease.labelpatch import apply_pod_labels, list_pods, plan_labels
-from rollouts.controllers.common import annotations_of, labels, meta
 from rollouts.controllers.rollout.workload import owned_replica_sets, update_revision
 from rollouts.objects import workload as wl
+from rollouts.objects.meta import annotations_of, labels
+from rollouts.objects.meta import metadata as meta
 from rollouts.release.batch import new_rs_replicas_limit
 from rollouts.release.deployment_strategy import (
     CONTROL_INFO_ANNOTATION,

@@ -45,17 +45,19 @@ def _fmt(now: datetime) -> str:
 
 
 def sync_status(
-    batch_release: BatchRelease | Mapping[str, Any], status: dict[str, Any], event: str, info: dep.WorkloadInfo | None
+    batch_release: BatchRelease | Mapping[str, Any], status: dict[str, Any], event: str, info: dep.WorkloadInfo | None,
+    *, plan_digest: str | None = None,
 ) -> bool:
     """§2.4 ordered cases; returns False when this round must stop after writing the status.
 
     ``status`` is the status wire dict this reconcile edits and writes; the BatchRelease itself is read
-    through its model (a wire dict is decoded here, at the edge)."""
+    through its model (a wire dict is decoded here, at the edge). ``plan_digest`` is the plan's hash
+    when the caller has it already (``decode.SpecCache.plan_hash``); it is computed otherwise."""
     br = batch_release_model(batch_release)
     plan = br.spec.release_plan
     phase = status.get("phase")
     cs = status.setdefault("canaryStatus", {})
-    new_hash = plan_hash(plan)
+    new_hash = plan_digest if plan_digest is not None else plan_hash(plan)
     if phase == COMPLETED:
         status["message"] = "release plan has been completed, will do nothing"
         return False

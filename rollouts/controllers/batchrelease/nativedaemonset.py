@@ -23,9 +23,10 @@ import structlog
 from rollouts.api import keys
 from rollouts.api.intstr import WireIntOrStr, scaled_value
 from rollouts.controllers.batchrelease.partition import DaemonSetCounts, owned_by
-from rollouts.controllers.common import annotations_of, is_deleting, meta
 from rollouts.objects import pod as podobj
 from rollouts.objects import workload as wl
+from rollouts.objects.meta import annotations_of, is_deleting
+from rollouts.objects.meta import metadata as meta
 from rollouts.release.deployment_strategy import CONTROL_INFO_ANNOTATION
 from rollouts.release.labels import on_revision
 from rollouts.release.readiness import pod_is_ready

@@ -35,8 +35,9 @@ from rollouts.controllers.batchrelease.deployment import (
     stored_revisions,
 )
 from rollouts.controllers.batchrelease.labelpatch import apply_pod_labels, list_pods, plan_labels
-from rollouts.controllers.common import annotations_of, meta
 from rollouts.objects import workload as wl
+from rollouts.objects.meta import annotations_of
+from rollouts.objects.meta import metadata as meta
 from rollouts.release.batch import BatchTarget, batch_target
 from rollouts.release.deployment_strategy import CONTROL_INFO_ANNOTATION, control_info
 from rollouts.release.labels import on_revision

@@ -17,10 +17,11 @@ from typing import Any
 import attrs
 import structlog
 
-from rollouts.controllers.common import merge_patch, meta, resource_version
+from rollouts.controllers.common import merge_patch, resource_version
 from rollouts.controllers.rollout.workload import owned_replica_sets
 from rollouts.objects import meta as objmeta
 from rollouts.objects import workload
+from rollouts.objects.meta import metadata as meta
 from rollouts.release.deployment_partition import (
     REQUEUE_SECONDS,
     CreateReplicaSet,

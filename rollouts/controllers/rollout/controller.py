@@ -39,10 +39,7 @@ from rollouts.controllers.common import (
     STALE_CACHE_RETRY_SECONDS,
     OwnWrites,
     finalizers_patch,
-    is_deleting,
-    labels,
     merge_patch,
-    meta,
     ref_matches,
     workload_ref,
 )
@@ -57,6 +54,8 @@ from rollouts.controllers.rollout.traffic import (
 )
 from rollouts.controllers.rollout.workload import observe_deployment, owned_replica_sets
 from rollouts.controllers.workloads import WorkloadKind, get_workload, kind_of, missing_workload_message
+from rollouts.objects.meta import is_deleting, labels
+from rollouts.objects.meta import metadata as meta
 from rollouts.rollout import actions as act
 from rollouts.rollout import unsupported
 from rollouts.rollout.conditions import PROGRESSING, TERMINATING, get_condition, set_progressing_message

@@ -26,9 +26,11 @@ import attrs
 import structlog
 
 from rollouts.api.v1beta1.batchrelease import BatchRelease
-from rollouts.controllers.common import BATCHRELEASES, annotations_of, meta
+from rollouts.controllers.common import BATCHRELEASES
 from rollouts.controllers.rollout.workload import IN_PROGRESSING_ANNOTATION
 from rollouts.controllers.workloads import resource_of
+from rollouts.objects.meta import annotations_of
+from rollouts.objects.meta import metadata as meta
 from rollouts.rollout.model import as_batch_release
 from rollouts.trafficrouting.manager import RoutingContext, TrafficRoutingManager
 from runtime.kube.errors import NotFound

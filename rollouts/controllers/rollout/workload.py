@@ -15,8 +15,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rollouts.api import keys
-from rollouts.controllers.common import annotations_of, is_deleting, labels, meta
 from rollouts.objects import workload
+from rollouts.objects.meta import annotations_of, is_deleting, labels
+from rollouts.objects.meta import metadata as meta
 from rollouts.release.template_hash import POD_TEMPLATE_HASH_LABEL, compute_template_hash, equal_ignore_hash
 from rollouts.rollout.model import WorkloadObservation
 
