@@ -17,7 +17,6 @@ from typing import Any
 
 import attrs
 
-from rollouts.api import constants as C
 from rollouts.api import keys
 from rollouts.api import v1alpha1 as a
 from rollouts.api import v1beta1 as b
@@ -49,11 +48,6 @@ def _when(pred: Callable[[b.Rollout], bool]) -> Callable[[b.Rollout], dict[str, 
     return lambda r: {} if pred(r) else None
 
 
-def _canary_deployment(r: b.Rollout) -> bool:
-    """Canary style proper: an extra canary Deployment (upstream: not a "real partition")."""
-    return r.spec.strategy.rolling_style() == C.ROLLING_STYLE_CANARY and not r.is_real_partition()
-
-
 def _routing_annotation(r: b.Rollout) -> str:
     return r.annotations.get(keys.TRAFFIC_ROUTING_ANNOTATION, "")
 
@@ -83,7 +77,6 @@ class NotBuilt:
     find: Callable[[b.Rollout], dict[str, Any] | None]
 
 
-_ROLLING_STYLE_PATH = f"metadata.annotations[{keys.ROLLING_STYLE_ANNOTATION}]"
 _TRAFFIC_ROUTING_PATH = f"metadata.annotations[{keys.TRAFFIC_ROUTING_ANNOTATION}]"
 _REPLICAS_ONLY = 'keep only replicas (e.g. replicas: "20%") and pause in each step'
 
@@ -94,13 +87,6 @@ NOT_BUILT: tuple[NotBuilt, ...] = (
              fix="use spec.strategy.canary with enableExtraWorkloadForCanary unset (partition style: "
                  "pods are updated in place, batch by batch)",
              find=_when(lambda r: r.spec.strategy.blue_green is not None)),
-    NotBuilt(field="spec.strategy.canary.enableExtraWorkloadForCanary", v1alpha1_field=_ROLLING_STYLE_PATH,
-             what="canary style (an extra canary Deployment)",
-             fix="set enableExtraWorkloadForCanary: false (or remove it) to release in place, batch by batch "
-                 "(partition style)",
-             v1alpha1_fix=f"add the annotation {keys.ROLLING_STYLE_ANNOTATION}: partition (a v1alpha1 Rollout "
-                          "of a Deployment without it is canary style)",
-             find=_when(_canary_deployment)),
     NotBuilt(field="spec.strategy.{strategy}.trafficRoutings", v1alpha1_field="spec.strategy.canary.trafficRoutings",
              what="traffic routing (trafficRoutings)",
              fix="remove trafficRoutings and the traffic settings of the steps; release by replicas only",

@@ -21,7 +21,7 @@ from rollouts.api.v1beta1.batchrelease import BatchRelease
 from rollouts.api.wire import to_dict
 from rollouts.controllers.batchrelease import executor
 from rollouts.controllers.batchrelease.deployment import deployment_pods_owner
-from rollouts.controllers.batchrelease.registry import control_plane
+from rollouts.controllers.batchrelease.registry import CanaryDeps, control_plane, rolling_style
 from rollouts.controllers.common import (
     BATCHRELEASES,
     STALE_CACHE_RETRY_SECONDS,
@@ -39,6 +39,7 @@ from runtime.cache.frozen import thaw
 from runtime.cache.protocols import CacheReader, Informer, SyncedInformer
 from runtime.clock import REAL_CLOCK, Clock
 from runtime.events import EventSink
+from runtime.expectations import CreateExpectations
 from runtime.kube.protocols import KubeApi
 from runtime.kube.resources import DEPLOYMENTS, PODS, Resource
 from runtime.reconcile import Request, Result
@@ -63,6 +64,9 @@ class BatchReleaseReconciler:
     _custom_kinds: dict[tuple[str, str], Resource] = attrs.field(factory=dict)
     #: The pod informer (None: the control planes list pods from the API server).
     pods: SyncedInformer | None = None
+    #: Canary Deployments created but not yet seen by ``deployments`` (canary style, §7), by BR key.
+    canary_expectations: CreateExpectations = attrs.field(
+        default=attrs.Factory(lambda self: CreateExpectations(clock=self.clock), takes_self=True))
 
     async def reconcile(self, request: Request) -> Result:
         ns, name = request.namespace or "", request.name
@@ -107,8 +111,10 @@ class BatchReleaseReconciler:
         stores = {DEPLOYMENTS: self.deployments, **self.workload_stores}
         workload = await get_workload(self.client, row, ref.name, model.namespace, stores)
         writes = WorkloadWriteCounter(self.client)
-        control = control_plane(group_of(ref.api_version), ref.kind)(
-            writes, model, thaw(workload) if workload is not None else None, row)
+        factory = control_plane(group_of(ref.api_version), ref.kind, api_version=ref.api_version,
+                                style=rolling_style(model.spec.release_plan),
+                                canary=CanaryDeps(self.deployments.store, self.canary_expectations))
+        control = factory(writes, model, thaw(workload) if workload is not None else None, row)
         control.pod_informer = self.pods
         event, info = await control.workload_info()
         if not executor.sync_status(model, status, event, info):

@@ -47,12 +47,6 @@ def blue_green() -> dict[str, Any]:
 # (id, object, field, words of the complaint, words of the fix)
 NOT_BUILT = [
     ("blue-green", blue_green(), "spec.strategy.blueGreen", "blue-green release", "use spec.strategy.canary"),
-    ("v1beta1 canary style", beta(enableExtraWorkloadForCanary=True),
-     "spec.strategy.canary.enableExtraWorkloadForCanary", "canary style", "enableExtraWorkloadForCanary: false"),
-    ("v1alpha1 without rolling-style is canary", alpha(style=None), f"metadata.annotations[{STYLE}]",
-     "canary style", f"add the annotation {STYLE}: partition"),
-    ("v1alpha1 rolling-style canary", alpha(style="Canary"), f"metadata.annotations[{STYLE}]", "canary style",
-     f"{STYLE}: partition"),
     ("trafficRoutings", beta(trafficRoutings=ING), "spec.strategy.canary.trafficRoutings", "traffic routing",
      "remove trafficRoutings"),
     ("v1alpha1 trafficRoutings", alpha(trafficRoutings=ING), "spec.strategy.canary.trafficRoutings",
@@ -97,6 +91,20 @@ def test_every_row_of_the_table_is_exercised() -> None:
 def test_a_v1alpha1_trafficrouting_annotation_is_reported_once() -> None:
     errors = review_rollout(alpha(annotations={"rollouts.kruise.io/trafficrouting": "tr"})).errors
     assert [e.field for e in errors] == ["metadata.annotations[rollouts.kruise.io/trafficrouting]"]
+
+
+CANARY_STYLE_OK = [
+    ("v1beta1 enableExtraWorkloadForCanary", beta(enableExtraWorkloadForCanary=True)),
+    ("v1alpha1 without rolling-style is canary", alpha(style=None)),
+    ("v1alpha1 rolling-style canary", alpha(style="Canary")),
+    ("v1alpha1 rolling-style canary lower case", alpha(style="canary", steps=[{"replicas": 1}, {"replicas": "40%"}])),
+]
+
+
+@pytest.mark.parametrize("doc", [r[1] for r in CANARY_STYLE_OK], ids=[r[0] for r in CANARY_STYLE_OK])
+def test_canary_style_with_an_extra_deployment_is_accepted(doc: dict) -> None:
+    """Issue 11: the canary Deployment executor is built, so its row left the table."""
+    assert review_rollout(copy.deepcopy(doc)).errors == []
 
 
 def test_canary_style_on_non_deployment_is_partition_and_accepted() -> None:
@@ -242,10 +250,9 @@ def test_seed_partition_sample_and_demo_are_accepted() -> None:
 
 
 @pytest.mark.parametrize("name, fields", [
-    ("rollout_v1alpha1_seed_canary.yaml", [f"metadata.annotations[{STYLE}]", "spec.strategy.canary.trafficRoutings",
+    ("rollout_v1alpha1_seed_canary.yaml", ["spec.strategy.canary.trafficRoutings",
                                            "spec.strategy.canary.steps[0].weight"]),
-    ("rollout_v1beta1_spec.yaml", ["spec.strategy.canary.enableExtraWorkloadForCanary",
-                                   "spec.strategy.canary.trafficRoutings", "spec.strategy.canary.steps[0].traffic"]),
+    ("rollout_v1beta1_spec.yaml", ["spec.strategy.canary.trafficRoutings", "spec.strategy.canary.steps[0].traffic"]),
     ("rollout_v1alpha1_seed_ab_fixed.yaml", ["spec.strategy.canary.trafficRoutings",
                                              "spec.strategy.canary.steps[0].matches"]),
 ])
@@ -259,30 +266,32 @@ def test_unsupported_message_for_status_names_both_versions() -> None:
     from rollouts.api import v1beta1 as b
     from rollouts.api.wire import from_dict
 
-    msg = unsupported.unsupported_message(from_dict(b.Rollout, beta(enableExtraWorkloadForCanary=True)))
-    assert msg.startswith("spec.strategy.canary.enableExtraWorkloadForCanary: canary style")
-    assert f"(v1alpha1: metadata.annotations[{STYLE}]: add the annotation {STYLE}: partition" in msg
+    weighted = beta(trafficRoutings=ING, steps=[{"replicas": 1, "traffic": "5%"}])
+    msg = unsupported.unsupported_message(from_dict(b.Rollout, weighted))
+    assert "spec.strategy.canary.steps[0].traffic: a traffic weight in a step" in msg
+    assert "(v1alpha1: spec.strategy.canary.steps[0].weight: remove weight; keep only replicas" in msg
     assert unsupported.unsupported_message(from_dict(b.Rollout, beta())) == ""
 
 
 def test_update_leaving_the_spec_as_stored_is_not_judged_again() -> None:
     """The controller's finalizer/hash writes on a Rollout stored before a rule existed must pass."""
-    stored = beta(enableExtraWorkloadForCanary=True)
+    stored = blue_green()
     twin = beta(ref=_deploy_ref(apiVersion="apps/v1beta1"))
     twin["metadata"]["name"] = "twin"
     meta_only = copy.deepcopy(stored)
     meta_only["metadata"]["finalizers"] = ["rollouts.kruise.io/rollout"]
     assert review_rollout(meta_only, stored, others=[twin]) == review_rollout(beta(), None)  # no errors, no warnings
     changed = copy.deepcopy(meta_only)
-    changed["spec"]["strategy"]["canary"]["steps"].append({"replicas": "100%"})
+    changed["spec"]["strategy"]["blueGreen"]["steps"].insert(0, {"replicas": "20%"})
     fields = [e.field for e in review_rollout(changed, stored, others=[twin]).errors]
-    assert fields == ["spec.workloadRef", "spec.strategy.canary.enableExtraWorkloadForCanary"]
+    assert fields == ["spec.workloadRef", "spec.strategy.blueGreen"]
 
 
 def test_v1alpha1_strategy_annotations_count_as_spec() -> None:
     stored = alpha()
-    restyled = alpha(style="canary")
-    assert [e.field for e in review_rollout(restyled, stored).errors] == [f"metadata.annotations[{STYLE}]"]
+    routed = alpha(annotations={"rollouts.kruise.io/trafficrouting": "tr"})
+    assert [e.field for e in review_rollout(routed, stored).errors] == [
+        "metadata.annotations[rollouts.kruise.io/trafficrouting]"]
     stored_canary = alpha(style=None)
     relabelled = alpha(style=None, annotations={"team": "a"})
     assert review_rollout(relabelled, stored_canary).errors == []
