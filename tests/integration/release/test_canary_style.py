@@ -269,3 +269,24 @@ def test_seed_v1alpha1_rolling_style_canary_reaches_step_one(canary: Canary) -> 
     c.wait_deploys({NAME: ("5/5", "0", "5"), "canary": ("1/1", "1", "1")})
     plan = c.kc.json("-n", c.ns, "get", "batchreleases.rollouts.kruise.io", ROLLOUT)["spec"]["releasePlan"]
     assert (plan["rollingStyle"], plan["enableExtraWorkloadForCanary"]) == ("Canary", True)
+
+
+def test_kubectl_kruise_pause_resume_status_undo(canary: Canary) -> None:
+    """The plugin's verbs on a canary Rollout; ``undo`` mid-release returns to the running revision
+    (the paused Deployment's new template never got a ReplicaSet) and cancels the release."""
+    c = canary
+    c.create()
+    before = c.stable_pods()
+    c.at_step_one()
+    target = (f"rollout/{ROLLOUT}", "-n", c.ns)
+    line = c.kc("kruise", "rollout", "status", *target, "-w", "false", check=False)
+    assert f'Waiting for rollout "{ROLLOUT}" to finish: phase Progressing, step 1/3 StepPaused' in line, line
+    c.kc("kruise", "rollout", "pause", *target)
+    c.wait_rollout(("Progressing", "1", None, "Rollout has been paused, you can resume it by kube-cli"))
+    c.kc("kruise", "rollout", "resume", *target)
+    c.wait_rollout(("Progressing", "1", "StepPaused", None))
+    assert "rolled back" in c.kc("kruise", "rollout", "undo", *target)
+    c.wait_rollout(("Healthy", None, None, None))
+    c.wait_deploys({NAME: ("5/5", "5", "5")})
+    c.assert_handed_back()
+    assert c.stable_pods() == before
