@@ -157,7 +157,7 @@ def undo_patch(deployment: dict[str, Any], replica_sets: list[dict[str, Any]], t
     owned = [rs for rs in replica_sets if meta.is_controlled_by(rs, uid)]
     name = meta.metadata(deployment).get("name")
     if to_revision == 0:
-        to_revision = _previous_revision(deployment, owned, name)
+        to_revision = _previous_revision(deployment, owned, str(name))
     matches = [rs for rs in owned if _revision(rs) == to_revision]
     if not matches:
         raise CommandError(f"unable to find specified revision {to_revision} in history")

@@ -117,7 +117,8 @@ class CanaryControl:
         canary = await self.canary()
         if canary is not None or not self._create_observed or self.stable is None:
             return canary
-        body = cd.canary_body(self.stable, control_info(self.br.name, self._uid), self._plan.patch_pod_template_metadata)
+        info = control_info(self.br.name, self._uid)
+        body = cd.canary_body(self.stable, info, self._plan.patch_pod_template_metadata)
         created = await self.client.create(DEPLOYMENTS, body, self._ns)
         if self.expectations is not None:
             self.expectations.expect(self._key, meta.uid(created))

@@ -24,9 +24,8 @@ from typing import Any
 
 import attrs
 
-from rollouts.api.v1beta1.batchrelease import BatchRelease
 from rollouts.api import constants as C
-from rollouts.api.v1beta1.batchrelease import ReleasePlan
+from rollouts.api.v1beta1.batchrelease import BatchRelease, ReleasePlan
 from rollouts.controllers.batchrelease import deployment as dep
 from rollouts.controllers.batchrelease.canary import CanaryControl
 from rollouts.controllers.batchrelease.cloneset import CloneSetControl

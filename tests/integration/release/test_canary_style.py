@@ -52,7 +52,8 @@ def seed_v1alpha1_rollout(ns: str) -> dict[str, Any]:
     """Part 2's Rollout without ``trafficRoutings``; the weights go too (a weight without a traffic
     routing is refused, "needs a traffic routing"), the replicas they implied are written out."""
     return {"apiVersion": "rollouts.kruise.io/v1alpha1", "kind": "Rollout",
-            "metadata": {"name": ROLLOUT, "namespace": ns, "annotations": {"rollouts.kruise.io/rolling-style": "canary"}},
+            "metadata": {"name": ROLLOUT, "namespace": ns,
+                         "annotations": {"rollouts.kruise.io/rolling-style": "canary"}},
             "spec": {"objectRef": {"workloadRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": NAME}},
                      "strategy": {"canary": {"steps": [{"pause": {}, "replicas": 1},
                                                        {"replicas": "40%", "pause": {"duration": 30}},
@@ -127,6 +128,17 @@ class Canary:
             out[pod["metadata"]["name"]] = env.get("NODE_NAME", "")
         return out
 
+    def canary_pod_batches(self, canary: str) -> list[tuple[str | None, str | None]]:
+        """(rollout-id, rollout-batch-id) labels of the canary's pods, sorted."""
+        out = []
+        for pod in self.kc.json("-n", self.ns, "get", "pods", "-l", f"app={NAME}")["items"]:
+            owner = (pod["metadata"].get("ownerReferences") or [{}])[0].get("name", "")
+            if owner.rsplit("-", 1)[0] == canary and not pod["metadata"].get("deletionTimestamp"):
+                labels = pod["metadata"].get("labels") or {}
+                out.append((labels.get("rollouts.kruise.io/rollout-id"),
+                            labels.get("rollouts.kruise.io/rollout-batch-id")))
+        return sorted(out, key=str)
+
     def at_step_one(self) -> str:
         """Release version2 and wait for step 1: the stable 5/5 with 0 updated, a 1/1 canary beside it."""
         self.set_env("version2")
@@ -161,11 +173,14 @@ def test_canary_release_steps_through_an_extra_deployment_and_hands_back(canary:
     assert (owner["kind"], owner["name"], owner["controller"]) == ("BatchRelease", ROLLOUT, True)
     assert c.stable()["spec"]["paused"] is True
     assert set(c.stable_pods().values()) == {"version1"}
+    rollout_id = c.rollout()["status"]["canaryStatus"]["observedRolloutID"]
+    assert c.canary_pod_batches(name) == [(rollout_id, "1")]  # batch labels (§5) on the canary's pods
 
     c.approve()
     c.wait_rollout(("Progressing", "2", "StepPaused", step_paused_message(2)))
     c.wait_deploys({NAME: ("5/5", "0", "5"), "canary": ("2/2", "2", "2")})
     assert c.stable()["spec"]["paused"] is True
+    assert c.canary_pod_batches(name) == [(rollout_id, "1"), (rollout_id, "2")]
 
     c.approve()  # the last step is "100%": no pause, finalising hands the stable Deployment back
     c.wait_rollout(("Healthy", "3", "Completed", "Rollout progressing has been completed"), timeout=120)
