@@ -196,12 +196,33 @@ def _max_unavailable(stable: Obj) -> int:
     return scaled_value(value, replicas, round_up=False)
 
 
+def canary_pod_template_hash(stable_name: str, deployments: Iterable[Obj], replica_sets: Iterable[Obj]) -> str:
+    """``podTemplateHash`` of a canary-style Rollout (rollout-lifecycle.md §2 table, canary row).
+
+    The ``pod-template-hash`` of the oldest active ReplicaSet (controlled, not deleting, replicas ≠ 0)
+    of the newest non-deleting Deployment labelled ``rollouts.kruise.io/canary-deployment:
+    <stable_name>``; "" when there is none. The stable Deployment is paused on the new template, so
+    no ReplicaSet of its own carries the new pods' hash: the canary Service selects this one.
+    """
+    canaries = [d for d in deployments
+                if meta.labels(d).get(CANARY_LABEL) == stable_name and not meta.is_deleting(d)]
+    if not canaries:
+        return ""
+    newest = max(canaries, key=lambda d: (str(meta.creation_timestamp(d)), meta.name(d)))
+    active = [rs for rs in replica_sets if meta.is_controlled_by(rs, meta.uid(newest))
+              and not meta.is_deleting(rs) and wl.spec_replicas(rs) != 0]
+    if not active:
+        return ""
+    oldest = min(active, key=lambda rs: (str(meta.creation_timestamp(rs)), meta.name(rs)))
+    return meta.labels(oldest).get(keys.POD_TEMPLATE_HASH_LABEL, "")
+
+
 def readiness_message(canary_name: str, *, available: int, updated: int, desired: int, reason: str) -> str:
     """A not-ready batch, said with the canary's numbers (surfaces in BatchRelease and Rollout status)."""
     return (f"canary Deployment {canary_name}: {available} of {desired} pods available, "
             f"{updated} created ({reason})")
 
 
-__all__ = ["canary_body", "canary_finalizer_patch", "canary_revision", "canary_template", "desired_canary_replicas",
+__all__ = ["canary_body", "canary_finalizer_patch", "canary_pod_template_hash", "canary_revision", "canary_template", "desired_canary_replicas",
            "owned_canaries", "pick_canary", "readiness_message", "scale_patch", "stable_finalize_patch",
            "wait_resume_reason"]

@@ -175,6 +175,9 @@ def test_canary_release_steps_through_an_extra_deployment_and_hands_back(canary:
     assert set(c.stable_pods().values()) == {"version1"}
     rollout_id = c.rollout()["status"]["canaryStatus"]["observedRolloutID"]
     assert c.canary_pod_batches(name) == [(rollout_id, "1")]  # batch labels (§5) on the canary's pods
+    # the workload webhook keeps the stable Deployment paused for the whole release (workload-webhook.md §2.1 c)
+    c.kc("-n", c.ns, "patch", "deploy", NAME, "-p", '{"spec":{"paused":false}}')
+    assert c.stable()["spec"]["paused"] is True
 
     c.approve()
     c.wait_rollout(("Progressing", "2", "StepPaused", step_paused_message(2)))

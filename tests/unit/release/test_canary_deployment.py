@@ -153,3 +153,25 @@ def test_readiness_message_names_the_canary_with_its_numbers() -> None:
     msg = cd.readiness_message("echoserver-abcde", available=1, updated=2, desired=2,
                                reason="updated ready 1 < desired 2")
     assert msg == "canary Deployment echoserver-abcde: 1 of 2 pods available, 2 created (updated ready 1 < desired 2)"
+
+
+def test_pod_template_hash_of_a_canary_style_rollout_comes_from_the_newest_canary() -> None:
+    def deploy(name: str, created: str, **md: Any) -> dict[str, Any]:
+        return {"metadata": {"name": name, "uid": f"{name}-uid", "creationTimestamp": created,
+                             "labels": {"rollouts.kruise.io/canary-deployment": "echoserver"}, **md}}
+
+    def rs(owner: str, hash_: str, created: str, replicas: int = 1) -> dict[str, Any]:
+        return {"metadata": {"name": f"{owner}-{hash_}", "creationTimestamp": created,
+                             "labels": {"pod-template-hash": hash_},
+                             "ownerReferences": [{"uid": f"{owner}-uid", "controller": True}]},
+                "spec": {"replicas": replicas}}
+
+    deployments = [deploy("echoserver-old", "t1"), deploy("echoserver-new", "t2"),
+                   deploy("echoserver-gone", "t3", deletionTimestamp="t4"),
+                   {"metadata": {"name": "echoserver", "uid": "echoserver-uid", "creationTimestamp": "t0"}}]
+    replica_sets = [rs("echoserver-old", "aaa", "t1"), rs("echoserver-new", "zero", "t2", replicas=0),
+                    rs("echoserver-new", "bbb", "t3"), rs("echoserver-new", "ccc", "t4"),
+                    rs("echoserver-gone", "ddd", "t5"), rs("echoserver", "stable", "t0")]
+    assert cd.canary_pod_template_hash("echoserver", deployments, replica_sets) == "bbb"
+    assert cd.canary_pod_template_hash("echoserver", deployments[:1], []) == ""
+    assert cd.canary_pod_template_hash("other", deployments, replica_sets) == ""
