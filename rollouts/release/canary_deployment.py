@@ -223,6 +223,7 @@ def readiness_message(canary_name: str, *, available: int, updated: int, desired
             f"{updated} created ({reason})")
 
 
-__all__ = ["canary_body", "canary_finalizer_patch", "canary_pod_template_hash", "canary_revision", "canary_template", "desired_canary_replicas",
+__all__ = ["canary_body", "canary_finalizer_patch", "canary_pod_template_hash", "canary_revision", "canary_template",
+           "desired_canary_replicas",
            "owned_canaries", "pick_canary", "readiness_message", "scale_patch", "stable_finalize_patch",
            "wait_resume_reason"]
