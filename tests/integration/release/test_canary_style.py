@@ -308,3 +308,26 @@ def test_kubectl_kruise_pause_resume_status_undo(canary: Canary) -> None:
     c.wait_deploys({NAME: ("5/5", "5", "5")})
     c.assert_handed_back()
     assert c.stable_pods() == before
+
+
+def test_a_killed_controller_resumes_with_one_canary_deployment(canary: Canary, manager: ManagerProcess) -> None:
+    """Killed right after the edit (the canary may or may not exist yet: its name is server-generated,
+    so only the cache tells) and right after an approval: exactly one canary at each step, none left."""
+    c = canary
+    c.create()
+    c.set_env("version2")
+    manager.stop(kill=True)
+    manager.start()
+    c.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)), timeout=120)
+    c.wait_deploys({NAME: ("5/5", "0", "5"), "canary": ("1/1", "1", "1")})
+    assert len(c.canaries()) == 1
+    c.approve()
+    manager.stop(kill=True)
+    manager.start()
+    c.wait_rollout(("Progressing", "2", "StepPaused", step_paused_message(2)), timeout=120)
+    c.wait_deploys({NAME: ("5/5", "0", "5"), "canary": ("2/2", "2", "2")})
+    assert len(c.canaries()) == 1
+    c.approve()
+    c.wait_rollout(("Healthy", "3", "Completed", "Rollout progressing has been completed"), timeout=120)
+    c.wait_deploys({NAME: ("5/5", "5", "5")})
+    c.assert_handed_back()
