@@ -21,7 +21,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
+import structlog
 
+from rollouts.api import constants as C
 from rollouts.api.decode import batch_release as batch_release_model
 from rollouts.api.intstr import WireIntOrStr
 from rollouts.api.v1beta1.batchrelease import BatchRelease, ReleasePlan
@@ -50,6 +52,8 @@ from runtime.kube.protocols import KubeApi
 from runtime.kube.resources import DEPLOYMENTS
 
 Obj = Mapping[str, Any]
+
+log = structlog.get_logger("rollouts.controllers.batchrelease.canary")
 
 
 @attrs.define
@@ -234,17 +238,8 @@ class CanaryControl:
         """§7 Finalize: hand the stable Deployment back (and wait for it with WaitResume), then
         release our finalizer from every canary Deployment so the garbage collector can delete them
         with the BatchRelease."""
-        if self.stable is not None:
-            patch = cd.stable_finalize_patch(self.stable, batch_partition_is_nil=self._plan.batch_partition is None)
-            stable: Obj | None = self.stable
-            try:
-                if patch:
-                    stable = await self.client.patch(DEPLOYMENTS, meta.name(self.stable), patch, self._ns)
-            except NotFound:
-                stable = None
-            if stable is not None and self._plan.finalizing_policy == "WaitResume" \
-                    and cd.wait_resume_reason(stable) is not None:
-                return False
+        if not await self._hand_back_stable():
+            return False
         for canary in await self._namespace_deployments(fresh=True):
             body = cd.canary_finalizer_patch(canary) if meta.is_controlled_by(canary, self._uid) else None
             if body:
@@ -255,6 +250,24 @@ class CanaryControl:
         if self.expectations is not None:
             self.expectations.forget(self._key)
         return True
+
+    async def _hand_back_stable(self) -> bool:
+        """Unpause (release over) and unclaim the stable Deployment; False while WaitResume waits."""
+        if self.stable is None:
+            return True
+        patch = cd.stable_finalize_patch(self.stable, batch_partition_is_nil=self._plan.batch_partition is None)
+        stable: Obj = self.stable
+        try:
+            if patch:
+                stable = await self.client.patch(DEPLOYMENTS, meta.name(self.stable), patch, self._ns)
+        except NotFound:
+            return True
+        if self._plan.finalizing_policy != C.FINALIZING_POLICY_WAIT_RESUME:
+            return True
+        reason = cd.wait_resume_reason(stable)
+        if reason is not None:
+            log.info("waiting for the stable Deployment to finish rolling", batchrelease=self._key, reason=reason)
+        return reason is None
 
 
 def _rs_owner(pod: Obj) -> str:
