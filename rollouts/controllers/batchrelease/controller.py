@@ -142,8 +142,9 @@ class WorkloadWriteCounter:
 
     Why: :func:`executor.run` chains transitions only while the workload is untouched; Pod label
     patches do not change what the next transition reads (the control keeps the patched Pods as
-    the API server answered them). Control planes write workloads with ``patch`` only; the other verbs
-    pass through uncounted."""
+    the API server answered them). Control planes write workloads with ``patch``, and the canary
+    control creates its canary Deployment with ``create``; both count. The other verbs pass through
+    uncounted."""
 
     client: KubeApi
     count: int = 0
@@ -161,6 +162,8 @@ class WorkloadWriteCounter:
     async def create(
         self, res: Resource, body: dict[str, Any], namespace: str | None = None, *, dry_run: bool = False,
     ) -> dict[str, Any]:
+        if res != PODS and not dry_run:
+            self.count += 1
         return await self.client.create(res, body, namespace, dry_run=dry_run)
 
     async def update(

@@ -208,3 +208,21 @@ def test_the_rolling_style_picks_the_canary_control(api_version: str, kind: str,
 def test_partition_deployment_stays_partition() -> None:
     factory = registry.control_plane("apps", "Deployment", api_version="apps/v1", style="Partition")
     assert factory is registry.CONTROL_PLANES[("apps", "Deployment")]
+
+
+async def test_creating_the_canary_counts_as_a_workload_write() -> None:
+    """``executor.run`` stops chaining transitions after a workload write; the canary create is one."""
+    from rollouts.controllers.batchrelease.controller import WorkloadWriteCounter
+    from runtime.kube.resources import DEPLOYMENTS, PODS
+
+    counter = WorkloadWriteCounter(Api())
+    await counter.create(DEPLOYMENTS, cd_body())
+    assert counter.count == 1
+    await counter.create(PODS, cd_body())
+    assert counter.count == 1
+
+
+def cd_body() -> dict[str, Any]:
+    from rollouts.release.canary_deployment import canary_body
+
+    return canary_body(stable(), control_info("demo", "br-uid"), None)
