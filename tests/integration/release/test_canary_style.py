@@ -279,9 +279,14 @@ def test_disable_mid_release_resumes_the_stable_deployment(canary: Canary) -> No
     c.assert_handed_back()
 
 
-def test_seed_v1alpha1_rolling_style_canary_reaches_step_one(canary: Canary) -> None:
+@pytest.mark.parametrize("style", ["canary", None], ids=["rolling-style canary", "no rolling-style annotation"])
+def test_seed_v1alpha1_rolling_style_canary_reaches_step_one(canary: Canary, style: str | None) -> None:
+    """A v1alpha1 Rollout of a Deployment is canary style unless annotated ``partition`` (api.md §2.1)."""
     c = canary
-    c.create(seed_v1alpha1_rollout(c.ns))
+    body = seed_v1alpha1_rollout(c.ns)
+    if style is None:
+        del body["metadata"]["annotations"]
+    c.create(body)
     c.set_env("version2")
     c.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1, total=5)))
     c.wait_deploys({NAME: ("5/5", "0", "5"), "canary": ("1/1", "1", "1")})
