@@ -336,3 +336,24 @@ def test_a_killed_controller_resumes_with_one_canary_deployment(canary: Canary, 
     c.wait_rollout(("Healthy", "3", "Completed", "Rollout progressing has been completed"), timeout=120)
     c.wait_deploys({NAME: ("5/5", "5", "5")})
     c.assert_handed_back()
+
+
+def test_patch_pod_template_metadata_marks_only_the_canary_pods(canary: Canary) -> None:
+    """The canary template carries ``patchPodTemplateMetadata``; the lookup ignores those keys, so
+    the canary is found again (one Deployment), and its pods are still labelled with their batch."""
+    c = canary
+    body = v1beta1_rollout(c.ns)
+    body["spec"]["strategy"]["canary"]["patchPodTemplateMetadata"] = {"labels": {"track": "canary"},
+                                                                       "annotations": {"note": "v2"}}
+    c.create(body)
+    name = c.at_step_one()
+    rollout_id = c.rollout()["status"]["canaryStatus"]["observedRolloutID"]
+    wait_for(lambda: c.canary_pod_batches(name), lambda b: b == [(rollout_id, "1")], what="batch labels")
+    c.approve()
+    c.wait_rollout(("Progressing", "2", "StepPaused", step_paused_message(2)))
+    c.wait_deploys({NAME: ("5/5", "0", "5"), "canary": ("2/2", "2", "2")})
+    assert len(c.canaries()) == 1
+    pods = c.kc.json("-n", c.ns, "get", "pods", "-l", f"app={NAME}")["items"]
+    tracked = sorted(p["metadata"]["name"] for p in pods if p["metadata"]["labels"].get("track") == "canary")
+    assert len(tracked) == 2 and all(n.startswith(f"{name}-") for n in tracked), tracked
+    assert all(p["metadata"]["annotations"].get("note") == "v2" for p in pods if p["metadata"]["name"] in tracked)
