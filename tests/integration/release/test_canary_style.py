@@ -249,10 +249,11 @@ def test_a_failing_canary_stays_in_step_upgrade_saying_why(canary: Canary) -> No
     c.set_env("version2", image="busybox:failed")
     msg = "Rollout is in step(1/3), and upgrade workload to new version"
     c.wait_rollout(("Progressing", "1", "StepUpgrade", msg))
-    ro = wait_for(c.rollout, lambda r: "pods available" in (r["status"]["canaryStatus"].get("message") or ""),
-                  what="the readiness message in the Rollout status")
-    sub = ro["status"]["canaryStatus"]["message"]
-    assert re.search(rf"canary Deployment {NAME}-[a-z0-9]{{5}}: 0 of 1 pods available, 1 created", sub), sub
+    # "0 created" comes first (the pod is not created yet), then the pod exists and stays unready
+    why = re.compile(rf"canary Deployment {NAME}-[a-z0-9]{{5}}: 0 of 1 pods available, 1 created "
+                     r"\(updated ready 0 < desired 1 \(failureThreshold 0\)\)")
+    wait_for(c.rollout, lambda r: bool(why.search(r["status"]["canaryStatus"].get("message") or "")),
+             what="the readiness message in the Rollout status")
     c.wait_deploys({NAME: ("5/5", "0", "5"), "canary": ("0/1", "1", "0")})
     assert c.rollout_row()[2] == "StepUpgrade"
 
