@@ -215,8 +215,10 @@ def test_continuous_release_replaces_the_canary_deployment(canary: Canary) -> No
     first = c.at_step_one()
     v2 = c.rollout()["status"]["canaryStatus"]["canaryRevision"]
     c.set_env("version3")
-    wait_for(c.rollout, lambda ro: ro["status"]["canaryStatus"].get("canaryRevision") not in (None, v2)
-             and ro["status"]["canaryStatus"].get("currentStepState") == "StepPaused", what="version3 at step 1")
+    def sub(ro: dict[str, Any]) -> dict[str, Any]:
+        return ro["status"].get("canaryStatus") or {}  # cleared while the release restarts (§8.3)
+    wait_for(c.rollout, lambda ro: sub(ro).get("canaryRevision") not in (None, v2)
+             and sub(ro).get("currentStepState") == "StepPaused", what="version3 at step 1")
     rows = c.wait_deploys({NAME: ("5/5", "0", "5"), "canary": ("1/1", "1", "1")})
     wait_for(c.canaries, lambda items: len(items) == 1, what="the version2 canary deleted (no orphan)")
     (second,) = [n for n in rows if CANARY_NAME.match(n)]
@@ -252,7 +254,7 @@ def test_a_failing_canary_stays_in_step_upgrade_saying_why(canary: Canary) -> No
     # "0 created" comes first (the pod is not created yet), then the pod exists and stays unready
     why = re.compile(rf"canary Deployment {NAME}-[a-z0-9]{{5}}: 0 of 1 pods available, 1 created "
                      r"\(updated ready 0 < desired 1 \(failureThreshold 0\)\)")
-    wait_for(c.rollout, lambda r: bool(why.search(r["status"]["canaryStatus"].get("message") or "")),
+    wait_for(c.rollout, lambda r: bool(why.search((r["status"].get("canaryStatus") or {}).get("message") or "")),
              what="the readiness message in the Rollout status")
     c.wait_deploys({NAME: ("5/5", "0", "5"), "canary": ("0/1", "1", "0")})
     assert c.rollout_row()[2] == "StepUpgrade"
