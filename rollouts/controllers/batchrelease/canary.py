@@ -178,9 +178,11 @@ class CanaryControl:
         replicas = wl.spec_replicas(self.stable)
         if replicas == 0:
             return True
-        canary = await self._ensure_canary()
+        # Found, never created, here (§7: only Initialize creates): after the stable template changed,
+        # the template matches no canary of this BatchRelease, which the Rollout is about to replace.
+        canary = await self.canary()
         if canary is None or wl.generation(canary) > wl.status_int(canary, "observedGeneration"):
-            return False  # not in the cache yet, or its last scale not observed: retry in 2 s
+            return False  # not in the cache (yet), or its last scale not observed: retry in 2 s
         canary_replicas, _ = self._batch(status)
         patch = cd.scale_patch(canary, cd.desired_canary_replicas(canary_replicas, replicas))
         if patch:

@@ -226,3 +226,15 @@ def cd_body() -> dict[str, Any]:
     from rollouts.release.canary_deployment import canary_body
 
     return canary_body(stable(), control_info("demo", "br-uid"), None)
+
+
+async def test_upgrade_never_creates_a_canary_for_a_changed_template() -> None:
+    """Continuous release: the stable template moved on, so no canary of this BatchRelease matches;
+    only Initialize creates (§7), the Rollout replaces the BatchRelease and its canary."""
+    api = Api(stable())
+    assert await CanaryControl(api, br(), stable()).initialize({})
+    v3 = stable()
+    v3["spec"]["template"]["spec"]["containers"][0]["image"] = "echo:v3"
+    control = CanaryControl(api, br(), v3, deployments=cache(*api.objects.values()))
+    assert not await control.upgrade_batch({"canaryStatus": {"currentBatch": 0}})
+    assert len([c for c in api.calls if c[0] == "create"]) == 1
