@@ -17,7 +17,6 @@ from typing import Any
 
 import attrs
 
-from rollouts.api import constants as C
 from rollouts.api import keys
 from rollouts.api import v1alpha1 as a
 from rollouts.api import v1beta1 as b
@@ -50,11 +49,6 @@ def _first_step(pred: Callable[[b.CanaryStep], bool]) -> Callable[[b.Rollout], d
 
 def _when(pred: Callable[[b.Rollout], bool]) -> Callable[[b.Rollout], dict[str, Any] | None]:
     return lambda r: {} if pred(r) else None
-
-
-def _canary_deployment(r: b.Rollout) -> bool:
-    """Canary style proper: an extra canary Deployment (upstream: not a "real partition")."""
-    return r.spec.strategy.rolling_style() == C.ROLLING_STYLE_CANARY and not r.is_real_partition()
 
 
 def _first_routing(r: b.Rollout) -> TrafficRoutingRef | None:
@@ -97,7 +91,6 @@ class NotBuilt:
     find: Callable[[b.Rollout], dict[str, Any] | None]
 
 
-_ROLLING_STYLE_PATH = f"metadata.annotations[{keys.ROLLING_STYLE_ANNOTATION}]"
 _TRAFFIC_ROUTING_PATH = f"metadata.annotations[{keys.TRAFFIC_ROUTING_ANNOTATION}]"
 _REPLICAS_ONLY = 'keep only replicas (e.g. replicas: "20%") and pause in each step'
 _ROUTING = "spec.strategy.{strategy}.trafficRoutings[0]"
@@ -110,13 +103,6 @@ NOT_BUILT: tuple[NotBuilt, ...] = (
              fix="use spec.strategy.canary with enableExtraWorkloadForCanary unset (partition style: "
                  "pods are updated in place, batch by batch)",
              find=_when(lambda r: r.spec.strategy.blue_green is not None)),
-    NotBuilt(field="spec.strategy.canary.enableExtraWorkloadForCanary", v1alpha1_field=_ROLLING_STYLE_PATH,
-             what="canary style (an extra canary Deployment)",
-             fix="set enableExtraWorkloadForCanary: false (or remove it) to release in place, batch by batch "
-                 "(partition style)",
-             v1alpha1_fix=f"add the annotation {keys.ROLLING_STYLE_ANNOTATION}: partition (a v1alpha1 Rollout "
-                          "of a Deployment without it is canary style)",
-             find=_when(_canary_deployment)),
     NotBuilt(field=_ROUTING + ".ingress.classType", v1alpha1_field=_ALPHA_ROUTING + ".ingress.classType",
              what="an Ingress class other than nginx (classType)",
              fix='remove classType (or set it to "nginx"): only the nginx Ingress provider is built',

@@ -136,16 +136,28 @@ def _rollouts_managed(deployment: dict[str, Any]) -> bool:
     return any(k.startswith(_ROLLOUTS_ANNOTATION_PREFIXES) for k in anns)
 
 
+def _previous_revision(deployment: dict[str, Any], owned: list[dict[str, Any]], name: str) -> int:
+    """kubectl's "last revision" (the second newest), unless the template never got a ReplicaSet.
+
+    A canary-style release keeps the Deployment paused on its new template, so no ReplicaSet has
+    it: the newest ReplicaSet is then the revision before it (the one still running), and undo means
+    going back to that one. kubectl would answer "no rollout history" for a first release."""
+    revisions = sorted({_revision(rs) for rs in owned}, reverse=True)
+    current = workload.spec(deployment).get("template")
+    if revisions and not any(equal_ignore_hash(workload.template(rs), current) for rs in owned):
+        return revisions[0]
+    if len(revisions) < 2:
+        raise CommandError(f'no rollout history found for deployment "{name}"')
+    return revisions[1]
+
+
 def undo_patch(deployment: dict[str, Any], replica_sets: list[dict[str, Any]], to_revision: int) -> tuple[list, int]:
     """kubectl's DeploymentRollbacker as a pure function → (JSON patch ops, revision); [] = no-op."""
     uid = meta.metadata(deployment).get("uid")
     owned = [rs for rs in replica_sets if meta.is_controlled_by(rs, uid)]
     name = meta.metadata(deployment).get("name")
     if to_revision == 0:
-        revisions = sorted({_revision(rs) for rs in owned}, reverse=True)
-        if len(revisions) < 2:
-            raise CommandError(f'no rollout history found for deployment "{name}"')
-        to_revision = revisions[1]
+        to_revision = _previous_revision(deployment, owned, str(name))
     matches = [rs for rs in owned if _revision(rs) == to_revision]
     if not matches:
         raise CommandError(f"unable to find specified revision {to_revision} in history")

@@ -21,7 +21,7 @@ from rollouts.api.v1beta1.batchrelease import BatchRelease
 from rollouts.api.wire import to_dict
 from rollouts.controllers.batchrelease import executor
 from rollouts.controllers.batchrelease.deployment import deployment_pods_owner
-from rollouts.controllers.batchrelease.registry import control_plane
+from rollouts.controllers.batchrelease.registry import CanaryDeps, control_plane, rolling_style
 from rollouts.controllers.common import (
     BATCHRELEASES,
     STALE_CACHE_RETRY_SECONDS,
@@ -38,6 +38,7 @@ from runtime.cache.frozen import thaw
 from runtime.cache.protocols import CacheReader, Informer, SyncedInformer
 from runtime.clock import REAL_CLOCK, Clock
 from runtime.events import EventSink
+from runtime.expectations import CreateExpectations
 from runtime.kube.protocols import KubeApi
 from runtime.kube.resources import DEPLOYMENTS, PODS, Resource
 from runtime.reconcile import Request, Result
@@ -64,6 +65,9 @@ class BatchReleaseReconciler:
     pods: SyncedInformer | None = None
     #: Decoded specs and plan hashes by (uid, generation): a spec is decoded once, not once per reconcile.
     _specs: SpecCache = attrs.field(factory=SpecCache)
+    #: Canary Deployments created but not yet seen by ``deployments`` (canary style, §7), by BR key.
+    canary_expectations: CreateExpectations = attrs.field(
+        default=attrs.Factory(lambda self: CreateExpectations(clock=self.clock), takes_self=True))
 
     async def reconcile(self, request: Request) -> Result:
         ns, name = request.namespace or "", request.name
@@ -109,8 +113,10 @@ class BatchReleaseReconciler:
         stores = {DEPLOYMENTS: self.deployments, **self.workload_stores}
         workload = await get_workload(self.client, row, ref.name, model.namespace, stores)
         writes = WorkloadWriteCounter(self.client)
-        control = control_plane(group_of(ref.api_version), ref.kind)(
-            writes, model, thaw(workload) if workload is not None else None, row)
+        factory = control_plane(group_of(ref.api_version), ref.kind, api_version=ref.api_version,
+                                style=rolling_style(model.spec.release_plan),
+                                canary=CanaryDeps(self.deployments.store, self.canary_expectations))
+        control = factory(writes, model, thaw(workload) if workload is not None else None, row)
         control.pod_informer = self.pods
         event, info = await control.workload_info()
         digest = self._specs.plan_hash(model)
@@ -139,8 +145,9 @@ class WorkloadWriteCounter:
 
     Why: :func:`executor.run` chains transitions only while the workload is untouched; Pod label
     patches do not change what the next transition reads (the control keeps the patched Pods as
-    the API server answered them). Control planes write workloads with ``patch`` only; the other verbs
-    pass through uncounted."""
+    the API server answered them). Control planes write workloads with ``patch``, and the canary
+    control creates its canary Deployment with ``create``; both count. The other verbs pass through
+    uncounted."""
 
     client: KubeApi
     count: int = 0
@@ -158,6 +165,8 @@ class WorkloadWriteCounter:
     async def create(
         self, res: Resource, body: dict[str, Any], namespace: str | None = None, *, dry_run: bool = False,
     ) -> dict[str, Any]:
+        if res != PODS and not dry_run:
+            self.count += 1
         return await self.client.create(res, body, namespace, dry_run=dry_run)
 
     async def update(

@@ -9,6 +9,12 @@ Each entry builds an adapter with one shape — ``workload_info() -> (event, inf
 ``initialize``, ``upgrade_batch``, ``batch_ready``, ``finalize`` — so the BatchRelease reconciler
 never branches on kind. The partition Deployment control (``deployment.py``) is registered as-is
 behind a thin adapter (its ``workload_info`` is a module function).
+
+The rolling style picks before the table (§2.2): ``Canary`` (or an empty style with
+``enableExtraWorkloadForCanary``) on an ``apps/v1`` Deployment — that exact apiVersion, as upstream
+matches it — is the canary Deployment control (``canary.py``); every other kind falls through to
+the partition rules. The canary control needs two things the others do not, the Deployment cache
+and the create expectations shared by every reconcile: :class:`CanaryDeps` carries them.
 """
 
 from __future__ import annotations
@@ -18,13 +24,17 @@ from typing import Any
 
 import attrs
 
-from rollouts.api.v1beta1.batchrelease import BatchRelease
+from rollouts.api import constants as C
+from rollouts.api.v1beta1.batchrelease import BatchRelease, ReleasePlan
 from rollouts.controllers.batchrelease import deployment as dep
+from rollouts.controllers.batchrelease.canary import CanaryControl
 from rollouts.controllers.batchrelease.cloneset import CloneSetControl
 from rollouts.controllers.batchrelease.daemonset import AdvancedDaemonSetControl
 from rollouts.controllers.batchrelease.nativedaemonset import NativeDaemonSetControl
 from rollouts.controllers.batchrelease.statefulset import StatefulSetControl
 from rollouts.controllers.workloads import KRUISE_GROUP, WorkloadKind
+from runtime.cache.protocols import CacheReader
+from runtime.expectations import CreateExpectations
 from runtime.kube.protocols import KubeApi
 
 Obj = Mapping[str, Any]
@@ -58,6 +68,31 @@ CONTROL_PLANES: dict[tuple[str, str], Callable[[KubeApi, BatchReleaseLike, Obj |
 STATEFULSET_LIKE = _partition(StatefulSetControl)
 
 
-def control_plane(group: str, kind: str) -> Callable[[KubeApi, BatchReleaseLike, Obj | None, WorkloadKind], Any]:
-    """The control-plane factory ``(client, br, workload, row) -> control`` for a kind."""
+Factory = Callable[[KubeApi, BatchReleaseLike, Obj | None, WorkloadKind], Any]
+
+
+@attrs.frozen
+class CanaryDeps:
+    """What the canary control shares across reconciles."""
+
+    #: The Deployment informer's store (canary Deployments are looked up by owner in it).
+    deployments: CacheReader | None = None
+    #: Canary creates not yet seen by that informer, keyed by BatchRelease.
+    expectations: CreateExpectations | None = None
+
+
+def rolling_style(plan: ReleasePlan) -> str:
+    """§2.2: ``releasePlan.rollingStyle``; empty with ``enableExtraWorkloadForCanary`` means Canary."""
+    if not plan.rolling_style and plan.enable_extra_workload_for_canary:
+        return C.ROLLING_STYLE_CANARY
+    return plan.rolling_style
+
+
+def control_plane(group: str, kind: str, *, api_version: str = "", style: str = "",
+                  canary: CanaryDeps | None = None) -> Factory:
+    """The control-plane factory ``(client, br, workload, row) -> control`` for a kind and style."""
+    if style == C.ROLLING_STYLE_CANARY and api_version == "apps/v1" and kind == "Deployment":
+        deps = canary or CanaryDeps()
+        return lambda client, br, obj, _row: CanaryControl(client, br, obj, deployments=deps.deployments,
+                                                           expectations=deps.expectations)
     return CONTROL_PLANES.get((group, kind), STATEFULSET_LIKE)

@@ -17,7 +17,6 @@ from .conftest import PREEXISTING
 
 pytestmark = pytest.mark.integration
 
-STYLE = "rollouts.kruise.io/rolling-style"
 
 
 def beta(name: str, ns: str, ref: dict[str, str] | None = None, **canary: Any) -> dict[str, Any]:
@@ -38,18 +37,9 @@ def names(kc: Kubectl, ns: str) -> list[str]:
 
 
 def _refusals(ns: str) -> list[tuple[str, dict[str, Any], list[str]]]:
-    canary_v1alpha1 = {
-        "apiVersion": "rollouts.kruise.io/v1alpha1", "kind": "Rollout",
-        "metadata": {"name": "a-canary", "namespace": ns},
-        "spec": {"objectRef": {"workloadRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}},
-                 "strategy": {"canary": {"steps": [{"weight": 5, "replicas": 1, "pause": {}}],
-                                         "trafficRoutings": [{"service": "web", "ingress": {"name": "web"}}]}}}}
     blue_green = beta("bg", ns)
     blue_green["spec"]["strategy"] = {"blueGreen": {"steps": [{"replicas": "50%"}, {"replicas": "100%"}]}}
     return [
-        ("v1alpha1 without rolling-style (canary)", canary_v1alpha1,
-         [f"metadata.annotations[{STYLE}]: Forbidden: canary style", "not yet supported by this controller",
-          f"add the annotation {STYLE}: partition"]),
         ("unknown Ingress class", beta("cls", ns, steps=[{"replicas": 1, "traffic": "5%"}], trafficRoutings=[
             {"service": "web", "ingress": {"name": "web", "classType": "mse"}}]),
          ["spec.strategy.canary.trafficRoutings[0].ingress.classType: Forbidden", "Ingress class other than nginx",
@@ -59,8 +49,6 @@ def _refusals(ns: str) -> list[tuple[str, dict[str, Any], list[str]]]:
             {"service": "web", "ingress": {"name": "web"}}]),
          ["spec.strategy.canary.steps[0].matches[0].headers: Invalid value",
           "needs exactly one header per match (got 2)"]),
-        ("v1beta1 canary style", beta("b-canary", ns, enableExtraWorkloadForCanary=True),
-         ["spec.strategy.canary.enableExtraWorkloadForCanary: Forbidden", "enableExtraWorkloadForCanary: false"]),
         ("blue-green", blue_green, ["spec.strategy.blueGreen: Forbidden: blue-green release"]),
         ("replicas beyond int32", beta("big", ns, steps=[{"replicas": 2147483648}]),
          ["spec.strategy.canary.steps[0].replicas", "int32"]),
@@ -126,15 +114,15 @@ def test_preexisting_unsupported_rollout_reports_instead_of_releasing(manager: M
     ro = wait_for(get, lambda r: (r.get("status") or {}).get("message", "").startswith("Rollout is not run"),
                   what="the unsupported message in the status")
     msg = ro["status"]["message"]
-    assert "spec.strategy.canary.enableExtraWorkloadForCanary: canary style" in msg
-    assert "is not yet supported by this controller" in msg and f"{STYLE}: partition" in msg
+    assert "spec.strategy.blueGreen: blue-green release" in msg
+    assert "is not yet supported by this controller" in msg and "use spec.strategy.canary" in msg
     (cond,) = [c for c in ro["status"]["conditions"] if c["type"] == "Progressing"]
     assert (cond["status"], cond["reason"]) == ("False", "Unsupported")
     assert kc("-n", ns, "get", "batchreleases.rollouts.kruise.io", "-o", "name").strip() == ""
 
     # fixing the spec (allowed: the Rollout is not Progressing) lets the controller run it
     kc("-n", ns, "patch", "rollouts.v1beta1.rollouts.kruise.io", PREEXISTING, "--type=merge",
-       "-p", '{"spec":{"strategy":{"canary":{"enableExtraWorkloadForCanary":false}}}}')
+       "-p", '{"spec":{"strategy":{"blueGreen":null,"canary":{"steps":[{"replicas":1},{"replicas":"100%"}]}}}}')
     ro = wait_for(get, lambda r: (r.get("status") or {}).get("phase") == "Healthy", what="Healthy once fixed")
     assert not [c for c in ro["status"].get("conditions") or [] if c.get("reason") == "Unsupported"]
 

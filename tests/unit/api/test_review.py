@@ -48,12 +48,6 @@ def blue_green() -> dict[str, Any]:
 # (id, object, field, words of the complaint, words of the fix)
 NOT_BUILT = [
     ("blue-green", blue_green(), "spec.strategy.blueGreen", "blue-green release", "use spec.strategy.canary"),
-    ("v1beta1 canary style", beta(enableExtraWorkloadForCanary=True),
-     "spec.strategy.canary.enableExtraWorkloadForCanary", "canary style", "enableExtraWorkloadForCanary: false"),
-    ("v1alpha1 without rolling-style is canary", alpha(style=None), f"metadata.annotations[{STYLE}]",
-     "canary style", f"add the annotation {STYLE}: partition"),
-    ("v1alpha1 rolling-style canary", alpha(style="Canary"), f"metadata.annotations[{STYLE}]", "canary style",
-     f"{STYLE}: partition"),
     ("unknown ingress class", beta(trafficRoutings=[{"service": "svc", "ingress": {"name": "i", "classType": "mse"}}]),
      "spec.strategy.canary.trafficRoutings[0].ingress.classType", "Ingress class other than nginx",
      'remove classType (or set it to "nginx")'),
@@ -117,6 +111,20 @@ def test_every_row_of_the_table_is_exercised() -> None:
 def test_a_v1alpha1_trafficrouting_annotation_is_reported_once() -> None:
     errors = review_rollout(alpha(annotations={"rollouts.kruise.io/trafficrouting": "tr"})).errors
     assert [e.field for e in errors] == ["metadata.annotations[rollouts.kruise.io/trafficrouting]"]
+
+
+CANARY_STYLE_OK = [
+    ("v1beta1 enableExtraWorkloadForCanary", beta(enableExtraWorkloadForCanary=True)),
+    ("v1alpha1 without rolling-style is canary", alpha(style=None)),
+    ("v1alpha1 rolling-style canary", alpha(style="Canary")),
+    ("v1alpha1 rolling-style canary lower case", alpha(style="canary", steps=[{"replicas": 1}, {"replicas": "40%"}])),
+]
+
+
+@pytest.mark.parametrize("doc", [r[1] for r in CANARY_STYLE_OK], ids=[r[0] for r in CANARY_STYLE_OK])
+def test_canary_style_with_an_extra_deployment_is_accepted(doc: dict) -> None:
+    """Issue 11: the canary Deployment executor is built, so its row left the table."""
+    assert review_rollout(copy.deepcopy(doc)).errors == []
 
 
 def test_canary_style_on_non_deployment_is_partition_and_accepted() -> None:
@@ -274,11 +282,11 @@ def test_seed_partition_sample_and_demo_are_accepted() -> None:
 
 
 @pytest.mark.parametrize("name, fields", [
-    # only the canary style (an extra Deployment) is left: its traffic and weights are admitted
-    ("rollout_v1alpha1_seed_canary.yaml", [f"metadata.annotations[{STYLE}]"]),
-    ("rollout_v1beta1_spec.yaml", ["spec.strategy.canary.enableExtraWorkloadForCanary"]),
+    ("rollout_v1alpha1_seed_canary.yaml", []),
+    ("rollout_v1beta1_spec.yaml", []),
+    ("rollout_v1alpha1_seed_ab_fixed.yaml", []),
 ])
-def test_seed_canary_samples_are_refused_only_for_the_canary_style(name: str, fields: list[str]) -> None:
+def test_seed_traffic_and_canary_samples_are_admitted(name: str, fields: list[str]) -> None:
     errors = review_rollout(load_sample(name)).errors
     assert [e.field for e in errors] == fields
     assert all(e.type == FORBIDDEN for e in errors)
@@ -289,34 +297,37 @@ def test_seed_ab_sample_is_admitted() -> None:
     assert review.errors == [], format_errors(review.errors)
 
 
-def test_unsupported_message_for_status_names_both_versions() -> None:
+def test_unsupported_message_for_status_names_the_field_and_the_fix() -> None:
     from rollouts.api import v1beta1 as b
     from rollouts.api.wire import from_dict
 
-    msg = unsupported.unsupported_message(from_dict(b.Rollout, beta(enableExtraWorkloadForCanary=True)))
-    assert msg.startswith("spec.strategy.canary.enableExtraWorkloadForCanary: canary style")
-    assert f"(v1alpha1: metadata.annotations[{STYLE}]: add the annotation {STYLE}: partition" in msg
+    mse = beta(trafficRoutings=[{"service": "svc", "ingress": {"name": "i", "classType": "mse"}}],
+               steps=[{"replicas": 1, "traffic": "5%"}])
+    msg = unsupported.unsupported_message(from_dict(b.Rollout, mse))
+    assert "spec.strategy.canary.trafficRoutings[0].ingress.classType: an Ingress class other than nginx" in msg
+    assert 'remove classType (or set it to "nginx")' in msg
     assert unsupported.unsupported_message(from_dict(b.Rollout, beta())) == ""
 
 
 def test_update_leaving_the_spec_as_stored_is_not_judged_again() -> None:
     """The controller's finalizer/hash writes on a Rollout stored before a rule existed must pass."""
-    stored = beta(enableExtraWorkloadForCanary=True)
+    stored = blue_green()
     twin = beta(ref=_deploy_ref(apiVersion="apps/v1beta1"))
     twin["metadata"]["name"] = "twin"
     meta_only = copy.deepcopy(stored)
     meta_only["metadata"]["finalizers"] = ["rollouts.kruise.io/rollout"]
     assert review_rollout(meta_only, stored, others=[twin]) == review_rollout(beta(), None)  # no errors, no warnings
     changed = copy.deepcopy(meta_only)
-    changed["spec"]["strategy"]["canary"]["steps"].append({"replicas": "100%"})
+    changed["spec"]["strategy"]["blueGreen"]["steps"].insert(0, {"replicas": "20%"})
     fields = [e.field for e in review_rollout(changed, stored, others=[twin]).errors]
-    assert fields == ["spec.workloadRef", "spec.strategy.canary.enableExtraWorkloadForCanary"]
+    assert fields == ["spec.workloadRef", "spec.strategy.blueGreen"]
 
 
 def test_v1alpha1_strategy_annotations_count_as_spec() -> None:
     stored = alpha()
-    restyled = alpha(style="canary")
-    assert [e.field for e in review_rollout(restyled, stored).errors] == [f"metadata.annotations[{STYLE}]"]
+    routed = alpha(annotations={"rollouts.kruise.io/trafficrouting": "tr"})
+    assert [e.field for e in review_rollout(routed, stored).errors] == [
+        "metadata.annotations[rollouts.kruise.io/trafficrouting]"]
     stored_canary = alpha(style=None)
     relabelled = alpha(style=None, annotations={"team": "a"})
     assert review_rollout(relabelled, stored_canary).errors == []

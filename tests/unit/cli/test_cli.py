@@ -347,6 +347,16 @@ def test_undo_skips_when_template_matches_and_errors_without_history(tmp_path, m
     assert code == 1 and err == 'error: no rollout history found for deployment "workload-demo"\n'
 
 
+def test_undo_mid_canary_release_returns_to_the_running_revision(tmp_path, monkeypatch):
+    """Canary style: the paused Deployment's new template has no ReplicaSet; undo goes back to the
+    newest one (still running every stable pod) instead of answering "no rollout history"."""
+    api = FakeApi([rollout()], [_deployment("v2")], [_rs("workload-demo-aaa", 1, "v1")])
+    code, out, err, _ = run_cli(["rollout", "undo", "rollout/rollouts-demo"], api, tmp_path, monkeypatch)
+    assert (code, out, err) == (0, "deployment.apps/workload-demo rolled back\n", "")
+    d = api.deployments[("default", "workload-demo")]
+    assert d["spec"]["template"]["spec"]["containers"][0]["image"] == "v1"
+
+
 def test_undo_paused_unmanaged_deployment_refused():
     d = _deployment("v2")
     d["metadata"]["annotations"].pop("rollouts.kruise.io/in-progressing")

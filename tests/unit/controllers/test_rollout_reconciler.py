@@ -102,15 +102,15 @@ async def test_finalizer_added_first() -> None:
 
 
 async def test_unsupported_rollout_only_reports_it() -> None:
-    """A canary-style Rollout created before the webhook: one status patch saying so, no release work."""
+    """A blue-green Rollout created before the webhook: one status patch saying so, no release work."""
     ro = rollout()
-    ro["spec"]["strategy"]["canary"]["enableExtraWorkloadForCanary"] = True
+    ro["spec"]["strategy"] = {"blueGreen": {"steps": [{"replicas": "50%"}, {"replicas": "100%"}]}}
     client = Client()
     await reconciler(ro, client).reconcile(Request("ns", "ro"))
     assert [c[0] for c in client.calls] == ["status"]
     written = client.calls[0][2]["status"]
     assert written["phase"] == "Initial"
-    assert "spec.strategy.canary.enableExtraWorkloadForCanary: canary style" in written["message"]
+    assert "spec.strategy.blueGreen: blue-green release" in written["message"]
     assert "is not yet supported by this controller" in written["message"]
     assert written["conditions"][0]["reason"] == "Unsupported" and written["conditions"][0]["status"] == "False"
 

@@ -13,9 +13,10 @@ from .sim import Sim, seed_rollout
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
 
 
-def canary_style(**status: object) -> dict:
+def unbuilt(**status: object) -> dict:
+    """A Rollout using a feature still in the table (blue-green)."""
     ro = seed_rollout()
-    ro["spec"]["strategy"]["canary"]["enableExtraWorkloadForCanary"] = True
+    ro["spec"]["strategy"] = {"blueGreen": {"steps": [{"replicas": "50%"}, {"replicas": "100%"}]}}
     if status:
         ro["status"] = dict(status)
     return ro
@@ -27,12 +28,21 @@ def test_supported_rollout_passes_untouched() -> None:
     assert view is ro and halted is None
 
 
-def test_canary_style_is_halted_with_field_and_fix() -> None:
-    view, halted = guard(canary_style(), NOW)
+def test_canary_style_is_run() -> None:
+    """Issue 11: the canary Deployment executor exists; the guard follows the table and lets it run."""
+    ro = seed_rollout()
+    ro["spec"]["strategy"]["canary"]["enableExtraWorkloadForCanary"] = True
+    ro["metadata"]["annotations"] = {}
+    view, halted = guard(ro, NOW)
+    assert view is ro and halted is None
+
+
+def test_unbuilt_feature_is_halted_with_field_and_fix() -> None:
+    view, halted = guard(unbuilt(), NOW)
     assert halted is not None
     assert halted["phase"] == "Initial" and halted["observedGeneration"] == 2
-    assert halted["message"].startswith(MSG_PREFIX + "spec.strategy.canary.enableExtraWorkloadForCanary: canary style")
-    assert "rollouts.kruise.io/rolling-style: partition" in halted["message"]
+    assert halted["message"].startswith(MSG_PREFIX + "spec.strategy.blueGreen: blue-green release")
+    assert "use spec.strategy.canary" in halted["message"]
     cond = get_condition(halted, "Progressing")
     assert cond is not None and cond["status"] == "False" and cond["reason"] == REASON_UNSUPPORTED
     assert cond["message"] == halted["message"]
@@ -40,29 +50,29 @@ def test_canary_style_is_halted_with_field_and_fix() -> None:
 
 def test_halting_a_progressing_rollout_keeps_its_sub_status() -> None:
     sub = {"currentStepIndex": 1, "currentStepState": "StepPaused"}
-    _, halted = guard(canary_style(phase="Progressing", canaryStatus=sub), NOW)
+    _, halted = guard(unbuilt(phase="Progressing", canaryStatus=sub), NOW)
     assert halted is not None and halted["phase"] == "Progressing" and halted["canaryStatus"] == sub
 
 
 def test_halted_status_is_stable_across_rounds() -> None:
     """Same message → same condition (times kept), so the reconciler writes nothing the second time."""
-    _, first = guard(canary_style(), NOW)
+    _, first = guard(unbuilt(), NOW)
     assert first is not None
-    _, second = guard(canary_style(**first), NOW.replace(year=2025))
+    _, second = guard(unbuilt(**first), NOW.replace(year=2025))
     assert second == first
 
 
 def test_deleting_or_disabled_rollouts_are_not_halted() -> None:
-    deleting = canary_style()
+    deleting = unbuilt()
     deleting["metadata"]["deletionTimestamp"] = "2024-01-01T00:00:00Z"
-    disabled = canary_style()
+    disabled = unbuilt()
     disabled["spec"]["disabled"] = True
-    for ro in (deleting, disabled, canary_style(phase="Terminating"), canary_style(phase="Disabling")):
+    for ro in (deleting, disabled, unbuilt(phase="Terminating"), unbuilt(phase="Disabling")):
         assert guard(ro, NOW)[1] is None
 
 
 def test_fixed_spec_drops_the_stale_condition_and_the_release_starts_over() -> None:
-    _, halted = guard(canary_style(), NOW)
+    _, halted = guard(unbuilt(), NOW)
     assert halted is not None
     ro = seed_rollout()
     ro["status"] = copy.deepcopy(halted)
