@@ -56,6 +56,7 @@ from rollouts.controllers.rollout.workload import observe_deployment, owned_repl
 from rollouts.controllers.workloads import WorkloadKind, get_workload, kind_of, missing_workload_message
 from rollouts.objects.meta import is_deleting, labels
 from rollouts.objects.meta import metadata as meta
+from rollouts.release.canary_deployment import canary_pod_template_hash
 from rollouts.rollout import actions as act
 from rollouts.rollout import unsupported
 from rollouts.rollout.conditions import PROGRESSING, TERMINATING, get_condition, set_progressing_message
@@ -66,6 +67,7 @@ from rollouts.rollout.model import (
     REASON_TERMINATING_CLEANED_UP,
     Observation,
     rollback_in_batch_policy,
+    uses_extra_workload,
 )
 from rollouts.trafficrouting.manager import TrafficRoutingManager
 from runtime.cache.frozen import thaw
@@ -147,6 +149,11 @@ class RolloutReconciler:
             uid = meta(deployment).get("uid", "")
             rss = owned_replica_sets(self.replica_sets.store.list(ns), uid) if deployment else []
             observed = observe_deployment(deployment, rss)
+            if deployment is not None and uses_extra_workload(model):
+                # Canary style: the new pods run in the canary Deployment, the canary Service selects its hash.
+                observed = attrs.evolve(observed, pod_template_hash=canary_pod_template_hash(
+                    meta(deployment).get("name", ""), self.deployments.store.list(ns),
+                    self.replica_sets.store.list(ns)))
         if not observed.found:  # say why when only the cluster knows (e.g. the kind's CRD is not installed)
             missing = await missing_workload_message(self.client, workload_ref(rollout))
             observed = attrs.evolve(observed, missing=missing)
