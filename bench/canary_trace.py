@@ -1,0 +1,457 @@
+"""Per-step latency of a canary release with traffic routing, split into our share, the cluster's and
+designed timers.
+
+Usage (repo root, project venv):
+    .venv/bin/python bench/canary_trace.py [--rounds 2] [--kubeconfig K] [--verbose]
+
+Scenario: part 2 of the seed walkthrough ("金丝雀发布策略", ``../shared/seeds/004_*.txt``), verbatim
+but for the pauses: the ``echoserver`` Deployment (5 replicas), its Service and nginx Ingress, and the
+v1alpha1 Rollout ``rollouts-canary-demo`` (``rolling-style: canary``; steps weight 5 / 1 replica,
+40, 60, 80, 100) with a manual pause on *every* step, so that every transition is started by the
+bench and only reactions are measured (the seed's timed pauses would only add their durations).
+Each round uses a fresh namespace; transitions:
+
+* ``release``: the v2 edit (``NODE_NAME=version2``) → step 1 done;
+* ``approve1`` … ``approve4``: the approval of step N → step N+1 done;
+* ``finish``: the approval of step 5 → Healthy/Completed with the canary Deployment, Service and
+  Ingress gone, the stable Service's selector as the user wrote it, and 5 ready v2 pods.
+
+"Step N done" is the issue's end state: the canary Ingress carries step N's ``canary-weight``, the
+canary Deployment has step N's replicas ready, and the Rollout is StepPaused at step N. Each step is
+also reported up to the issue's own measure, "next weight applied on the Ingress and canary pods
+Ready" (the later of the two milestones; pods counted from the Pod events).
+
+The machinery is ``bench/step_trace.py``'s: raw watches (here also Services and Ingresses) stamp
+every progress event on receipt, the writer comes from ``managedFields``, and every gap is charged
+to us, the cluster, or a designed timer. Differences, both said where they are implemented:
+our writes that hand the cluster work include *creations* of Deployments/ReplicaSets (the canary
+Deployment), and designed timers are time windows: after each of our writes to a Service or an
+Ingress the spec's grace period (``trafficRoutings[0].gracePeriodSeconds``, default 3 s,
+traffic-routing.md §3 and §6) and after the Rollout enters Initializing the settle
+(``INITIALIZING_SETTLE_SECONDS``). The part of a gap that would be ours and lies inside such a
+window is "fixed"; the rest of the gap stays ours, so a controller that waits longer than the timer
+is charged for the excess.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "bench"), str(REPO / "deploy")]
+
+import step_trace as st  # noqa: E402
+import yaml  # noqa: E402
+
+from rollouts.api import keys  # noqa: E402
+from rollouts.cli.commands import approved_body  # noqa: E402
+from rollouts.controllers.common import ROLLOUTS  # noqa: E402
+from rollouts.rollout.machine import INITIALIZING_SETTLE_SECONDS  # noqa: E402
+from rollouts.trafficrouting.grace import effective_grace  # noqa: E402
+from runtime.kube.client import ClientSettings, KubeClient  # noqa: E402
+from runtime.kube.resources import DEPLOYMENTS, INGRESSES, NAMESPACES, SERVICES  # noqa: E402
+from tests.e2e.harness import Kubectl, ManagerProcess, cleanup_cluster_registrations  # noqa: E402
+
+WORKLOAD = "echoserver"
+ROLLOUT = "rollouts-canary-demo"
+CANARY_INGRESS = WORKLOAD + keys.CANARY_NAME_SUFFIX
+CANARY_SERVICE = WORKLOAD + keys.CANARY_NAME_SUFFIX
+KINDS = (*st.KINDS, SERVICES, INGRESSES)
+
+#: ``workload-canary-demo.yaml`` of the seed, as written.
+SEED_WORKLOAD = """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: echoserver
+  labels:
+    app: echoserver
+spec:
+  replicas: 5
+  selector:
+    matchLabels:
+      app: echoserver
+  template:
+    metadata:
+      labels:
+        app: echoserver
+    spec:
+      containers:
+        - name: echoserver
+          image: registry.aliyuncs.com/google_containers/echoserver:1.10
+          ports:
+            - containerPort: 8080
+          env:
+            - name: VERSION
+              value: v1
+            - name: NODE_NAME
+              value: version1
+            - name: POD_NAME
+              valueFrom:
+                fieldRef:
+                  fieldPath: metadata.name
+            - name: POD_NAMESPACE
+              valueFrom:
+                fieldRef:
+                  fieldPath: metadata.namespace
+            - name: POD_IP
+              valueFrom:
+                fieldRef:
+                  fieldPath: status.podIP
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: echoserver
+  labels:
+    app: echoserver
+spec:
+  ports:
+    - port: 80
+      targetPort: 8080
+  selector:
+    app: echoserver
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: echoserver
+spec:
+  ingressClassName: nginx
+  rules:
+    - host: echo.k8s.local
+      http:
+        paths:
+          - path: /apis/echo
+            pathType: Exact
+            backend:
+              service:
+                name: echoserver
+                port:
+                  number: 80
+"""
+
+#: ``rollout-canary-demo.yaml`` of the seed, as written (the bench makes every pause manual).
+SEED_ROLLOUT = """
+apiVersion: rollouts.kruise.io/v1alpha1
+kind: Rollout
+metadata:
+  name: rollouts-canary-demo
+  annotations:
+    rollouts.kruise.io/rolling-style: canary
+spec:
+  objectRef:
+    workloadRef:
+      apiVersion: apps/v1
+      kind: Deployment
+      name: echoserver
+  strategy:
+    canary:
+      steps:
+        - weight: 5
+          pause: {}
+          replicas: 1
+        - weight: 40
+          pause: { duration: 30 }
+        - weight: 60
+          pause: { duration: 30 }
+        - weight: 80
+          pause: { duration: 30 }
+        - weight: 100
+          pause: { duration: 10 }
+      trafficRoutings:
+        - service: echoserver
+          ingress:
+            classType: nginx
+            name: echoserver
+"""
+
+#: The seed's v2 edit (``NODE_NAME`` version1 → version2), as a strategic merge patch.
+V2_PATCH = {"spec": {"template": {"spec": {"containers": [
+    {"name": "echoserver", "env": [{"name": "NODE_NAME", "value": "version2"}]}]}}}}
+
+
+def manual_rollout() -> dict[str, Any]:
+    """The seed Rollout with ``pause: {}`` on every step (no timed pause in the figures)."""
+    doc = yaml.safe_load(SEED_ROLLOUT)
+    for step in doc["spec"]["strategy"]["canary"]["steps"]:
+        step["pause"] = {}
+    return doc
+
+
+def step_targets(rollout: dict[str, Any], replicas: int) -> list[tuple[int, int]]:
+    """(weight, canary replicas) per step: ``replicas``, else the weight's share, rounded up (upstream)."""
+    out = []
+    for step in rollout["spec"]["strategy"]["canary"]["steps"]:
+        n = step.get("replicas")
+        if n is None:
+            n = math.ceil(replicas * step["weight"] / 100)
+        elif isinstance(n, str):
+            n = math.ceil(replicas * int(n.rstrip("%")) / 100)
+        out.append((int(step["weight"]), int(n)))
+    return out
+
+
+def grace_seconds(rollout: dict[str, Any]) -> int:
+    """The grace after a traffic change as DoTrafficRouting applies it (≤ 0 → 3 s, spec §3)."""
+    refs = rollout["spec"]["strategy"]["canary"].get("trafficRoutings") or [{}]
+    return effective_grace(int(refs[0].get("gracePeriodSeconds", -1)), zero_means_default=True)
+
+
+# --- what counts as progress, and who wrote it --------------------------------------------------
+
+
+def is_canary_deployment(obj: dict) -> bool:
+    return keys.CANARY_DEPLOYMENT_LABEL in ((obj.get("metadata") or {}).get("labels") or {})
+
+
+def signature(kind: str, obj: dict) -> dict[str, Any]:
+    """step_trace's signature, plus Services, Ingresses and a Deployment's ``spec.replicas``."""
+    md, spec = obj.get("metadata") or {}, obj.get("spec") or {}
+    deleting = bool(md.get("deletionTimestamp"))
+    if kind == "Service":
+        return {"selector": spec.get("selector"), "deleting": deleting}
+    if kind == "Ingress":
+        nginx = {k.rsplit("/", 1)[-1]: v for k, v in (md.get("annotations") or {}).items()
+                 if k.startswith(keys.NGINX_CANARY_ANNOTATION)}
+        backends = sorted(((p.get("backend") or {}).get("service") or {}).get("name", "")
+                          for r in spec.get("rules") or [] for p in (r.get("http") or {}).get("paths") or [])
+        return {**nginx, "backends": backends, "deleting": deleting}
+    sig = st.signature(kind, obj)
+    if kind == "Deployment":
+        sig = {"specReplicas": spec.get("replicas"), **sig, "deleting": deleting}
+    return sig
+
+
+def writer(kind: str, etype: str, old: dict | None, new: dict) -> str:
+    """step_trace's writer; deletions of Services, Ingresses and the canary Deployment are ours
+    (no cluster component deletes them; managedFields do not record deletions)."""
+    started = old is not None and not (old.get("metadata") or {}).get("deletionTimestamp") and \
+        bool((new.get("metadata") or {}).get("deletionTimestamp"))
+    if (etype == "DELETED" or started) and (kind in ("Service", "Ingress") or
+                                            (kind == "Deployment" and is_canary_deployment(new))):
+        return f"{st.OURS} (delete, inferred)"
+    return st.writer(kind, etype, old, new)
+
+
+def gives_work(e: st.Event) -> bool:
+    """Our writes the cluster acts on: spec changes *and creations* of Deployments/ReplicaSets (the
+    canary Deployment's creation is what starts its pods)."""
+    return e.actor == "ours" and e.kind in ("Deployment", "ReplicaSet") and (e.generation_changed or e.etype == "ADDED")
+
+
+def timer_windows(events: list[st.Event], grace: float) -> list[tuple[float, float, str]]:
+    """(start, end, why) of every designed wait: the grace after each of our Service/Ingress writes,
+    the settle after the Rollout enters Initializing."""
+    out = []
+    for e in events:
+        if e.actor != "ours":
+            continue
+        if e.kind in ("Service", "Ingress"):
+            out.append((e.t, e.t + grace, f"grace after {e.describe()}"))
+        elif e.kind == "Rollout" and e.after.get("reason") == "Initializing" != e.before.get("reason"):
+            out.append((e.t, e.t + INITIALIZING_SETTLE_SECONDS, "Initializing settle"))
+    return out
+
+
+def designed_wait(windows: list[tuple[float, float, str]]) -> Callable[[st.Event | None, st.Event, float], float]:
+    """For :func:`step_trace.attribute`: the part of an ours-gap starting at ``prev_t`` inside a timer
+    window. Windows start at events, so a window can only cover a prefix of a gap."""
+    def wait(prev: st.Event | None, e: st.Event, prev_t: float) -> float:
+        ends = [end for start, end, _ in windows if start <= prev_t < end]
+        return min(max(ends), e.t) - prev_t if ends else 0.0
+    return wait
+
+
+def attribute(events: list[st.Event], t0: float, t_end: float, grace: float) -> list[st.Interval]:
+    return st.attribute(events, t0, t_end, gives_work=gives_work,
+                        designed_wait=designed_wait(timer_windows(events, grace)))
+
+
+# --- end states and milestones ------------------------------------------------------------------
+
+
+def rollout_state(tr: st.Tracer) -> tuple[Any, Any, Any]:
+    status = tr.obj("Rollout", ROLLOUT).get("status") or {}
+    sub = status.get("canaryStatus") or {}
+    return (status.get("phase"), status.get("currentStepIndex", sub.get("currentStepIndex")),
+            status.get("currentStepState", sub.get("currentStepState")))
+
+
+def canary_weight(ingress: dict | None) -> str | None:
+    annotations = ((ingress or {}).get("metadata") or {}).get("annotations") or {}
+    if annotations.get(keys.NGINX_CANARY_ANNOTATION) != "true":
+        return None
+    return annotations.get(keys.NGINX_CANARY_WEIGHT_ANNOTATION)
+
+
+def canary_ready(tr: st.Tracer, replicas: int) -> bool:
+    """Exactly one canary Deployment, scaled to ``replicas``, all of them ready."""
+    canaries = [o for (k, _), o in tr.latest.items() if k == "Deployment" and is_canary_deployment(o)]
+    if len(canaries) != 1:
+        return False
+    d = canaries[0]
+    ds = d.get("status") or {}
+    return (d["spec"].get("replicas") == replicas and ds.get("readyReplicas") == replicas
+            and ds.get("replicas") == replicas)
+
+
+def step_done(step: int, weight: int, replicas: int) -> Callable[[st.Tracer], bool]:
+    """The issue's end of a step: weight on the canary Ingress, canary pods ready, StepPaused there."""
+    def pred(tr: st.Tracer) -> bool:
+        return (rollout_state(tr) == ("Progressing", step, "StepPaused")
+                and canary_weight(tr.obj("Ingress", CANARY_INGRESS)) == str(weight)
+                and canary_ready(tr, replicas))
+    return pred
+
+
+def release_done(replicas: int, selector: dict[str, str]) -> Callable[[st.Tracer], bool]:
+    """Healthy/Completed, canary objects gone, stable Service as written, all pods ready on v2."""
+    def pred(tr: st.Tracer) -> bool:
+        phase, _, state = rollout_state(tr)
+        d = tr.obj("Deployment", WORKLOAD)
+        ds = d.get("status") or {}
+        gone = not any(k == "Deployment" and is_canary_deployment(o) for (k, _), o in tr.latest.items())
+        gone = gone and not tr.obj("Ingress", CANARY_INGRESS) and not tr.obj("Service", CANARY_SERVICE)
+        return ((phase, state) == ("Healthy", "Completed") and gone
+                and (tr.obj("Service", WORKLOAD).get("spec") or {}).get("selector") == selector
+                and not (d.get("spec") or {}).get("paused")
+                and ds.get("observedGeneration") == (d.get("metadata") or {}).get("generation")
+                and ds.get("updatedReplicas") == ds.get("readyReplicas") == ds.get("replicas") == replicas)
+    return pred
+
+
+def weight_applied_at(events: list[st.Event], t0: float, t_end: float, weight: int) -> float:
+    """Receipt time of the first canary Ingress event after ``t0`` carrying ``weight`` (``t_end`` if none)."""
+    return next((e.t for e in events if t0 < e.t <= t_end and e.kind == "Ingress" and e.name == CANARY_INGRESS
+                 and e.etype != "DELETED" and canary_weight(e.obj) == str(weight)), t_end)
+
+
+# --- reporting ----------------------------------------------------------------------------------
+
+
+def split(ivs: list[st.Interval]) -> dict[str, float]:
+    return {w: sum(iv.ms for iv in ivs if iv.who == w) for w in ("ours", "cluster", "fixed")}
+
+
+def step_summary(name: str, tr: st.Tracer, t0: float, t_end: float, grace: float, *, stable: str,
+                 weight: int | None, replicas: int, verbose: bool) -> dict[str, float]:
+    """The whole step split, and (for a weighted step) its part up to "weight on the Ingress and
+    canary pods Ready"."""
+    r = st.summarize(name, attribute(tr.events, t0, t_end, grace), t0, t_end, verbose)
+    if weight is None:
+        return r
+    t_weight = weight_applied_at(tr.events, t0, t_end, weight)
+    t_pods = st.pods_updated_at(tr.events, t0, t_end, stable, replicas)
+    t_issue = max(t_weight, t_pods)
+    tot = split(attribute(tr.events, t0, t_issue, grace))
+    print(f"    → {replicas} canary pods ready after {1000 * (t_pods - t0):5.0f} ms, weight {weight} after "
+          f"{1000 * (t_weight - t0):5.0f} ms: ours {tot['ours']:5.0f}  cluster {tot['cluster']:5.0f}"
+          f"  fixed {tot['fixed']:5.0f}", flush=True)
+    return {**r, "pods_ms": (t_pods - t0) * 1000, "weight_ms": (t_weight - t0) * 1000,
+            "issue_total_ms": (t_issue - t0) * 1000, **{f"issue_{k}_ms": v for k, v in tot.items()}}
+
+
+async def approve(client: KubeClient, ns: str) -> float:
+    """The plugin's ``approve`` (an UPDATE of ``/status``) sent by this process; returns when stored."""
+    ro = await client.get(ROLLOUTS, ROLLOUT, ns)
+    body = approved_body(ro)
+    body["metadata"].pop("managedFields", None)  # sent back as read, they would credit our manager
+    await client.update_status(ROLLOUTS, body)
+    return time.monotonic()
+
+
+async def run_namespace(client: KubeClient, kc: Kubectl, verbose: bool) -> dict[str, dict]:
+    ns = f"canary-trace-{uuid.uuid4().hex[:5]}"
+    await client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    tr = st.Tracer(client, ns, kinds=KINDS, signature_of=signature, writer_of=writer, rollout=ROLLOUT)
+    rollout = manual_rollout()
+    targets, grace = step_targets(rollout, 5), grace_seconds(rollout)
+    out: dict[str, dict] = {}
+    try:
+        await asyncio.sleep(1)  # default ServiceAccount
+        await tr.start()
+        kc("-n", ns, "apply", "-f", "-", input=SEED_WORKLOAD)
+        kc("-n", ns, "apply", "-f", "-", input=yaml.safe_dump(rollout))
+        selector = next(d for d in yaml.safe_load_all(SEED_WORKLOAD) if d["kind"] == "Service")["spec"]["selector"]
+        await tr.wait(release_done(5, selector))
+        await asyncio.sleep(0.5)
+        print(f" canary ({ns})", flush=True)
+        stable = st.stable_hash(tr)
+        t0 = time.monotonic()
+        await client.patch(DEPLOYMENTS, WORKLOAD, V2_PATCH, ns, patch_type="strategic")
+        for step, (weight, replicas) in enumerate(targets, start=1):
+            key = "release" if step == 1 else f"approve{step - 1}"
+            t_end = await tr.wait(step_done(step, weight, replicas))
+            out[key] = step_summary(key, tr, t0, t_end, grace, stable=stable, weight=weight, replicas=replicas,
+                                    verbose=verbose)
+            await asyncio.sleep(0.5)
+            t0 = await approve(client, ns)
+        t_end = await tr.wait(release_done(5, selector))
+        out["finish"] = step_summary("finish", tr, t0, t_end, grace, stable=stable, weight=None, replicas=5,
+                                     verbose=verbose)
+        return out
+    finally:
+        await tr.stop()
+        await client.delete(NAMESPACES, ns)
+
+
+async def bench(kubeconfig: str, rounds: int, verbose: bool) -> dict[str, dict[str, float]]:
+    kc = Kubectl(kubeconfig)
+    mgr = ManagerProcess(kubeconfig, Path(tempfile.mkdtemp(prefix="canary-trace-mgr-")),
+                         extra_args=("--no-leader-elect",))
+    mgr.start()
+    client = await KubeClient.from_kubeconfig(kubeconfig, settings=ClientSettings(user_agent=f"{st.ME}/0.1"))
+    results: list[dict[str, dict]] = []
+    try:
+        for i in range(rounds):
+            print(f"round {i + 1}", flush=True)
+            results.append(await run_namespace(client, kc, verbose))
+    finally:
+        await client.aclose()
+        mgr.stop()
+        cleanup_cluster_registrations(kc)
+        print(f"manager log: {mgr.log_path}")
+    return {k: {m: round(statistics.median(r[k][m] for r in results)) for m in results[0][k]} for k in results[0]}
+
+
+def print_summary(summary: dict[str, dict[str, float]], rounds: int) -> None:
+    print(f"medians over {rounds} rounds (ms): whole step (to StepPaused) | until weight on the Ingress "
+          "and canary pods Ready")
+    for key, v in summary.items():
+        line = (f"  {key:9s} total {v['total_ms']:6d}  ours {v['ours_ms']:5d}  cluster {v['cluster_ms']:5d}"
+                f"  fixed {v['fixed_ms']:5d}")
+        if "issue_total_ms" in v:
+            line += (f" | total {v['issue_total_ms']:6d}  ours {v['issue_ours_ms']:5d}"
+                     f"  cluster {v['issue_cluster_ms']:5d}  fixed {v['issue_fixed_ms']:5d}")
+        print(line)
+    print(json.dumps(summary))
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--kubeconfig", help="existing cluster (default: a fresh local control plane)")
+    p.add_argument("--verbose", action="store_true", help="also list the cluster's intervals")
+    args = p.parse_args()
+    from localcluster.cluster import kubeconfig_or_local
+
+    with kubeconfig_or_local(args.kubeconfig) as kubeconfig:
+        summary = asyncio.run(bench(kubeconfig, args.rounds, args.verbose))
+    print_summary(summary, args.rounds)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
