@@ -213,7 +213,10 @@ def grace_seconds(rollout: dict[str, Any]) -> int:
 
 
 def is_canary_deployment(obj: dict) -> bool:
-    return keys.CANARY_DEPLOYMENT_LABEL in ((obj.get("metadata") or {}).get("labels") or {})
+    """Labelled as the canary Deployment, or (should the label be missing) controlled by a BatchRelease."""
+    md = obj.get("metadata") or {}
+    return keys.CANARY_DEPLOYMENT_LABEL in (md.get("labels") or {}) or any(
+        ref.get("kind") == "BatchRelease" and ref.get("controller") for ref in md.get("ownerReferences") or [])
 
 
 def signature(kind: str, obj: dict) -> dict[str, Any]:

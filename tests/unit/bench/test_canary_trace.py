@@ -203,3 +203,10 @@ def test_the_bench_plays_the_seed_steps_with_manual_pauses_and_the_default_grace
     assert all(step["pause"] == {} for step in doc["spec"]["strategy"]["canary"]["steps"])
     assert ct.grace_seconds(doc) == 3
     assert doc["metadata"]["annotations"] == {"rollouts.kruise.io/rolling-style": "canary"}
+
+
+def test_the_canary_deployment_is_found_by_its_label_or_its_batchrelease_owner() -> None:
+    owned = {"metadata": {"ownerReferences": [{"kind": "BatchRelease", "name": "r", "controller": True}]}}
+    assert ct.is_canary_deployment(canary_deploy(1, 1))
+    assert ct.is_canary_deployment(owned)
+    assert not ct.is_canary_deployment({"metadata": {"name": "echoserver", "labels": {"app": "echoserver"}}})
