@@ -2,7 +2,7 @@
 designed timers.
 
 Usage (repo root, project venv):
-    .venv/bin/python bench/canary_trace.py [--rounds 2] [--kubeconfig K] [--verbose]
+    .venv/bin/python bench/canary_trace.py [--rounds 2] [--kubeconfig K] [--verbose] [--no-traffic]
 
 Scenario: part 2 of the seed walkthrough ("金丝雀发布策略", ``../shared/seeds/004_*.txt``), verbatim
 but for the pauses: the ``echoserver`` Deployment (5 replicas), its Service and nginx Ingress, and the
@@ -182,11 +182,14 @@ V2_PATCH = {"spec": {"template": {"spec": {"containers": [
     {"name": "echoserver", "env": [{"name": "NODE_NAME", "value": "version2"}]}]}}}}
 
 
-def manual_rollout() -> dict[str, Any]:
-    """The seed Rollout with ``pause: {}`` on every step (no timed pause in the figures)."""
+def manual_rollout(*, traffic: bool = True) -> dict[str, Any]:
+    """The seed Rollout with ``pause: {}`` on every step (no timed pause in the figures); without
+    ``trafficRoutings`` for ``--no-traffic`` (the canary executor alone: the weights route nothing)."""
     doc = yaml.safe_load(SEED_ROLLOUT)
     for step in doc["spec"]["strategy"]["canary"]["steps"]:
         step["pause"] = {}
+    if not traffic:
+        del doc["spec"]["strategy"]["canary"]["trafficRoutings"]
     return doc
 
 
@@ -310,11 +313,12 @@ def canary_ready(tr: st.Tracer, replicas: int) -> bool:
             and ds.get("replicas") == replicas)
 
 
-def step_done(step: int, weight: int, replicas: int) -> Callable[[st.Tracer], bool]:
-    """The issue's end of a step: weight on the canary Ingress, canary pods ready, StepPaused there."""
+def step_done(step: int, weight: int | None, replicas: int) -> Callable[[st.Tracer], bool]:
+    """The issue's end of a step: weight on the canary Ingress (unless ``None``: no traffic
+    routing), canary pods ready, StepPaused there."""
     def pred(tr: st.Tracer) -> bool:
         return (rollout_state(tr) == ("Progressing", step, "StepPaused")
-                and canary_weight(tr.obj("Ingress", CANARY_INGRESS)) == str(weight)
+                and (weight is None or canary_weight(tr.obj("Ingress", CANARY_INGRESS)) == str(weight))
                 and canary_ready(tr, replicas))
     return pred
 
@@ -349,13 +353,13 @@ def split(ivs: list[st.Interval]) -> dict[str, float]:
 
 
 def step_summary(name: str, tr: st.Tracer, t0: float, t_end: float, grace: float, *, stable: str,
-                 weight: int | None, replicas: int, verbose: bool) -> dict[str, float]:
-    """The whole step split, and (for a weighted step) its part up to "weight on the Ingress and
-    canary pods Ready"."""
+                 weight: int | None, replicas: int | None, verbose: bool) -> dict[str, float]:
+    """The whole step split, and (for a step, ``replicas`` set) its part up to "weight on the
+    Ingress (``None``: no routing) and canary pods Ready"."""
     r = st.summarize(name, attribute(tr.events, t0, t_end, grace), t0, t_end, verbose)
-    if weight is None:
+    if replicas is None:
         return r
-    t_weight = weight_applied_at(tr.events, t0, t_end, weight)
+    t_weight = t0 if weight is None else weight_applied_at(tr.events, t0, t_end, weight)
     t_pods = st.pods_updated_at(tr.events, t0, t_end, stable, replicas)
     t_issue = max(t_weight, t_pods)
     tot = split(attribute(tr.events, t0, t_issue, grace))
@@ -364,6 +368,17 @@ def step_summary(name: str, tr: st.Tracer, t0: float, t_end: float, grace: float
           f"  fixed {tot['fixed']:5.0f}", flush=True)
     return {**r, "pods_ms": (t_pods - t0) * 1000, "weight_ms": (t_weight - t0) * 1000,
             "issue_total_ms": (t_issue - t0) * 1000, **{f"issue_{k}_ms": v for k, v in tot.items()}}
+
+
+def print_stuck(tr: st.Tracer, last: int = 25) -> None:
+    """What a step that never ended was waiting for: the last progress events and the objects."""
+    print(f"  stuck; last {last} progress events:")
+    for e in tr.events[-last:]:
+        print(f"    {e.t:12.3f} {e.actor:7s} {e.describe()} [{e.manager}]")
+    print(f"  rollout status: {json.dumps(tr.obj('Rollout', ROLLOUT).get('status'), sort_keys=True)}")
+    for (kind, name), o in sorted(tr.latest.items()):
+        if kind in ("Service", "Ingress", "Deployment", "BatchRelease"):
+            print(f"  {kind} {name}: {signature(kind, o)}")
 
 
 async def approve(client: KubeClient, ns: str) -> float:
@@ -375,11 +390,11 @@ async def approve(client: KubeClient, ns: str) -> float:
     return time.monotonic()
 
 
-async def run_namespace(client: KubeClient, kc: Kubectl, verbose: bool) -> dict[str, dict]:
+async def run_namespace(client: KubeClient, kc: Kubectl, verbose: bool, traffic: bool) -> dict[str, dict]:
     ns = f"canary-trace-{uuid.uuid4().hex[:5]}"
     await client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
     tr = st.Tracer(client, ns, kinds=KINDS, signature_of=signature, writer_of=writer, rollout=ROLLOUT)
-    rollout = manual_rollout()
+    rollout = manual_rollout(traffic=traffic)
     targets, grace = step_targets(rollout, 5), grace_seconds(rollout)
     out: dict[str, dict] = {}
     try:
@@ -396,21 +411,25 @@ async def run_namespace(client: KubeClient, kc: Kubectl, verbose: bool) -> dict[
         await client.patch(DEPLOYMENTS, WORKLOAD, V2_PATCH, ns, patch_type="strategic")
         for step, (weight, replicas) in enumerate(targets, start=1):
             key = "release" if step == 1 else f"approve{step - 1}"
-            t_end = await tr.wait(step_done(step, weight, replicas))
-            out[key] = step_summary(key, tr, t0, t_end, grace, stable=stable, weight=weight, replicas=replicas,
+            routed = weight if traffic else None
+            t_end = await tr.wait(step_done(step, routed, replicas))
+            out[key] = step_summary(key, tr, t0, t_end, grace, stable=stable, weight=routed, replicas=replicas,
                                     verbose=verbose)
             await asyncio.sleep(0.5)
             t0 = await approve(client, ns)
         t_end = await tr.wait(release_done(5, selector))
-        out["finish"] = step_summary("finish", tr, t0, t_end, grace, stable=stable, weight=None, replicas=5,
+        out["finish"] = step_summary("finish", tr, t0, t_end, grace, stable=stable, weight=None, replicas=None,
                                      verbose=verbose)
         return out
+    except TimeoutError:
+        print_stuck(tr)
+        raise
     finally:
         await tr.stop()
         await client.delete(NAMESPACES, ns)
 
 
-async def bench(kubeconfig: str, rounds: int, verbose: bool) -> dict[str, dict[str, float]]:
+async def bench(kubeconfig: str, rounds: int, verbose: bool, traffic: bool) -> dict[str, dict[str, float]]:
     kc = Kubectl(kubeconfig)
     mgr = ManagerProcess(kubeconfig, Path(tempfile.mkdtemp(prefix="canary-trace-mgr-")),
                          extra_args=("--no-leader-elect",))
@@ -420,7 +439,7 @@ async def bench(kubeconfig: str, rounds: int, verbose: bool) -> dict[str, dict[s
     try:
         for i in range(rounds):
             print(f"round {i + 1}", flush=True)
-            results.append(await run_namespace(client, kc, verbose))
+            results.append(await run_namespace(client, kc, verbose, traffic))
     finally:
         await client.aclose()
         mgr.stop()
@@ -447,11 +466,13 @@ def main() -> int:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--kubeconfig", help="existing cluster (default: a fresh local control plane)")
     p.add_argument("--verbose", action="store_true", help="also list the cluster's intervals")
+    p.add_argument("--no-traffic", action="store_true",
+                   help="the seed Rollout without trafficRoutings: the canary Deployment executor alone")
     args = p.parse_args()
     from localcluster.cluster import kubeconfig_or_local
 
     with kubeconfig_or_local(args.kubeconfig) as kubeconfig:
-        summary = asyncio.run(bench(kubeconfig, args.rounds, args.verbose))
+        summary = asyncio.run(bench(kubeconfig, args.rounds, args.verbose, not args.no_traffic))
     print_summary(summary, args.rounds)
     return 0
 

@@ -210,3 +210,11 @@ def test_the_canary_deployment_is_found_by_its_label_or_its_batchrelease_owner()
     assert ct.is_canary_deployment(canary_deploy(1, 1))
     assert ct.is_canary_deployment(owned)
     assert not ct.is_canary_deployment({"metadata": {"name": "echoserver", "labels": {"app": "echoserver"}}})
+
+
+def test_without_traffic_a_step_ends_on_canary_pods_and_the_pause_alone() -> None:
+    assert "trafficRoutings" not in ct.manual_rollout(traffic=False)["spec"]["strategy"]["canary"]
+    tr = tracer({("Rollout", ct.ROLLOUT): rollout(2, "StepPaused"),
+                 ("Deployment", "echoserver-abcde"): canary_deploy(2, 2)})
+    assert ct.step_done(2, None, 2)(tr)
+    assert not ct.step_done(2, 40, 2)(tr)
