@@ -184,25 +184,31 @@ V2_PATCH = {"spec": {"template": {"spec": {"containers": [
 
 def manual_rollout(*, traffic: bool = True) -> dict[str, Any]:
     """The seed Rollout with ``pause: {}`` on every step (no timed pause in the figures); without
-    ``trafficRoutings`` for ``--no-traffic`` (the canary executor alone: the weights route nothing)."""
+    ``trafficRoutings`` for ``--no-traffic`` (the canary executor alone; a weight needs routing, so
+    each step's weight becomes its ``replicas`` percentage where it has none, as upstream reads it)."""
     doc = yaml.safe_load(SEED_ROLLOUT)
     for step in doc["spec"]["strategy"]["canary"]["steps"]:
         step["pause"] = {}
+        if not traffic:
+            weight = step.pop("weight")
+            step.setdefault("replicas", f"{weight}%")
     if not traffic:
         del doc["spec"]["strategy"]["canary"]["trafficRoutings"]
     return doc
 
 
-def step_targets(rollout: dict[str, Any], replicas: int) -> list[tuple[int, int]]:
-    """(weight, canary replicas) per step: ``replicas``, else the weight's share, rounded up (upstream)."""
-    out = []
+def step_targets(rollout: dict[str, Any], replicas: int) -> list[tuple[int | None, int]]:
+    """(weight or None, canary replicas) per step: ``replicas``, else the weight's share, rounded up
+    (upstream)."""
+    out: list[tuple[int | None, int]] = []
     for step in rollout["spec"]["strategy"]["canary"]["steps"]:
         n = step.get("replicas")
         if n is None:
             n = math.ceil(replicas * step["weight"] / 100)
         elif isinstance(n, str):
             n = math.ceil(replicas * int(n.rstrip("%")) / 100)
-        out.append((int(step["weight"]), int(n)))
+        weight = step.get("weight")
+        out.append((None if weight is None else int(weight), int(n)))
     return out
 
 
@@ -411,9 +417,8 @@ async def run_namespace(client: KubeClient, kc: Kubectl, verbose: bool, traffic:
         await client.patch(DEPLOYMENTS, WORKLOAD, V2_PATCH, ns, patch_type="strategic")
         for step, (weight, replicas) in enumerate(targets, start=1):
             key = "release" if step == 1 else f"approve{step - 1}"
-            routed = weight if traffic else None
-            t_end = await tr.wait(step_done(step, routed, replicas))
-            out[key] = step_summary(key, tr, t0, t_end, grace, stable=stable, weight=routed, replicas=replicas,
+            t_end = await tr.wait(step_done(step, weight, replicas))
+            out[key] = step_summary(key, tr, t0, t_end, grace, stable=stable, weight=weight, replicas=replicas,
                                     verbose=verbose)
             await asyncio.sleep(0.5)
             t0 = await approve(client, ns)

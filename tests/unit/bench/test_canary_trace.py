@@ -213,7 +213,9 @@ def test_the_canary_deployment_is_found_by_its_label_or_its_batchrelease_owner()
 
 
 def test_without_traffic_a_step_ends_on_canary_pods_and_the_pause_alone() -> None:
-    assert "trafficRoutings" not in ct.manual_rollout(traffic=False)["spec"]["strategy"]["canary"]
+    plain = ct.manual_rollout(traffic=False)
+    assert "trafficRoutings" not in plain["spec"]["strategy"]["canary"]
+    assert ct.step_targets(plain, 5) == [(None, 1), (None, 2), (None, 3), (None, 4), (None, 5)]
     tr = tracer({("Rollout", ct.ROLLOUT): rollout(2, "StepPaused"),
                  ("Deployment", "echoserver-abcde"): canary_deploy(2, 2)})
     assert ct.step_done(2, None, 2)(tr)
