@@ -12,9 +12,10 @@ bench and only reactions are measured (the seed's timed pauses would only add th
 Each round uses a fresh namespace; transitions:
 
 * ``release``: the v2 edit (``NODE_NAME=version2``) → step 1 done;
-* ``approve1`` … ``approve4``: the approval of step N → step N+1 done;
-* ``finish``: the approval of step 5 → Healthy/Completed with the canary Deployment, Service and
-  Ingress gone, the stable Service's selector as the user wrote it, and 5 ready v2 pods.
+* ``approve1`` … ``approve3``: the approval of step N → step N+1 done;
+* ``approve4``: the approval of step 4 → step 5 (weight 100, 5 canary pods), which does not pause
+  (a last step at full size ends the release) → Healthy/Completed with the canary Deployment,
+  Service and Ingress gone, the stable Service's selector as the user wrote it, and 5 ready v2 pods.
 
 "Step N done" is the issue's end state: the canary Ingress carries step N's ``canary-weight``, the
 canary Deployment has step N's replicas ready, and the Rollout is StepPaused at step N. Each step is
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import math
 import statistics
@@ -44,7 +46,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +66,7 @@ from runtime.kube.resources import DEPLOYMENTS, INGRESSES, NAMESPACES, SERVICES 
 from tests.e2e.harness import Kubectl, ManagerProcess, cleanup_cluster_registrations  # noqa: E402
 
 WORKLOAD = "echoserver"
+REPLICAS = 5  # the seed Deployment's
 ROLLOUT = "rollouts-canary-demo"
 CANARY_INGRESS = WORKLOAD + keys.CANARY_NAME_SUFFIX
 CANARY_SERVICE = WORKLOAD + keys.CANARY_NAME_SUFFIX
@@ -246,13 +249,21 @@ def signature(kind: str, obj: dict) -> dict[str, Any]:
     return sig
 
 
-def writer(kind: str, etype: str, old: dict | None, new: dict) -> str:
-    """step_trace's writer; deletions of Services, Ingresses and the canary Deployment are ours
-    (no cluster component deletes them; managedFields do not record deletions)."""
+def writer(kind: str, etype: str, old: dict | None, new: dict,
+           latest: Mapping[tuple[str, str], dict] | None = None) -> str:
+    """step_trace's writer, plus deletions, which managedFields do not record: of the canary Service
+    and Ingress, ours (nothing else deletes them while the Rollout lives); of the canary Deployment,
+    ours while its BatchRelease exists in ``latest`` (the tracer's objects), else the garbage
+    collector's (kube-controller-manager), which deletes it after the BatchRelease."""
     started = old is not None and not (old.get("metadata") or {}).get("deletionTimestamp") and \
         bool((new.get("metadata") or {}).get("deletionTimestamp"))
-    if (etype == "DELETED" or started) and (kind in ("Service", "Ingress") or
-                                            (kind == "Deployment" and is_canary_deployment(new))):
+    if (etype == "DELETED" or started) and kind in ("Service", "Ingress"):
+        return f"{st.OURS} (delete, inferred)"
+    if (etype == "DELETED" or started) and kind == "Deployment" and is_canary_deployment(new):
+        owners = [r.get("name") for r in (new.get("metadata") or {}).get("ownerReferences") or []
+                  if r.get("kind") == "BatchRelease"]
+        if latest is not None and owners and not any(("BatchRelease", o) in latest for o in owners):
+            return "kube-controller-manager (garbage collector, inferred)"
         return f"{st.OURS} (delete, inferred)"
     return st.writer(kind, etype, old, new)
 
@@ -265,15 +276,22 @@ def gives_work(e: st.Event) -> bool:
 
 def timer_windows(events: list[st.Event], grace: float) -> list[tuple[float, float, str]]:
     """(start, end, why) of every designed wait: the grace after each of our Service/Ingress writes,
-    the settle after the Rollout enters Initializing."""
+    the settle after the Rollout enters Initializing. A window closes at the timer's length or at our
+    next write, whichever is first: the timer has fired once we act again (the settle and
+    DoTrafficRouting's grace count from a second-truncated ``lastUpdateTime``, so they may end early;
+    our writes after that are reactions). A write of ours unrelated to the timer closes it early too:
+    that errs towards charging us."""
     out = []
-    for e in events:
-        if e.actor != "ours":
-            continue
+    ours = [e for e in events if e.actor == "ours"]
+    for i, e in enumerate(ours):
         if e.kind in ("Service", "Ingress"):
-            out.append((e.t, e.t + grace, f"grace after {e.describe()}"))
+            length, why = grace, f"grace after {e.describe()}"
         elif e.kind == "Rollout" and e.after.get("reason") == "Initializing" != e.before.get("reason"):
-            out.append((e.t, e.t + INITIALIZING_SETTLE_SECONDS, "Initializing settle"))
+            length, why = INITIALIZING_SETTLE_SECONDS, "Initializing settle"
+        else:
+            continue
+        nxt = next((x.t for x in ours[i + 1:] if x.t > e.t), math.inf)
+        out.append((e.t, min(e.t + length, nxt), why))
     return out
 
 
@@ -399,7 +417,8 @@ async def approve(client: KubeClient, ns: str) -> float:
 async def run_namespace(client: KubeClient, kc: Kubectl, verbose: bool, traffic: bool) -> dict[str, dict]:
     ns = f"canary-trace-{uuid.uuid4().hex[:5]}"
     await client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
-    tr = st.Tracer(client, ns, kinds=KINDS, signature_of=signature, writer_of=writer, rollout=ROLLOUT)
+    tr = st.Tracer(client, ns, kinds=KINDS, signature_of=signature, rollout=ROLLOUT)
+    tr.writer_of = functools.partial(writer, latest=tr.latest)
     rollout = manual_rollout(traffic=traffic)
     targets, grace = step_targets(rollout, 5), grace_seconds(rollout)
     out: dict[str, dict] = {}
@@ -409,7 +428,7 @@ async def run_namespace(client: KubeClient, kc: Kubectl, verbose: bool, traffic:
         kc("-n", ns, "apply", "-f", "-", input=SEED_WORKLOAD)
         kc("-n", ns, "apply", "-f", "-", input=yaml.safe_dump(rollout))
         selector = next(d for d in yaml.safe_load_all(SEED_WORKLOAD) if d["kind"] == "Service")["spec"]["selector"]
-        await tr.wait(release_done(5, selector))
+        await tr.wait(release_done(REPLICAS, selector))
         await asyncio.sleep(0.5)
         print(f" canary ({ns})", flush=True)
         stable = st.stable_hash(tr)
@@ -417,12 +436,17 @@ async def run_namespace(client: KubeClient, kc: Kubectl, verbose: bool, traffic:
         await client.patch(DEPLOYMENTS, WORKLOAD, V2_PATCH, ns, patch_type="strategic")
         for step, (weight, replicas) in enumerate(targets, start=1):
             key = "release" if step == 1 else f"approve{step - 1}"
-            t_end = await tr.wait(step_done(step, weight, replicas))
+            # A last step at full size does not pause (rollout-lifecycle.md): it runs into the finish.
+            ends_release = step == len(targets) and replicas >= REPLICAS
+            t_end = await tr.wait(release_done(REPLICAS, selector) if ends_release
+                                  else step_done(step, weight, replicas))
             out[key] = step_summary(key, tr, t0, t_end, grace, stable=stable, weight=weight, replicas=replicas,
                                     verbose=verbose)
+            if ends_release:
+                return out
             await asyncio.sleep(0.5)
             t0 = await approve(client, ns)
-        t_end = await tr.wait(release_done(5, selector))
+        t_end = await tr.wait(release_done(REPLICAS, selector))
         out["finish"] = step_summary("finish", tr, t0, t_end, grace, stable=stable, weight=None, replicas=None,
                                      verbose=verbose)
         return out

@@ -220,3 +220,21 @@ def test_without_traffic_a_step_ends_on_canary_pods_and_the_pause_alone() -> Non
                  ("Deployment", "echoserver-abcde"): canary_deploy(2, 2)})
     assert ct.step_done(2, None, 2)(tr)
     assert not ct.step_done(2, 40, 2)(tr)
+
+
+def test_a_timer_window_closes_at_our_next_write() -> None:
+    """The settle counted from a second-truncated time fired after 2.2 s: what we do next is ours."""
+    evs = [event(0.04, "Rollout", OURS, {"reason": "Initializing"}, {"reason": "Completed"}),
+           event(2.24, "BatchRelease", OURS, {"phase": None}, etype="ADDED"),
+           event(2.30, "Rollout", OURS, {"reason": "InRolling"}, {"reason": "Initializing"})]
+    assert [w[:2] for w in ct.timer_windows(evs, grace=3)] == [(0.04, 2.24)]
+    assert totals(ct.attribute(evs, 0.0, 2.30, grace=3)) == {"ours": 100, "cluster": 0, "fixed": 2200}
+
+
+def test_the_canary_deployment_deleted_after_its_batchrelease_is_the_garbage_collectors() -> None:
+    owned = canary_deploy(5, 5)
+    owned["metadata"]["ownerReferences"] = [{"kind": "BatchRelease", "name": "rollouts-canary-demo",
+                                             "controller": True}]
+    with_br = {("BatchRelease", "rollouts-canary-demo"): {}}
+    assert st.actor(ct.writer("Deployment", "DELETED", owned, owned, latest=with_br)) == "ours"
+    assert st.actor(ct.writer("Deployment", "DELETED", owned, owned, latest={})) == "cluster"
