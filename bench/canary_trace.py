@@ -347,13 +347,17 @@ def step_done(step: int, weight: int | None, replicas: int) -> Callable[[st.Trac
     return pred
 
 
-def release_done(replicas: int, selector: dict[str, str]) -> Callable[[st.Tracer], bool]:
-    """Healthy/Completed, canary objects gone, stable Service as written, all pods ready on v2."""
+def release_done(replicas: int, selector: dict[str, str], *, canary_gone: bool = True) -> Callable[[st.Tracer], bool]:
+    """Healthy/Completed, canary objects gone, stable Service as written, all pods ready on v2.
+
+    ``canary_gone=False`` leaves out the canary Deployment, which the garbage collector deletes after
+    the BatchRelease (batch-release.md §7, as upstream): the controller's part ends before."""
     def pred(tr: st.Tracer) -> bool:
         phase, _, state = rollout_state(tr)
         d = tr.obj("Deployment", WORKLOAD)
         ds = d.get("status") or {}
-        gone = not any(k == "Deployment" and is_canary_deployment(o) for (k, _), o in tr.latest.items())
+        canaries = [o for (k, _), o in tr.latest.items() if k == "Deployment" and is_canary_deployment(o)]
+        gone = not canary_gone or not canaries
         gone = gone and not tr.obj("Ingress", CANARY_INGRESS) and not tr.obj("Service", CANARY_SERVICE)
         return ((phase, state) == ("Healthy", "Completed") and gone
                 and (tr.obj("Service", WORKLOAD).get("spec") or {}).get("selector") == selector
@@ -392,6 +396,13 @@ def step_summary(name: str, tr: st.Tracer, t0: float, t_end: float, grace: float
           f"  fixed {tot['fixed']:5.0f}", flush=True)
     return {**r, "pods_ms": (t_pods - t0) * 1000, "weight_ms": (t_weight - t0) * 1000,
             "issue_total_ms": (t_issue - t0) * 1000, **{f"issue_{k}_ms": v for k, v in tot.items()}}
+
+
+async def canary_collected(tr: st.Tracer, t0: float, selector: dict[str, str]) -> float:
+    """ms from ``t0`` until the garbage collector has deleted the canary Deployment as well."""
+    t = await tr.wait(release_done(REPLICAS, selector))
+    print(f"    → canary Deployment gone after {1000 * (t - t0):6.0f} ms", flush=True)
+    return (t - t0) * 1000
 
 
 def print_stuck(tr: st.Tracer, last: int = 25) -> None:
@@ -438,17 +449,19 @@ async def run_namespace(client: KubeClient, kc: Kubectl, verbose: bool, traffic:
             key = "release" if step == 1 else f"approve{step - 1}"
             # A last step at full size does not pause (rollout-lifecycle.md): it runs into the finish.
             ends_release = step == len(targets) and replicas >= REPLICAS
-            t_end = await tr.wait(release_done(REPLICAS, selector) if ends_release
+            t_end = await tr.wait(release_done(REPLICAS, selector, canary_gone=False) if ends_release
                                   else step_done(step, weight, replicas))
             out[key] = step_summary(key, tr, t0, t_end, grace, stable=stable, weight=weight, replicas=replicas,
                                     verbose=verbose)
             if ends_release:
+                out[key]["gc_ms"] = await canary_collected(tr, t0, selector)
                 return out
             await asyncio.sleep(0.5)
             t0 = await approve(client, ns)
-        t_end = await tr.wait(release_done(REPLICAS, selector))
+        t_end = await tr.wait(release_done(REPLICAS, selector, canary_gone=False))
         out["finish"] = step_summary("finish", tr, t0, t_end, grace, stable=stable, weight=None, replicas=None,
                                      verbose=verbose)
+        out["finish"]["gc_ms"] = await canary_collected(tr, t0, selector)
         return out
     except TimeoutError:
         print_stuck(tr)
@@ -478,14 +491,16 @@ async def bench(kubeconfig: str, rounds: int, verbose: bool, traffic: bool) -> d
 
 
 def print_summary(summary: dict[str, dict[str, float]], rounds: int) -> None:
-    print(f"medians over {rounds} rounds (ms): whole step (to StepPaused) | until weight on the Ingress "
-          "and canary pods Ready")
+    print(f"medians over {rounds} rounds (ms): whole step (to StepPaused; the last to Healthy) | until weight "
+          "on the Ingress and canary pods Ready")
     for key, v in summary.items():
         line = (f"  {key:9s} total {v['total_ms']:6d}  ours {v['ours_ms']:5d}  cluster {v['cluster_ms']:5d}"
                 f"  fixed {v['fixed_ms']:5d}")
         if "issue_total_ms" in v:
             line += (f" | total {v['issue_total_ms']:6d}  ours {v['issue_ours_ms']:5d}"
                      f"  cluster {v['issue_cluster_ms']:5d}  fixed {v['issue_fixed_ms']:5d}")
+        if "gc_ms" in v:
+            line += f" | canary Deployment gone (GC) {v['gc_ms']:6d}"
         print(line)
     print(json.dumps(summary))
 

@@ -238,3 +238,14 @@ def test_the_canary_deployment_deleted_after_its_batchrelease_is_the_garbage_col
     with_br = {("BatchRelease", "rollouts-canary-demo"): {}}
     assert st.actor(ct.writer("Deployment", "DELETED", owned, owned, latest=with_br)) == "ours"
     assert st.actor(ct.writer("Deployment", "DELETED", owned, owned, latest={})) == "cluster"
+
+
+def test_the_controllers_part_of_the_finish_ends_before_the_garbage_collector_deletes_the_canary() -> None:
+    stable = {"metadata": {"name": "echoserver", "generation": 3},
+              "spec": {"replicas": 5, "paused": False},
+              "status": {"observedGeneration": 3, "replicas": 5, "updatedReplicas": 5, "readyReplicas": 5}}
+    tr = tracer({("Rollout", ct.ROLLOUT): rollout(5, "Completed", "Healthy"), ("Deployment", "echoserver"): stable,
+                 ("Service", "echoserver"): {"spec": {"selector": {"app": "echoserver"}}},
+                 ("Deployment", "echoserver-abcde"): canary_deploy(5, 5)})
+    assert ct.release_done(5, {"app": "echoserver"}, canary_gone=False)(tr)
+    assert not ct.release_done(5, {"app": "echoserver"})(tr)
