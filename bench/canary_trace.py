@@ -41,6 +41,7 @@ import asyncio
 import functools
 import json
 import math
+import os
 import statistics
 import sys
 import tempfile
@@ -480,7 +481,7 @@ async def bench(kubeconfig: str, rounds: int, verbose: bool, traffic: bool) -> d
     results: list[dict[str, dict]] = []
     try:
         for i in range(rounds):
-            print(f"round {i + 1}", flush=True)
+            print(f"round {i + 1} (load average {os.getloadavg()[0]:.1f})", flush=True)
             results.append(await run_namespace(client, kc, verbose, traffic))
     finally:
         await client.aclose()
