@@ -26,12 +26,12 @@ The machinery is ``bench/step_trace.py``'s: raw watches (here also Services and 
 every progress event on receipt, the writer comes from ``managedFields``, and every gap is charged
 to us, the cluster, or a designed timer. Differences, both said where they are implemented:
 our writes that hand the cluster work include *creations* of Deployments/ReplicaSets (the canary
-Deployment), and designed timers are time windows: after each of our writes to a Service or an
-Ingress the spec's grace period (``trafficRoutings[0].gracePeriodSeconds``, default 3 s,
-traffic-routing.md §3 and §6) and after the Rollout enters Initializing the settle
-(``INITIALIZING_SETTLE_SECONDS``). The part of a gap that would be ours and lies inside such a
-window is "fixed"; the rest of the gap stays ours, so a controller that waits longer than the timer
-is charged for the excess.
+Deployment), and designed timers are time windows (:func:`timer_windows`): the spec's grace
+period (``trafficRoutings[0].gracePeriodSeconds``, default 3 s, traffic-routing.md §3 and §6) after
+each of our writes to a Service or an Ingress and after the Rollout enters StepTrafficRouting, and
+the settle (``INITIALIZING_SETTLE_SECONDS``) after it enters Initializing. The part of a gap that
+would be ours and lies inside such a window is "fixed"; the rest of the gap stays ours, so a
+controller that waits longer than the timer is charged for the excess.
 """
 
 from __future__ import annotations
@@ -276,22 +276,32 @@ def gives_work(e: st.Event) -> bool:
 
 
 def timer_windows(events: list[st.Event], grace: float) -> list[tuple[float, float, str]]:
-    """(start, end, why) of every designed wait: the grace after each of our Service/Ingress writes,
-    the settle after the Rollout enters Initializing. A window closes at the timer's length or at our
-    next write, whichever is first: the timer has fired once we act again (the settle and
-    DoTrafficRouting's grace count from a second-truncated ``lastUpdateTime``, so they may end early;
-    our writes after that are reactions). A write of ours unrelated to the timer closes it early too:
-    that errs towards charging us."""
+    """(start, end, why) of every designed wait:
+
+    * the grace after each of our Service/Ingress writes (spec §3 step 6–7, §6);
+    * the grace after the Rollout enters StepTrafficRouting: that write sets ``lastUpdateTime``, and
+      DoTrafficRouting waits ``lastUpdateTime + grace`` before touching the routes ("wait for network
+      providers to consume the modification about workload", upstream; spec §3 step 5);
+    * the settle after the Rollout enters Initializing.
+
+    A window closes at the timer's length or at our next write that is not the Rollout's status,
+    whichever is first: the timer has fired once we act on another object (the settle and
+    DoTrafficRouting's grace count from a second-truncated ``lastUpdateTime``, so they may end up
+    to 1 s early; what we do after that is reaction). The Rollout's own status writes do not close a
+    window: they record the wait (a round persisting its message) rather than end it. An unrelated
+    write of ours inside a window closes it early, which errs towards charging us."""
     out = []
     ours = [e for e in events if e.actor == "ours"]
     for i, e in enumerate(ours):
         if e.kind in ("Service", "Ingress"):
             length, why = grace, f"grace after {e.describe()}"
+        elif e.kind == "Rollout" and e.after.get("state") == "StepTrafficRouting" != e.before.get("state"):
+            length, why = grace, "grace after the workload change (StepTrafficRouting's lastUpdateTime)"
         elif e.kind == "Rollout" and e.after.get("reason") == "Initializing" != e.before.get("reason"):
             length, why = INITIALIZING_SETTLE_SECONDS, "Initializing settle"
         else:
             continue
-        nxt = next((x.t for x in ours[i + 1:] if x.t > e.t), math.inf)
+        nxt = next((x.t for x in ours[i + 1:] if x.t > e.t and x.kind != "Rollout"), math.inf)
         out.append((e.t, min(e.t + length, nxt), why))
     return out
 

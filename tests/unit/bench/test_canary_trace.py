@@ -249,3 +249,15 @@ def test_the_controllers_part_of_the_finish_ends_before_the_garbage_collector_de
                  ("Deployment", "echoserver-abcde"): canary_deploy(5, 5)})
     assert ct.release_done(5, {"app": "echoserver"}, canary_gone=False)(tr)
     assert not ct.release_done(5, {"app": "echoserver"})(tr)
+
+
+def test_entering_step_traffic_routing_opens_a_grace_window_that_rollout_status_writes_do_not_close() -> None:
+    """The Rollout enters StepTrafficRouting (lastUpdateTime = now), persists a round's message, and
+    patches the Ingress when the grace is over (2.4 s: the time was truncated to the second)."""
+    evs = [event(0.10, "Rollout", OURS, {"state": "StepTrafficRouting"}, {"state": "StepUpgrade"}),
+           event(0.15, "Rollout", OURS, {"message": "waiting"}, {"state": "StepTrafficRouting"}),
+           event(2.50, "Ingress", OURS, {"canary-weight": "40"}, {"canary-weight": "5"}, name=ct.CANARY_INGRESS),
+           event(5.52, "Rollout", OURS, {"state": "StepMetricsAnalysis"}, {"state": "StepTrafficRouting"})]
+    windows = [w[:2] for w in ct.timer_windows(evs, grace=3)]
+    assert windows == [(0.10, 2.50), (2.50, 5.50)]
+    assert totals(ct.attribute(evs, 0.0, 5.52, grace=3)) == {"ours": 120, "cluster": 0, "fixed": 5400}
