@@ -49,6 +49,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -171,10 +172,17 @@ class Event:
 
 
 class Tracer:
-    """Raw watches on the namespace; every progress event, stamped on receipt."""
+    """Raw watches on the namespace; every progress event, stamped on receipt.
 
-    def __init__(self, client: KubeClient, ns: str) -> None:
+    ``kinds``, ``signature_of`` and ``writer_of`` default to this module's (the partition style);
+    ``bench/canary_trace.py`` passes its own to watch Services and Ingresses too."""
+
+    def __init__(self, client: KubeClient, ns: str, *, kinds: tuple[Resource, ...] = KINDS,
+                 signature_of: Callable[[str, dict], dict[str, Any]] = signature,
+                 writer_of: Callable[[str, str, dict | None, dict], str] = writer,
+                 rollout: str = "rollouts-demo") -> None:
         self.client, self.ns = client, ns
+        self.kinds, self.signature_of, self.writer_of, self.rollout = kinds, signature_of, writer_of, rollout
         self.events: list[Event] = []
         self.latest: dict[tuple[str, str], dict] = {}
         self._tasks: list[asyncio.Task] = []
@@ -183,7 +191,7 @@ class Tracer:
         self._hit: float | None = None
 
     async def start(self) -> None:
-        for res in KINDS:
+        for res in self.kinds:
             lst = await self.client.list(res, self.ns)
             for o in lst["items"]:
                 self.latest[(res.kind, o["metadata"]["name"])] = o
@@ -203,13 +211,13 @@ class Tracer:
                     self.latest.pop(key, None)
                 else:
                     self.latest[key] = ev.object
-                before = signature(res.kind, old) if old is not None else {}
-                after = signature(res.kind, ev.object)
+                before = self.signature_of(res.kind, old) if old is not None else {}
+                after = self.signature_of(res.kind, ev.object)
                 if ev.type == "MODIFIED" and before == after:
                     continue
                 gen_changed = old is not None and ev.type == "MODIFIED" and \
                     old["metadata"].get("generation") != ev.object["metadata"].get("generation")
-                self.events.append(Event(t, res.kind, name, ev.type, writer(res.kind, ev.type, old, ev.object),
+                self.events.append(Event(t, res.kind, name, ev.type, self.writer_of(res.kind, ev.type, old, ev.object),
                                          before, after, gen_changed, ev.object))
                 if self._pred is not None and self._hit is None and self._pred(self):
                     self._hit = t
@@ -236,7 +244,7 @@ class Tracer:
             self.changed.clear()
             left = deadline - time.monotonic()
             if left <= 0:
-                ro = self.obj("Rollout", "rollouts-demo").get("status") or {}
+                ro = self.obj("Rollout", self.rollout).get("status") or {}
                 raise TimeoutError(f"{self.ns}: last rollout {ro.get('phase')} {ro.get('currentStepIndex')} "
                                    f"{ro.get('currentStepState')} {ro.get('message')}")
             with contextlib.suppress(TimeoutError):
@@ -293,24 +301,44 @@ def _ends_settle(prev: Event | None, e: Event) -> bool:
     return prev is not None and prev.kind == "Rollout" and prev.after.get("reason") == "Initializing"
 
 
-def attribute(events: list[Event], t0: float, t_end: float) -> list[Interval]:
-    """Charge every gap between the action and the end state to one actor (see the module docstring)."""
+def gives_cluster_work(e: Event) -> bool:
+    """One of our writes the cluster must act on: a spec change of a Deployment or ReplicaSet."""
+    return e.actor == "ours" and e.generation_changed and e.kind in ("Deployment", "ReplicaSet")
+
+
+def settle_wait(prev: Event | None, e: Event, prev_t: float) -> float:
+    """Seconds at the start of the ours-gap ``prev_t → e`` that are a designed timer: here the
+    whole gap when it ends the Initializing settle (see :func:`_ends_settle`), else none."""
+    return e.t - prev_t if _ends_settle(prev, e) and e.t - prev_t > INITIALIZING_SETTLE_SECONDS / 2 else 0.0
+
+
+def attribute(events: list[Event], t0: float, t_end: float, *,
+              gives_work: Callable[[Event], bool] = gives_cluster_work,
+              designed_wait: Callable[[Event | None, Event, float], float] = settle_wait) -> list[Interval]:
+    """Charge every gap between the action and the end state to one actor (see the module docstring).
+
+    ``gives_work`` says which of our writes hand the cluster new work; ``designed_wait`` how much of
+    a gap that would be ours is a designed timer instead ("fixed", split off the gap's start)."""
     evs = [e for e in events if t0 < e.t <= t_end and e.actor != "user"]
     out: list[Interval] = []
     prev_t, prev_desc = t0, "the action"
     prev: Event | None = None
     for i, e in enumerate(evs):
         who = e.actor
+        cause = f"{e.describe()} [{e.manager}] written {1000 * (e.t - prev_t):.0f} ms after {prev_desc}"
+        split = False
         if who == "ours":
             nxt_cluster = next((x.t for x in evs[i + 1:] if x.actor == "cluster"), None)
-            nxt_trigger = next((x.t for x in evs[i:] if x.actor == "ours" and x.generation_changed
-                                and x.kind in ("Deployment", "ReplicaSet")), None)
+            nxt_trigger = next((x.t for x in evs[i:] if gives_work(x)), None)
             if nxt_cluster is not None and (nxt_trigger is None or nxt_cluster < nxt_trigger):
                 who = "cluster"
-            elif _ends_settle(prev, e) and e.t - prev_t > INITIALIZING_SETTLE_SECONDS / 2:
-                who = "fixed"
-        cause = f"{e.describe()} [{e.manager}] written {1000 * (e.t - prev_t):.0f} ms after {prev_desc}"
-        out.append(Interval(prev_t, e.t, who, cause))
+            else:
+                fixed = min(max(designed_wait(prev, e, prev_t), 0.0), e.t - prev_t)
+                if fixed > 0:
+                    out.append(Interval(prev_t, prev_t + fixed, "fixed", cause))
+                    prev_t, split = prev_t + fixed, True
+        if not split or e.t > prev_t:
+            out.append(Interval(prev_t, e.t, who, cause))
         prev_t, prev_desc, prev = e.t, e.describe(), e
     return out
 
