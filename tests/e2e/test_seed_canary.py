@@ -348,3 +348,66 @@ def test_seed_ab_testing_header_then_plain_batches(manager: ManagerProcess, kc: 
     wait_for(lambda: kc.json("-n", ns, "get", "svc", "service-demo")["spec"], lambda s: s == svc_before,
              what="stable Service as the user wrote it")
     assert {r["NAME"] for r in table(kc("-n", ns, "get", "svc"))} == {"service-demo"}
+
+
+AB_CANARY_ROLLOUT = """
+apiVersion: rollouts.kruise.io/v1beta1
+kind: Rollout
+metadata:
+  name: ab-canary
+spec:
+  workloadRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: echoserver
+  strategy:
+    canary:
+      enableExtraWorkloadForCanary: true
+      steps:
+        - replicas: 1
+          matches:
+            - headers:
+                - name: user-agent
+                  type: Exact
+                  value: pc
+        - replicas: 50%
+          traffic: 50%
+        - replicas: 100%
+      trafficRoutings:
+        - service: echoserver
+          ingress:
+            name: echoserver
+"""
+
+
+def test_ab_testing_on_the_canary_style_then_weights(manager: ManagerProcess, kc: Kubectl, namespace: str) -> None:
+    """A/B on the extra canary Deployment: header rule only, then a weight replacing it, then stable."""
+    ns = namespace
+    kc("-n", ns, "apply", "-f", "-", input=WORKLOAD)
+    wait_for(lambda: deploys(kc, ns), lambda d: d == {"echoserver": ("5/5", "5", "5")}, what="5 pods")
+    kc("-n", ns, "apply", "-f", "-", input=AB_CANARY_ROLLOUT)
+    row = lambda: table(kc("-n", ns, "get", "rollout", "ab-canary"))[0]  # noqa: E731
+    wait_for(lambda: row()["STATUS"], lambda s: s == "Healthy", what="Healthy")
+
+    kc("-n", ns, "set", "env", "deployment/echoserver", "NODE_NAME=version2")
+    wait_for(lambda: (row()["CANARY_STEP"], row()["CANARY_STATE"]), lambda r: r == ("1", "StepPaused"),
+             timeout=90, what="step 1")
+    anns = kc.json("-n", ns, "get", "ingress", "echoserver-canary")["metadata"]["annotations"]
+    nginx = {k: v for k, v in anns.items() if k.startswith("nginx.ingress.kubernetes.io/canary")}
+    assert nginx == {CANARY: "true", HEADER: "user-agent", "nginx.ingress.kubernetes.io/canary-by-header-value": "pc"}
+    assert canary_view(kc, ns)[2] == ("1/1", "1", "1")
+
+    kc("kruise", "rollout", "approve", "rollout/ab-canary", "-n", ns)
+    wait_for(lambda: (row()["CANARY_STEP"], row()["CANARY_STATE"]), lambda r: r == ("2", "StepPaused"),
+             timeout=90, what="step 2")
+    anns = kc.json("-n", ns, "get", "ingress", "echoserver-canary")["metadata"]["annotations"]
+    nginx = {k: v for k, v in anns.items() if k.startswith("nginx.ingress.kubernetes.io/canary")}
+    assert nginx == {CANARY: "true", WEIGHT: "50"}  # the header rule is gone, the weight replaces it
+    assert canary_view(kc, ns)[2] == ("3/3", "3", "3")
+
+    kc("kruise", "rollout", "approve", "rollout/ab-canary", "-n", ns)
+    wait_for(lambda: (row()["STATUS"], row()["CANARY_STATE"]), lambda r: r == ("Healthy", "Completed"),
+             timeout=120, what="completed")
+    assert {r["NAME"] for r in table(kc("-n", ns, "get", "ingress"))} == {"echoserver"}
+    wait_for(lambda: deploys(kc, ns), lambda d: d == {"echoserver": ("5/5", "5", "5")}, timeout=60,
+             what="canary Deployment gone, 5 updated")
