@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 import yaml
 
-from rollouts.api import unsupported
 from tests.e2e.harness import KUBECTL, REPO, Kubectl, ManagerProcess
 
 from .test_admission_refusals import names
@@ -54,20 +53,12 @@ def test_seed_ab_yaml_verbatim_is_refused_naming_each_mistake(manager: ManagerPr
 
 def test_seed_ab_yaml_corrected_is_admitted(manager: ManagerProcess, kc: Kubectl, namespace: str) -> None:
     code, out = kubectl_file(kc, namespace, (DEMO / "rollout-ab-demo.yaml").read_text(), "apply")
-    if any("trafficRoutings" in row.field for row in unsupported.NOT_BUILT):
-        # Traffic routing not built yet: refused for that and for nothing else.
-        assert code != 0 and DENIED in out, out
-        assert "not yet supported by this controller" in out, out
-        for other in ("Unknown field", "Invalid value", "Required value"):
-            assert other not in out, out
-        assert names(kc, namespace) == []
-    else:
-        assert code == 0, out
-        assert names(kc, namespace) == ["rollouts-demo"]
-        stored = kc.json("-n", namespace, "get", "rollouts.v1alpha1.rollouts.kruise.io", "rollouts-demo", "-o", "json")
-        assert stored["spec"]["objectRef"]["workloadRef"]["name"] == "workload-demo"
-        header = stored["spec"]["strategy"]["canary"]["steps"][0]["matches"][0]["headers"][0]
-        assert header == {"name": "user-agent", "type": "Exact", "value": "pc"}
+    assert code == 0, out
+    assert names(kc, namespace) == ["rollouts-demo"]
+    stored = kc.json("-n", namespace, "get", "rollouts.v1alpha1.rollouts.kruise.io", "rollouts-demo", "-o", "json")
+    assert stored["spec"]["objectRef"]["workloadRef"]["name"] == "workload-demo"
+    header = stored["spec"]["strategy"]["canary"]["steps"][0]["matches"][0]["headers"][0]
+    assert header == {"name": "user-agent", "type": "Exact", "value": "pc"}
 
 
 def _ab(ns: str, name: str, *, steps: list[dict[str, Any]] | None = None,
