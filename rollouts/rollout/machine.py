@@ -7,7 +7,7 @@ actions the reconciler must perform. It never reads the clock and never performs
 The edge: :func:`reconcile_rollout` and :func:`settle` decode the Rollout's metadata and spec and the
 observed BatchRelease once (:func:`rollouts.rollout.model.as_rollout`); every function below reads
 typed fields. The stored status is decoded once too (:func:`rollouts.rollout.model.as_status`); each
-round edits a copy of the model it starts from (:func:`rollouts.api.wire.copy_model`), writing every
+round edits the model it starts from in place (:func:`settle` keeps the wire form it compares), writing every
 field through :func:`rollouts.api.wire.set_field` / :func:`~rollouts.api.wire.clear_field` so that its
 encoding is byte for byte the dict the machine used to build. The reconciler encodes the last round's
 model once, at the write edge; :attr:`Outcome.status` is that encoding for readers of the wire form.
@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -28,7 +29,16 @@ import attrs
 from rollouts.api.common import RolloutCondition
 from rollouts.api.status import CanaryStatus
 from rollouts.api.v1beta1.rollout import Rollout, RolloutStatus
-from rollouts.api.wire import clear_field, copy_model, get_field, identical, is_empty, set_field, to_dict, with_fields
+from rollouts.api.wire import (
+    clear_field,
+    copy_model,
+    from_dict,
+    get_field,
+    is_empty,
+    set_field,
+    to_dict,
+    with_fields,
+)
 from rollouts.rollout import actions as act
 from rollouts.rollout import model as m
 from rollouts.rollout.conditions import (
@@ -73,7 +83,8 @@ class Outcome:
 
     @functools.cached_property
     def status(self) -> Mapping[str, Any] | None:
-        """The status's wire form (encoded on first read; the reconciler encodes :attr:`model` itself)."""
+        """The status's wire form, encoded once (on first read: :func:`settle`'s comparison or the
+        reconciler's write). Read-only: the reconciler copies what it adds to it."""
         return to_dict(self.model) if self.model is not None else None
 
 
@@ -89,23 +100,24 @@ def _decoded(obs: m.Observation) -> m.Observation:
     return obs if br is obs.batch_release else attrs.evolve(obs, batch_release=br)
 
 
-def _round(rollout: Rollout, hash_value: str, stored: RolloutStatus, obs: m.Observation, now: datetime) -> Outcome:
-    """:func:`reconcile_rollout` on the decoded Rollout, its plan hash and its stored status (not edited)."""
+def _round(rollout: Rollout, hash_value: str, status: RolloutStatus, obs: m.Observation, now: datetime) -> Outcome:
+    """:func:`reconcile_rollout` on the decoded Rollout, its plan hash and the status it starts from,
+    which it edits in place and returns (callers keep the wire form of what they need to compare)."""
     rnd = Round()
     if hash_value != m.hash_annotation(rollout):
         rnd.actions.append(act.PatchHashAnnotation(hash_value))
-    stored_phase = stored.phase
-    status = calculate_rollout_status(rollout, stored, obs, now, hash_value)
-    if status is None:
+    stored_phase = status.phase
+    new = calculate_rollout_status(rollout, status, obs, now, hash_value)
+    if new is None:
         return Outcome(None, tuple(rnd.actions), DEFAULT_RECHECK_SECONDS)
     if stored_phase == m.PHASE_PROGRESSING:
-        progressing(rollout, status, obs, rnd, now, hash_value)
+        progressing(rollout, new, obs, rnd, now, hash_value)
     elif stored_phase == m.PHASE_TERMINATING:
-        _cleanup_phase(status, obs, rnd, "RolloutDeleting", terminating=True)
+        _cleanup_phase(new, obs, rnd, "RolloutDeleting", terminating=True)
     elif stored_phase == m.PHASE_DISABLING:
-        _cleanup_phase(status, obs, rnd, "RolloutDisabled", terminating=False)
-    mirror_step(status)
-    return Outcome(status, tuple(rnd.actions), rnd.requeue_after)
+        _cleanup_phase(new, obs, rnd, "RolloutDisabled", terminating=False)
+    mirror_step(new)
+    return Outcome(new, tuple(rnd.actions), rnd.requeue_after)
 
 
 #: Cycle guard for :func:`settle`; a whole step (approve → next batch requested) needs about 6 rounds.
@@ -116,27 +128,15 @@ MAX_CHAINED_ROUNDS = 12
 class Settled:
     """What :func:`settle` reached: the last round and the Rollout as that round saw it."""
 
-    #: The Rollout :func:`settle` was given.
-    rollout: Mapping[str, Any]
-    #: The status the last round started from (the decoded stored one when no round was chained).
-    stored: RolloutStatus
+    #: The Rollout with the status the last round started from (spec and metadata untouched).
+    view: Mapping[str, Any]
     #: The last round; its status is the one to write, its actions the ones to perform.
     outcome: Outcome
     #: Events of the earlier, in-memory rounds (emitted before ``outcome``'s actions).
     events: tuple[act.Action, ...] = ()
-    #: Whether rounds were chained (``stored`` is then not the Rollout's own status).
-    chained: bool = False
-
-    @functools.cached_property
-    def view(self) -> Mapping[str, Any]:
-        """The Rollout with the status the last round started from (spec and metadata untouched)."""
-        return {**self.rollout, "status": to_dict(self.stored)} if self.chained else self.rollout
 
 
-def settle(
-    rollout: Mapping[str, Any], obs: m.Observation, now: datetime, *, decoded: Rollout | None = None,
-    stored: RolloutStatus | None = None,
-) -> Settled:
+def settle(rollout: Mapping[str, Any], obs: m.Observation, now: datetime, *, decoded: Rollout | None = None) -> Settled:
     """Run rounds back to back while they change nothing but the status.
 
     Why: every round used to be persisted and the write's own watch event woke the next one, so an
@@ -148,26 +148,34 @@ def settle(
     round leaves the status as it found it (a wait), or after :data:`MAX_CHAINED_ROUNDS`. The
     phase-dispatch rule stays intact: each chained round dispatches on the phase its input holds.
 
-    ``decoded``: the caller's model of ``rollout``; ``stored``: the status to start from instead of
-    ``rollout``'s (a previous :class:`Settled`'s). Rounds pass models; nothing is encoded here.
+    The status is decoded once; each round edits the previous round's model in place. "As it found
+    it" compares wire forms: a round's encoding (:attr:`Outcome.status`, cached, so the reconciler's
+    write reuses it) against the one it started from. Why not copy the model per round and compare
+    models: a copy plus a presence-aware comparison cost more than this encode, which the write
+    needs anyway for the last round (bench/RESULTS.md, fourth pass).
     """
-    # Decoded (and hashed) once for every chained round.
+    view: Mapping[str, Any] = rollout
+    # Decoded (and hashed) once for every chained round; ``decoded``: the caller's model of ``rollout``.
     ro, obs = decoded if decoded is not None else m.as_rollout(rollout), _decoded(obs)
     hash_value = plan_hash(ro)
-    start = stored if stored is not None else m.as_status(rollout)
-    view, outcome = start, _round(ro, hash_value, start, obs, now)
+    outcome = _round(ro, hash_value, m.as_status(rollout), obs, now)
     events: list[act.Action] = []
     for _ in range(MAX_CHAINED_ROUNDS):
         if outcome.model is None or not all(isinstance(a, act.EmitEvent) for a in outcome.actions):
             break
-        if identical(outcome.model, view):
+        wire = outcome.status
+        if wire == (view.get("status") or _NO_STATUS):
             break
-        nxt = _round(ro, hash_value, outcome.model, obs, now)
-        if nxt.model is None:
+        nxt = _round(ro, hash_value, outcome.model, obs, now)  # edits outcome.model: ``wire`` is its snapshot
+        if nxt.model is None:  # unreachable today (the consistency check is the round's first)
+            outcome = attrs.evolve(outcome, model=from_dict(RolloutStatus, dict(wire or _NO_STATUS)))
             break
         events.extend(outcome.actions)
-        view, outcome = outcome.model, nxt
-    return Settled(rollout, view, outcome, tuple(events), chained=view is not start or stored is not None)
+        view, outcome = {**view, "status": wire}, nxt
+    return Settled(view, outcome, tuple(events))
+
+
+_NO_STATUS: Mapping[str, Any] = MappingProxyType({})
 
 
 def mirror_step(status: RolloutStatus) -> None:
@@ -180,10 +188,9 @@ def mirror_step(status: RolloutStatus) -> None:
 
 
 def calculate_rollout_status(
-    rollout: Rollout, stored: RolloutStatus, obs: m.Observation, now: datetime, hash_value: str
+    rollout: Rollout, status: RolloutStatus, obs: m.Observation, now: datetime, hash_value: str
 ) -> RolloutStatus | None:
-    """§4: the new status (a copy of ``stored``) with its phase; ``None`` means "retry later without writing"."""
-    status = copy_model(stored)
+    """§4: ``status`` (edited in place) with its phase; ``None`` means "retry later without writing"."""
     set_field(status, "observed_generation", m.generation(rollout))
     phase = status.phase
     if m.is_deleting(rollout):

@@ -32,7 +32,7 @@ from rollouts.api import keys
 from rollouts.api.decode import as_batch_release, as_rollout
 from rollouts.api.v1beta1.batchrelease import BatchRelease
 from rollouts.api.v1beta1.rollout import Rollout, RolloutStatus
-from rollouts.api.wire import copy_model, from_dict, to_dict
+from rollouts.api.wire import copy_model, from_dict
 from rollouts.controllers.common import (
     BATCHRELEASES,
     ROLLOUTS,
@@ -218,7 +218,7 @@ class RolloutReconciler:
             if not found:
                 break
             obs = attrs.evolve(obs, **found)  # type: ignore[arg-type]  # keys are Observation's bool flags
-            nxt = settle(view, obs, now, decoded=model, stored=settled.stored)
+            nxt = settle(settled.view, obs, now, decoded=model)
             events, settled = events + nxt.events, nxt
         return attrs.evolve(settled, events=events), routed
 
@@ -227,7 +227,7 @@ class RolloutReconciler:
         key: str, performed: set[str], routed: list[RoutingResult],
     ) -> dict[str, bool]:
         """Perform the not-yet-performed result-bearing actions of the last round; the flags now true."""
-        status = settled.outcome.model if settled.outcome.model is not None else settled.stored
+        status = settled.outcome.model if settled.outcome.model is not None else settled.view.get("status") or {}
         ctx = routing_context(model, status, revision_label_key=key)
         tasks = TrafficTasks(self.traffic.manager, ctx)
         pending: dict[str, list[act.Action]] = {}
@@ -240,8 +240,8 @@ class RolloutReconciler:
             performed.add(flag)
             for a in actions:  # e.g. RestoreStableService then PatchStableService: stop at the first wait
                 if isinstance(a, act.RunFinalising):
-                    done = await run_finalising(self.client, settled.rollout, deployment, br, wait_ready=a.wait_ready,
-                                                reason=a.reason, traffic=tasks, status=settled.stored)
+                    done = await run_finalising(self.client, settled.view, deployment, br, wait_ready=a.wait_ready,
+                                                reason=a.reason, traffic=tasks)
                 elif isinstance(a, act.ResetForContinuousRelease):
                     done = await reset_for_continuous_release(self.client, br, tasks)
                 else:
@@ -319,10 +319,15 @@ def with_routing(outcome: Outcome, routed: list[RoutingResult], init_problem: st
 
 
 def status_body(outcome: Outcome) -> dict[str, Any]:
-    """The status the reconciler writes: the last round's model encoded once (here, at the write
-    edge) with the zero values Go always serialises."""
-    assert outcome.model is not None
-    return with_go_zero_values(to_dict(outcome.model))
+    """The status the reconciler writes: the last round's model encoded once (:attr:`Outcome.status`,
+    which ``settle`` may already have computed) with the zero values Go always serialises. The
+    encoding is shared, so the two levels :func:`with_go_zero_values` fills are copied, not edited."""
+    wire = outcome.status
+    assert wire is not None
+    body = dict(wire)
+    if isinstance(body.get("canaryStatus"), dict):
+        body["canaryStatus"] = dict(body["canaryStatus"])
+    return with_go_zero_values(body)
 
 
 #: Status fields Go always serialises (no ``omitempty``); the CRD marks them required.

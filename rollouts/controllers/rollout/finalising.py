@@ -26,7 +26,6 @@ import attrs
 import structlog
 
 from rollouts.api.v1beta1.batchrelease import BatchRelease
-from rollouts.api.v1beta1.rollout import RolloutStatus
 from rollouts.api.wire import is_empty
 from rollouts.controllers.common import BATCHRELEASES
 from rollouts.controllers.rollout.workload import IN_PROGRESSING_ANNOTATION
@@ -116,12 +115,10 @@ async def resume_and_release(
 async def run_finalising(
     client: KubeApi, rollout: Mapping[str, Any], deployment: Mapping[str, Any] | None,
     br: BatchRelease | Mapping[str, Any] | None, *, wait_ready: bool, reason: str = "",
-    traffic: TrafficTasks = NO_TRAFFIC, status: RolloutStatus | None = None,
+    traffic: TrafficTasks = NO_TRAFFIC,
 ) -> bool:
-    """One round of §8 for a canary/partition Rollout; True when every task is complete.
-
-    ``status``: the status model the round started from (the reconciler's); ``rollout``'s own when None."""
-    if is_empty((status if status is not None else as_status(rollout)).canary_status):
+    """One round of §8 for a canary/partition Rollout; True when every task is complete."""
+    if is_empty(as_status(rollout).canary_status):
         return True
     await remove_in_progressing(client, deployment)
 
