@@ -284,20 +284,25 @@ def _unsupported(tp: Any, _value: Any) -> Any:
 _SCALARS: dict[Any, Decoder] = {IntOrString: _decode_intstr, bool: _decode_bool, int: _decode_int, str: _decode_str}
 
 
-_FieldPlan = tuple[str, str, bool, Decoder, typing.Callable[[], Any] | None, Any]
+_FieldPlan = tuple[str, str, bool, Decoder, typing.Callable[[], Any] | None, Any, type | None]
+_MISSING = object()
+#: Field types whose JSON values decode to themselves (checked inline: no decoder call per field).
+_SELF_DECODING = {str: str, int: int, bool: bool, str | None: str, int | None: int, bool | None: bool}
 
 
 @functools.cache
 def _plan(cls: type) -> tuple[tuple[_FieldPlan, ...], frozenset[str], tuple[tuple[str, Any, Any], ...]]:
-    """Per model class: (wire name, attribute, is pointer, decoder, default factory or None, default) per
-    field, the known wire names, and the other attributes with their defaults (``_extra`` excepted)."""
+    """Per model class: (wire name, attribute, is pointer, decoder, default factory or None, default,
+    the JSON type decoding to itself or None) per field, the known wire names, and the other
+    attributes with their defaults (``_extra`` excepted)."""
     defaults = {a.name: a.default for a in attrs.fields(cls)}
 
     def default(attr: str) -> tuple[typing.Callable[[], Any] | None, Any]:
         d = defaults[attr]
         return (d.factory, None) if isinstance(d, attrs.Factory) else (None, d)  # type: ignore[arg-type]
 
-    fields = tuple((f.meta.name, f.attr, f.pointer, _decoder(f.type), *default(f.attr)) for f in wire_fields(cls))
+    fields = tuple((f.meta.name, f.attr, f.pointer, _decoder(f.type), *default(f.attr), _SELF_DECODING.get(f.type))
+                   for f in wire_fields(cls))
     wire = {f.attr for f in wire_fields(cls)} | {"_extra"}
     others = tuple((n, *default(n)) for n in defaults if n not in wire)
     return fields, frozenset(f[0] for f in fields), others
@@ -305,21 +310,24 @@ def _plan(cls: type) -> tuple[tuple[_FieldPlan, ...], frozenset[str], tuple[tupl
 
 def _decode_model(cls: type, d: Any) -> Any:
     """Decode one object. Builds the instance slot by slot instead of through ``__init__`` (models
-    have no validators or post-init hooks; this halves the cost of decoding a Rollout status)."""
+    have no validators or post-init hooks) and sets scalars of the right JSON type without a decoder
+    call: together they halve the cost of decoding a Rollout status, which happens every reconcile."""
     if not isinstance(d, dict):
         raise _PathError(f"expected an object, got {_json_type(d)}")
     fields, known, others = _plan(cls)
     obj: Any = object.__new__(cls)
-    for name, attr, pointer, dec, factory, const in fields:  # declaration order: the first bad field is reported
-        v = d.get(name) if name in d else None
-        if v is None and (not pointer or name not in d):  # absent, or Go: null leaves a non-pointer field at zero
+    for name, attr, pointer, dec, factory, const, same in fields:  # declaration order: the first bad field is reported
+        v = d.get(name, _MISSING)
+        if type(v) is same:
+            setattr(obj, attr, v)
+        elif v is _MISSING or (v is None and not pointer):  # absent, or Go: null leaves a non-pointer at zero
             setattr(obj, attr, const if factory is None else factory())
-            continue
-        try:
-            setattr(obj, attr, dec(v))
-        except _PathError as e:
-            e.segments.append(name)
-            raise
+        else:
+            try:
+                setattr(obj, attr, dec(v))
+            except _PathError as e:
+                e.segments.append(name)
+                raise
     for attr, factory, const in others:
         setattr(obj, attr, const if factory is None else factory())
     present = known.intersection(d)
@@ -538,11 +546,12 @@ def set_field(obj: WireModel, attr: str, value: Any) -> None:
     An object built in Python (Go semantics) first has its presence made explicit, so the fields it
     would have written keep being written."""
     setattr(obj, attr, value)
-    present = obj._present if obj._present is not None else _emitted(obj)
+    present = obj._present
     name = _wire_names(type(obj))[attr]
-    if name not in present:
-        present = present | {name}
-    obj._present = present
+    if present is None:
+        obj._present = _emitted(obj) | {name}
+    elif name not in present:
+        obj._present = present | {name}
 
 
 @_cache_by_class
