@@ -5,9 +5,9 @@ Why reproduce quirks: the Initializing "settle" wait is measured from the Progre
 condition. Changing that would change observable timing of continuous releases.
 
 The machine edits the typed :class:`~rollouts.api.v1beta1.rollout.RolloutStatus`; every write goes
-through :func:`rollouts.api.wire.set_field` so that the zero values the wire dict used to carry
+through :func:`rollouts.api.edit.set_field` so that the zero values the wire dict used to carry
 (``conditions: []``, ``reason: ""``) are still written. A field the stored condition lacks reads as
-``None`` here (:func:`~rollouts.api.wire.get_field`), as it did from the dict, so a hand-edited
+``None`` here (:func:`~rollouts.api.edit.get_field`), as it did from the dict, so a hand-edited
 condition compares exactly as before. Known difference from the dict code: a stored condition without
 ``lastTransitionTime`` that is modified keeps it absent, where the dict code wrote ``null`` (the model
 has no "present but null"); no reconcile of ours writes such a condition.
@@ -25,8 +25,9 @@ from typing import Any
 import attrs
 
 from rollouts.api.common import RolloutCondition
+from rollouts.api.edit import copy_model, get_field, set_field
 from rollouts.api.v1beta1.rollout import RolloutStatus
-from rollouts.api.wire import copy_model, from_dict, get_field, set_field, to_dict
+from rollouts.api.wire import from_dict, to_dict
 from rollouts.rollout.model import format_time
 
 PROGRESSING = "Progressing"

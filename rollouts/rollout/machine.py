@@ -8,7 +8,7 @@ The edge: :func:`reconcile_rollout` and :func:`settle` decode the Rollout's meta
 observed BatchRelease once (:func:`rollouts.rollout.model.as_rollout`); every function below reads
 typed fields. The stored status is decoded once too (:func:`rollouts.rollout.model.as_status`); each
 round edits the model it starts from in place (:func:`settle` keeps the wire form it compares), writing every
-field through :func:`rollouts.api.wire.set_field` / :func:`~rollouts.api.wire.clear_field` so that its
+field through :func:`rollouts.api.edit.set_field` / :func:`~rollouts.api.edit.clear_field` so that its
 encoding is byte for byte the dict the machine used to build. The reconciler encodes the last round's
 model once, at the write edge; :attr:`Outcome.status` is that encoding for readers of the wire form.
 
@@ -27,18 +27,10 @@ from typing import Any
 import attrs
 
 from rollouts.api.common import RolloutCondition
+from rollouts.api.edit import clear_field, copy_model, get_field, is_empty, set_field, with_fields
 from rollouts.api.status import CanaryStatus
 from rollouts.api.v1beta1.rollout import Rollout, RolloutStatus
-from rollouts.api.wire import (
-    clear_field,
-    copy_model,
-    from_dict,
-    get_field,
-    is_empty,
-    set_field,
-    to_dict,
-    with_fields,
-)
+from rollouts.api.wire import from_dict, to_dict
 from rollouts.rollout import actions as act
 from rollouts.rollout import model as m
 from rollouts.rollout.conditions import (

@@ -20,9 +20,10 @@ import attrs
 
 from rollouts.api import keys
 from rollouts.api.decode import as_batch_release, as_rollout  # noqa: F401 (used as m.as_batch_release)
+from rollouts.api.edit import with_fields
 from rollouts.api.v1beta1.batchrelease import BatchRelease
 from rollouts.api.v1beta1.rollout import CanaryStep, CanaryStrategy, Rollout, RolloutStatus
-from rollouts.api.wire import from_dict, with_fields
+from rollouts.api.wire import from_dict
 from rollouts.release.batch import planned_batch_replicas
 
 # Phases (status.phase)

@@ -2,7 +2,7 @@
 
 One call runs one reconcile round of the ``InRolling`` "normal rolling" branch: it reads the typed
 Rollout and BatchRelease (decoded once at the edge, :mod:`rollouts.rollout.model`), edits the
-sub-status model (``status.canaryStatus``, every write through :func:`rollouts.api.wire.set_field`)
+sub-status model (``status.canaryStatus``, every write through :func:`rollouts.api.edit.set_field`)
 and appends intended actions to a :class:`Round`. Each
 round performs at most one state transition (plus the documented fall-throughs), because the
 status write itself triggers the next reconcile; timed waits request a requeue instead.
@@ -17,11 +17,12 @@ from typing import Any
 import attrs
 
 from rollouts.api import keys
+from rollouts.api.edit import has_field, set_field
 from rollouts.api.intstr import wire_value
 from rollouts.api.status import CanaryStatus
 from rollouts.api.v1beta1.batchrelease import BatchRelease, BatchReleaseStatus
 from rollouts.api.v1beta1.rollout import CanaryStep, Rollout, RolloutStatus
-from rollouts.api.wire import has_field, is_present, set_field, to_dict
+from rollouts.api.wire import is_present, to_dict
 from rollouts.release.batch import planned_batch_replicas
 from rollouts.release.plan import plan_hash
 from rollouts.rollout import actions as act

@@ -18,9 +18,10 @@ from datetime import datetime
 from typing import Any, Final
 
 from rollouts.api.decode import as_rollout
+from rollouts.api.edit import clear_field, set_field
 from rollouts.api.unsupported import unsupported_message
 from rollouts.api.v1beta1.rollout import Rollout
-from rollouts.api.wire import DecodeError, clear_field, set_field, to_dict
+from rollouts.api.wire import DecodeError, to_dict
 from rollouts.objects import meta as objmeta
 from rollouts.rollout import model as m
 from rollouts.rollout.conditions import PROGRESSING, get_condition, new_condition, remove_condition, set_condition

@@ -30,9 +30,10 @@ import structlog
 
 from rollouts.api import keys
 from rollouts.api.decode import as_batch_release, as_rollout
+from rollouts.api.edit import copy_model
 from rollouts.api.v1beta1.batchrelease import BatchRelease
 from rollouts.api.v1beta1.rollout import Rollout, RolloutStatus
-from rollouts.api.wire import copy_model, from_dict
+from rollouts.api.wire import from_dict
 from rollouts.controllers.common import (
     BATCHRELEASES,
     ROLLOUTS,

@@ -25,8 +25,8 @@ from typing import Any
 import attrs
 import structlog
 
+from rollouts.api.edit import is_empty
 from rollouts.api.v1beta1.batchrelease import BatchRelease
-from rollouts.api.wire import is_empty
 from rollouts.controllers.common import BATCHRELEASES
 from rollouts.controllers.rollout.workload import IN_PROGRESSING_ANNOTATION
 from rollouts.controllers.workloads import resource_of

@@ -29,9 +29,10 @@ from typing import Any, Final
 import attrs
 
 from rollouts.api import keys
+from rollouts.api.edit import set_field, with_fields
 from rollouts.api.status import CanaryStatus
 from rollouts.api.v1beta1.rollout import CanaryStep, CanaryStrategy, Rollout, RolloutStatus
-from rollouts.api.wire import from_dict, set_field, with_fields
+from rollouts.api.wire import from_dict
 from rollouts.rollout import actions as act
 from rollouts.rollout import model as m
 from rollouts.rollout.conditions import PROGRESSING, get_condition, set_progressing_message

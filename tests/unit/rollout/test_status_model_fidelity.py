@@ -3,7 +3,7 @@
 Every status the machine writes over the seed walkthrough (chained and unchained rounds, a
 continuous release in the middle) must survive decode → encode through the v1beta1 model byte for
 byte: the machine decodes the stored status, edits the model and the reconciler encodes it. The
-second test pins why every write goes through ``wire.set_field``: a status built in Python with
+second test pins why every write goes through ``edit.set_field`` (rollouts/api/edit.py): a status built in Python with
 Go's omitempty rules drops fields the machine writes explicitly.
 """
 

@@ -1,4 +1,4 @@
-"""Editing decoded models: the presence helpers the Rollout status relies on (rollouts/api/wire.py).
+"""Editing decoded models: the presence helpers the Rollout status relies on (rollouts/api/edit.py).
 
 The machine used to edit the wire dict; it now edits ``RolloutStatus`` and the reconciler encodes it.
 These pin the dict operations each helper stands for: ``d[k] = zero`` (set_field), ``d.pop(k)``
@@ -8,19 +8,10 @@ These pin the dict operations each helper stands for: ``d[k] = zero`` (set_field
 from __future__ import annotations
 
 from rollouts.api.common import RolloutCondition
+from rollouts.api.edit import clear_field, copy_model, get_field, has_field, is_empty, set_field, with_fields
 from rollouts.api.status import CanaryStatus
 from rollouts.api.v1beta1.rollout import RolloutStatus
-from rollouts.api.wire import (
-    clear_field,
-    copy_model,
-    from_dict,
-    get_field,
-    has_field,
-    is_empty,
-    set_field,
-    to_dict,
-    with_fields,
-)
+from rollouts.api.wire import from_dict, to_dict
 
 
 def test_set_field_writes_a_zero_value_that_plain_assignment_would_drop() -> None:
