@@ -46,18 +46,38 @@ def _emitted(obj: WireModel) -> frozenset[str]:
     return frozenset(f.meta.name for f in wire_fields(type(obj)) if _should_emit(obj, f, getattr(obj, f.attr)))
 
 
+#: Edits through :func:`set_field` / :func:`clear_field` that may have changed an object's wire form,
+#: since import; it only grows. Read with :func:`edit_count` around a synchronous computation: an
+#: unchanged count proves nothing was edited through these helpers (a counted edit may still have
+#: been a no-op, so a changed count proves nothing). ``settle`` uses it to skip encoding a round that
+#: wrote nothing.
+_edits = 0
+
+_SCALARS = frozenset({str, int, bool, float, type(None)})
+
+
+def edit_count() -> int:
+    return _edits
+
+
 def set_field(obj: WireModel, attr: str, value: Any) -> None:
     """``obj.attr = value``, written on encode even when zero (the dict code's ``d[key] = value``).
 
     An object built in Python (Go semantics) first has its presence made explicit, so the fields it
     would have written keep being written."""
+    global _edits
+    old = getattr(obj, attr)
     setattr(obj, attr, value)
     present = obj._present
     name = _wire_names(type(obj))[attr]
     if present is None:
         obj._present = _emitted(obj) | {name}
+        _edits += 1
     elif name not in present:
         obj._present = present | {name}
+        _edits += 1
+    elif old is not value and not (type(value) in _SCALARS and type(old) is type(value) and old == value):
+        _edits += 1  # models and lists always count: their ``==`` ignores presence
 
 
 @_cache_by_class
@@ -72,10 +92,12 @@ def _defaults(cls: type) -> dict[str, typing.Callable[[], Any]]:
 
 def clear_field(obj: WireModel, attr: str) -> None:
     """Remove ``attr`` (the dict code's ``d.pop(key)``): reset to its default and not written on encode."""
+    global _edits
     default = _defaults(type(obj))[attr]()
     present = obj._present if obj._present is not None else _emitted(obj)
     setattr(obj, attr, default)
     obj._present = present - {_wire_names(type(obj))[attr]}
+    _edits += 1
 
 
 def has_field(obj: WireModel, attr: str) -> bool:

@@ -18,7 +18,6 @@ the start of the round*, so a phase computed in this round takes effect in the n
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -27,7 +26,7 @@ from typing import Any
 import attrs
 
 from rollouts.api.common import RolloutCondition
-from rollouts.api.edit import clear_field, copy_model, get_field, is_empty, set_field, with_fields
+from rollouts.api.edit import clear_field, copy_model, edit_count, get_field, is_empty, set_field, with_fields
 from rollouts.api.status import CanaryStatus
 from rollouts.api.v1beta1.rollout import Rollout, RolloutStatus
 from rollouts.api.wire import from_dict, to_dict
@@ -72,12 +71,16 @@ class Outcome:
     model: RolloutStatus | None
     actions: tuple[act.Action, ...] = ()
     requeue_after: float | None = None
+    #: ``model``'s wire form once known (:attr:`status`); ``settle`` passes the one it already holds.
+    _wire: Mapping[str, Any] | None = attrs.field(default=None, eq=False, repr=False, alias="wire")
 
-    @functools.cached_property
+    @property
     def status(self) -> Mapping[str, Any] | None:
         """The status's wire form, encoded once (on first read: :func:`settle`'s comparison or the
         reconciler's write). Read-only: the reconciler copies what it adds to it."""
-        return to_dict(self.model) if self.model is not None else None
+        if self._wire is None and self.model is not None:
+            object.__setattr__(self, "_wire", to_dict(self.model))  # a cache: frozen for everything else
+        return self._wire
 
 
 def reconcile_rollout(rollout: Mapping[str, Any], obs: m.Observation, now: datetime) -> Outcome:
@@ -142,25 +145,32 @@ def settle(rollout: Mapping[str, Any], obs: m.Observation, now: datetime, *, dec
 
     The status is decoded once; each round edits the previous round's model in place. "As it found
     it" compares wire forms: a round's encoding (:attr:`Outcome.status`, cached, so the reconciler's
-    write reuses it) against the one it started from. Why not copy the model per round and compare
-    models: a copy plus a presence-aware comparison cost more than this encode, which the write
-    needs anyway for the last round (bench/RESULTS.md, fourth pass).
+    write reuses it) against the one it started from, except for a round that edited nothing
+    (:func:`rollouts.api.edit.edit_count` unchanged), whose wire form is its input's. Why not copy
+    the model per round and compare models: a copy plus a presence-aware comparison cost more than
+    this encode, which the write needs anyway for the last round (bench/RESULTS.md, fourth pass).
     """
     view: Mapping[str, Any] = rollout
     # Decoded (and hashed) once for every chained round; ``decoded``: the caller's model of ``rollout``.
     ro, obs = decoded if decoded is not None else m.as_rollout(rollout), _decoded(obs)
     hash_value = plan_hash(ro)
-    outcome = _round(ro, hash_value, m.as_status(rollout), obs, now)
+    start, edits = m.as_status(rollout), edit_count()
+    outcome = _round(ro, hash_value, start, obs, now)
     events: list[act.Action] = []
     for _ in range(MAX_CHAINED_ROUNDS):
-        if outcome.model is None or not all(isinstance(a, act.EmitEvent) for a in outcome.actions):
+        model = outcome.model
+        if model is None or not all(isinstance(a, act.EmitEvent) for a in outcome.actions):
+            break
+        if model is start and edit_count() == edits:  # the round wrote nothing: its wire form is its input's
+            outcome = attrs.evolve(outcome, wire=view.get("status") or _NO_STATUS)
             break
         wire = outcome.status
         if wire == (view.get("status") or _NO_STATUS):
             break
-        nxt = _round(ro, hash_value, outcome.model, obs, now)  # edits outcome.model: ``wire`` is its snapshot
+        start, edits = model, edit_count()
+        nxt = _round(ro, hash_value, start, obs, now)  # edits outcome.model: ``wire`` is its snapshot
         if nxt.model is None:  # unreachable today (the consistency check is the round's first)
-            outcome = attrs.evolve(outcome, model=from_dict(RolloutStatus, dict(wire or _NO_STATUS)))
+            outcome = attrs.evolve(outcome, model=from_dict(RolloutStatus, dict(wire or _NO_STATUS)), wire=wire)
             break
         events.extend(outcome.actions)
         view, outcome = {**view, "status": wire}, nxt

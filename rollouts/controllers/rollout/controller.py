@@ -316,7 +316,7 @@ def with_routing(outcome: Outcome, routed: list[RoutingResult], init_problem: st
     if init_problem and status.phase == PHASE_PROGRESSING and cond is not None and cond.reason == REASON_INITIALIZING:
         set_progressing_message(status, init_problem, now)
     waits = [w for w in [outcome.requeue_after, *(r.requeue_after for r in unfinished)] if w is not None]
-    return attrs.evolve(outcome, model=status, requeue_after=min(waits) if waits else None)
+    return attrs.evolve(outcome, model=status, wire=None, requeue_after=min(waits) if waits else None)
 
 
 def status_body(outcome: Outcome) -> dict[str, Any]:
