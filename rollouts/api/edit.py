@@ -102,7 +102,11 @@ def clear_field(obj: WireModel, attr: str) -> None:
 
 def has_field(obj: WireModel, attr: str) -> bool:
     """Whether encoding ``obj`` writes ``attr`` (the dict code's ``key in d``)."""
-    return _should_emit(obj, _fields_by_attr(type(obj))[attr], getattr(obj, attr))
+    v = getattr(obj, attr)
+    present = obj._present
+    if present is not None and v is not None and _wire_names(type(obj))[attr] in present:
+        return True  # the common case, without the general rule's lookups
+    return _should_emit(obj, _fields_by_attr(type(obj))[attr], v)
 
 
 def get_field(obj: WireModel, attr: str) -> Any:
@@ -123,10 +127,12 @@ M = typing.TypeVar("M", bound=WireModel)
 def with_fields(cls: type[M], **values: Any) -> M:
     """A model whose wire form is exactly ``values`` (as if decoded from them): zero values included,
     fields not named absent. What the dict code's literal ``{"key": value, ...}`` wrote."""
-    obj = cls(**values)
+    obj: Any = object.__new__(cls)  # as the decoder builds objects (no validators or hooks on models)
+    for name, make in _defaults(cls).items():
+        setattr(obj, name, values[name] if name in values else make())
     names = _wire_names(cls)
     obj._present = frozenset(names[k] for k in values)
-    return obj
+    return typing.cast(M, obj)
 
 
 _IMMUTABLE_TYPES = (str, int, bool, str | None, int | None, bool | None, IntOrString, IntOrString | None)
