@@ -8,7 +8,16 @@ These pin the dict operations each helper stands for: ``d[k] = zero`` (set_field
 from __future__ import annotations
 
 from rollouts.api.common import RolloutCondition
-from rollouts.api.edit import clear_field, copy_model, get_field, has_field, is_empty, set_field, with_fields
+from rollouts.api.edit import (
+    clear_field,
+    copy_model,
+    edit_count,
+    get_field,
+    has_field,
+    is_empty,
+    set_field,
+    with_fields,
+)
 from rollouts.api.status import CanaryStatus
 from rollouts.api.v1beta1.rollout import RolloutStatus
 from rollouts.api.wire import from_dict, to_dict
@@ -63,3 +72,17 @@ def test_copy_model_is_deep_and_keeps_presence_and_unknown_fields() -> None:
     dup.canary_status.stable_revision = "s"  # type: ignore[union-attr]
     dup._extra["future"]["k"] = "changed"
     assert to_dict(status) == wire
+
+
+def test_edit_count_moves_on_every_edit_that_may_change_the_wire_form_and_not_on_a_same_value() -> None:
+    """``settle`` skips encoding a round when the count did not move, so a real change must move it."""
+    status = from_dict(RolloutStatus, {"phase": "Healthy", "conditions": []})
+    before = edit_count()
+    set_field(status, "phase", "Healthy")  # same scalar, already present
+    assert edit_count() == before
+    set_field(status, "conditions", [])  # lists (and models) always count: their == ignores presence
+    assert edit_count() == before + 1
+    set_field(status, "observed_generation", 0)  # a zero value becoming present
+    set_field(status, "phase", "Progressing")
+    clear_field(status, "message")
+    assert edit_count() == before + 4
