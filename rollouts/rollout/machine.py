@@ -6,7 +6,11 @@ actions the reconciler must perform. It never reads the clock and never performs
 
 The edge: :func:`reconcile_rollout` and :func:`settle` decode the Rollout's metadata and spec and the
 observed BatchRelease once (:func:`rollouts.rollout.model.as_rollout`); every function below reads
-typed fields. The status is still the wire dict, copied from the stored one and edited in place.
+typed fields. The stored status is decoded once too (:func:`rollouts.rollout.model.as_status`); each
+round edits the model it starts from in place (:func:`settle` keeps the wire form it compares), writing every
+field through :func:`rollouts.api.edit.set_field` / :func:`~rollouts.api.edit.clear_field` so that its
+encoding is byte for byte the dict the machine used to build. The reconciler encodes the last round's
+model once, at the write edge; :attr:`Outcome.status` is that encoding for readers of the wire form.
 
 Faithful to upstream: the dispatch on Progressing/Terminating/Disabling uses the phase *stored at
 the start of the round*, so a phase computed in this round takes effect in the next one.
@@ -16,19 +20,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 import attrs
 
-from rollouts.api.v1beta1.rollout import Rollout
-from rollouts.api.wire import json_copy
+from rollouts.api.common import RolloutCondition
+from rollouts.api.edit import clear_field, copy_model, edit_count, get_field, is_empty, set_field, with_fields
+from rollouts.api.status import CanaryStatus
+from rollouts.api.v1beta1.rollout import Rollout, RolloutStatus
+from rollouts.api.wire import from_dict, to_dict
 from rollouts.rollout import actions as act
 from rollouts.rollout import model as m
 from rollouts.rollout.conditions import (
     PROGRESSING,
     SUCCEEDED,
     TERMINATING,
-    get_condition,
+    find_condition,
     new_condition,
     remove_condition,
     set_condition,
@@ -60,15 +68,25 @@ class Outcome:
     """Result of one round."""
 
     #: Status to write (``None`` → "retry": do not write, requeue after ``requeue_after``).
-    status: Mapping[str, Any] | None
+    model: RolloutStatus | None
     actions: tuple[act.Action, ...] = ()
     requeue_after: float | None = None
+    #: ``model``'s wire form once known (:attr:`status`); ``settle`` passes the one it already holds.
+    _wire: Mapping[str, Any] | None = attrs.field(default=None, eq=False, repr=False, alias="wire")
+
+    @property
+    def status(self) -> Mapping[str, Any] | None:
+        """The status's wire form, encoded once (on first read: :func:`settle`'s comparison or the
+        reconciler's write). Read-only: the reconciler copies what it adds to it."""
+        if self._wire is None and self.model is not None:
+            object.__setattr__(self, "_wire", to_dict(self.model))  # a cache: frozen for everything else
+        return self._wire
 
 
 def reconcile_rollout(rollout: Mapping[str, Any], obs: m.Observation, now: datetime) -> Outcome:
     """Compute one round: hash annotation, phase, Progressing reasons, step machine, mirrors."""
     ro = m.as_rollout(rollout)
-    return _round(ro, plan_hash(ro), rollout.get("status") or {}, _decoded(obs), now)
+    return _round(ro, plan_hash(ro), m.as_status(rollout), _decoded(obs), now)
 
 
 def _decoded(obs: m.Observation) -> m.Observation:
@@ -77,23 +95,24 @@ def _decoded(obs: m.Observation) -> m.Observation:
     return obs if br is obs.batch_release else attrs.evolve(obs, batch_release=br)
 
 
-def _round(rollout: Rollout, hash_value: str, stored: Mapping[str, Any], obs: m.Observation, now: datetime) -> Outcome:
-    """:func:`reconcile_rollout` on the decoded Rollout, its plan hash and its stored status dict."""
+def _round(rollout: Rollout, hash_value: str, status: RolloutStatus, obs: m.Observation, now: datetime) -> Outcome:
+    """:func:`reconcile_rollout` on the decoded Rollout, its plan hash and the status it starts from,
+    which it edits in place and returns (callers keep the wire form of what they need to compare)."""
     rnd = Round()
     if hash_value != m.hash_annotation(rollout):
         rnd.actions.append(act.PatchHashAnnotation(hash_value))
-    stored_phase = stored.get("phase", "")
-    status = calculate_rollout_status(rollout, stored, obs, now, hash_value)
-    if status is None:
+    stored_phase = status.phase
+    new = calculate_rollout_status(rollout, status, obs, now, hash_value)
+    if new is None:
         return Outcome(None, tuple(rnd.actions), DEFAULT_RECHECK_SECONDS)
     if stored_phase == m.PHASE_PROGRESSING:
-        progressing(rollout, status, obs, rnd, now, hash_value)
+        progressing(rollout, new, obs, rnd, now, hash_value)
     elif stored_phase == m.PHASE_TERMINATING:
-        _cleanup_phase(status, obs, rnd, "RolloutDeleting", terminating=True)
+        _cleanup_phase(new, obs, rnd, "RolloutDeleting", terminating=True)
     elif stored_phase == m.PHASE_DISABLING:
-        _cleanup_phase(status, obs, rnd, "RolloutDisabled", terminating=False)
-    mirror_step(status)
-    return Outcome(status, tuple(rnd.actions), rnd.requeue_after)
+        _cleanup_phase(new, obs, rnd, "RolloutDisabled", terminating=False)
+    mirror_step(new)
+    return Outcome(new, tuple(rnd.actions), rnd.requeue_after)
 
 
 #: Cycle guard for :func:`settle`; a whole step (approve → next batch requested) needs about 6 rounds.
@@ -123,84 +142,106 @@ def settle(rollout: Mapping[str, Any], obs: m.Observation, now: datetime, *, dec
     for anything beyond events (its I/O must happen before anything is computed from it), when a
     round leaves the status as it found it (a wait), or after :data:`MAX_CHAINED_ROUNDS`. The
     phase-dispatch rule stays intact: each chained round dispatches on the phase its input holds.
+
+    The status is decoded once; each round edits the previous round's model in place. "As it found
+    it" compares wire forms: a round's encoding (:attr:`Outcome.status`, cached, so the reconciler's
+    write reuses it) against the one it started from, except for a round that edited nothing
+    (:func:`rollouts.api.edit.edit_count` unchanged), whose wire form is its input's. Why not copy
+    the model per round and compare models: a copy plus a presence-aware comparison cost more than
+    this encode, which the write needs anyway for the last round (bench/RESULTS.md, fourth pass).
     """
     view: Mapping[str, Any] = rollout
     # Decoded (and hashed) once for every chained round; ``decoded``: the caller's model of ``rollout``.
     ro, obs = decoded if decoded is not None else m.as_rollout(rollout), _decoded(obs)
     hash_value = plan_hash(ro)
-    outcome = _round(ro, hash_value, view.get("status") or {}, obs, now)
+    start, edits = m.as_status(rollout), edit_count()
+    outcome = _round(ro, hash_value, start, obs, now)
     events: list[act.Action] = []
     for _ in range(MAX_CHAINED_ROUNDS):
-        if outcome.status is None or not all(isinstance(a, act.EmitEvent) for a in outcome.actions):
+        model = outcome.model
+        if model is None or not all(isinstance(a, act.EmitEvent) for a in outcome.actions):
             break
-        if outcome.status == (view.get("status") or {}):
+        if model is start and edit_count() == edits:  # the round wrote nothing: its wire form is its input's
+            outcome = attrs.evolve(outcome, wire=view.get("status") or _NO_STATUS)
             break
-        nxt_view = {**view, "status": json_copy(dict(outcome.status))}
-        nxt = _round(ro, hash_value, nxt_view["status"], obs, now)
-        if nxt.status is None:
+        wire = outcome.status
+        if wire == (view.get("status") or _NO_STATUS):
+            break
+        start, edits = model, edit_count()
+        nxt = _round(ro, hash_value, start, obs, now)  # edits outcome.model: ``wire`` is its snapshot
+        if nxt.model is None:  # unreachable today (the consistency check is the round's first)
+            outcome = attrs.evolve(outcome, model=from_dict(RolloutStatus, dict(wire or _NO_STATUS)), wire=wire)
             break
         events.extend(outcome.actions)
-        view, outcome = nxt_view, nxt
+        view, outcome = {**view, "status": wire}, nxt
     return Settled(view, outcome, tuple(events))
 
 
-def mirror_step(status: dict[str, Any]) -> None:
+_NO_STATUS: Mapping[str, Any] = MappingProxyType({})
+
+
+def mirror_step(status: RolloutStatus) -> None:
     """Copy sub-status index/state to the v1beta1 top-level fields (§1 step 7)."""
-    sub = status.get(m.SUB_STATUS)
-    if sub:
-        status["currentStepIndex"] = sub.get("currentStepIndex", 0)
-        status["currentStepState"] = sub.get("currentStepState", "")
+    sub = status.canary_status
+    if not is_empty(sub):
+        assert sub is not None
+        set_field(status, "current_step_index", sub.current_step_index)
+        set_field(status, "current_step_state", sub.current_step_state)
 
 
 def calculate_rollout_status(
-    rollout: Rollout, stored: Mapping[str, Any], obs: m.Observation, now: datetime, hash_value: str
-) -> dict[str, Any] | None:
-    """§4: the new status (a copy of ``stored``) with its phase; ``None`` means "retry later without writing"."""
-    status: dict[str, Any] = json_copy(dict(stored))
-    status["observedGeneration"] = m.generation(rollout)
-    phase = status.get("phase", "")
+    rollout: Rollout, status: RolloutStatus, obs: m.Observation, now: datetime, hash_value: str
+) -> RolloutStatus | None:
+    """§4: ``status`` (edited in place) with its phase; ``None`` means "retry later without writing"."""
+    set_field(status, "observed_generation", m.generation(rollout))
+    phase = status.phase
     if m.is_deleting(rollout):
         if phase != m.PHASE_TERMINATING:
-            status["phase"] = m.PHASE_TERMINATING
+            set_field(status, "phase", m.PHASE_TERMINATING)
             set_condition(status, new_condition(TERMINATING, "True", "InTerminating", MSG_TERMINATING, now))
         return status
     if m.is_disabled(rollout) and phase not in (m.PHASE_DISABLED, m.PHASE_DISABLING):
         if phase == m.PHASE_PROGRESSING:
-            status.update(phase=m.PHASE_DISABLING, message=MSG_DISABLING)
+            _set_phase(status, m.PHASE_DISABLING, MSG_DISABLING)
         else:
-            status.update(phase=m.PHASE_DISABLED, message=MSG_DISABLED)
-    if not status.get("phase"):
-        status["phase"] = m.PHASE_INITIAL
+            _set_phase(status, m.PHASE_DISABLED, MSG_DISABLED)
+    if not status.phase:
+        set_field(status, "phase", m.PHASE_INITIAL)
     wl = obs.workload
     if not wl.found:
         if m.is_disabled(rollout):
             return status
-        return {"observedGeneration": status["observedGeneration"], "phase": m.PHASE_INITIAL,
-                "message": wl.missing or MSG_NOT_FOUND}
+        return with_fields(RolloutStatus, observed_generation=status.observed_generation, phase=m.PHASE_INITIAL,
+                           message=wl.missing or MSG_NOT_FOUND)
     if not wl.status_consistent:
         return None
-    sub = status.get(m.SUB_STATUS)
-    if sub and sub.get("canaryRevision") == wl.canary_revision:
-        sub["observedRolloutID"] = _refreshed_rollout_id(sub, wl)
-        sub["observedWorkloadGeneration"] = wl.generation
-    phase = status["phase"]
+    sub = status.canary_status
+    if sub is not None and not is_empty(sub) and sub.canary_revision == wl.canary_revision:
+        set_field(sub, "observed_rollout_id", _refreshed_rollout_id(sub, wl))
+        set_field(sub, "observed_workload_generation", wl.generation)
+    phase = status.phase
     if phase == m.PHASE_INITIAL:
-        status.update(phase=m.PHASE_HEALTHY, message=MSG_HEALTHY)
+        _set_phase(status, m.PHASE_HEALTHY, MSG_HEALTHY)
     elif phase == m.PHASE_HEALTHY:
         if wl.in_progressing:
-            status["phase"] = m.PHASE_PROGRESSING
+            set_field(status, "phase", m.PHASE_PROGRESSING)
             set_condition(status, new_condition(PROGRESSING, "True", m.REASON_INITIALIZING, MSG_IN_PROGRESSING, now))
-            status["message"] = MSG_IN_PROGRESSING
+            set_field(status, "message", MSG_IN_PROGRESSING)
             remove_condition(status, SUCCEEDED)
-        elif not sub:
-            status[m.SUB_STATUS] = _completed_sub_status(rollout, wl)
-            status["message"] = MSG_DEPLOYED
+        elif is_empty(sub):
+            set_field(status, "canary_status", _completed_sub_status(rollout, wl))
+            set_field(status, "message", MSG_DEPLOYED)
     elif phase == m.PHASE_DISABLED and not m.is_disabled(rollout):
-        status.update(phase=m.PHASE_HEALTHY, message=MSG_HEALTHY)
+        _set_phase(status, m.PHASE_HEALTHY, MSG_HEALTHY)
     return status
 
 
-def _refreshed_rollout_id(sub: Mapping[str, Any], wl: m.WorkloadObservation) -> str:
+def _set_phase(status: RolloutStatus, phase: str, message: str) -> None:
+    set_field(status, "phase", phase)
+    set_field(status, "message", message)
+
+
+def _refreshed_rollout_id(sub: CanaryStatus, wl: m.WorkloadObservation) -> str:
     """§4 step 7, except that a release begun as a rollback keeps its ``rollback-`` id to the end.
 
     Why: the workload stops being "in rollback" as soon as its last pod is back on the old revision,
@@ -208,60 +249,60 @@ def _refreshed_rollout_id(sub: Mapping[str, Any], wl: m.WorkloadObservation) -> 
     rollout-id, restart from batch 0 and relabel every pod (those that never moved included) under
     the new id. A user's own ``rollout-id`` label still wins."""
     rollback_id = f"rollback-{wl.canary_revision}"
-    if not wl.rollout_id_label and sub.get("observedRolloutID") == rollback_id:
+    if not wl.rollout_id_label and sub.observed_rollout_id == rollback_id:
         return rollback_id
     return wl.rollout_id()
 
 
-def _completed_sub_status(rollout: Rollout, wl: m.WorkloadObservation) -> dict[str, Any]:
+def _completed_sub_status(rollout: Rollout, wl: m.WorkloadObservation) -> CanaryStatus:
     """First deployment of a workload: report it as a completed release (§4 step 8, Healthy)."""
     n = len(m.steps(rollout))
-    return {
-        "observedRolloutID": wl.rollout_id(),
-        "observedWorkloadGeneration": wl.generation,
-        "podTemplateHash": wl.pod_template_hash,
-        "stableRevision": wl.stable_revision,
-        "canaryRevision": wl.canary_revision,
-        "canaryReplicas": 0,
-        "canaryReadyReplicas": 0,
-        "currentStepIndex": n,
-        "nextStepIndex": m.natural_next(n, n),
-        "currentStepState": m.COMPLETED,
-        "finalisingStep": "",
-        "rolloutHash": m.hash_annotation(rollout),
-    }
+    return with_fields(
+        CanaryStatus,
+        observed_rollout_id=wl.rollout_id(),
+        observed_workload_generation=wl.generation,
+        pod_template_hash=wl.pod_template_hash,
+        stable_revision=wl.stable_revision,
+        canary_revision=wl.canary_revision,
+        canary_replicas=0,
+        canary_ready_replicas=0,
+        current_step_index=n,
+        next_step_index=m.natural_next(n, n),
+        current_step_state=m.COMPLETED,
+        finalising_step="",
+        rollout_hash=m.hash_annotation(rollout),
+    )
 
 
-def _fresh_sub_status(
-    rollout: Rollout, wl: m.WorkloadObservation, hash_value: str, now: datetime
-) -> dict[str, Any]:
+def _fresh_sub_status(rollout: Rollout, wl: m.WorkloadObservation, hash_value: str, now: datetime) -> CanaryStatus:
     """Initializing (§5.2 step 1): a new release starts at step 1."""
     n = len(m.steps(rollout))
-    return {
-        "observedWorkloadGeneration": wl.generation,
-        "rolloutHash": hash_value,
-        "observedRolloutID": wl.rollout_id(),
-        "stableRevision": wl.stable_revision,
-        "canaryRevision": wl.canary_revision,
-        "canaryReplicas": 0,
-        "canaryReadyReplicas": 0,
-        "currentStepIndex": 1,
-        "nextStepIndex": m.natural_next(1, n),
-        "currentStepState": m.BEFORE_STEP_UPGRADE,
-        "finalisingStep": "",
-        "lastUpdateTime": m.format_time(now),
-    }
+    return with_fields(
+        CanaryStatus,
+        observed_workload_generation=wl.generation,
+        rollout_hash=hash_value,
+        observed_rollout_id=wl.rollout_id(),
+        stable_revision=wl.stable_revision,
+        canary_revision=wl.canary_revision,
+        canary_replicas=0,
+        canary_ready_replicas=0,
+        current_step_index=1,
+        next_step_index=m.natural_next(1, n),
+        current_step_state=m.BEFORE_STEP_UPGRADE,
+        finalising_step="",
+        last_update_time=m.format_time(now),
+    )
 
 
 def progressing(
-    rollout: Rollout, status: dict[str, Any], obs: m.Observation, rnd: Round, now: datetime, hash_value: str
+    rollout: Rollout, status: RolloutStatus, obs: m.Observation, rnd: Round, now: datetime, hash_value: str
 ) -> None:
     """§5: act on the Progressing condition's reason."""
     wl = obs.workload
     if not wl.found or not wl.status_consistent:
         return
-    cond = get_condition(status, PROGRESSING)
-    reason = cond.get("reason") if cond else m.REASON_INITIALIZING
+    cond = find_condition(status, PROGRESSING)
+    reason = get_field(cond, "reason") if cond else m.REASON_INITIALIZING
     if reason == m.REASON_INITIALIZING:
         _initializing(rollout, status, obs, rnd, now, hash_value)
     elif reason == m.REASON_IN_ROLLING:
@@ -276,11 +317,11 @@ def progressing(
         rnd.actions.append(act.RunFinalising("Rollback", wait_ready=False))
         _finish_when_done(status, obs, rnd, now, MSG_CANCELED, succeeded="False")
     elif reason == m.REASON_COMPLETED:
-        status["phase"] = m.PHASE_HEALTHY
+        set_field(status, "phase", m.PHASE_HEALTHY)
 
 
 def _finish_when_done(
-    status: dict[str, Any], obs: m.Observation, rnd: Round, now: datetime, message: str, succeeded: str
+    status: RolloutStatus, obs: m.Observation, rnd: Round, now: datetime, message: str, succeeded: str
 ) -> None:
     if not obs.finalising_done:
         rnd.requeue(DEFAULT_RECHECK_SECONDS)
@@ -290,14 +331,14 @@ def _finish_when_done(
 
 
 def _initializing(
-    rollout: Rollout, status: dict[str, Any], obs: m.Observation, rnd: Round, now: datetime, hash_value: str
+    rollout: Rollout, status: RolloutStatus, obs: m.Observation, rnd: Round, now: datetime, hash_value: str
 ) -> None:
-    status[m.SUB_STATUS] = _fresh_sub_status(rollout, obs.workload, hash_value, now)
+    set_field(status, "canary_status", _fresh_sub_status(rollout, obs.workload, hash_value, now))
     if not obs.initializing_checks_done:
         rnd.requeue(DEFAULT_RECHECK_SECONDS)
         return
-    cond = get_condition(status, PROGRESSING) or {}
-    since = m.parse_time(cond.get("lastUpdateTime")) or now
+    cond = find_condition(status, PROGRESSING)
+    since = m.parse_time(cond.last_update_time if cond is not None else None) or now
     due = since + timedelta(seconds=INITIALIZING_SETTLE_SECONDS)
     if now < due:
         rnd.requeue((due - now).total_seconds())
@@ -306,17 +347,17 @@ def _initializing(
 
 
 def _in_rolling(
-    rollout: Rollout, status: dict[str, Any], obs: m.Observation, rnd: Round, now: datetime, hash_value: str
+    rollout: Rollout, status: RolloutStatus, obs: m.Observation, rnd: Round, now: datetime, hash_value: str
 ) -> None:
     """§5.3: special cases in upstream order, then the step machine."""
     wl = obs.workload
-    sub = status.get(m.SUB_STATUS)
+    sub = status.canary_status
     if sub is None:  # defensive: a release without sub-status restarts initialisation
         transition_progressing(status, m.REASON_INITIALIZING, "True", MSG_IN_PROGRESSING, now)
         return
-    revision_changed = wl.canary_revision != sub.get("canaryRevision", "")
+    revision_changed = wl.canary_revision != sub.canary_revision
     if wl.in_rollback and revision_changed and not obs.rollback_in_batch:
-        sub["canaryRevision"] = wl.canary_revision
+        set_field(sub, "canary_revision", wl.canary_revision)
         rnd.actions.append(act.EmitEvent("Progressing", "workload has been rollback, then rollout is canceled"))
         transition_progressing(status, m.REASON_CANCELLING, "True", MSG_CANCELLING, now)
         return
@@ -325,16 +366,12 @@ def _in_rolling(
         return
     if wl.in_rollback and revision_changed and obs.rollback_in_batch:
         n = len(m.steps(rollout))
-        sub.update(
-            currentStepIndex=1,
-            nextStepIndex=m.natural_next(1, n),
-            canaryRevision=wl.canary_revision,
-            currentStepState=m.BEFORE_STEP_UPGRADE,
-            lastUpdateTime=m.format_time(now),
-            rolloutHash=hash_value,
-        )
+        for attr, value in (("current_step_index", 1), ("next_step_index", m.natural_next(1, n)),
+                            ("canary_revision", wl.canary_revision), ("current_step_state", m.BEFORE_STEP_UPGRADE),
+                            ("last_update_time", m.format_time(now)), ("rollout_hash", hash_value)):
+            set_field(sub, attr, value)
         return
-    if sub.get("canaryRevision") and revision_changed and not wl.in_rollback:
+    if sub.canary_revision and revision_changed and not wl.in_rollback:
         rnd.actions.append(
             act.EmitEvent("Progressing", "workload continuous publishing canaryRevision, then restart publishing")
         )
@@ -342,34 +379,36 @@ def _in_rolling(
         if not obs.reset_done:
             rnd.requeue(DEFAULT_RECHECK_SECONDS)
             return
-        status.pop(m.SUB_STATUS, None)
-        status.pop("currentStepIndex", None)
-        status.pop("currentStepState", None)
+        for attr in ("canary_status", "current_step_index", "current_step_state"):
+            clear_field(status, attr)  # the merge patch deletes them
         transition_progressing(status, m.REASON_INITIALIZING, "True", MSG_CONTINUOUS, now)
         return
-    if sub.get("rolloutHash") and sub.get("rolloutHash") != hash_value:
+    if sub.rollout_hash and sub.rollout_hash != hash_value:
         recalculate_step(rollout, sub, obs, hash_value, now)
         return
-    if sub.get("currentStepState") == m.COMPLETED:
+    if sub.current_step_state == m.COMPLETED:
         transition_progressing(status, m.REASON_FINALISING, "True", MSG_FINALISING, now)
         return
     if prologue(rollout, status, obs, rnd, now):
         run_step(rollout, status, obs, rnd, now)
 
 
-def _cleanup_phase(status: dict[str, Any], obs: m.Observation, rnd: Round, reason: str, *, terminating: bool) -> None:
+def _cleanup_phase(status: RolloutStatus, obs: m.Observation, rnd: Round, reason: str, *, terminating: bool) -> None:
     """Terminating (§8.1) / Disabling (§8.2): run cleanup until done."""
     if terminating:
-        cond = get_condition(status, TERMINATING)
-        if cond is not None and cond.get("reason") == m.REASON_TERMINATING_CLEANED_UP:
+        cond = find_condition(status, TERMINATING)
+        if cond is not None and cond.reason == m.REASON_TERMINATING_CLEANED_UP:
             return
     rnd.actions.append(act.RunFinalising(reason, wait_ready=False))
     if not obs.finalising_done:
         rnd.requeue(DEFAULT_RECHECK_SECONDS)
         return
     if terminating:
-        cond = dict(get_condition(status, TERMINATING) or {"type": TERMINATING, "message": MSG_TERMINATING})
-        cond.update(status="False", reason=m.REASON_TERMINATING_CLEANED_UP)
+        current = find_condition(status, TERMINATING)
+        cond = (copy_model(current) if current is not None
+                else with_fields(RolloutCondition, type=TERMINATING, message=MSG_TERMINATING))
+        set_field(cond, "status", "False")
+        set_field(cond, "reason", m.REASON_TERMINATING_CLEANED_UP)
         set_condition(status, cond)
     else:
-        status.update(phase=m.PHASE_DISABLED, message=MSG_DISABLED)
+        _set_phase(status, m.PHASE_DISABLED, MSG_DISABLED)

@@ -20,8 +20,10 @@ import attrs
 
 from rollouts.api import keys
 from rollouts.api.decode import as_batch_release, as_rollout  # noqa: F401 (used as m.as_batch_release)
+from rollouts.api.edit import with_fields
 from rollouts.api.v1beta1.batchrelease import BatchRelease
-from rollouts.api.v1beta1.rollout import CanaryStep, CanaryStrategy, Rollout
+from rollouts.api.v1beta1.rollout import CanaryStep, CanaryStrategy, Rollout, RolloutStatus
+from rollouts.api.wire import from_dict
 from rollouts.release.batch import planned_batch_replicas
 
 # Phases (status.phase)
@@ -67,6 +69,13 @@ def parse_time(value: str | None) -> datetime | None:
 
 
 _NO_CANARY = CanaryStrategy()
+
+
+def as_status(rollout: Mapping[str, Any]) -> RolloutStatus:
+    """The stored status of a Rollout wire dict, decoded (an absent or empty one decodes as ``{}``:
+    nothing present, so nothing is written that the machine does not set)."""
+    stored = rollout.get("status")
+    return from_dict(RolloutStatus, stored) if stored else with_fields(RolloutStatus)
 
 
 def canary(rollout: Rollout) -> CanaryStrategy:

@@ -1,8 +1,9 @@
 """Canary / partition step machine (rollout-lifecycle.md §6.1, §6.2, §6.5, §6.6, §7).
 
 One call runs one reconcile round of the ``InRolling`` "normal rolling" branch: it reads the typed
-Rollout and BatchRelease (decoded once at the edge, :mod:`rollouts.rollout.model`), mutates the
-sub-status dict (``status.canaryStatus``) and appends intended actions to a :class:`Round`. Each
+Rollout and BatchRelease (decoded once at the edge, :mod:`rollouts.rollout.model`), edits the
+sub-status model (``status.canaryStatus``, every write through :func:`rollouts.api.edit.set_field`)
+and appends intended actions to a :class:`Round`. Each
 round performs at most one state transition (plus the documented fall-throughs), because the
 status write itself triggers the next reconcile; timed waits request a requeue instead.
 """
@@ -16,9 +17,11 @@ from typing import Any
 import attrs
 
 from rollouts.api import keys
+from rollouts.api.edit import has_field, set_field
 from rollouts.api.intstr import wire_value
+from rollouts.api.status import CanaryStatus
 from rollouts.api.v1beta1.batchrelease import BatchRelease, BatchReleaseStatus
-from rollouts.api.v1beta1.rollout import CanaryStep, Rollout
+from rollouts.api.v1beta1.rollout import CanaryStep, Rollout, RolloutStatus
 from rollouts.api.wire import is_present, to_dict
 from rollouts.release.batch import planned_batch_replicas
 from rollouts.release.plan import plan_hash
@@ -63,22 +66,32 @@ def batch_release_message(br: BatchRelease | Mapping[str, Any]) -> str:
     return msg
 
 
+def step_index(sub: CanaryStatus) -> int:
+    """``currentStepIndex``, 1 when the stored sub-status lacks it (as the dict code read it)."""
+    return sub.current_step_index if has_field(sub, "current_step_index") else 1
+
+
 def desired_batch_release(
-    rollout: Rollout | Mapping[str, Any], sub: Mapping[str, Any], rollback_in_batch: bool
+    rollout: Rollout | Mapping[str, Any], sub: CanaryStatus | Mapping[str, Any], rollback_in_batch: bool
 ) -> dict[str, Any]:
     """The BatchRelease the Rollout wants for its current step (§7); name == Rollout name.
 
     Built as the wire dict the API server receives: values come from the typed Rollout, in the key
     order and presence the reconciler has always sent (the BatchRelease's stored form depends on it).
+    ``sub``: the sub-status model, or its wire form (the unit tables).
     """
+    if isinstance(sub, CanaryStatus):
+        index, rollout_id = step_index(sub), sub.observed_rollout_id
+    else:
+        index, rollout_id = int(sub.get("currentStepIndex", 1)), sub.get("observedRolloutID", "")
     ro = m.as_rollout(rollout)
     meta = ro.metadata
     canary = m.canary(ro)
     extra = canary.enable_extra_workload_for_canary
     plan: dict[str, Any] = {
         "batches": [{"canaryReplicas": wire_value(s.replicas)} for s in canary.steps],
-        "batchPartition": int(sub.get("currentStepIndex", 1)) - 1,
-        "rolloutID": sub.get("observedRolloutID", ""),
+        "batchPartition": index - 1,
+        "rolloutID": rollout_id,
         "rollingStyle": "Canary" if extra else "Partition",
         "enableExtraWorkloadForCanary": extra,
     }
@@ -153,24 +166,25 @@ def batch_release_ready(br: BatchRelease | Mapping[str, Any], step_index: int) -
 _NO_STEP = CanaryStep()
 
 
-def prologue(rollout: Rollout, status: dict[str, Any], obs: m.Observation, rnd: Round, now: datetime) -> bool:
+def prologue(rollout: Rollout, status: RolloutStatus, obs: m.Observation, rnd: Round, now: datetime) -> bool:
     """§6.1 steps 1–4; returns False when the round must stop here."""
-    sub = status[m.SUB_STATUS]
+    sub = status.canary_status
+    assert sub is not None  # _in_rolling returned without one
     br = m.as_batch_release(obs.batch_release)
     if br is not None:
         cs = br.status.canary_status if br.status is not None else None
-        sub["canaryReplicas"] = cs.updated_replicas if cs is not None else 0
-        sub["canaryReadyReplicas"] = cs.updated_ready_replicas if cs is not None else 0
-        sub["message"] = batch_release_message(br)
+        set_field(sub, "canary_replicas", cs.updated_replicas if cs is not None else 0)
+        set_field(sub, "canary_ready_replicas", cs.updated_ready_replicas if cs is not None else 0)
+        set_field(sub, "message", batch_release_message(br))
         plan_id = br.spec.release_plan.rollout_id
-        if sub.get("observedRolloutID", "") != plan_id:
-            rnd.actions.append(act.PatchBatchReleaseRolloutID(sub.get("observedRolloutID", "")))
-    if not sub.get("podTemplateHash"):
-        sub["podTemplateHash"] = obs.workload.pod_template_hash
+        if sub.observed_rollout_id != plan_id:
+            rnd.actions.append(act.PatchBatchReleaseRolloutID(sub.observed_rollout_id))
+    if not sub.pod_template_hash:
+        set_field(sub, "pod_template_hash", obs.workload.pod_template_hash)
     if do_step_jump(rollout, sub, obs.workload.replicas, now):
         return False
     steps = m.steps(rollout)
-    index = int(sub.get("currentStepIndex", 1))
+    index = step_index(sub)
     current = steps[index - 1] if 1 <= index <= len(steps) else _NO_STEP
     if m.has_traffic_routings(rollout) and not m.step_has_traffic(current):
         rnd.actions.append(act.FinaliseTrafficRouting())
@@ -180,19 +194,19 @@ def prologue(rollout: Rollout, status: dict[str, Any], obs: m.Observation, rnd: 
     return True
 
 
-def do_step_jump(rollout: Rollout, sub: dict[str, Any], replicas: int, now: datetime) -> bool:
+def do_step_jump(rollout: Rollout, sub: CanaryStatus, replicas: int, now: datetime) -> bool:
     """§6.6: honour a user-edited ``nextStepIndex``; True if a jump happened (round ends)."""
     steps = m.steps(rollout)
     n = len(steps)
-    index = int(sub.get("currentStepIndex", 1))
-    target = int(sub.get("nextStepIndex", m.natural_next(index, n)))
+    index = step_index(sub)
+    target = sub.next_step_index if has_field(sub, "next_step_index") else m.natural_next(index, n)
     if target == m.natural_next(index, n) or not 1 <= target <= n:
         return False
-    sub["currentStepIndex"] = target
-    sub["nextStepIndex"] = m.natural_next(target, n)
-    same = m.step_replicas(steps[target - 1], replicas) == int(sub.get("canaryReplicas", 0))
-    sub["currentStepState"] = m.STEP_TRAFFIC_ROUTING if same else m.BEFORE_STEP_UPGRADE
-    sub["lastUpdateTime"] = m.format_time(now)
+    set_field(sub, "current_step_index", target)
+    set_field(sub, "next_step_index", m.natural_next(target, n))
+    same = m.step_replicas(steps[target - 1], replicas) == sub.canary_replicas
+    set_field(sub, "current_step_state", m.STEP_TRAFFIC_ROUTING if same else m.BEFORE_STEP_UPGRADE)
+    set_field(sub, "last_update_time", m.format_time(now))
     return True
 
 
@@ -220,33 +234,39 @@ def recalculate_target(
 
 
 def recalculate_step(
-    rollout: Rollout, sub: dict[str, Any], obs: m.Observation, hash_value: str, now: datetime
+    rollout: Rollout, sub: CanaryStatus, obs: m.Observation, hash_value: str, now: datetime
 ) -> None:
     """§6.5: after a plan change pick the step matching what the BatchRelease already released."""
-    index = int(sub.get("currentStepIndex", 1))
+    index = step_index(sub)
     target = recalculate_target(rollout, obs.batch_release, index, obs.workload.replicas)
-    sub["lastUpdateTime"] = m.format_time(now)
-    sub["rolloutHash"] = hash_value
-    if target == int(sub.get("nextStepIndex", 0)):
-        sub["currentStepState"] = m.STEP_READY
+    set_field(sub, "last_update_time", m.format_time(now))
+    set_field(sub, "rollout_hash", hash_value)
+    if target == sub.next_step_index:
+        set_field(sub, "current_step_state", m.STEP_READY)
         return
-    sub["nextStepIndex"] = target
+    set_field(sub, "next_step_index", target)
     do_step_jump(rollout, sub, obs.workload.replicas, now)
 
 
-def run_step(rollout: Rollout, status: dict[str, Any], obs: m.Observation, rnd: Round, now: datetime) -> None:
+def _advance(sub: CanaryStatus, state: str, now: datetime) -> None:
+    """Enter ``state`` now (``currentStepState`` and ``lastUpdateTime``)."""
+    set_field(sub, "current_step_state", state)
+    set_field(sub, "last_update_time", m.format_time(now))
+
+
+def run_step(rollout: Rollout, status: RolloutStatus, obs: m.Observation, rnd: Round, now: datetime) -> None:
     """§6.2 per-state behaviour for one round (after the prologue)."""
-    sub = status[m.SUB_STATUS]
+    sub = status.canary_status
+    assert sub is not None
     steps = m.steps(rollout)
     n = len(steps)
-    index = int(sub.get("currentStepIndex", 1))
+    index = step_index(sub)
     step = steps[index - 1] if 1 <= index <= n else _NO_STEP
-    state = sub.get("currentStepState")
+    state = sub.current_step_state
     if state == m.BEFORE_STEP_UPGRADE:
         if m.step_has_traffic(step) and not _stable_service_ready(rollout, sub, obs, rnd, index, step):
             return
-        sub["currentStepState"] = m.STEP_UPGRADE
-        sub["lastUpdateTime"] = m.format_time(now)
+        _advance(sub, m.STEP_UPGRADE, now)
         if not m.step_has_traffic(step):
             return
         state = m.STEP_UPGRADE
@@ -256,26 +276,25 @@ def run_step(rollout: Rollout, status: dict[str, Any], obs: m.Observation, rnd: 
         if m.step_has_traffic(step):
             rnd.actions.append(act.DoTrafficRouting(index))
         if not m.step_has_traffic(step) or obs.traffic_done:
-            sub["currentStepState"] = m.STEP_METRICS_ANALYSIS
-            sub["lastUpdateTime"] = m.format_time(now)
+            _advance(sub, m.STEP_METRICS_ANALYSIS, now)
         rnd.requeue(DEFAULT_RECHECK_SECONDS)
     elif state == m.STEP_METRICS_ANALYSIS:
-        sub["currentStepState"] = m.STEP_PAUSED
+        set_field(sub, "current_step_state", m.STEP_PAUSED)
     elif state == m.STEP_PAUSED:
         _step_paused(rollout, status, rnd, now, index, n, step)
     elif state == m.STEP_READY:
         if index < n:
-            sub["currentStepIndex"] = index + 1
-            sub["nextStepIndex"] = m.natural_next(index + 1, n)
-            sub["currentStepState"] = m.BEFORE_STEP_UPGRADE
+            set_field(sub, "current_step_index", index + 1)
+            set_field(sub, "next_step_index", m.natural_next(index + 1, n))
+            set_field(sub, "current_step_state", m.BEFORE_STEP_UPGRADE)
         else:
-            sub["currentStepState"] = m.COMPLETED
-        sub["lastUpdateTime"] = m.format_time(now)
+            set_field(sub, "current_step_state", m.COMPLETED)
+        set_field(sub, "last_update_time", m.format_time(now))
 
 
 def _stable_service_ready(
     rollout: Rollout,
-    sub: Mapping[str, Any],
+    sub: CanaryStatus,
     obs: m.Observation,
     rnd: Round,
     index: int,
@@ -293,7 +312,7 @@ def _stable_service_ready(
     if not m.uses_extra_workload(rollout) and full:
         wanted.append(act.RestoreStableService())
     if index == 1 and not canary.disable_generate_canary_service and m.has_traffic_routings(rollout):
-        wanted.append(act.PatchStableService(obs.workload.revision_label_key, str(sub.get("stableRevision", ""))))
+        wanted.append(act.PatchStableService(obs.workload.revision_label_key, sub.stable_revision))
     if not wanted:
         return True
     rnd.actions.extend(wanted)
@@ -305,7 +324,7 @@ def _stable_service_ready(
 
 def _step_upgrade(
     rollout: Rollout,
-    status: dict[str, Any],
+    status: RolloutStatus,
     obs: m.Observation,
     rnd: Round,
     now: datetime,
@@ -313,7 +332,8 @@ def _step_upgrade(
     n: int,
     step: CanaryStep,
 ) -> None:
-    sub = status[m.SUB_STATUS]
+    sub = status.canary_status
+    assert sub is not None
     set_progressing_message(status, step_message(index, n, "upgrade workload to new version"), now)
     # §6: the annotation travels to the BatchRelease only while the workload is rolling back.
     desired = desired_batch_release(rollout, sub, obs.rollback_in_batch and obs.workload.in_rollback)
@@ -328,25 +348,26 @@ def _step_upgrade(
         rnd.requeue(BATCH_RELEASE_REQUEUE_SECONDS)
         return
     rnd.actions.append(act.EmitEvent("Progressing", f"upgrade step({index}) canary pods with new versions done"))
-    sub["podTemplateHash"] = obs.workload.pod_template_hash
-    sub["lastUpdateTime"] = m.format_time(now)
+    set_field(sub, "pod_template_hash", obs.workload.pod_template_hash)
+    set_field(sub, "last_update_time", m.format_time(now))
     partition_style = not m.uses_extra_workload(rollout)
     if partition_style and m.step_replicas(step, obs.workload.replicas) >= obs.workload.replicas:
-        sub["currentStepState"] = m.STEP_METRICS_ANALYSIS
+        set_field(sub, "current_step_state", m.STEP_METRICS_ANALYSIS)
     else:
-        sub["currentStepState"] = m.STEP_TRAFFIC_ROUTING
+        set_field(sub, "current_step_state", m.STEP_TRAFFIC_ROUTING)
 
 
 def _step_paused(
     rollout: Rollout,
-    status: dict[str, Any],
+    status: RolloutStatus,
     rnd: Round,
     now: datetime,
     index: int,
     n: int,
     step: CanaryStep,
 ) -> None:
-    sub = status[m.SUB_STATUS]
+    sub = status.canary_status
+    assert sub is not None
     full_release = index == n and wire_value(step.replicas) == "100%"
     duration = step.pause.duration
     if not full_release:
@@ -357,10 +378,10 @@ def _step_paused(
             return
         what = f"wait duration({duration} seconds) to enter the next step"
         set_progressing_message(status, step_message(index, n, what), now)
-        since = m.parse_time(sub.get("lastUpdateTime")) or now
+        since = m.parse_time(sub.last_update_time) or now
         due = since + timedelta(seconds=int(duration))
         if now < due:
             rnd.requeue((due - now).total_seconds())
             return
-    sub["lastUpdateTime"] = m.format_time(now)
-    sub["currentStepState"] = m.STEP_READY
+    set_field(sub, "last_update_time", m.format_time(now))
+    set_field(sub, "current_step_state", m.STEP_READY)

@@ -13,15 +13,15 @@ Deletion and disabling are never blocked: their cleanup is what hands the worklo
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
 from rollouts.api.decode import as_rollout
+from rollouts.api.edit import clear_field, set_field
 from rollouts.api.unsupported import unsupported_message
 from rollouts.api.v1beta1.rollout import Rollout
-from rollouts.api.wire import DecodeError
+from rollouts.api.wire import DecodeError, to_dict
 from rollouts.objects import meta as objmeta
 from rollouts.rollout import model as m
 from rollouts.rollout.conditions import PROGRESSING, get_condition, new_condition, remove_condition, set_condition
@@ -55,13 +55,13 @@ def guard(
     if not message:
         if not stale:
             return rollout, None
-        lifted = copy.deepcopy(dict(status))
+        lifted = m.as_status(rollout)
         remove_condition(lifted, PROGRESSING)
-        lifted.pop("message", None)
-        return {**rollout, "status": lifted}, None
-    halted = copy.deepcopy(dict(status))
-    halted["observedGeneration"] = objmeta.generation(rollout)  # undecodable: the raw ObjectMeta
-    halted["phase"] = halted.get("phase") or m.PHASE_INITIAL
-    halted["message"] = MSG_PREFIX + message
-    set_condition(halted, new_condition(PROGRESSING, "False", REASON_UNSUPPORTED, halted["message"], now))
-    return rollout, halted
+        clear_field(lifted, "message")
+        return {**rollout, "status": to_dict(lifted)}, None
+    halted = m.as_status(rollout)
+    set_field(halted, "observed_generation", objmeta.generation(rollout))  # undecodable: the raw ObjectMeta
+    set_field(halted, "phase", halted.phase or m.PHASE_INITIAL)
+    set_field(halted, "message", MSG_PREFIX + message)
+    set_condition(halted, new_condition(PROGRESSING, "False", REASON_UNSUPPORTED, halted.message, now))
+    return rollout, to_dict(halted)

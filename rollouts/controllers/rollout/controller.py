@@ -30,9 +30,10 @@ import structlog
 
 from rollouts.api import keys
 from rollouts.api.decode import as_batch_release, as_rollout
+from rollouts.api.edit import copy_model
 from rollouts.api.v1beta1.batchrelease import BatchRelease
-from rollouts.api.v1beta1.rollout import Rollout
-from rollouts.api.wire import json_copy
+from rollouts.api.v1beta1.rollout import Rollout, RolloutStatus
+from rollouts.api.wire import from_dict
 from rollouts.controllers.common import (
     BATCHRELEASES,
     ROLLOUTS,
@@ -59,13 +60,14 @@ from rollouts.objects.meta import metadata as meta
 from rollouts.release.canary_deployment import canary_pod_template_hash
 from rollouts.rollout import actions as act
 from rollouts.rollout import unsupported
-from rollouts.rollout.conditions import PROGRESSING, TERMINATING, get_condition, set_progressing_message
+from rollouts.rollout.conditions import PROGRESSING, TERMINATING, find_condition, set_progressing_message
 from rollouts.rollout.machine import Outcome, Settled, settle
 from rollouts.rollout.model import (
     PHASE_PROGRESSING,
     REASON_INITIALIZING,
     REASON_TERMINATING_CLEANED_UP,
     Observation,
+    as_status,
     rollback_in_batch_policy,
     uses_extra_workload,
 )
@@ -121,7 +123,7 @@ class RolloutReconciler:
         # A Rollout using a feature not built yet only reports that (rollouts.rollout.unsupported).
         view, halted = unsupported.guard(rollout, self.clock.now(), model=model)
         if halted is not None:
-            await self._write_status(rollout, Outcome(halted))
+            await self._write_status(rollout, Outcome(from_dict(RolloutStatus, halted)))
             return Result()
         deployment, obs, init_problem = await self._observe(rollout, model, view)
         now = self.clock.now()
@@ -178,8 +180,8 @@ class RolloutReconciler:
             if patch:
                 rollout = await self.client.patch(ROLLOUTS, md["name"], patch, md["namespace"])
             return rollout, False
-        cond = get_condition(dict(rollout.get("status") or {}), TERMINATING)
-        if cond is not None and cond.get("reason") == REASON_TERMINATING_CLEANED_UP:
+        cond = find_condition(as_status(rollout), TERMINATING)
+        if cond is not None and cond.reason == REASON_TERMINATING_CLEANED_UP:
             patch = finalizers_patch(rollout, ROLLOUT_FINALIZER, present=False)
             if patch:
                 await self.client.patch(ROLLOUTS, md["name"], patch, md["namespace"])
@@ -233,7 +235,7 @@ class RolloutReconciler:
         key: str, performed: set[str], routed: list[RoutingResult],
     ) -> dict[str, bool]:
         """Perform the not-yet-performed result-bearing actions of the last round; the flags now true."""
-        status = settled.outcome.status or settled.view.get("status") or {}
+        status = settled.outcome.model if settled.outcome.model is not None else settled.view.get("status") or {}
         ctx = routing_context(model, status, revision_label_key=key)
         tasks = TrafficTasks(self.traffic.manager, ctx)
         pending: dict[str, list[act.Action]] = {}
@@ -292,7 +294,7 @@ class RolloutReconciler:
         """One merge patch to ``/status`` computed from old vs new; skipped when empty."""
         if outcome.status is None:
             return
-        patch = merge_patch(rollout.get("status") or {}, with_go_zero_values(thaw(outcome.status)))
+        patch = merge_patch(rollout.get("status") or {}, status_body(outcome))
         if not patch:
             return
         md = meta(rollout)
@@ -313,15 +315,27 @@ MAX_FEEDBACK_ROUNDS = 4
 def with_routing(outcome: Outcome, routed: list[RoutingResult], init_problem: str | None, now: datetime) -> Outcome:
     """The outcome with unfinished traffic results copied into its status and their waits into its requeue."""
     unfinished = [r for r in routed if not r.done]
-    if outcome.status is None or (not unfinished and init_problem is None):
+    if outcome.model is None or (not unfinished and init_problem is None):
         return outcome
-    status = json_copy(dict(outcome.status))
+    status = copy_model(outcome.model)
     apply_routing(status, unfinished, now)
-    cond = get_condition(status, PROGRESSING) or {}
-    if init_problem and status.get("phase") == PHASE_PROGRESSING and cond.get("reason") == REASON_INITIALIZING:
+    cond = find_condition(status, PROGRESSING)
+    if init_problem and status.phase == PHASE_PROGRESSING and cond is not None and cond.reason == REASON_INITIALIZING:
         set_progressing_message(status, init_problem, now)
     waits = [w for w in [outcome.requeue_after, *(r.requeue_after for r in unfinished)] if w is not None]
-    return attrs.evolve(outcome, status=status, requeue_after=min(waits) if waits else None)
+    return attrs.evolve(outcome, model=status, wire=None, requeue_after=min(waits) if waits else None)
+
+
+def status_body(outcome: Outcome) -> dict[str, Any]:
+    """The status the reconciler writes: the last round's model encoded once (:attr:`Outcome.status`,
+    which ``settle`` may already have computed) with the zero values Go always serialises. The
+    encoding is shared, so the two levels :func:`with_go_zero_values` fills are copied, not edited."""
+    wire = outcome.status
+    assert wire is not None
+    body = dict(wire)
+    if isinstance(body.get("canaryStatus"), dict):
+        body["canaryStatus"] = dict(body["canaryStatus"])
+    return with_go_zero_values(body)
 
 
 #: Status fields Go always serialises (no ``omitempty``); the CRD marks them required.

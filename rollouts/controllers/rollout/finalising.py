@@ -25,13 +25,14 @@ from typing import Any
 import attrs
 import structlog
 
+from rollouts.api.edit import is_empty
 from rollouts.api.v1beta1.batchrelease import BatchRelease
 from rollouts.controllers.common import BATCHRELEASES
 from rollouts.controllers.rollout.workload import IN_PROGRESSING_ANNOTATION
 from rollouts.controllers.workloads import resource_of
 from rollouts.objects.meta import annotations_of
 from rollouts.objects.meta import metadata as meta
-from rollouts.rollout.model import as_batch_release
+from rollouts.rollout.model import as_batch_release, as_status
 from rollouts.trafficrouting.manager import RoutingContext, TrafficRoutingManager
 from runtime.kube.errors import NotFound
 from runtime.kube.protocols import KubeApi
@@ -117,7 +118,7 @@ async def run_finalising(
     traffic: TrafficTasks = NO_TRAFFIC,
 ) -> bool:
     """One round of §8 for a canary/partition Rollout; True when every task is complete."""
-    if not (rollout.get("status") or {}).get("canaryStatus"):
+    if is_empty(as_status(rollout).canary_status):
         return True
     await remove_in_progressing(client, deployment)
 

@@ -29,10 +29,14 @@ from typing import Any, Final
 import attrs
 
 from rollouts.api import keys
-from rollouts.api.v1beta1.rollout import CanaryStep, CanaryStrategy, Rollout
+from rollouts.api.edit import set_field, with_fields
+from rollouts.api.status import CanaryStatus
+from rollouts.api.v1beta1.rollout import CanaryStep, CanaryStrategy, Rollout, RolloutStatus
+from rollouts.api.wire import from_dict
 from rollouts.rollout import actions as act
 from rollouts.rollout import model as m
 from rollouts.rollout.conditions import PROGRESSING, get_condition, set_progressing_message
+from rollouts.rollout.steps import step_index
 from rollouts.trafficrouting.manager import Outcome, RoutingContext, TrafficRoutingManager
 from rollouts.trafficrouting.provider import TrafficRoutingError
 
@@ -50,15 +54,17 @@ def owner_reference(model: Rollout) -> dict[str, Any]:
             "uid": md.get("uid", ""), "controller": True, "blockOwnerDeletion": True}
 
 
-def routing_context(model: Rollout, status: Mapping[str, Any], *, revision_label_key: str) -> RoutingContext:
+def routing_context(
+    model: Rollout, status: RolloutStatus | Mapping[str, Any], *, revision_label_key: str
+) -> RoutingContext:
     """The context of one traffic call (upstream ``newTrafficRoutingContext``).
 
-    ``status``: the status of the round that asked for the call. Out-of-range step indexes
-    (finalising, a hand-edited status) use the first step, as upstream.
+    ``status``: the status of the round that asked for the call (its model, or a stored wire form).
+    Out-of-range step indexes (finalising, a hand-edited status) use the first step, as upstream.
     """
     canary = model.spec.strategy.canary or _NO_CANARY
-    sub = status.get(m.SUB_STATUS) or {}
-    index = int(sub.get("currentStepIndex", 1) or 1)
+    sub = _sub_status(status)
+    index = step_index(sub) or 1
     i = index - 1 if 1 <= index <= len(canary.steps) else 0
     step = canary.steps[i] if canary.steps else _NO_STEP
     generate = not canary.disable_generate_canary_service
@@ -66,11 +72,19 @@ def routing_context(model: Rollout, status: Mapping[str, Any], *, revision_label
     return RoutingContext(
         namespace=str(model.metadata.get("namespace", "")), refs=list(canary.traffic_routings),
         owner_ref=owner_reference(model), revision_label_key=revision_label_key,
-        stable_revision=str(sub.get("stableRevision", "")), canary_revision=str(sub.get("podTemplateHash", "")),
-        traffic=step.traffic, matches=list(step.matches), last_update_time=m.parse_time(sub.get("lastUpdateTime")),
+        stable_revision=sub.stable_revision, canary_revision=sub.pod_template_hash,
+        traffic=step.traffic, matches=list(step.matches), last_update_time=m.parse_time(sub.last_update_time),
         disable_generate_canary_service=canary.disable_generate_canary_service,
         pod_labels=dict(patch.labels) if patch is not None and generate else {},
         step_field=f"spec.strategy.canary.steps[{i}]")
+
+
+def _sub_status(status: RolloutStatus | Mapping[str, Any]) -> CanaryStatus:
+    """The sub-status of a status model or of a stored wire status (``{}`` when absent)."""
+    if isinstance(status, RolloutStatus):
+        return status.canary_status or with_fields(CanaryStatus)
+    stored = status.get(m.SUB_STATUS)
+    return from_dict(CanaryStatus, stored) if stored else with_fields(CanaryStatus)
 
 
 @attrs.frozen
@@ -142,7 +156,7 @@ ROUTING_ACTIONS: Final = (act.DoTrafficRouting, act.FinaliseTrafficRouting)
 STABLE_SERVICE_ACTIONS: Final = (act.PatchStableService, act.RestoreStableService)
 
 
-def apply_routing(status: dict[str, Any], results: list[RoutingResult], now: datetime) -> None:
+def apply_routing(status: RolloutStatus, results: list[RoutingResult], now: datetime) -> None:
     """Copy unfinished routing results into ``status`` (edited in place).
 
     A routing call that is not done leaves the machine's state where it was; upstream then sets the
@@ -150,15 +164,15 @@ def apply_routing(status: dict[str, Any], results: list[RoutingResult], now: dat
     the next grace period) and we show the reason as the sub-status message. A problem the user
     must fix also becomes the Progressing message and ``status.message``.
     """
-    sub = status.get(m.SUB_STATUS)
+    sub = status.canary_status
     for r in results:
         if r.done:
             continue
-        if r.copy_back and r.outcome is not None and isinstance(sub, dict):
+        if r.copy_back and r.outcome is not None and sub is not None:
             if r.outcome.last_update_time is not None:
-                sub["lastUpdateTime"] = m.format_time(r.outcome.last_update_time)
+                set_field(sub, "last_update_time", m.format_time(r.outcome.last_update_time))
             if r.outcome.reason:
-                sub["message"] = r.outcome.reason
+                set_field(sub, "message", r.outcome.reason)
         if r.problem:
             set_progressing_message(status, r.problem, now)
 

@@ -1,10 +1,10 @@
-"""The precondition for moving the Rollout status onto ``RolloutStatus`` (issue 10, docs/domain.md).
+"""The Rollout status as the model (issue 10, docs/domain.md "The Rollout status").
 
 Every status the machine writes over the seed walkthrough (chained and unchained rounds, a
 continuous release in the middle) must survive decode → encode through the v1beta1 model byte for
-byte; the machine could then edit the decoded model and the edge encode it. What does *not* hold
-today, and is why the status is still the wire dict, is pinned in the second test: a status built
-in Python with Go's omitempty rules drops fields the machine writes explicitly.
+byte: the machine decodes the stored status, edits the model and the reconciler encodes it. The
+second test pins why every write goes through ``edit.set_field`` (rollouts/api/edit.py): a status built in Python with
+Go's omitempty rules drops fields the machine writes explicitly.
 """
 
 from __future__ import annotations
