@@ -155,3 +155,19 @@ def test_paused_halts_resume_continues_and_a_step_jump_lands_on_its_weight(c: Ca
     c.approve()
     c.wait_rollout(("Healthy", "5", "Completed", "Rollout progressing has been completed"), timeout=120)
     c.wait_restored()
+
+
+def test_a_jump_back_to_step_one_restores_its_weight_and_keeps_the_canary_size(c: CanaryTraffic) -> None:
+    """rollout-lifecycle.md §6.6 backwards: the weight returns to step 1's; the canary Deployment is
+    never scaled down within a release (batch-release.md §7), so its 3 pods stay."""
+    at_step_two(c)
+    with Timeline(c) as t:
+        c.kc("-n", c.ns, "patch", "rollouts.v1beta1.rollouts.kruise.io", ROLLOUT, "--subresource=status",
+             "--type=merge", "-p", json.dumps({"status": {"canaryStatus": {"nextStepIndex": 1}}}))
+        c.wait_rollout(("Progressing", "1", "StepPaused", step_paused_message(1)))
+        wait_for(c.canary_annotations, lambda a: a == {P + "canary": "true", P + "canary-weight": "20"},
+                 what="step 1's weight back on the canary Ingress")
+    assert {tuple(s.canaries.values()) for s in t.samples} == {(3,)}, [s.canaries for s in t.samples]
+    c.approve()
+    c.wait_rollout(("Progressing", "2", "StepPaused", step_paused_message(2)))
+    assert c.canary_annotations() == {P + "canary": "true", P + "canary-weight": "60"}
