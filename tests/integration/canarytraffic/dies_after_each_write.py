@@ -9,6 +9,11 @@ webhook configurations and CRDs are left alone). Restarted after each death, the
 after every observable transition of a release (BatchRelease, canary Deployment, canary Service,
 canary Ingress, each weight, each finalising write) and finally runs it to the end.
 
+"Right after" is after the API server answered that write; another write the manager had in flight
+concurrently (the Rollout and BatchRelease controllers share the process) may land too, unrecorded.
+So a kind is guaranteed a death after its *first* occurrence only if no concurrent write shares it;
+the test asserts the kinds that matter were each died after.
+
 Why a launcher: the writes of one transition are milliseconds apart, which no signal sent from
 outside hits reliably. Run as ``python -m tests.integration.canarytraffic.dies_after_each_write``.
 """
