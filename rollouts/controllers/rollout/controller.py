@@ -44,7 +44,12 @@ from rollouts.controllers.common import (
     ref_matches,
     workload_ref,
 )
-from rollouts.controllers.rollout.finalising import TrafficTasks, reset_for_continuous_release, run_finalising
+from rollouts.controllers.rollout.finalising import (
+    ROLLBACK,
+    TrafficTasks,
+    reset_for_continuous_release,
+    run_finalising,
+)
 from rollouts.controllers.rollout.traffic import (
     DEFAULT_REVISION_LABEL,
     RolloutTraffic,
@@ -64,6 +69,7 @@ from rollouts.rollout.conditions import PROGRESSING, TERMINATING, find_condition
 from rollouts.rollout.machine import Outcome, Settled, settle
 from rollouts.rollout.model import (
     PHASE_PROGRESSING,
+    REASON_CANCELLING,
     REASON_INITIALIZING,
     REASON_TERMINATING_CLEANED_UP,
     Observation,
@@ -216,13 +222,21 @@ class RolloutReconciler:
         completion back to the machine: we execute them and, for each that completed, re-run the same
         round (same ``now``) with its flag set, so completion is written in the same reconcile and
         the rounds after it chain too. Each flag's actions run at most once per reconcile.
+
+        Except a rollback's finalising: it starts only once ``Cancelling`` is stored. The rollback
+        was decided from the workload's in-progressing annotation, which finalising removes first;
+        had we removed it and died (or lost the status write) before storing the decision, the next
+        reconcile would see a template change without a rollback and restart the release on the old
+        version as a continuous release. Success, delete and disable rest on facts that survive.
         """
         settled = settle(view, obs, now, decoded=model)
+        stored = (get_condition(view.get("status") or {}, PROGRESSING) or {}).get("reason")
         br = obs.batch_release if isinstance(obs.batch_release, BatchRelease) else None
         key = obs.workload.revision_label_key
         events, performed, routed = settled.events, set[str](), list[RoutingResult]()
         for _ in range(MAX_FEEDBACK_ROUNDS):
-            found = await self._results(model, settled, deployment, br, key, performed, routed)
+            found = await self._results(model, settled, deployment, br, key, performed, routed,
+                                        rollback_stored=stored == REASON_CANCELLING)
             if not found:
                 break
             obs = attrs.evolve(obs, **found)  # type: ignore[arg-type]  # keys are Observation's bool flags
@@ -232,7 +246,7 @@ class RolloutReconciler:
 
     async def _results(
         self, model: Rollout, settled: Settled, deployment: Mapping[str, Any] | None, br: BatchRelease | None,
-        key: str, performed: set[str], routed: list[RoutingResult],
+        key: str, performed: set[str], routed: list[RoutingResult], *, rollback_stored: bool = True,
     ) -> dict[str, bool]:
         """Perform the not-yet-performed result-bearing actions of the last round; the flags now true."""
         status = settled.outcome.model if settled.outcome.model is not None else settled.view.get("status") or {}
@@ -247,7 +261,9 @@ class RolloutReconciler:
         for flag, actions in pending.items():
             performed.add(flag)
             for a in actions:  # e.g. RestoreStableService then PatchStableService: stop at the first wait
-                if isinstance(a, act.RunFinalising):
+                if isinstance(a, act.RunFinalising) and a.reason == ROLLBACK and not rollback_stored:
+                    done = False  # next reconcile, after the status write (see _settle)
+                elif isinstance(a, act.RunFinalising):
                     done = await run_finalising(self.client, settled.view, deployment, br, wait_ready=a.wait_ready,
                                                 reason=a.reason, traffic=tasks)
                 elif isinstance(a, act.ResetForContinuousRelease):

@@ -304,3 +304,23 @@ def test_initial_check_only_while_a_release_may_be_initializing() -> None:
 
 
 PTH_KEY = "pod-template-hash"
+
+
+async def test_a_rollback_is_stored_before_finalising_removes_its_evidence() -> None:
+    """The rollback is seen through the in-progressing annotation, which finalising removes first: the
+    reconcile that decides ``Cancelling`` writes nothing else, so a controller killed (or a status
+    write lost) right after cannot mistake the rollback for a continuous release of the old version."""
+    d = deployment(**{keys.STABLE_REVISION_LABEL: "s1"})
+    rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+          "metadata": {"name": "d-s1", "namespace": "default", "uid": "rs-u", "labels": {"pod-template-hash": "s1"},
+                       "ownerReferences": [{"controller": True, "uid": d["metadata"]["uid"], "kind": "Deployment",
+                                            "name": "d"}]},
+          "spec": {"template": copy.deepcopy(d["spec"]["template"])}}
+    h = Harness(rollout("StepPaused", canaryRevision="v2"))  # the template is back on the stable one
+    h.reconciler = RolloutReconciler(h.client, h.rollouts, Inf(), Inf(d), Inf(rs), None, h.clock)
+    h.client.put(INGRESSES, {**SEED_INGRESS, "metadata": {"name": "echoserver-canary"}}, "default")
+    await h.step()
+    assert h.ro["status"]["conditions"][0]["reason"] == "Cancelling"
+    assert h.client.writes == []
+    await h.step()
+    assert h.client.writes == [("delete", "Ingress", "echoserver-canary")]

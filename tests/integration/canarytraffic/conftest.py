@@ -1,0 +1,3 @@
+"""Canary-style Rollouts with traffic share the e2e harness: one manager subprocess per module."""
+
+from tests.e2e.conftest import kc, manager  # noqa: F401 - fixtures
