@@ -25,7 +25,7 @@ binaries: $(STAMP)
 
 ## The main job: the controller manager against the embedded local cluster
 ## (or a real cluster: `make dev KUBECONFIG=/path/to/kubeconfig`). The local cluster gets the
-## Gateway API CRDs (cached YAML, a second to install) so HTTPRoute-routed Rollouts can be tried.
+## Gateway API CRDs (cached YAML, ≈ 3 s to install) so HTTPRoute-routed Rollouts can be tried.
 dev: $(STAMP)
 	@$(PY) -m localcluster.cli dev --gateway-api
 

@@ -149,7 +149,9 @@ class LocalCluster:
             if kruise_bin is not None:
                 openkruise.start(self, kruise_bin)
             if self.settings.gateway_api:
+                t0 = time.monotonic()
                 gatewayapi.install(self)
+                self.timings["gateway_api_s"] = time.monotonic() - t0
         except BaseException:
             self.stop()
             raise

@@ -48,7 +48,7 @@ from rollouts.api.v1beta1.rollout import HttpRouteMatch
 from rollouts.objects import httproute as routes
 from rollouts.objects import meta as objmeta
 from rollouts.trafficrouting.provider import ObjectClient, TrafficRoutingError
-from runtime.kube.errors import Conflict, NotFound
+from runtime.kube.errors import Conflict, Invalid, NotFound
 from runtime.kube.resources import HTTPROUTES
 
 __all__ = [
@@ -229,6 +229,10 @@ class GatewayProvider:
                 await self._client.patch(HTTPROUTES, self._route, body, self._ns, patch_type="merge")
             except Conflict:
                 continue
+            except Invalid as e:  # e.g. more than 16 rules or 128 matches in all: retrying cannot help
+                raise TrafficRoutingError(
+                    f"HTTPRoute {self._ns}/{self._route}: the API server refused the rules computed for "
+                    f"{self._where}: {e.message}; use fewer matches in the step or fewer rules in the route") from e
             return False
         raise Conflict(f"HTTPRoute {self._ns}/{self._route}: still conflicting after {CONFLICT_RETRIES} re-reads")
 

@@ -110,17 +110,22 @@ def test_weights_per_step_then_restored_exactly(release: GatewayRelease) -> None
     r.wait_versions(PODS, PODS, "version-2")
 
 
-def test_weight_step_then_header_match_step_keeps_the_stable_rule(release: GatewayRelease) -> None:
-    """Upstream's defect 2: a match step after a weight step would drop the user's rule."""
+def test_weight_step_then_match_step_keeps_the_stable_rule(release: GatewayRelease) -> None:
+    """Upstream's defects: a match step after a weight step would drop the user's rule (2), and a header
+    match beside a path match would be paired with the wrong match's headers (1)."""
     r = release
-    r.setup([{"traffic": "20%", "replicas": 1}, {"matches": [{"headers": [PC]}], "replicas": "50%"},
+    v2 = {"path": {"type": "PathPrefix", "value": "/v2"}, "queryParams": [{"name": "canary", "value": "1"}]}
+    r.setup([{"traffic": "20%", "replicas": 1}, {"matches": [{"headers": [PC]}, v2], "replicas": "50%"},
              {"replicas": "100%"}])
     r.patch("version-2")
     r.assert_weight(1, 20)
     r.approve()
     r.at_step(2)
     before = r.before["spec"]["rules"]
-    canary_rule = {"matches": [{"path": {"type": "PathPrefix", "value": "/apis/echo"}, "headers": [PC]}],
+    # the step's path match stands alone; the header narrows the stable rule's own match (defect 1 fixed);
+    # read back from the API server, so the schema defaults (query type Exact) are what was written
+    canary_rule = {"matches": [{**v2, "queryParams": [{"name": "canary", "type": "Exact", "value": "1"}]},
+                               {"path": {"type": "PathPrefix", "value": "/apis/echo"}, "headers": [PC]}],
                    "backendRefs": [ref("echoserver-canary", 1)]}
     assert r.rules() == [*before, canary_rule]
     r.approve()
@@ -137,3 +142,14 @@ def test_rollback_mid_release_restores(release: GatewayRelease) -> None:
     r.wait_rollout(("Healthy", None, None, "Rollout progressing has been canceled"))
     r.wait_restored()
     r.wait_versions(PODS, PODS, "version-1")
+
+
+def test_delete_mid_release_restores(release: GatewayRelease) -> None:
+    r = release
+    r.setup([{"traffic": "20%", "replicas": 1}, {"traffic": "50%", "replicas": "50%"}, {"replicas": "100%"}])
+    r.patch("version-2")
+    r.assert_weight(1, 20)
+    r.kc("-n", r.ns, "delete", "rollouts.rollouts.kruise.io", "rollouts-demo", "--wait=false")
+    wait_for(lambda: r.kc("-n", r.ns, "get", "rollouts.rollouts.kruise.io", "--ignore-not-found").strip(),
+             lambda out: out == "", what="the Rollout gone (its finalizer removed after the cleanup)")
+    r.wait_restored()

@@ -23,7 +23,7 @@ from rollouts.trafficrouting.gateway import (
 from rollouts.trafficrouting.manager import RoutingContext, TrafficRoutingManager
 from rollouts.trafficrouting.provider import TrafficRoutingError
 from runtime.clock import FakeClock
-from runtime.kube.errors import Conflict
+from runtime.kube.errors import Conflict, Invalid
 from runtime.kube.resources import HTTPROUTES, SERVICES
 from tests.unit.trafficrouting.fakes import SEED_SERVICE, FakeClient
 
@@ -198,6 +198,20 @@ async def test_conflict_rereads_and_keeps_the_other_writers_change() -> None:
     stored = client.find(HTTPROUTES, "echoserver")
     assert stored["spec"]["hostnames"] == ["raced.local"]
     assert stored["spec"]["rules"][0]["backendRefs"] == [svc_ref(STABLE, 70), svc_ref(CANARY, 30)]
+
+
+class RefusesRules(FakeClient):
+    async def patch(self, res, name, body, namespace=None, *, patch_type="merge"):  # type: ignore[no-untyped-def]
+        raise Invalid("spec.rules: Too many: 17: must have at most 16 items")
+
+
+async def test_rules_the_api_server_refuses_are_a_user_error_naming_the_step() -> None:
+    client = RefusesRules()
+    client.put(HTTPROUTES, ROUTE, "default")
+    with pytest.raises(TrafficRoutingError, match=r"HTTPRoute default/echoserver: the API server refused the rules "
+                                                  r"computed for spec.strategy.canary.steps\[0\]: spec.rules: Too "
+                                                  "many.*; use fewer matches in the step or fewer rules"):
+        await provider(client).ensure_routes(weight=None, matches=[match(headers=[{"name": "h", "value": "1"}])])
 
 
 async def test_user_errors_name_the_route_the_field_and_the_fix() -> None:
