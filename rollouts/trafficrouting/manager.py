@@ -232,7 +232,7 @@ class TrafficRoutingManager:
                                    f"stable Service {ctx.ref.service} selector restored")
 
     async def restore_gateway(self, ctx: RoutingContext) -> Outcome:
-        """Provider finalise: all traffic back to stable (delete the canary Ingress).
+        """Provider finalise: all traffic back to stable (delete the canary Ingress, restore the HTTPRoute rules).
 
         An unsupported provider is "restored": it never routed anything, and refusing here would keep
         a Rollout with a bad ``trafficRoutings`` from ever being deleted or disabled.
