@@ -1,4 +1,4 @@
-"""Partition-style Rollouts routed through a Gateway API HTTPRoute, real manager, real control plane.
+"""Partition- and canary-style Rollouts routed through a Gateway API HTTPRoute, real manager, real control plane.
 
 No gateway implementation runs: as upstream's e2e does, the tests check the objects. The HTTPRoute is
 read back from the API server, i.e. with the Gateway API v1.6 schema's defaults and validation
@@ -50,7 +50,7 @@ class GatewayRelease(WorkloadRelease):
     before: dict[str, Any]
     total = 3
 
-    def setup(self, steps: list[dict[str, Any]]) -> None:
+    def setup(self, steps: list[dict[str, Any]], *, canary_style: bool = False) -> None:
         self.total = len(steps)
         for obj in (SERVICE, ROUTE):
             self.apply(copy.deepcopy(obj))
@@ -59,6 +59,8 @@ class GatewayRelease(WorkloadRelease):
                              "template": pod_template("version-1")}})
         self.wait_versions(PODS, PODS, "version-1")
         body = rollout_body(self.ns, "apps/v1", "Deployment", steps=steps)
+        if canary_style:
+            body["spec"]["strategy"]["canary"]["enableExtraWorkloadForCanary"] = True
         body["spec"]["strategy"]["canary"]["trafficRoutings"] = [
             {"service": "echoserver", "gateway": {"httpRouteName": "echoserver"}, "gracePeriodSeconds": 1}]
         self.apply(body)
@@ -152,4 +154,22 @@ def test_delete_mid_release_restores(release: GatewayRelease) -> None:
     r.kc("-n", r.ns, "delete", "rollouts.rollouts.kruise.io", "rollouts-demo", "--wait=false")
     wait_for(lambda: r.kc("-n", r.ns, "get", "rollouts.rollouts.kruise.io", "--ignore-not-found").strip(),
              lambda out: out == "", what="the Rollout gone (its finalizer removed after the cleanup)")
+    r.wait_restored()
+
+
+def test_canary_style_header_match_then_weight_then_restored(release: GatewayRelease) -> None:
+    """The extra canary Deployment behind the canary Service: an A/B step, a weight step, then stable."""
+    r = release
+    r.setup([{"replicas": 1, "matches": [{"headers": [PC]}]}, {"replicas": "50%", "traffic": "50%"},
+             {"replicas": "100%"}], canary_style=True)
+    r.patch("version-2")
+    r.at_step(1)
+    canary_rule = {"matches": [{"path": {"type": "PathPrefix", "value": "/apis/echo"}, "headers": [PC]}],
+                   "backendRefs": [ref("echoserver-canary", 1)]}
+    assert r.rules() == [*r.before["spec"]["rules"], canary_rule]
+    r.approve()
+    r.assert_weight(2, 50)
+    assert len(r.rules()) == 2, "the A/B rule is gone once the weight step applies"
+    r.approve()
+    r.wait_rollout(("Healthy", "3", "Completed", "Rollout progressing has been completed"))
     r.wait_restored()
