@@ -5,7 +5,8 @@ Commands
   up                start a cluster that outlives this command (``--openkruise`` adds the real
                     OpenKruise kruise-manager and CRDs); write the kubeconfig to
                     ``.local/cluster/kubeconfig`` and print ``export KUBECONFIG=...``
-                    (``--foreground`` blocks instead and stops the cluster on Ctrl-C)
+                    (``--foreground`` blocks instead and stops the cluster on Ctrl-C;
+                    ``--gateway-api`` installs the Gateway API CRDs)
   down              stop the cluster ``up`` started; leaves no process and no run directory
   status            say whether that cluster is up and answering
   dev               the main job: the controller manager against the local cluster (started
@@ -66,10 +67,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _start(nodes: int, run_dir: Path | None, openkruise: bool = False) -> LocalCluster:
+def _start(nodes: int, run_dir: Path | None, openkruise: bool = False, gateway_api: bool = False) -> LocalCluster:
     detached = run_dir is not None
     cluster = LocalCluster(ClusterSettings(nodes=nodes, run_dir=run_dir, keep_run_dir=detached,
-                                           openkruise=openkruise, die_with_owner=not detached))
+                                           openkruise=openkruise, gateway_api=gateway_api,
+                                           die_with_owner=not detached))
     cluster.start()
     return cluster
 
@@ -84,7 +86,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     run_dir = STATE_DIR / "run"
     try:
-        cluster = _start(args.nodes, None if args.foreground else run_dir, args.openkruise)
+        cluster = _start(args.nodes, None if args.foreground else run_dir, args.openkruise, args.gateway_api)
     except (ClusterError, build.BuildError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -159,7 +161,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
         print(f"using the running local cluster at {state['server']}")
     else:
         try:
-            cluster = _start(args.nodes, None, args.openkruise)
+            cluster = _start(args.nodes, None, args.openkruise, args.gateway_api)
         except (ClusterError, build.BuildError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 1
@@ -193,6 +195,9 @@ def cmd_test(args: argparse.Namespace) -> int:
     return rc
 
 
+_GATEWAY_HELP = "also install the Gateway API CRDs (HTTPRoute), fetched once from the Go module proxy"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="local-cluster", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -206,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--detach", action="store_true", help="(default) leave the cluster running")
     up.add_argument("--openkruise", action="store_true",
                     help="also run the real OpenKruise kruise-manager (CloneSet, Advanced StatefulSet/DaemonSet)")
+    up.add_argument("--gateway-api", action="store_true", help=_GATEWAY_HELP)
     up.set_defaults(fn=cmd_up)
     sub.add_parser("down").set_defaults(fn=cmd_down)
     sub.add_parser("status").set_defaults(fn=cmd_status)
@@ -214,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
                      help="run against this (real) cluster instead of the local one")
     dev.add_argument("--nodes", type=int, default=3)
     dev.add_argument("--openkruise", action="store_true", help="start the local cluster with OpenKruise")
+    dev.add_argument("--gateway-api", action="store_true", help=_GATEWAY_HELP)
     dev.add_argument("manager_args", nargs="*")
     dev.set_defaults(fn=cmd_dev)
     test = sub.add_parser("test")

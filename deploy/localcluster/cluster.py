@@ -34,7 +34,7 @@ from typing import Any
 import attrs
 import yaml
 
-from . import build, openkruise, stages
+from . import build, gatewayapi, openkruise, stages
 from .pki import ClusterPKI
 
 #: How long each component may take to become ready before we give up and show its log.
@@ -69,6 +69,9 @@ class ClusterSettings:
     #: Also run the real OpenKruise kruise-manager (CloneSet, Advanced StatefulSet/DaemonSet) with its
     #: CRDs and URL-mode webhooks; built on first use (see ``openkruise.py``). Off by default.
     openkruise: bool = False
+    #: Install the Gateway API CRDs (HTTPRoute, Gateway, ...) from the ``sigs.k8s.io/gateway-api``
+    #: module, fetched once into the cache (see ``gatewayapi.py``). Off by default.
+    gateway_api: bool = False
     #: Components die with the process that started them (Linux ``PR_SET_PDEATHSIG``), so a killed
     #: test run or ``make dev`` cannot leak a control plane. Off only for ``local-cluster up``, whose
     #: cluster must outlive the command.
@@ -129,6 +132,8 @@ class LocalCluster:
         started = time.monotonic()
         bins = build.ensure_binaries()
         kruise_bin = openkruise.ensure_built() if self.settings.openkruise else None
+        if self.settings.gateway_api:
+            gatewayapi.ensure_fetched()
         self.timings["build_check_s"] = time.monotonic() - started
         try:
             self.pki = ClusterPKI.generate(self.run_dir / "pki", service_ip=SERVICE_IP)
@@ -143,6 +148,10 @@ class LocalCluster:
             self._wait_default_service_account()
             if kruise_bin is not None:
                 openkruise.start(self, kruise_bin)
+            if self.settings.gateway_api:
+                t0 = time.monotonic()
+                gatewayapi.install(self)
+                self.timings["gateway_api_s"] = time.monotonic() - t0
         except BaseException:
             self.stop()
             raise

@@ -44,3 +44,15 @@ OPENKRUISE_VERSION = "v1.9.1"
 def openkruise_version_key(go_version: str) -> str:
     """Cache directory (beside the control plane's) for the kruise-manager binary and its manifests."""
     return f"openkruise-{OPENKRUISE_VERSION}_{go_version}"
+
+
+#: Gateway API (sigs.k8s.io/gateway-api) whose standard-channel CRDs the local cluster can install
+#: (``ClusterSettings(gateway_api=True)``): HTTPRoute for the Gateway API traffic provider. The
+#: newest release the machine's Go accepts (v1.7.0 asks for a newer toolchain); it still serves
+#: HTTPRoute v1beta1, the version upstream Kruise Rollouts reads. Only YAML is taken: nothing is built.
+GATEWAY_API_VERSION = "v1.6.3"
+
+
+def gateway_api_version_key() -> str:
+    """Cache directory (beside the control plane's) of the Gateway API CRDs; no Go version in it."""
+    return f"gateway-api-{GATEWAY_API_VERSION}"

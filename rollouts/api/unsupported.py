@@ -107,10 +107,6 @@ NOT_BUILT: tuple[NotBuilt, ...] = (
              what="an Ingress class other than nginx (classType)",
              fix='remove classType (or set it to "nginx"): only the nginx Ingress provider is built',
              find=_when(_unknown_ingress_class)),
-    NotBuilt(field=_ROUTING + ".gateway", v1alpha1_field=_ALPHA_ROUTING + ".gateway",
-             what="traffic routing through a Gateway API HTTPRoute (gateway)",
-             fix="route through an nginx Ingress instead: replace gateway with ingress: {name: <your Ingress>}",
-             find=_when(lambda r: (ref := _first_routing(r)) is not None and ref.gateway is not None)),
     NotBuilt(field=_ROUTING + ".customNetworkRefs", v1alpha1_field=_ALPHA_ROUTING + ".customNetworkRefs",
              what="traffic routing through Lua-scripted custom objects (customNetworkRefs)",
              fix="route through an nginx Ingress instead: replace customNetworkRefs with ingress: {name: <your "

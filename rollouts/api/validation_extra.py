@@ -24,7 +24,7 @@ import re
 from functools import cache
 from typing import Any, Final
 
-from rollouts.api import keys
+from rollouts.api import gateway_matches, keys
 from rollouts.api import v1alpha1 as a
 from rollouts.api import v1beta1 as b
 from rollouts.api.common import ObjectRef
@@ -229,6 +229,19 @@ def nginx_match_errors(r: a.Rollout | b.Rollout) -> list[FieldError]:
         return []
     for i, step in enumerate(strategy.steps):
         problem = match_problem(step.matches, where=f"{path}.steps[{i}]")
+        if problem is not None:
+            return [invalid(problem[0], None, problem[1])]
+    return []
+
+
+def gateway_match_errors(r: a.Rollout | b.Rollout) -> list[FieldError]:
+    """A match the Gateway API provider refuses (:mod:`rollouts.api.gateway_matches`); the first bad step only."""
+    path, strategy = _strategy_path(r)
+    refs = strategy.traffic_routings if strategy is not None else []
+    if not refs or refs[0].gateway is None:
+        return []
+    for i, step in enumerate(strategy.steps):
+        problem = gateway_matches.match_problem(step.matches, where=f"{path}.steps[{i}]")
         if problem is not None:
             return [invalid(problem[0], None, problem[1])]
     return []

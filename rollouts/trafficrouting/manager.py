@@ -31,6 +31,7 @@ from rollouts.api.intstr import parse_percentage_string
 from rollouts.api.unsupported import SUPPORTED_INGRESS_CLASSES
 from rollouts.api.v1beta1.rollout import HttpRouteMatch
 from rollouts.objects import meta as objmeta
+from rollouts.trafficrouting.gateway import GatewayProvider
 from rollouts.trafficrouting.grace import DEFAULT_GRACE_SECONDS, GraceExpectations, effective_grace
 from rollouts.trafficrouting.nginx import NginxIngressProvider
 from rollouts.trafficrouting.provider import ObjectClient, TrafficProvider, TrafficRoutingError
@@ -108,7 +109,7 @@ class TrafficRoutingManager:
         ref, field = ctx.ref, f"{ctx.refs_field}[0]"
         if ref.custom_network_refs:
             raise TrafficRoutingError(f"{field}.customNetworkRefs: Lua-scripted providers are not supported yet; "
-                                      "use ingress (nginx)")
+                                      "use ingress (nginx) or gateway (HTTPRoute)")
         if ref.ingress is not None:
             # upstream also ships aliyun-alb, higress, mse; admission refuses them from the same table
             if ref.ingress.class_type not in SUPPORTED_INGRESS_CLASSES:
@@ -119,7 +120,12 @@ class TrafficRoutingManager:
                 self._client, namespace=ctx.namespace, ingress=ref.ingress.name, stable_service=ref.service,
                 canary_service=ctx.canary_service, owner_ref=ctx.owner_ref, where=ctx.step_field, ref_field=field)
         if ref.gateway is not None:
-            raise TrafficRoutingError(f"{field}.gateway: Gateway API routing is not supported yet; use ingress (nginx)")
+            if not ref.gateway.http_route_name:
+                raise TrafficRoutingError(f"{field}.gateway.httpRouteName: required; set the name of the HTTPRoute "
+                                          "that sends traffic to the stable Service")
+            return GatewayProvider(
+                self._client, namespace=ctx.namespace, route=ref.gateway.http_route_name, stable_service=ref.service,
+                canary_service=ctx.canary_service, where=ctx.step_field, ref_field=field)
         raise TrafficRoutingError(f"{field}: TrafficRouting current only supports Ingress, Gateway API and "
                                   "CustomNetworkRefs; set ingress")
 
@@ -226,7 +232,7 @@ class TrafficRoutingManager:
                                    f"stable Service {ctx.ref.service} selector restored")
 
     async def restore_gateway(self, ctx: RoutingContext) -> Outcome:
-        """Provider finalise: all traffic back to stable (delete the canary Ingress).
+        """Provider finalise: all traffic back to stable (delete the canary Ingress, restore the HTTPRoute rules).
 
         An unsupported provider is "restored": it never routed anything, and refusing here would keep
         a Rollout with a bad ``trafficRoutings`` from ever being deleted or disabled.

@@ -12,7 +12,7 @@ import attrs
 __all__ = [
     "Resource", "PODS", "SERVICES", "CONFIGMAPS", "SECRETS", "NAMESPACES", "NODES", "EVENTS",
     "SERVICE_ACCOUNTS", "DEPLOYMENTS", "REPLICASETS", "STATEFULSETS", "DAEMONSETS", "INGRESSES",
-    "LEASES", "CRDS", "MUTATING_WEBHOOK_CONFIGURATIONS", "VALIDATING_WEBHOOK_CONFIGURATIONS", "HPAS",
+    "HTTPROUTES", "LEASES", "CRDS", "MUTATING_WEBHOOK_CONFIGURATIONS", "VALIDATING_WEBHOOK_CONFIGURATIONS", "HPAS",
 ]
 
 
@@ -73,6 +73,9 @@ REPLICASETS = Resource("apps", "v1", "replicasets", "ReplicaSet")
 STATEFULSETS = Resource("apps", "v1", "statefulsets", "StatefulSet")
 DAEMONSETS = Resource("apps", "v1", "daemonsets", "DaemonSet")
 INGRESSES = Resource("networking.k8s.io", "v1", "ingresses", "Ingress")
+#: Gateway API HTTPRoute at v1beta1, the version upstream Kruise Rollouts reads (served by Gateway API
+#: v0.6 and every v1.x, so older installations work too).
+HTTPROUTES = Resource("gateway.networking.k8s.io", "v1beta1", "httproutes", "HTTPRoute")
 LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
 CRDS = Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
                 namespaced=False)

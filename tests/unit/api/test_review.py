@@ -23,6 +23,7 @@ B = "rollouts.kruise.io/v1beta1"
 A = "rollouts.kruise.io/v1alpha1"
 STYLE = "rollouts.kruise.io/rolling-style"
 ING = [{"service": "svc", "ingress": {"name": "ing"}}]
+GW = [{"service": "svc", "gateway": {"httpRouteName": "route"}}]
 DEMO = Path(__file__).resolve().parents[3] / "deploy" / "demo"
 
 
@@ -54,8 +55,6 @@ NOT_BUILT = [
     ("v1alpha1 unknown ingress class", alpha(trafficRoutings=[{"service": "svc", "ingress": {
         "name": "i", "classType": "aliyun-alb"}}]), "spec.strategy.canary.trafficRoutings[0].ingress.classType",
      "Ingress class other than nginx", "remove classType"),
-    ("gateway", beta(trafficRoutings=[{"service": "svc", "gateway": {"httpRouteName": "h"}}]),
-     "spec.strategy.canary.trafficRoutings[0].gateway", "Gateway API HTTPRoute", "replace gateway with ingress"),
     ("custom network refs", beta(trafficRoutings=[{"service": "svc", "customNetworkRefs": [
         {"apiVersion": "networking.istio.io/v1alpha3", "kind": "VirtualService", "name": "vs"}]}]),
      "spec.strategy.canary.trafficRoutings[0].customNetworkRefs", "Lua-scripted custom objects",
@@ -72,7 +71,8 @@ NOT_BUILT = [
      "request header modification", "remove requestHeaderModifier"),
 ]
 
-#: Built by issue 11 (nginx Ingress routing, weights, A/B matches): admitted without a word.
+#: Built by issue 11 (nginx Ingress routing, weights, A/B matches) and issue 12 (Gateway API HTTPRoute):
+#: admitted without a word.
 TRAFFIC_OK = [
     ("nginx ingress with weights", beta(trafficRoutings=ING, steps=[{"replicas": 1, "traffic": "5%"},
                                                                     {"replicas": "100%"}])),
@@ -81,6 +81,11 @@ TRAFFIC_OK = [
     ("A/B matches", beta(trafficRoutings=ING, steps=[{"replicas": 1, "matches": [{"headers": [
         {"name": "user-agent", "value": "pc"}]}]}, {"replicas": "50%"}])),
     ("v1alpha1 weight", alpha(trafficRoutings=ING, steps=[{"replicas": 1, "weight": 5}])),
+    ("gateway weights", beta(trafficRoutings=GW, steps=[{"replicas": 1, "traffic": "20%"}, {"replicas": "100%"}])),
+    ("gateway path and query matches", beta(trafficRoutings=GW, steps=[{"replicas": 1, "matches": [
+        {"path": {"type": "PathPrefix", "value": "/v2"}}, {"queryParams": [{"name": "canary", "value": "1"}]}]}])),
+    ("v1alpha1 gateway", alpha(trafficRoutings=[{"service": "svc", "gateway": {"httpRouteName": "h"}}],
+                               steps=[{"replicas": 1, "weight": 5}])),
 ]
 
 
@@ -198,6 +203,9 @@ INVALID_OURS = [
      "must be a number of pods", '"20%"'),
     ("failureThreshold garbage", beta(failureThreshold="x%"), "spec.strategy.canary.failureThreshold",
      "number of pods", "percentage of the batch"),
+    ("gateway: empty match", beta(trafficRoutings=GW, steps=[{"replicas": 1, "matches": [
+        {"headers": [{"name": "h", "value": "1"}]}, {}]}]), "spec.strategy.canary.steps[0].matches[1]",
+     "would send every request to the canary", "add a header or queryParam"),
     ("nginx: path match", beta(trafficRoutings=ING, steps=[{"replicas": 1, "matches": [{"path": {"value": "/a"}}]}]),
      "spec.strategy.canary.steps[0].matches[0]", "not by path or queryParams", "use a Gateway API HTTPRoute"),
     ("nginx: two headers in a match", beta(trafficRoutings=ING, steps=[{"replicas": 1}, {"replicas": 2, "matches": [

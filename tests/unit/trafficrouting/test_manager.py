@@ -189,9 +189,12 @@ async def test_user_errors_name_object_field_and_fix() -> None:
     with pytest.raises(TrafficRoutingError, match=r"trafficRoutings\[0\]\.ingress\.classType: 'traefik' is not "
                                                   "supported yet"):
         await mgr.initialize(context(refs=[ref(ingress={"classType": "traefik", "name": "echoserver"})]))
-    with pytest.raises(TrafficRoutingError, match=r"trafficRoutings\[0\]\.gateway: .*not supported yet"):
-        await mgr.initialize(context(refs=[from_dict(TrafficRoutingRef, {"service": "echoserver",
-                                                                         "gateway": {"httpRouteName": "r"}})]))
+    gateway = from_dict(TrafficRoutingRef, {"service": "echoserver", "gateway": {"httpRouteName": "r"}})
+    assert await mgr.initialize(context(refs=[gateway])) == (
+        "HTTPRoute default/r named in spec.strategy.canary.trafficRoutings[0].gateway.httpRouteName does not exist "
+        "(or the Gateway API CRDs are not installed); create it or correct the name")
+    with pytest.raises(TrafficRoutingError, match=r"trafficRoutings\[0\]\.gateway\.httpRouteName: required"):
+        await mgr.initialize(context(refs=[from_dict(TrafficRoutingRef, {"service": "echoserver", "gateway": {}})]))
     with pytest.raises(TrafficRoutingError, match=r"steps\[0\]\.traffic: '150%' is not a percentage"):
         await mgr.do_traffic_routing(context(traffic="150%"))
 
