@@ -65,7 +65,7 @@ from rollouts.objects.meta import metadata as meta
 from rollouts.release.canary_deployment import canary_pod_template_hash
 from rollouts.rollout import actions as act
 from rollouts.rollout import unsupported
-from rollouts.rollout.conditions import PROGRESSING, TERMINATING, find_condition, set_progressing_message
+from rollouts.rollout.conditions import PROGRESSING, TERMINATING, find_condition, get_condition, set_progressing_message
 from rollouts.rollout.machine import Outcome, Settled, settle
 from rollouts.rollout.model import (
     PHASE_PROGRESSING,
