@@ -28,6 +28,12 @@ def rolling_update(deployment: Obj | None) -> Any:
     return strategy(deployment).get("rollingUpdate")
 
 
+def max_unavailable(deployment: Obj | None, default: Any = "25%") -> Any:
+    """``spec.strategy.rollingUpdate.maxUnavailable`` as written (int or percent), ``default`` when absent."""
+    ru = rolling_update(deployment)
+    return ru.get("maxUnavailable", default) if isinstance(ru, Mapping) else default
+
+
 def is_paused(deployment: Obj | None) -> bool:
     return bool(spec(deployment).get("paused"))
 

@@ -56,6 +56,10 @@ def creation_timestamp(obj: Obj | None) -> str:
     return str(metadata(obj).get("creationTimestamp") or "")
 
 
+def finalizers(obj: Obj | None) -> Sequence[str]:
+    return metadata(obj).get("finalizers") or ()
+
+
 def owner_references(obj: Obj | None) -> Sequence[Obj]:
     return metadata(obj).get("ownerReferences") or ()
 

@@ -41,7 +41,7 @@ CONTROL_INFO = keys.BATCH_RELEASE_CONTROL_ANNOTATION
 def _patch_parts(patch: PatchPodTemplateMetadata | None) -> tuple[dict[str, str], dict[str, str]]:
     if patch is None:
         return {}, {}
-    return dict(patch.labels or {}), dict(patch.annotations or {})
+    return dict(patch.labels) if patch.labels else {}, dict(patch.annotations) if patch.annotations else {}
 
 
 def canary_template(stable: Obj, patch: PatchPodTemplateMetadata | None) -> dict[str, Any]:
@@ -50,9 +50,9 @@ def canary_template(stable: Obj, patch: PatchPodTemplateMetadata | None) -> dict
     labels, annotations = _patch_parts(patch)
     md = template.setdefault("metadata", {})
     if labels:
-        md["labels"] = {**(md.get("labels") or {}), **labels}
+        md["labels"] = {**meta.labels(template), **labels}
     if annotations:
-        md["annotations"] = {**(md.get("annotations") or {}), **annotations}
+        md["annotations"] = {**meta.annotations_of(template), **annotations}
     return template
 
 
@@ -102,8 +102,9 @@ def _without_patched_keys(template: Obj, patch: PatchPodTemplateMetadata | None)
     labels, annotations = _patch_parts(patch)
     out = copy.deepcopy(dict(template))
     md = out.setdefault("metadata", {})
+    current = {"labels": meta.labels(out), "annotations": meta.annotations_of(out)}
     for field, keys_ in (("labels", labels), ("annotations", annotations)):
-        values = {k: v for k, v in (md.get(field) or {}).items() if k not in keys_}
+        values = {k: v for k, v in current[field].items() if k not in keys_}
         if values:
             md[field] = values
         else:
@@ -157,7 +158,7 @@ def canary_finalizer_patch(canary: Obj) -> dict[str, Any] | None:
     """Merge patch dropping our finalizer from a canary Deployment (None when it has none).
 
     The list is written whole (merge patches replace lists): other finalizers are kept."""
-    finalizers = list((canary.get("metadata") or {}).get("finalizers") or [])
+    finalizers = list(meta.finalizers(canary))
     if CANARY_FINALIZER not in finalizers:
         return None
     rest = [f for f in finalizers if f != CANARY_FINALIZER]
@@ -192,7 +193,7 @@ def _max_unavailable(stable: Obj) -> int:
     replicas = wl.spec_replicas(stable)
     if deploy.strategy_type(stable) not in (None, "RollingUpdate") or replicas == 0:
         return 0
-    value = (deploy.rolling_update(stable) or {}).get("maxUnavailable", "25%")
+    value = deploy.max_unavailable(stable)
     return scaled_value(value, replicas, round_up=False)
 
 
