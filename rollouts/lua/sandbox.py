@@ -154,7 +154,7 @@ class LuaRunner:
         """Run ``script`` with global ``obj`` (a JSON-like tree); the returned table as a tree."""
         try:
             return self._run(script, obj)
-        except Exception as exc:  # noqa: BLE001 - the contract: nothing escapes into the controller
+        except Exception as exc:  # the contract: nothing escapes into the controller
             return LuaFailure(script.name, "runtime", f"{type(exc).__name__}: {exc}")
 
     async def run_async(self, script: LuaScript, obj: Any) -> LuaResult:
@@ -191,11 +191,14 @@ def _result(script: LuaScript, status: str, out: Any, limits: LuaLimits) -> LuaR
     if status == "instructions":
         return LuaFailure(script.name, "instructions", f"more than {limits.max_instructions} instructions")
     if status != "ok":
-        detail = out.decode("utf-8", "replace") if isinstance(out, bytes) else str(out)
+        if isinstance(out, bytes):
+            detail = out.decode("utf-8", "replace")
+        else:  # error(<table>) or error(nil): the value has no message to show
+            detail = f"error raised with a {lua51.lua_type(out) or _lua_type_name(out)} value instead of a message"
         if detail == _MEMORY_MESSAGE:
             return LuaFailure(script.name, "memory", f"more than {limits.max_memory} bytes allocated")
         return LuaFailure(script.name, "compile" if status == "compile" else "runtime", detail)
-    kind = lua51.lua_type(out) or ("nil" if out is None else _lua_type_name(out))
+    kind = lua51.lua_type(out) or _lua_type_name(out)
     if kind != "table":
         return LuaFailure(script.name, "output", f"expect table output from Lua script, not {kind}")
     try:
@@ -205,6 +208,8 @@ def _result(script: LuaScript, status: str, out: Any, limits: LuaLimits) -> LuaR
 
 
 def _lua_type_name(value: Any) -> str:
+    if value is None:
+        return "nil"
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int | float):

@@ -109,6 +109,11 @@ def test_syntax_and_runtime_errors_name_the_line() -> None:
     assert failure("\nerror('boom')", "runtime").detail == "user.lua:2: boom"
 
 
+def test_error_with_a_table_value() -> None:
+    assert failure("error({code = 1})", "runtime").detail == "error raised with a table value instead of a message"
+    assert failure("error()", "runtime").detail == "error raised with a nil value instead of a message"
+
+
 def test_fresh_vm_per_call() -> None:
     runner = LuaRunner()
     first = runner.run(LuaScript("a.lua", "counter = (counter or 0) + 1 return {counter}"), {})
