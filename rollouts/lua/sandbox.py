@@ -22,6 +22,12 @@ so the event loop keeps serving other objects even then (bench/lua_bench.py meas
 
 Errors never escape as exceptions: :meth:`LuaRunner.run` returns :class:`LuaFailure` naming the
 script, the kind of failure and Lua's message.
+
+Memory cap and Lua panics: an allocation that fails outside a protected call makes Lua *panic*,
+which exits the whole process. So the cap is applied from inside the Lua call, only while the script
+runs, and lifted whenever Python uses the Lua API (building ``obj``, lupa's own pushes and
+references, the ``json`` helpers, reading the result); ``json.decode`` takes at most ``max_output``
+bytes of text so that what it builds uncapped stays bounded.
 """
 
 from __future__ import annotations
@@ -53,15 +59,16 @@ FailureKind = Literal["compile", "runtime", "time", "instructions", "memory", "o
 
 @attrs.frozen(kw_only=True)
 class LuaLimits:
-    """Bounds of one script call. Shipped scripts need < 0.1 ms, ~5 000 instructions, < 100 KiB."""
+    """Bounds of one script call. A shipped script runs < 2 000 VM instructions in < 64 KiB (VM
+    included) on its test cases; a whole call (fresh VM, conversions) costs ~0.1–0.3 ms CPU."""
 
     #: Wall-clock seconds per call. Upstream allows 1 s; 0.1 s is still ~1000× a shipped script and
     #: keeps a runaway from holding a reconcile worker (issue 12's target: stopped within 100 ms).
     timeout: float = 0.1
     #: VM instructions per call (~40 ms of a tight loop here); stops CPU loops even on a slow clock.
     max_instructions: int = 5_000_000
-    #: Bytes the VM may allocate in total (lupa ``max_memory``); the bare VM uses ~30 KiB, a shipped
-    #: script < 100 KiB. Small so that a memory bomb fails (and its heap is freed) in milliseconds.
+    #: Bytes the script may allocate beyond the VM and its ``obj`` (lupa ``max_memory``); shipped
+    #: scripts need < 64 KiB. Small so that a memory bomb fails (and its heap is freed) in milliseconds.
     max_memory: int = 8 << 20
     #: Approximate JSON bytes of the returned value or of one ``json.encode``: the apiserver refuses
     #: objects over 1.5 MiB, so a larger result is a bug, and converting it would block the caller.
@@ -106,7 +113,7 @@ string.dump = nil
 local BASE = {"assert", "error", "ipairs", "next", "pairs", "rawequal", "rawget", "rawset", "select",
               "setmetatable", "getmetatable", "tonumber", "tostring", "type", "unpack", "_VERSION"}
 local function copy(t) local c = {} for k, v in pairs(t) do c[k] = v end return c end
-return function(source, name, obj, py_encode, py_decode, clock, deadline, max_ticks, clock_every)
+return function(source, name, obj, py_encode, py_decode, clock, deadline, max_ticks, clock_every, cap, uncap)
   local stopped = nil
   local env = {}
   for _, k in ipairs(BASE) do env[k] = _G[k] end
@@ -128,6 +135,7 @@ return function(source, name, obj, py_encode, py_decode, clock, deadline, max_ti
   local chunk, err = safe_load(source, "=" .. name)
   if not chunk then return "compile", err end
   local ticks = 0
+  cap()
   sethook(function()
     ticks = ticks + 1
     if ticks > max_ticks then stopped = "instructions"
@@ -135,6 +143,7 @@ return function(source, name, obj, py_encode, py_decode, clock, deadline, max_ti
     if stopped then error(stopped, 0) end
   end, "", @HOOK@)
   local ok, out = pcall(chunk)
+  uncap()
   sethook()
   if stopped then return stopped, stopped end
   if not ok then return "runtime", out end
@@ -163,26 +172,50 @@ class LuaRunner:
 
     def _run(self, script: LuaScript, obj: Any) -> LuaResult:
         limits = self.limits
+        # Created without a cap (0 = none, but counted): lupa raises a Lua *panic* (the process
+        # exits) when an allocation fails outside a protected call, e.g. while we build ``obj``.
+        # The cap is set just before the script runs and lifted around our own Lua API use.
         rt = lua51.LuaRuntime(encoding=None, register_eval=False, register_builtins=False,
-                              unpack_returned_tuples=True, max_memory=limits.max_memory,
-                              attribute_filter=_deny_attributes)
+                              unpack_returned_tuples=True, max_memory=0, attribute_filter=_deny_attributes)
         prepare = rt.execute(_BOOT)
+        lua_obj = tree_to_lua(rt.table, obj)
+        vm = _Vm(rt, rt.get_memory_used() + limits.max_memory)
         # The json helpers reach the VM through this cell, emptied after the call: a closure holding
         # ``rt`` while ``rt`` holds the closure would be a cycle, freed only by Python's cyclic GC,
         # which then closes dozens of VMs at once (a 3 ms p99 before this).
-        cell = [rt]
+        cell = [vm]
         encode, decode = _json_helpers(cell, limits.max_output)
         deadline = self._clock() + limits.timeout
         max_ticks = max(1, limits.max_instructions // HOOK_INTERVAL)
         try:
-            status, out = prepare(script.source.encode("utf-8"), script.name.encode("utf-8"),
-                                  tree_to_lua(rt.table, obj), encode, decode, self._clock, deadline,
-                                  max_ticks, _CLOCK_EVERY)
+            # Capped only while the script itself runs (``cap``/``uncap`` are called from inside the
+            # Lua call): lupa's own pushes and refs around the call never meet the cap.
+            status, out = prepare(script.source.encode("utf-8"), script.name.encode("utf-8"), lua_obj,
+                                  encode, decode, self._clock, deadline, max_ticks, _CLOCK_EVERY,
+                                  lambda: cell[0].cap(), lambda: cell[0].uncap())
             return _result(script, status.decode(), out, limits)
         except lua51.LuaMemoryError:
             return LuaFailure(script.name, "memory", f"more than {limits.max_memory} bytes allocated")
         finally:
+            vm.uncap()
             cell.clear()
+
+
+@attrs.define
+class _Vm:
+    """A runtime and its memory cap (absolute bytes, base VM and ``obj`` included)."""
+
+    rt: Any
+    limit: int
+
+    def cap(self) -> None:
+        self.rt.set_max_memory(self.limit, total=True)
+
+    def uncap(self) -> None:
+        self.rt.set_max_memory(0)
+
+    def over(self) -> bool:
+        return bool(self.rt.get_memory_used() > self.limit)
 
 
 def _result(script: LuaScript, status: str, out: Any, limits: LuaLimits) -> LuaResult:
@@ -222,20 +255,36 @@ def _deny_attributes(obj: Any, name: Any, is_setting: bool) -> Any:
     raise AttributeError("Python attributes are not accessible from Lua")
 
 
-def _json_helpers(cell: list[Any], max_output: int) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
-    """``json.encode``/``json.decode`` for this VM: ``value`` or ``nil, message`` (§1)."""
+def _json_helpers(cell: list[_Vm], max_output: int) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    """``json.encode``/``json.decode`` for this VM: ``value`` or ``nil, message`` (§1).
+
+    They run inside the script's call but use the Lua API from Python, where a failed allocation
+    would be a panic; so the cap is lifted meanwhile. ``decode`` refuses text over ``max_output``
+    (bounding what it may allocate uncapped) and reports the cap exceeded afterwards.
+    """
 
     def encode(value: Any) -> tuple[bytes | None, bytes | None]:
+        vm = cell[0]
+        vm.uncap()
         try:
             return gojson.dumps(lua_to_tree(value, OutputBudget(max_output))).encode("utf-8"), None
         except (ConversionError, ValueError, TypeError) as exc:
             return None, str(exc).encode("utf-8")
+        finally:
+            vm.cap()
 
     def decode(text: Any) -> tuple[Any, bytes | None]:
+        if isinstance(text, bytes) and len(text) > max_output:
+            return None, f"json text larger than {max_output} bytes".encode()
+        vm = cell[0]
+        vm.uncap()
         try:
             raw = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
-            return tree_to_lua(cell[0].table, json.loads(raw)), None
+            value = tree_to_lua(vm.rt.table, json.loads(raw))
+            return (None, _MEMORY_MESSAGE.encode()) if vm.over() else (value, None)
         except (ValueError, TypeError, AttributeError) as exc:
             return None, str(exc).encode("utf-8")
+        finally:
+            vm.cap()
 
     return encode, decode

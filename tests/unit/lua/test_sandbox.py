@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import subprocess
+import sys
 import time
 
 import pytest
@@ -161,3 +163,30 @@ def test_vms_are_freed_without_the_cyclic_gc() -> None:
         assert sum(isinstance(o, lua51.LuaRuntime) for o in gc.get_objects()) == 0
     finally:
         gc.enable()
+
+
+AT_THE_CAP = {
+    "large obj": ("return {1}", "{'items': [{'name': 'n%d' % i, 'v': 'x' * 20} for i in range(100000)]}"),
+    "json.decode past the cap": (
+        "local p = {} for i = 1, 60000 do p[i] = '{\"a\":[1,2,3]}' end "
+        "local v, err = json.decode('[' .. table.concat(p, ',') .. ']') return {err}", "{}"),
+    "returns a table at the cap": (
+        "local t, ok = {}, true while ok do ok = pcall(function() t[#t + 1] = string.rep('x', 999) .. #t end) end "
+        "return t", "{}"),
+    "json.encode at the cap": (
+        "local t, ok = {}, true while ok do ok = pcall(function() t[#t + 1] = string.rep('y', 999) .. #t end) end "
+        "return {json.encode(t)}", "{}"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(AT_THE_CAP))
+def test_memory_cap_never_panics_the_process(case: str) -> None:
+    """An allocation failing outside a protected call is a Lua panic: the process exits. Run in a
+    child process so that a regression fails this test instead of killing the suite."""
+    source, obj = AT_THE_CAP[case]
+    code = ("from rollouts.lua import LuaRunner, LuaScript, LuaSuccess, LuaFailure\n"
+            f"r = LuaRunner().run(LuaScript('s.lua', {source!r}), {obj})\n"
+            "print(type(r).__name__, getattr(r, 'kind', ''))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.split()[0] in ("LuaSuccess", "LuaFailure"), proc.stdout
