@@ -58,6 +58,14 @@ NGINX_CANARY_BY_COOKIE_ANNOTATION: Final = "nginx.ingress.kubernetes.io/canary-b
 #: A Rollout header match with this name means "cookie" to the Ingress scripts (§4.1).
 CANARY_BY_COOKIE_HEADER: Final = "canary-by-cookie"
 
+# --- Lua traffic scripts (lua-contract.md §4.1, §5.1) ------------------------------------------------
+#: ConfigMap in the operator namespace holding user Lua scripts (and other settings).
+ROLLOUT_CONFIGURATION_CONFIGMAP: Final = "kruise-rollout-configuration"
+#: ConfigMap key prefix of an Ingress class script: ``lua.traffic.routing.ingress.<classType>``.
+LUA_INGRESS_SCRIPT_KEY_PREFIX: Final = "lua.traffic.routing.ingress."
+#: ConfigMap key prefix of a custom-provider script: ``lua.traffic.routing.<Kind>.<group>``.
+LUA_CUSTOM_SCRIPT_KEY_PREFIX: Final = "lua.traffic.routing."
+
 # --- §6.5 On TrafficRouting objects ----------------------------------------------------------------
 TRAFFIC_ROUTING_FINALIZER: Final = "rollouts.kruise.io/trafficrouting"
 #: Prefix; the full finalizer is ``progressing.rollouts.kruise.io/<rolloutName>``.

@@ -1,0 +1,32 @@
+-- Canary Ingress annotations for Higress (traffic-routing.md §4.1): the nginx annotation set, which
+-- Higress reads. Unlike nginx.lua upstream assumes every match has headers; here a match without
+-- headers is skipped instead of failing the step.
+local P = "nginx.ingress.kubernetes.io/"
+local out = {}
+if obj.annotations then
+    for k, v in pairs(obj.annotations) do out[k] = v end
+end
+out[P .. "canary"] = "true"
+for _, key in ipairs({"canary-by-cookie", "canary-by-header", "canary-by-header-pattern",
+                      "canary-by-header-value", "canary-weight"}) do
+    out[P .. key] = nil
+end
+if obj.weight ~= "-1" then
+    out[P .. "canary-weight"] = obj.weight
+end
+for _, match in ipairs(obj.matches or {}) do
+    local header = match.headers and match.headers[1]
+    if header then
+        if header.name == "canary-by-cookie" then
+            out[P .. "canary-by-cookie"] = header.value
+        else
+            out[P .. "canary-by-header"] = header.name
+            if header.type == "RegularExpression" then
+                out[P .. "canary-by-header-pattern"] = header.value
+            else
+                out[P .. "canary-by-header-value"] = header.value
+            end
+        end
+    end
+end
+return out
