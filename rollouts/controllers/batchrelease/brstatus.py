@@ -13,7 +13,7 @@ import functools
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
-from rollouts.api.edit import clear_field, get_field, has_field, replace_fields, set_field, with_fields
+from rollouts.api.edit import clear_field, edit_count, get_field, has_field, replace_fields, set_field, with_fields
 from rollouts.api.v1beta1.batchrelease import BatchReleaseCanaryStatus, BatchReleaseStatus
 from rollouts.api.wire import from_dict, to_dict
 
@@ -105,3 +105,10 @@ def start(st: BatchReleaseStatus) -> None:
                  ("observed_release_plan_hash", ""), ("observed_workload_replicas", -1),
                  ("canary_status", with_fields(BatchReleaseCanaryStatus, current_batch=0))):
         set_field(st, a, v)
+
+
+def encode(st: BatchReleaseStatus, wire: dict[str, Any], mark: int) -> dict[str, Any]:
+    """The wire form of ``st``, decoded from (or last written as) ``wire`` when ``edit_count()`` was
+    ``mark``: ``wire`` itself when nothing was edited since (no encode; edits from other reconciles
+    in between only cost an encode), else the encoding."""
+    return wire if edit_count() == mark else to_dict(st)

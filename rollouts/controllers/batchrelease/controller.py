@@ -16,7 +16,7 @@ import structlog
 
 from rollouts.api import keys
 from rollouts.api.decode import SpecCache, batch_release_for_executor
-from rollouts.api.edit import set_field
+from rollouts.api.edit import edit_count, set_field
 from rollouts.api.v1beta1.batchrelease import BatchRelease, BatchReleaseStatus
 from rollouts.api.wire import to_dict
 from rollouts.controllers.batchrelease import brstatus, executor
@@ -79,7 +79,7 @@ class BatchReleaseReconciler:
         br = thaw(cached)
         # The edge: the stored status decoded once; the executor and the controls edit ``st`` (the
         # model) and it is encoded once per status write.
-        st = brstatus.decode(brstatus.stored(br))
+        st, mark = brstatus.decode(brstatus.stored(br)), edit_count()
         if is_deleting(br) and st.phase == executor.COMPLETED:
             patch = finalizers_patch(br, BATCH_RELEASE_FINALIZER, present=False)
             if patch:
@@ -97,17 +97,18 @@ class BatchReleaseReconciler:
                 self.events.event(br, "Warning", "UnsupportedWorkload",
                                   f"the workload type '{ref.api_version}/{ref.kind}' is not supported")
             return Result()
-        br, requeue = await self._execute(br, model, st, row)
-        await self._write_status(br, st)
+        br, requeue, mark = await self._execute(br, model, st, mark, row)
+        await self._write_status(br, st, mark)
         return Result(requeue_after=requeue) if requeue is not None else Result()
 
     async def _execute(
-        self, br: dict[str, Any], model: BatchRelease, st: BatchReleaseStatus, row: WorkloadKind
-    ) -> tuple[dict[str, Any], float | None]:
+        self, br: dict[str, Any], model: BatchRelease, st: BatchReleaseStatus, mark: int, row: WorkloadKind
+    ) -> tuple[dict[str, Any], float | None, int]:
         """Sync the status with the workload, then run the phase machine; returns the BR as last written.
 
         ``br`` is the wire dict (the status patch is computed against it), ``model`` its decoded spec and
-        metadata for everything else; a status write does not change what the model holds."""
+        metadata for everything else; a status write does not change what the model holds. ``mark`` is
+        ``edit_count()`` when ``st`` last matched the stored status (returned as of the last write)."""
         if not st.phase:
             brstatus.start(st)
         ref = model.spec.workload_ref
@@ -122,17 +123,23 @@ class BatchReleaseReconciler:
         event, info = await control.workload_info()
         digest = self._specs.plan_hash(model)
         if not executor.sync_status(model, st, event, info, plan_digest=digest):
-            return br, None if st.phase == executor.COMPLETED else executor.REQUEUE_SECONDS
+            return br, None if st.phase == executor.COMPLETED else executor.REQUEUE_SECONDS, mark
         set_field(st, "observed_generation", meta(br).get("generation", 0))
-        if to_dict(st) != brstatus.stored(br):
-            br = await self._write_status(br, st)  # persist every state change before acting on it (§2.4)
-        return br, await executor.run(model, st, control, self.clock.now(), lambda: writes.count)
+        wire = brstatus.encode(st, brstatus.stored(br), mark)
+        if wire != brstatus.stored(br):
+            br = await self._patch_status(br, wire)  # persist every state change before acting on it (§2.4)
+            mark = edit_count()
+        return br, await executor.run(model, st, control, self.clock.now(), lambda: writes.count), mark
 
-    async def _write_status(self, br: dict[str, Any], st: BatchReleaseStatus) -> dict[str, Any]:
+    async def _write_status(self, br: dict[str, Any], st: BatchReleaseStatus, mark: int) -> dict[str, Any]:
         """One merge patch of ``st`` (encoded here, the edge) against the BR's stored status;
         returns the written BR."""
         set_field(st, "observed_generation", meta(br).get("generation", 0))
-        patch = merge_patch(brstatus.stored(br), to_dict(st))
+        return await self._patch_status(br, brstatus.encode(st, brstatus.stored(br), mark))
+
+    async def _patch_status(self, br: dict[str, Any], wire: dict[str, Any]) -> dict[str, Any]:
+        """One merge patch from the BR's stored status to ``wire`` (none when equal); returns the written BR."""
+        patch = merge_patch(brstatus.stored(br), wire)
         if not patch:
             return br
         md = meta(br)
