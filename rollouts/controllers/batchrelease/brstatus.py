@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from rollouts.api.edit import clear_field, edit_count, get_field, has_field, replace_fields, set_field, with_fields
 from rollouts.api.v1beta1.batchrelease import BatchReleaseCanaryStatus, BatchReleaseStatus
-from rollouts.api.wire import from_dict, to_dict
+from rollouts.api.wire import WireModel, from_dict, to_dict
 
 Status = BatchReleaseStatus | dict[str, Any]
 R = TypeVar("R")
@@ -82,7 +82,7 @@ def no_need_update(st: BatchReleaseStatus) -> int | None:
 
 def to_upgrading(cs: BatchReleaseCanaryStatus) -> None:
     """Back to (or on to) Upgrading: the batch is no longer ready."""
-    clear_field(cs, "batch_ready_time")
+    drop(cs, "batch_ready_time")
     set_field(cs, "batch_state", "Upgrading")
 
 
@@ -112,3 +112,10 @@ def encode(st: BatchReleaseStatus, wire: dict[str, Any], mark: int) -> dict[str,
     ``mark``: ``wire`` itself when nothing was edited since (no encode; edits from other reconciles
     in between only cost an encode), else the encoding."""
     return wire if edit_count() == mark else to_dict(st)
+
+
+def drop(obj: WireModel, attr: str) -> None:
+    """``d.pop(key, None)``: ``clear_field`` only when the wire form holds the key (most transitions
+    pop an absent ``batchReadyTime`` or ``message``; skipping them is a third of a chained round)."""
+    if has_field(obj, attr):
+        clear_field(obj, attr)

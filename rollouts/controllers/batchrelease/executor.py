@@ -14,7 +14,7 @@ from typing import Any
 from rollouts.api import keys
 from rollouts.api.common import RolloutCondition
 from rollouts.api.decode import batch_release as batch_release_model
-from rollouts.api.edit import clear_field, set_field, with_fields
+from rollouts.api.edit import set_field, with_fields
 from rollouts.api.v1beta1.batchrelease import BatchRelease, BatchReleaseCanaryStatus, BatchReleaseStatus
 from rollouts.api.wire import to_dict
 from rollouts.controllers.batchrelease import brstatus
@@ -214,7 +214,7 @@ async def _progressing(
             _set_progressing(st, e.message or str(e), now)
             return REQUEUE_SECONDS
         if upgraded:
-            clear_field(st, "message")
+            brstatus.drop(st, "message")
             _set_conditions(st, brstatus.drop_progressing(st))
             set_field(cs, "batch_state", VERIFYING)
         return REQUEUE_SECONDS
@@ -223,7 +223,7 @@ async def _progressing(
         if reason is None:
             set_field(cs, "batch_ready_time", _fmt(now))
             set_field(cs, "batch_state", READY)
-            clear_field(st, "message")
+            brstatus.drop(st, "message")
         else:
             set_field(cs, "batch_state", UPGRADING)
             set_field(st, "message", f"batch {cs.current_batch + 1} is not ready: {reason}")
@@ -245,7 +245,7 @@ def _ready(br: BatchRelease, st: BatchReleaseStatus, cs: BatchReleaseCanaryStatu
     if partition is None or partition > current:
         set_field(cs, "current_batch", current + 1)
         set_field(cs, "batch_state", UPGRADING)
-        clear_field(cs, "batch_ready_time")
+        brstatus.drop(cs, "batch_ready_time")
         return REQUEUE_SECONDS
     return None
 
@@ -255,7 +255,7 @@ def _set_conditions(st: BatchReleaseStatus, conditions: list[RolloutCondition]) 
     if conditions:
         set_field(st, "conditions", conditions)
     else:
-        clear_field(st, "conditions")
+        brstatus.drop(st, "conditions")
 
 
 def _set_progressing(st: BatchReleaseStatus, message: str, now: datetime) -> None:
