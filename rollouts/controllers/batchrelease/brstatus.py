@@ -101,10 +101,10 @@ def record_revisions(st: BatchReleaseStatus, stable: str, update: str, replicas:
 
 def start(st: BatchReleaseStatus) -> None:
     """``status.update(initial_status())``: a status without a phase starts as the §2.1 reset."""
-    for a, v in (("phase", "Preparing"), ("stable_revision", ""), ("update_revision", ""),
-                 ("observed_release_plan_hash", ""), ("observed_workload_replicas", -1),
-                 ("canary_status", with_fields(BatchReleaseCanaryStatus, current_batch=0))):
-        set_field(st, a, v)
+    init = initial()
+    for a in ("phase", "stable_revision", "update_revision", "observed_release_plan_hash",
+              "observed_workload_replicas", "canary_status"):
+        set_field(st, a, getattr(init, a))
 
 
 def encode(st: BatchReleaseStatus, wire: dict[str, Any], mark: int) -> dict[str, Any]:
