@@ -9,7 +9,10 @@ Usage (from the root of each tree, the same venv, the same hypothesis seed):
 Recorded, one JSON line each, under the test's node id: ``round`` (``reconcile_rollout``: status
 with Go's zero values, actions, requeue), ``settle`` (the same for the last round, the earlier
 rounds' events and the view's status), ``patch`` (the reconciler's merge patch: old, new, patch) and
-``guard`` (the unsupported-feature guard's view status and halted status).
+``guard`` (the unsupported-feature guard's view status and halted status); for the BatchRelease,
+``br-sync_status`` / ``br-execute`` / ``br-run`` (the status after the executor's entry points, the
+result) and ``br-patch`` (the BatchRelease reconciler's merge patch). Add ``tests/unit/release`` and
+``tests/unit/api`` for the BatchRelease side.
 """
 
 from __future__ import annotations
@@ -62,10 +65,60 @@ def pytest_configure(config: Any) -> None:
         _dump("guard", [dict(r[0].get("status") or {}), r[1]])
         return r
 
+    _record_batch_release()
     machine.reconcile_rollout, machine.settle = recorded_round, recorded_settle
     controller.settle = recorded_settle
     controller.merge_patch = recorded_patch
     unsupported.guard = recorded_guard
+
+
+def _record_batch_release() -> None:
+    """The BatchRelease side: the status after each executor entry point (outermost calls only: the
+    dict code's ``run`` calls ``execute`` through the module) and the reconciler's status patches."""
+    import functools
+    import inspect
+
+    from rollouts.api.wire import WireModel, to_dict
+    from rollouts.controllers.batchrelease import controller as brc
+    from rollouts.controllers.batchrelease import executor as ex
+
+    depth = [0]
+
+    def wire(status: Any) -> Any:
+        return to_dict(status) if isinstance(status, WireModel) else copy.deepcopy(status)
+
+    def wrap(name: str) -> None:
+        orig = getattr(ex, name)
+        if inspect.iscoroutinefunction(orig):
+            @functools.wraps(orig)
+            async def arecorded(br: Any, status: Any, *a: Any, **k: Any) -> Any:
+                depth[0] += 1
+                try:
+                    out = await orig(br, status, *a, **k)
+                finally:
+                    depth[0] -= 1
+                if depth[0] == 0:
+                    _dump("br-" + name, [wire(status), out])
+                return out
+            setattr(ex, name, arecorded)
+        else:
+            @functools.wraps(orig)
+            def recorded(br: Any, status: Any, *a: Any, **k: Any) -> Any:
+                out = orig(br, status, *a, **k)
+                _dump("br-" + name, [wire(status), out])
+                return out
+            setattr(ex, name, recorded)
+
+    for name in ("sync_status", "execute", "run"):
+        wrap(name)
+    orig_patch = brc.merge_patch
+
+    def recorded_patch(old: Any, new: Any) -> Any:
+        p = orig_patch(old, new)
+        _dump("br-patch", [old, new, p])
+        return p
+
+    brc.merge_patch = recorded_patch
 
 
 def pytest_runtest_logstart(nodeid: str, location: Any) -> None:

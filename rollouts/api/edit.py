@@ -173,3 +173,12 @@ def copy_model(obj: M) -> M:
     for name in deep:
         setattr(new, name, _copy_value(getattr(obj, name)))
     return new
+
+
+def replace_fields(obj: M, new: M) -> None:
+    """Make ``obj`` encode as ``new`` does, in place (the dict code's ``d.clear(); d.update(new)``):
+    every slot, presence and unknown keys included, is taken from ``new``."""
+    global _edits
+    for a in attrs.fields(type(obj)):
+        setattr(obj, a.name, getattr(new, a.name))
+    _edits += 1

@@ -26,7 +26,8 @@ import structlog
 from rollouts.api import constants as C
 from rollouts.api.decode import batch_release as batch_release_model
 from rollouts.api.intstr import WireIntOrStr
-from rollouts.api.v1beta1.batchrelease import BatchRelease, ReleasePlan
+from rollouts.api.v1beta1.batchrelease import BatchRelease, BatchReleaseStatus, ReleasePlan
+from rollouts.controllers.batchrelease.brstatus import dict_adapter, record_revisions
 from rollouts.controllers.batchrelease.deployment import (
     HAS_GONE,
     NORMAL,
@@ -93,10 +94,10 @@ class CanaryControl:
     def _key(self) -> str:
         return f"{self._ns}/{self.br.name}"
 
-    def _batch(self, status: Mapping[str, Any]) -> tuple[WireIntOrStr, int]:
+    def _batch(self, st: BatchReleaseStatus) -> tuple[WireIntOrStr, int]:
         """(canaryReplicas of the current batch in wire form, current batch index)."""
         batches = self._plan.batches
-        current = int((status.get("canaryStatus") or {}).get("currentBatch", 0))
+        current = st.canary_status.current_batch
         current = min(current, len(batches) - 1) if batches else 0
         return (batches[current].canary_replicas.value if batches else 0), current
 
@@ -156,7 +157,8 @@ class CanaryControl:
         return NORMAL, info
 
     # ---- the release lifecycle ------------------------------------------------------------------
-    async def initialize(self, status: dict[str, Any]) -> bool:
+    @dict_adapter
+    async def initialize(self, st: BatchReleaseStatus) -> bool:
         """Create the canary (replicas 0), claim the stable Deployment, record revisions and replicas."""
         if self.stable is None:
             return False
@@ -166,12 +168,11 @@ class CanaryControl:
         if meta.annotations_of(self.stable).get(cd.CONTROL_INFO) != info:
             await self.client.patch(DEPLOYMENTS, meta.name(self.stable),
                                     {"metadata": {"annotations": {cd.CONTROL_INFO: info}}}, self._ns)
-        status["stableRevision"] = ""
-        status["updateRevision"] = self._revision()
-        status["observedWorkloadReplicas"] = wl.spec_replicas(self.stable)
+        record_revisions(st, "", self._revision(), wl.spec_replicas(self.stable))
         return True
 
-    async def upgrade_batch(self, status: dict[str, Any]) -> bool:
+    @dict_adapter
+    async def upgrade_batch(self, st: BatchReleaseStatus) -> bool:
         """Raise the canary to planned(batch) of the stable replicas; never lower it."""
         if self.stable is None:
             return False
@@ -183,7 +184,7 @@ class CanaryControl:
         canary = await self.canary()
         if canary is None or wl.generation(canary) > wl.status_int(canary, "observedGeneration"):
             return False  # not in the cache (yet), or its last scale not observed: retry in 2 s
-        canary_replicas, _ = self._batch(status)
+        canary_replicas, _ = self._batch(st)
         patch = cd.scale_patch(canary, cd.desired_canary_replicas(canary_replicas, replicas))
         if patch:
             self._canary = await self.client.patch(DEPLOYMENTS, meta.name(canary), patch, self._ns)
@@ -198,21 +199,22 @@ class CanaryControl:
                          and _rs_owner(p) == prefix + podobj.labels(p).get(POD_TEMPLATE_HASH_LABEL, "")]
         return self.pods
 
-    async def _label_pods(self, canary: Obj, status: Mapping[str, Any]) -> None:
+    async def _label_pods(self, canary: Obj, st: BatchReleaseStatus) -> None:
         """§5 on the canary pods (errors ignored, as upstream: labels never block a batch)."""
         if not self._plan.rollout_id:
             return
-        _, current = self._batch(status)
+        _, current = self._batch(st)
         pods = await self._canary_pods(canary)
         wanted = plan_labels(pods, batches=[b.canary_replicas for b in self._plan.batches], current_batch=current,
                              replicas=wl.spec_replicas(self.stable), rollout_id=self._plan.rollout_id,
-                             update_revision=_pods_revision(pods) or str(status.get("updateRevision", "")))
+                             update_revision=_pods_revision(pods) or st.update_revision)
         try:
             self.pods = await apply_pod_labels(self.client, self._ns, pods, wanted)
         except ApiError:  # §7: EnsureBatchPodsReadyAndLabeled ignores label errors (next round retries)
             pass
 
-    async def batch_ready(self, status: Mapping[str, Any]) -> str | None:
+    @dict_adapter
+    async def batch_ready(self, st: BatchReleaseStatus) -> str | None:
         """EnsureBatchPodsReadyAndLabeled: ``None`` when ready, else the reason with the canary's numbers."""
         if self.stable is None:
             return "workload not found"
@@ -222,8 +224,8 @@ class CanaryControl:
         canary = await self.canary()
         if canary is None:
             return f"canary Deployment of {meta.name(self.stable)} not found yet"
-        await self._label_pods(canary, status)
-        canary_replicas, _ = self._batch(status)
+        await self._label_pods(canary, st)
+        canary_replicas, _ = self._batch(st)
         desired = cd.desired_canary_replicas(canary_replicas, replicas)
         updated, ready = wl.status_int(canary, "replicas"), wl.status_int(canary, "availableReplicas")
         rollout_id = self._plan.rollout_id

@@ -7,7 +7,6 @@ that cannot be resolved at all gets a Warning event ``UnsupportedWorkload`` and 
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -17,9 +16,10 @@ import structlog
 
 from rollouts.api import keys
 from rollouts.api.decode import SpecCache, batch_release_for_executor
-from rollouts.api.v1beta1.batchrelease import BatchRelease
+from rollouts.api.edit import edit_count, set_field
+from rollouts.api.v1beta1.batchrelease import BatchRelease, BatchReleaseStatus
 from rollouts.api.wire import to_dict
-from rollouts.controllers.batchrelease import executor
+from rollouts.controllers.batchrelease import brstatus, executor
 from rollouts.controllers.batchrelease.deployment import deployment_pods_owner
 from rollouts.controllers.batchrelease.registry import CanaryDeps, control_plane, rolling_style
 from rollouts.controllers.common import (
@@ -77,8 +77,10 @@ class BatchReleaseReconciler:
         if stale:
             return Result(requeue_after=STALE_CACHE_RETRY_SECONDS)
         br = thaw(cached)
-        status = copy.deepcopy(br.get("status") or {})
-        if is_deleting(br) and status.get("phase") == executor.COMPLETED:
+        # The edge: the stored status decoded once; the executor and the controls edit ``st`` (the
+        # model) and it is encoded once per status write.
+        st, mark = brstatus.decode(brstatus.stored(br)), edit_count()
+        if is_deleting(br) and st.phase == executor.COMPLETED:
             patch = finalizers_patch(br, BATCH_RELEASE_FINALIZER, present=False)
             if patch:
                 await self.client.patch(BATCHRELEASES, name, patch, ns)
@@ -87,8 +89,7 @@ class BatchReleaseReconciler:
             patch = finalizers_patch(br, BATCH_RELEASE_FINALIZER, present=True)
             if patch:
                 br = await self.client.patch(BATCHRELEASES, name, patch, ns)
-        # The edge: decoded once (the spec once per generation); the executor edits ``status`` (the dict).
-        model = batch_release_for_executor(br, self._specs)
+        model = batch_release_for_executor(br, self._specs)  # the spec decoded once per generation
         ref = model.spec.workload_ref
         row = await kind_of(self.client, to_dict(ref), self._custom_kinds)
         if row is None:
@@ -96,19 +97,20 @@ class BatchReleaseReconciler:
                 self.events.event(br, "Warning", "UnsupportedWorkload",
                                   f"the workload type '{ref.api_version}/{ref.kind}' is not supported")
             return Result()
-        br, requeue = await self._execute(br, model, status, row)
-        await self._write_status(br, status)
+        br, requeue, mark = await self._execute(br, model, st, mark, row)
+        await self._write_status(br, st, mark)
         return Result(requeue_after=requeue) if requeue is not None else Result()
 
     async def _execute(
-        self, br: dict[str, Any], model: BatchRelease, status: dict[str, Any], row: WorkloadKind
-    ) -> tuple[dict[str, Any], float | None]:
+        self, br: dict[str, Any], model: BatchRelease, st: BatchReleaseStatus, mark: int, row: WorkloadKind
+    ) -> tuple[dict[str, Any], float | None, int]:
         """Sync the status with the workload, then run the phase machine; returns the BR as last written.
 
         ``br`` is the wire dict (the status patch is computed against it), ``model`` its decoded spec and
-        metadata for everything else; a status write does not change what the model holds."""
-        if not status.get("phase"):
-            status.update(executor.initial_status())
+        metadata for everything else; a status write does not change what the model holds. ``mark`` is
+        ``edit_count()`` when ``st`` last matched the stored status (returned as of the last write)."""
+        if not st.phase:
+            brstatus.start(st)
         ref = model.spec.workload_ref
         stores = {DEPLOYMENTS: self.deployments, **self.workload_stores}
         workload = await get_workload(self.client, row, ref.name, model.namespace, stores)
@@ -120,17 +122,24 @@ class BatchReleaseReconciler:
         control.pod_informer = self.pods
         event, info = await control.workload_info()
         digest = self._specs.plan_hash(model)
-        if not executor.sync_status(model, status, event, info, plan_digest=digest):
-            return br, None if status.get("phase") == executor.COMPLETED else executor.REQUEUE_SECONDS
-        status["observedGeneration"] = meta(br).get("generation", 0)
-        if status != (br.get("status") or {}):
-            br = await self._write_status(br, status)  # persist every state change before acting on it (§2.4)
-        return br, await executor.run(model, status, control, self.clock.now(), lambda: writes.count)
+        if not executor.sync_status(model, st, event, info, plan_digest=digest):
+            return br, None if st.phase == executor.COMPLETED else executor.REQUEUE_SECONDS, mark
+        set_field(st, "observed_generation", meta(br).get("generation", 0))
+        wire = brstatus.encode(st, brstatus.stored(br), mark)
+        if wire != brstatus.stored(br):
+            br = await self._patch_status(br, wire)  # persist every state change before acting on it (§2.4)
+            mark = edit_count()
+        return br, await executor.run(model, st, control, self.clock.now(), lambda: writes.count), mark
 
-    async def _write_status(self, br: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
-        """One merge patch of ``status`` against the BR's stored status; returns the written BR."""
-        status["observedGeneration"] = meta(br).get("generation", 0)
-        patch = merge_patch(br.get("status") or {}, status)
+    async def _write_status(self, br: dict[str, Any], st: BatchReleaseStatus, mark: int) -> dict[str, Any]:
+        """One merge patch of ``st`` (encoded here, the edge) against the BR's stored status;
+        returns the written BR."""
+        set_field(st, "observed_generation", meta(br).get("generation", 0))
+        return await self._patch_status(br, brstatus.encode(st, brstatus.stored(br), mark))
+
+    async def _patch_status(self, br: dict[str, Any], wire: dict[str, Any]) -> dict[str, Any]:
+        """One merge patch from the BR's stored status to ``wire`` (none when equal); returns the written BR."""
+        patch = merge_patch(brstatus.stored(br), wire)
         if not patch:
             return br
         md = meta(br)

@@ -15,8 +15,9 @@ import attrs
 
 from rollouts.api.decode import batch_release as batch_release_model
 from rollouts.api.intstr import WireIntOrStr
-from rollouts.api.v1beta1.batchrelease import BatchRelease
+from rollouts.api.v1beta1.batchrelease import BatchRelease, BatchReleaseStatus
 from rollouts.api.wire import is_present
+from rollouts.controllers.batchrelease.brstatus import dict_adapter, record_revisions
 from rollouts.controllers.batchrelease.labelpatch import apply_pod_labels, list_pods, plan_labels
 from rollouts.controllers.rollout.workload import owned_replica_sets, update_revision
 from rollouts.objects import workload as wl
@@ -119,10 +120,10 @@ class DeploymentControl:
     def _ns(self) -> str:
         return self.br.namespace
 
-    def _batch(self, status: Mapping[str, Any]) -> tuple[WireIntOrStr, int]:
+    def _batch(self, st: BatchReleaseStatus) -> tuple[WireIntOrStr, int]:
         """(canaryReplicas of the current batch in wire form, current batch index)."""
         batches = self.br.spec.release_plan.batches
-        current = int((status.get("canaryStatus") or {}).get("currentBatch", 0))
+        current = st.canary_status.current_batch
         current = min(current, len(batches) - 1) if batches else 0
         partition = batches[current].canary_replicas.value if batches else 0
         return partition, current
@@ -152,7 +153,8 @@ class DeploymentControl:
                        if labels(p).get(POD_TEMPLATE_HASH_LABEL) == info.update_revision]
         return event, attrs.evolve(info, updated=max(info.updated, len(on_revision)))
 
-    async def initialize(self, status: dict[str, Any]) -> bool:
+    @dict_adapter
+    async def initialize(self, st: BatchReleaseStatus) -> bool:
         """Claim the Deployment; record revisions and replicas."""
         if self.deployment is None:
             return False
@@ -161,22 +163,21 @@ class DeploymentControl:
             await self._patch(patch)
         _, info = workload_info(self.br, self.deployment)
         if info is not None:
-            status["stableRevision"] = info.stable_revision
-            status["updateRevision"] = info.update_revision
-            status["observedWorkloadReplicas"] = info.replicas
+            record_revisions(st, info.stable_revision, info.update_revision, info.replicas)
         return True
 
-    async def upgrade_batch(self, status: dict[str, Any]) -> bool:
+    @dict_adapter
+    async def upgrade_batch(self, st: BatchReleaseStatus) -> bool:
         """Raise the annotation partition to this batch, then label the batch's pods."""
         if self.deployment is None:
             return False
         if wl.spec_replicas(self.deployment) == 0:
             return True
-        partition, _ = self._batch(status)
+        partition, _ = self._batch(st)
         patch = upgrade_batch_patch(self.deployment, partition)
         if patch:
             await self._patch(patch)
-        await self._label_pods(status)
+        await self._label_pods(st)
         return True
 
     async def _list_pods(self) -> list[Mapping[str, Any]]:
@@ -186,22 +187,23 @@ class DeploymentControl:
             self.pods = await list_pods(self.client, self.pod_informer, self._ns, selector)
         return self.pods
 
-    async def _label_pods(self, status: Mapping[str, Any]) -> None:
+    async def _label_pods(self, st: BatchReleaseStatus) -> None:
         plan = self.br.spec.release_plan
         if not plan.rollout_id:
             return
-        _, current = self._batch(status)
+        _, current = self._batch(st)
         wanted = plan_labels(
             await self._list_pods(),
             batches=[b.canary_replicas for b in plan.batches],
             current_batch=current,
             replicas=wl.spec_replicas(self.deployment),
             rollout_id=plan.rollout_id,
-            update_revision=status.get("updateRevision", ""),
+            update_revision=st.update_revision,
         )
         self.pods = await apply_pod_labels(self.client, self._ns, await self._list_pods(), wanted)
 
-    async def batch_ready(self, status: Mapping[str, Any]) -> str | None:
+    @dict_adapter
+    async def batch_ready(self, st: BatchReleaseStatus) -> str | None:
         """EnsureBatchPodsReadyAndLabeled: ``None`` when ready, else the reason with the numbers."""
         if self.deployment is None:
             return "workload not found"
@@ -209,7 +211,7 @@ class DeploymentControl:
         if replicas == 0:
             return None
         plan = self.br.spec.release_plan
-        partition, _ = self._batch(status)
+        partition, _ = self._batch(st)
         planned = new_rs_replicas_limit(partition, replicas)
         _, info = await self.observed_info()
         assert info is not None

@@ -21,8 +21,11 @@ import attrs
 
 from rollouts.api import keys
 from rollouts.api.decode import batch_release as batch_release_model
+from rollouts.api.edit import set_field
 from rollouts.api.intstr import IntOrStrLike, WireIntOrStr, scaled_value
-from rollouts.api.v1beta1.batchrelease import BatchRelease, ReleasePlan
+from rollouts.api.v1beta1.batchrelease import BatchRelease, BatchReleaseStatus, ReleasePlan
+from rollouts.controllers.batchrelease import brstatus
+from rollouts.controllers.batchrelease.brstatus import dict_adapter, record_revisions
 from rollouts.controllers.batchrelease.deployment import (
     HAS_GONE,
     NORMAL,
@@ -132,10 +135,10 @@ class PartitionControl:
     def _plan(self) -> ReleasePlan:
         return self.br.spec.release_plan
 
-    def _batch(self, status: Mapping[str, Any]) -> tuple[WireIntOrStr | None, int]:
+    def _batch(self, st: BatchReleaseStatus) -> tuple[WireIntOrStr | None, int]:
         """(canaryReplicas of the current batch in wire form, current batch index)."""
         batches = self._plan.batches
-        current = int((status.get("canaryStatus") or {}).get("currentBatch", 0))
+        current = st.canary_status.current_batch
         current = min(current, len(batches) - 1) if batches else 0
         return (batches[current].canary_replicas.value if batches else 0), current
 
@@ -185,7 +188,8 @@ class PartitionControl:
             return POD_TEMPLATE_CHANGED, info
         return NORMAL, info
 
-    async def initialize(self, status: dict[str, Any]) -> bool:
+    @dict_adapter
+    async def initialize(self, st: BatchReleaseStatus) -> bool:
         """Claim the workload (skipped if already claimed); record revisions and replicas."""
         if self.obj is None:
             return False
@@ -194,26 +198,24 @@ class PartitionControl:
             await self._patch(self.initialize_patch(control_info(self.br.name, uid)))
         _, info = await self.workload_info()
         if info is not None:
-            status["stableRevision"] = info.stable_revision
-            status["updateRevision"] = info.update_revision
-            status["observedWorkloadReplicas"] = info.replicas
+            record_revisions(st, info.stable_revision, info.update_revision, info.replicas)
             if self.rolling_back_in_batches():
-                return await self._mark_no_need_update(status, info)
+                return await self._mark_no_need_update(st, info)
         return True
 
     def rolling_back_in_batches(self) -> bool:
         """The Rollout copied ``rollback-in-batch`` onto the BR: the workload is rolling back (§6)."""
         return keys.ROLLBACK_IN_BATCH_ANNOTATION in self.br.annotations
 
-    async def _mark_no_need_update(self, status: dict[str, Any], info: WorkloadInfo) -> bool:
+    async def _mark_no_need_update(self, st: BatchReleaseStatus, info: WorkloadInfo) -> bool:
         """§6 Initialize: label the pods already on the target revision, then store their count.
 
         Returns False ("not yet") in a round that patched pods, so the count is taken from pods as
         the API server wrote them, in the next round."""
-        cs = status.setdefault("canaryStatus", {})
+        cs = brstatus.canary(st)
         rollout_id = self._plan.rollout_id
         if not rollout_id:
-            cs["noNeedUpdateReplicas"] = info.updated
+            set_field(cs, "no_need_update_replicas", info.updated)
             return True
         pods = await self.list_pods()
         names = pods_to_mark(pods, update_revision=info.update_revision, rollout_id=rollout_id)
@@ -221,50 +223,51 @@ class PartitionControl:
             self.pods = await apply_pod_labels(self.client, self._ns, pods,
                                                {n: {NO_NEED_UPDATE_LABEL: rollout_id} for n in names})
             return False
-        cs["noNeedUpdateReplicas"] = count_no_need(pods, update_revision=info.update_revision, rollout_id=rollout_id)
+        set_field(cs, "no_need_update_replicas",
+                  count_no_need(pods, update_revision=info.update_revision, rollout_id=rollout_id))
         return True
 
-    def target(self, status: Mapping[str, Any]) -> tuple[BatchTarget, WireIntOrStr | None]:
-        canary, _ = self._batch(status)
-        no_need = (status.get("canaryStatus") or {}).get("noNeedUpdateReplicas")
+    def target(self, st: BatchReleaseStatus) -> tuple[BatchTarget, WireIntOrStr | None]:
+        canary, _ = self._batch(st)
+        no_need = brstatus.no_need_update(st)
         return batch_target(canary, self.replicas(), no_need_update=no_need, ordered=self.ordered), canary
 
-    async def upgrade_batch(self, status: dict[str, Any]) -> bool:
+    @dict_adapter
+    async def upgrade_batch(self, st: BatchReleaseStatus) -> bool:
         """Lower the partition to this batch (never raise it), then label the batch's pods."""
         if self.obj is None:
             return False
         replicas = self.replicas()
         if replicas == 0:
             return True
-        await self._refresh_no_need_update(status)
-        target, canary = self.target(status)
+        await self._refresh_no_need_update(st)
+        target, canary = self.target(st)
         desired = self.desired_partition(target, canary)
         current = self.current_partition()
         if scaled_value(current, replicas, round_up=True) > scaled_value(desired, replicas, round_up=True):
             await self._patch(self.partition_patch(desired))
-        await self._label_pods(status)
+        await self._label_pods(st)
         return True
 
-    async def _refresh_no_need_update(self, status: dict[str, Any]) -> None:
+    async def _refresh_no_need_update(self, st: BatchReleaseStatus) -> None:
         """§4 UpgradeBatch: recount the marked pods (only once Initialize stored a count)."""
-        cs = status.get("canaryStatus") or {}
         rollout_id = self._plan.rollout_id
-        if rollout_id and cs.get("noNeedUpdateReplicas") is not None:
-            cs["noNeedUpdateReplicas"] = count_no_need(await self.list_pods(), rollout_id=rollout_id,
-                                                       update_revision=status.get("updateRevision", ""))
+        if rollout_id and brstatus.no_need_update(st) is not None:
+            set_field(st.canary_status, "no_need_update_replicas",
+                      count_no_need(await self.list_pods(), rollout_id=rollout_id, update_revision=st.update_revision))
 
-    def _label_candidates(self, pods: list[Obj], status: Mapping[str, Any]) -> list[Obj]:
+    def _label_candidates(self, pods: list[Obj], st: BatchReleaseStatus) -> list[Obj]:
         """All pods, or in a rollback in batches the §6 filter (moved pods first).
 
         A rollback in batches is recognised by the annotation *or* by a no-need count already taken:
         the Rollout drops the annotation as soon as every pod is back on the old revision, which
         happens inside the last batch; without the count the last relabelling round would label the
         pods that never moved as part of that batch."""
-        counted = (status.get("canaryStatus") or {}).get("noNeedUpdateReplicas") is not None
+        counted = brstatus.no_need_update(st) is not None
         if not (self.rolling_back_in_batches() or counted):
             return pods
-        target, canary = self.target(status)
-        revision = status.get("updateRevision", "")
+        target, canary = self.target(st)
+        revision = st.update_revision
         if self.ordered:
             partition = scaled_value(self.desired_partition(target, canary), self.replicas(), round_up=True)
             return filter_ordered(pods, update_revision=revision, replicas=self.replicas(), partition=partition,
@@ -272,25 +275,26 @@ class PartitionControl:
         return filter_unordered(pods, update_revision=revision, rollout_id=self._plan.rollout_id,
                                 desired_update=target.desired_update, planned=target.planned)
 
-    async def _label_pods(self, status: Mapping[str, Any]) -> None:
+    async def _label_pods(self, st: BatchReleaseStatus) -> None:
         if not self._plan.rollout_id:
             return
-        _, current = self._batch(status)
+        _, current = self._batch(st)
         pods = await self.list_pods()
-        wanted = plan_labels(self._label_candidates(pods, status),
+        wanted = plan_labels(self._label_candidates(pods, st),
                              batches=[b.canary_replicas for b in self._plan.batches],
                              current_batch=current, replicas=self.replicas(), rollout_id=self._plan.rollout_id,
-                             update_revision=status.get("updateRevision", ""))
+                             update_revision=st.update_revision)
         self.pods = await apply_pod_labels(self.client, self._ns, pods, wanted)
 
-    async def batch_ready(self, status: Mapping[str, Any]) -> str | None:
+    @dict_adapter
+    async def batch_ready(self, st: BatchReleaseStatus) -> str | None:
         """EnsureBatchPodsReadyAndLabeled: ``None`` when ready, else the reason with the numbers."""
         if self.obj is None:
             return "workload not found"
         replicas = self.replicas()
         if replicas == 0:
             return None
-        target, _ = self.target(status)
+        target, _ = self.target(st)
         _, info = await self.workload_info()
         assert info is not None
         rollout_id = self._plan.rollout_id
