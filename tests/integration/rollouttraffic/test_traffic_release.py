@@ -223,13 +223,15 @@ def test_missing_service_then_ingress_are_named_and_nothing_is_written(release: 
     assert r.get("ingress", "web-canary") is not None
 
 
-def _dies_mid_restore(manager: ManagerProcess, kc: Kubectl, tmp_path: Path, drive: Any, half: list[str]) -> None:
+def _dies_mid_restore(manager: ManagerProcess, kc: Kubectl, tmp_path: Path, drive: Any, half: list[str],
+                      namespace: str) -> None:
     """Swap the module's manager for one that dies right after its first Service-restore write, let
     ``drive`` start a restore, check the half-restored state (``half``: canary objects still there),
     then restart the real manager."""
     manager.stop()
     dying = ManagerProcess(kc.kubeconfig, tmp_path, extra_args=("--no-leader-elect",),
-                           module="tests.integration.rollouttraffic.dies_mid_restore")
+                           module="tests.integration.rollouttraffic.dies_mid_restore",
+                           env={"KILL_NAMESPACE": namespace})
     try:
         dying.start()
         r = drive()
@@ -257,7 +259,8 @@ def test_manager_killed_between_restore_writes_completes_after_restart(
         r.approve()  # step 3 has no traffic: its prologue restores the stable Service first, and dies there
         return r
 
-    _dies_mid_restore(manager, kc, tmp_path, drive, ["service/echoserver-canary", "ingress/echoserver-canary"])
+    _dies_mid_restore(manager, kc, tmp_path, drive, ["service/echoserver-canary", "ingress/echoserver-canary"],
+                      namespace)
     r.wait_rollout(COMPLETED)
     r.wait_restored()
     r.wait_versions(PODS, PODS, "version-2")
@@ -274,7 +277,7 @@ def test_manager_killed_in_the_rollback_finalising_completes_after_restart(
         r.patch("version-1")
         return r
 
-    _dies_mid_restore(manager, kc, tmp_path, drive, ["service/echoserver-canary"])
+    _dies_mid_restore(manager, kc, tmp_path, drive, ["service/echoserver-canary"], namespace)
     r.wait_rollout(("Healthy", None, None, "Rollout progressing has been canceled"))
     r.wait_restored()
     r.wait_versions(PODS, PODS, "version-1")
