@@ -28,6 +28,7 @@ from rollouts.api.intstr import IntOrStrLike, scaled_value
 from rollouts.objects import deployment as deploy
 from rollouts.objects import meta
 from rollouts.objects import workload as wl
+from rollouts.objects.replicaset import active_replica_sets
 from rollouts.release.batch import planned_batch_replicas
 from rollouts.release.template_hash import compute_template_hash, equal_ignore_hash
 
@@ -210,8 +211,7 @@ def canary_pod_template_hash(stable_name: str, deployments: Iterable[Obj], repli
     if not canaries:
         return ""
     newest = max(canaries, key=lambda d: (str(meta.creation_timestamp(d)), meta.name(d)))
-    active = [rs for rs in replica_sets if meta.is_controlled_by(rs, meta.uid(newest))
-              and not meta.is_deleting(rs) and wl.spec_replicas(rs) != 0]
+    active = active_replica_sets(replica_sets, meta.uid(newest))
     if not active:
         return ""
     oldest = min(active, key=lambda rs: (str(meta.creation_timestamp(rs)), meta.name(rs)))

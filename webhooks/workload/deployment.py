@@ -72,7 +72,7 @@ class DeploymentHandler:
         if workload.spec_replicas(new) == 0 or not is_effective_release_change(old, new):
             return
         rss = (await self.client.list(REPLICASETS, meta.namespace(new) or None)).get("items") or []
-        active = active_replica_sets(rss, meta.uid(new))
+        active = replicaset.active_replica_sets(rss, meta.uid(new))
         if not active:
             log.info("no activate replicaset", deployment=meta.name(new))
             return
@@ -110,17 +110,6 @@ def in_release(old: Mapping[str, Any], new: Mapping[str, Any], mutated: dict[str
     spec["paused"] = True
     if deploy.strategy_type(mutated) == "Recreate":
         spec["strategy"] = copy.deepcopy(workload.spec(old).get("strategy"))
-
-
-def active_replica_sets(rss: list[Mapping[str, Any]], owner_uid: str) -> list[Mapping[str, Any]]:
-    """ReplicaSets controlled by ``owner_uid``, not deleting and not scaled to 0."""
-    out = []
-    for rs in rss:
-        if meta.is_deleting(rs) or workload.spec_replicas(rs) == 0:
-            continue
-        if meta.is_controlled_by(rs, owner_uid):
-            out.append(rs)
-    return out
 
 
 def _revision_key(rs: Mapping[str, Any]) -> tuple[int, str]:
