@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -81,7 +82,14 @@ async def one_round(client: KubeClient, kc: Kubectl) -> dict[str, float]:
         await client.delete(NAMESPACES, ns)
 
 
-async def bench(kubeconfig: str, rounds: int) -> dict[str, dict[str, float]]:
+#: One measured round: (client, kubectl) → figure name → seconds.
+RoundFn = Callable[[KubeClient, Kubectl], Awaitable[dict[str, float]]]
+
+
+async def bench(kubeconfig: str, rounds: int, round_fn: RoundFn | None = None) -> dict[str, dict[str, float]]:
+    """Run ``round_fn`` (default: the seed's multi-batch round) ``rounds`` times against one manager
+    subprocess; median/min/max per figure. ``bench/traffic_step_latency.py`` reuses it."""
+    round_fn = round_fn or one_round
     kc = Kubectl(kubeconfig)
     mgr = ManagerProcess(kubeconfig, Path(tempfile.mkdtemp(prefix="bench-mgr-")), extra_args=("--no-leader-elect",))
     mgr.start()
@@ -89,7 +97,7 @@ async def bench(kubeconfig: str, rounds: int) -> dict[str, dict[str, float]]:
     results: list[dict[str, float]] = []
     try:
         for i in range(rounds):
-            r = await one_round(client, kc)
+            r = await round_fn(client, kc)
             print(f"round {i + 1}: " + ", ".join(f"{k} {v:.2f}s" for k, v in r.items()), flush=True)
             results.append(r)
     finally:

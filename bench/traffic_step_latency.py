@@ -25,9 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -36,13 +34,15 @@ from typing import Any
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "deploy")]
+sys.path[:0] = [str(REPO), str(REPO / "bench"), str(REPO / "deploy")]
+
+import step_latency  # noqa: E402
 
 from rollouts.controllers.common import ROLLOUTS  # noqa: E402
 from runtime.kube.client import KubeClient  # noqa: E402
 from runtime.kube.errors import NotFound  # noqa: E402
 from runtime.kube.resources import DEPLOYMENTS, INGRESSES, NAMESPACES  # noqa: E402
-from tests.e2e.harness import Kubectl, ManagerProcess, cleanup_cluster_registrations, manifest  # noqa: E402
+from tests.e2e.harness import Kubectl, manifest  # noqa: E402
 from tests.unit.trafficrouting.fakes import SEED_INGRESS  # noqa: E402
 
 W = "nginx.ingress.kubernetes.io/canary-weight"
@@ -128,23 +128,8 @@ async def _eq(value: Any, want: Any) -> bool:
 
 
 async def bench(kubeconfig: str, rounds: int, grace: int) -> dict[str, dict[str, float]]:
-    kc = Kubectl(kubeconfig)
-    mgr = ManagerProcess(kubeconfig, Path(tempfile.mkdtemp(prefix="bench-mgr-")), extra_args=("--no-leader-elect",))
-    mgr.start()
-    client = await KubeClient.from_kubeconfig(kubeconfig)
-    results: list[dict[str, float]] = []
-    try:
-        for i in range(rounds):
-            r = await one_round(client, kc, grace)
-            print(f"round {i + 1}: " + ", ".join(f"{k} {v:.2f}s" for k, v in r.items()), flush=True)
-            results.append(r)
-    finally:
-        await client.aclose()
-        mgr.stop()
-        cleanup_cluster_registrations(kc)
-    return {k: {"median_s": round(statistics.median(r[k] for r in results), 3),
-                "min_s": round(min(r[k] for r in results), 3), "max_s": round(max(r[k] for r in results), 3)}
-            for k in results[0]}
+    """``bench/step_latency.py``'s harness (one manager, N rounds, median/min/max) with this round."""
+    return await step_latency.bench(kubeconfig, rounds, lambda client, kc: one_round(client, kc, grace))
 
 
 def main() -> int:
