@@ -202,3 +202,11 @@ class Observation:
     reset_done: bool = False
     #: Rollback-in-batch policy applies (§7.2, :func:`rollback_in_batch_policy`; never for Deployments).
     rollback_in_batch: bool = False
+
+
+def owner_reference(rollout: Rollout) -> dict[str, Any]:
+    """The controller ownerReference of objects the Rollout owns (its BatchRelease, the canary Service
+    and Ingress): garbage-collected with the Rollout."""
+    md = rollout.metadata
+    return {"apiVersion": "rollouts.kruise.io/v1beta1", "kind": "Rollout", "name": md.get("name"),
+            "uid": md.get("uid"), "controller": True, "blockOwnerDeletion": True}

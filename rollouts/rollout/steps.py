@@ -105,16 +105,7 @@ def desired_batch_release(
         "metadata": {
             "name": meta.get("name"),
             "namespace": meta.get("namespace"),
-            "ownerReferences": [
-                {
-                    "apiVersion": "rollouts.kruise.io/v1beta1",
-                    "kind": "Rollout",
-                    "name": meta.get("name"),
-                    "uid": meta.get("uid"),
-                    "controller": True,
-                    "blockOwnerDeletion": True,
-                }
-            ],
+            "ownerReferences": [m.owner_reference(ro)],
         },
         "spec": {"workloadRef": to_dict(ro.spec.workload_ref), "releasePlan": plan},
     }

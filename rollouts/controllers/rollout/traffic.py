@@ -40,18 +40,10 @@ from rollouts.rollout.steps import step_index
 from rollouts.trafficrouting.manager import Outcome, RoutingContext, TrafficRoutingManager
 from rollouts.trafficrouting.provider import TrafficRoutingError
 
-__all__ = ["RolloutTraffic", "RoutingResult", "apply_routing", "owner_reference", "routing_context"]
+__all__ = ["RolloutTraffic", "RoutingResult", "apply_routing", "routing_context"]
 
 _NO_CANARY: Final = CanaryStrategy()
 _NO_STEP: Final = CanaryStep()
-ROLLOUT_API_VERSION: Final = "rollouts.kruise.io/v1beta1"
-
-
-def owner_reference(model: Rollout) -> dict[str, Any]:
-    """The controller ownerReference put on the canary Service and Ingress (garbage-collected with the Rollout)."""
-    md = model.metadata
-    return {"apiVersion": ROLLOUT_API_VERSION, "kind": "Rollout", "name": md.get("name", ""),
-            "uid": md.get("uid", ""), "controller": True, "blockOwnerDeletion": True}
 
 
 def routing_context(
@@ -71,7 +63,7 @@ def routing_context(
     patch = canary.patch_pod_template_metadata
     return RoutingContext(
         namespace=str(model.metadata.get("namespace", "")), refs=list(canary.traffic_routings),
-        owner_ref=owner_reference(model), revision_label_key=revision_label_key,
+        owner_ref=m.owner_reference(model), revision_label_key=revision_label_key,
         stable_revision=sub.stable_revision, canary_revision=sub.pod_template_hash,
         traffic=step.traffic, matches=list(step.matches), last_update_time=m.parse_time(sub.last_update_time),
         disable_generate_canary_service=canary.disable_generate_canary_service,
