@@ -62,6 +62,20 @@ def _unknown_ingress_class(r: b.Rollout) -> bool:
     return ref is not None and ref.ingress is not None and ref.ingress.class_type not in SUPPORTED_INGRESS_CLASSES
 
 
+#: Ingress classes whose shipped script applies ``requestHeaderModifier`` (lua-contract.md §4.3).
+HEADER_MODIFYING_INGRESS_CLASSES = ("mse",)
+
+
+def _modifies_headers(r: b.Rollout) -> bool:
+    """Whether the Rollout's provider can apply ``requestHeaderModifier`` (mse Ingress, Lua custom objects)."""
+    ref = _first_routing(r)
+    if ref is None:
+        return False
+    if ref.custom_network_refs:
+        return True
+    return ref.ingress is not None and ref.ingress.class_type in HEADER_MODIFYING_INGRESS_CLASSES
+
+
 def _routing_annotation(r: b.Rollout) -> str:
     return r.annotations.get(keys.TRAFFIC_ROUTING_ANNOTATION, "")
 
@@ -123,8 +137,10 @@ NOT_BUILT: tuple[NotBuilt, ...] = (
     NotBuilt(field=_STEPS + ".requestHeaderModifier", v1alpha1_field="spec.strategy.canary.steps[{i}]"
                                                                      ".requestHeaderModifier",
              what="request header modification in a step",
-             fix="remove requestHeaderModifier (the nginx Ingress provider cannot modify request headers)",
-             find=_first_step(lambda s: s.request_header_modifier is not None)),
+             fix="remove requestHeaderModifier, or route through a provider that can modify request headers (Ingress "
+                 "classType mse, or an Istio VirtualService in customNetworkRefs)",
+             find=lambda r: None if _modifies_headers(r) else _first_step(
+                 lambda s: s.request_header_modifier is not None)(r)),
 )
 
 

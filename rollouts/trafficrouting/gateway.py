@@ -44,10 +44,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rollouts.api import gateway_matches
+from rollouts.api.common import HTTPHeaderFilter
 from rollouts.api.v1beta1.rollout import HttpRouteMatch
 from rollouts.objects import httproute as routes
 from rollouts.objects import meta as objmeta
-from rollouts.trafficrouting.provider import ObjectClient, TrafficRoutingError
+from rollouts.trafficrouting.provider import ObjectClient, TrafficRoutingError, refuse_header_modifier
 from runtime.kube.errors import Conflict, Invalid, NotFound
 from runtime.kube.resources import HTTPROUTES
 
@@ -208,8 +209,11 @@ class GatewayProvider:
     async def initialize(self) -> str | None:
         return None if await self._get() is not None else self._missing()
 
-    def check(self, *, weight: int | None, matches: list[HttpRouteMatch]) -> None:
+    def check(
+        self, *, weight: int | None, matches: list[HttpRouteMatch], header_modifier: HTTPHeaderFilter | None = None,
+    ) -> None:
         check_matches(matches, where=self._where)
+        refuse_header_modifier(header_modifier, where=self._where, provider="Gateway API HTTPRoute")
 
     async def _converge(self, compute: Any, *, missing_ok: bool) -> bool:
         """Write ``compute(rules)`` unless equal to the live rules; True = nothing written."""
@@ -236,8 +240,10 @@ class GatewayProvider:
             return False
         raise Conflict(f"HTTPRoute {self._ns}/{self._route}: still conflicting after {CONFLICT_RETRIES} re-reads")
 
-    async def ensure_routes(self, *, weight: int | None, matches: list[HttpRouteMatch]) -> bool:
-        self.check(weight=weight, matches=matches)
+    async def ensure_routes(
+        self, *, weight: int | None, matches: list[HttpRouteMatch], header_modifier: HTTPHeaderFilter | None = None,
+    ) -> bool:
+        self.check(weight=weight, matches=matches, header_modifier=header_modifier)
 
         def compute(current: list[Rule]) -> list[Rule]:
             if not any(routes.service_ref(r, self._stable) for r in current):

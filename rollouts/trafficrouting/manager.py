@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from rollouts.api.common import TrafficRoutingRef
+from rollouts.api.common import HTTPHeaderFilter, TrafficRoutingRef
 from rollouts.api.intstr import parse_percentage_string
 from rollouts.api.unsupported import SUPPORTED_INGRESS_CLASSES
 from rollouts.api.v1beta1.rollout import HttpRouteMatch
@@ -58,6 +58,8 @@ class RoutingContext:
     traffic: str | None = None
     """The current step's ``traffic`` ("5%"), None when absent."""
     matches: list[HttpRouteMatch] = attrs.field(factory=list)
+    header_modifier: HTTPHeaderFilter | None = None
+    """The current step's ``requestHeaderModifier``."""
     last_update_time: datetime | None = None
     """Sub-status ``lastUpdateTime``: the last network change, start of the grace period."""
     disable_generate_canary_service: bool = False
@@ -173,7 +175,7 @@ class TrafficRoutingManager:
         if not ctx.refs or (ctx.traffic is None and not ctx.matches):
             return Outcome(True, "", ctx.last_update_time)
         weight, provider = self._weight(ctx), self.provider(ctx)
-        provider.check(weight=weight, matches=list(ctx.matches))
+        provider.check(weight=weight, matches=list(ctx.matches), header_modifier=ctx.header_modifier)
         grace = effective_grace(ctx.ref.grace_period_seconds, zero_means_default=True)
         services = ServiceControl(self._client, ctx.namespace)
         stable = await services.get(ctx.ref.service)
@@ -197,7 +199,8 @@ class TrafficRoutingManager:
                                                stable_revision=ctx.stable_revision)
             if created or pinned:
                 return Outcome(False, f"Services {ctx.ref.service} and {ctx.canary_service} updated", now, grace)
-        if not await provider.ensure_routes(weight=weight, matches=list(ctx.matches)):
+        if not await provider.ensure_routes(weight=weight, matches=list(ctx.matches),
+                                           header_modifier=ctx.header_modifier):
             return Outcome(False, f"routes updated (weight {weight}, {len(ctx.matches)} matches)", now, grace)
         return Outcome(True, "", ctx.last_update_time)
 

@@ -22,11 +22,12 @@ import copy
 from collections.abc import Mapping
 
 from rollouts.api import keys
+from rollouts.api.common import HTTPHeaderFilter
 from rollouts.api.nginx_matches import REGULAR_EXPRESSION, match_problem
 from rollouts.api.v1beta1.rollout import HttpRouteMatch
 from rollouts.objects import ingress as ingresses
 from rollouts.objects import meta as objmeta
-from rollouts.trafficrouting.provider import ObjectClient, TrafficRoutingError
+from rollouts.trafficrouting.provider import ObjectClient, TrafficRoutingError, refuse_header_modifier
 from rollouts.trafficrouting.services import canary_name
 from runtime.kube.errors import NotFound
 from runtime.kube.resources import INGRESSES
@@ -149,11 +150,16 @@ class NginxIngressProvider:
     async def initialize(self) -> str | None:
         return None if await self._get(self._ingress) is not None else self._missing()
 
-    def check(self, *, weight: int | None, matches: list[HttpRouteMatch]) -> None:
+    def check(
+        self, *, weight: int | None, matches: list[HttpRouteMatch], header_modifier: HTTPHeaderFilter | None = None,
+    ) -> None:
         check_matches(matches, where=self._where)
+        refuse_header_modifier(header_modifier, where=self._where, provider="nginx Ingress")
 
-    async def ensure_routes(self, *, weight: int | None, matches: list[HttpRouteMatch]) -> bool:
-        self.check(weight=weight, matches=matches)
+    async def ensure_routes(
+        self, *, weight: int | None, matches: list[HttpRouteMatch], header_modifier: HTTPHeaderFilter | None = None,
+    ) -> bool:
+        self.check(weight=weight, matches=matches, header_modifier=header_modifier)
         canary = await self._get(self.canary_ingress)
         if canary is None:
             if weight == 0:

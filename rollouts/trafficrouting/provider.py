@@ -24,10 +24,11 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from rollouts.api.common import HTTPHeaderFilter
 from rollouts.api.v1beta1.rollout import HttpRouteMatch
 from runtime.kube.resources import Resource
 
-__all__ = ["ObjectClient", "TrafficProvider", "TrafficRoutingError"]
+__all__ = ["ObjectClient", "TrafficProvider", "TrafficRoutingError", "refuse_header_modifier"]
 
 
 class TrafficRoutingError(Exception):
@@ -61,11 +62,31 @@ class TrafficProvider(Protocol):
     async def initialize(self) -> str | None:
         """``None`` when the provider's objects exist, else the reason (object, field, fix)."""
 
-    def check(self, *, weight: int | None, matches: list[HttpRouteMatch]) -> None:
-        """Raise :class:`TrafficRoutingError` for a step this provider cannot express, before any write."""
+    def check(
+        self, *, weight: int | None, matches: list[HttpRouteMatch], header_modifier: HTTPHeaderFilter | None = None,
+    ) -> None:
+        """Raise :class:`TrafficRoutingError` for a step this provider cannot express, before any write.
 
-    async def ensure_routes(self, *, weight: int | None, matches: list[HttpRouteMatch]) -> bool:
+        ``header_modifier`` is the step's ``requestHeaderModifier``; a provider that cannot apply it
+        refuses it here (naming the field) rather than routing without it.
+        """
+
+    async def ensure_routes(
+        self, *, weight: int | None, matches: list[HttpRouteMatch], header_modifier: HTTPHeaderFilter | None = None,
+    ) -> bool:
         """Route ``weight`` % (``None`` = leave weight unset) and ``matches`` to the canary; True = verified."""
 
     async def finalise(self) -> bool:
         """Remove the canary routes; True when nothing was left to remove."""
+
+
+def refuse_header_modifier(header_modifier: HTTPHeaderFilter | None, *, where: str, provider: str) -> None:
+    """For providers that cannot modify request headers: refuse a step that asks them to.
+
+    Routing the step without the modification would send canary traffic that the user expects to be
+    marked; refusing before any write leaves the release where it was with the reason in the status.
+    """
+    if header_modifier is not None:
+        raise TrafficRoutingError(
+            f"{where}.requestHeaderModifier: the {provider} provider cannot modify request headers; remove it, or "
+            "route through a provider that can (the mse Ingress class, an Istio VirtualService in customNetworkRefs)")

@@ -65,7 +65,8 @@ def routing_context(
         namespace=str(model.metadata.get("namespace", "")), refs=list(canary.traffic_routings),
         owner_ref=m.owner_reference(model), revision_label_key=revision_label_key,
         stable_revision=sub.stable_revision, canary_revision=sub.pod_template_hash,
-        traffic=step.traffic, matches=list(step.matches), last_update_time=m.parse_time(sub.last_update_time),
+        traffic=step.traffic, matches=list(step.matches), header_modifier=step.request_header_modifier,
+        last_update_time=m.parse_time(sub.last_update_time),
         disable_generate_canary_service=canary.disable_generate_canary_service,
         pod_labels=dict(patch.labels) if patch is not None and generate else {},
         step_field=f"spec.strategy.canary.steps[{i}]")
@@ -118,9 +119,10 @@ class RolloutTraffic:
             if (missing := await self.manager.initialize(ctx)) is not None:
                 return missing
             for i, step in enumerate((model.spec.strategy.canary or _NO_CANARY).steps):
-                if step.matches:
+                if step.matches or step.request_header_modifier is not None:
                     at = attrs.evolve(ctx, step_field=f"spec.strategy.canary.steps[{i}]")
-                    self.manager.provider(at).check(weight=None, matches=list(step.matches))
+                    self.manager.provider(at).check(weight=None, matches=list(step.matches),
+                                                    header_modifier=step.request_header_modifier)
         except TrafficRoutingError as e:
             return str(e)
         return None

@@ -71,6 +71,12 @@ NOT_BUILT = [
      "request header modification", "remove requestHeaderModifier"),
 ]
 
+#: mse and custom (Lua) providers apply requestHeaderModifier; the row only refuses it elsewhere.
+MODIFIER_OK = beta(trafficRoutings=[{"service": "s", "ingress": {"name": "i", "classType": "mse"}}],
+                   steps=[{"replicas": 1, "traffic": "5%",
+                           "requestHeaderModifier": {"set": [{"name": "h", "value": "v"}]}}])
+
+
 #: Built by issue 11 (nginx Ingress routing, weights, A/B matches) and issue 12 (Gateway API HTTPRoute):
 #: admitted without a word.
 TRAFFIC_OK = [
@@ -339,3 +345,8 @@ def test_v1alpha1_strategy_annotations_count_as_spec() -> None:
     stored_canary = alpha(style=None)
     relabelled = alpha(style=None, annotations={"team": "a"})
     assert review_rollout(relabelled, stored_canary).errors == []
+
+
+def test_header_modifier_is_not_refused_for_a_provider_that_applies_it() -> None:
+    errors = review_rollout(copy.deepcopy(MODIFIER_OK)).errors
+    assert [e for e in errors if e.field.endswith("requestHeaderModifier")] == [], format_errors(errors)

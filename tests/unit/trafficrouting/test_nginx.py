@@ -129,3 +129,13 @@ def test_what_nginx_cannot_express_is_refused(matches: list[HttpRouteMatch], fie
 
 def test_one_header_and_one_cookie_are_accepted() -> None:
     check_matches([m({"name": "a", "value": "1"}), m({"name": "canary-by-cookie", "value": "x"})], where="s")
+
+
+def test_a_step_modifying_request_headers_is_refused_naming_the_field() -> None:
+    from rollouts.api.common import HTTPHeaderFilter
+    from rollouts.trafficrouting.provider import refuse_header_modifier
+
+    modifier = from_dict(HTTPHeaderFilter, {"set": [{"name": "x-canary", "value": "1"}]})
+    refuse_header_modifier(None, where="spec.strategy.canary.steps[0]", provider="nginx Ingress")
+    with pytest.raises(TrafficRoutingError, match=r"steps\[0\]\.requestHeaderModifier: the nginx Ingress provider"):
+        refuse_header_modifier(modifier, where="spec.strategy.canary.steps[0]", provider="nginx Ingress")
