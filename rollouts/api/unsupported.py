@@ -121,11 +121,6 @@ NOT_BUILT: tuple[NotBuilt, ...] = (
              what="an Ingress class other than nginx (classType)",
              fix='remove classType (or set it to "nginx"): only the nginx Ingress provider is built',
              find=_when(_unknown_ingress_class)),
-    NotBuilt(field=_ROUTING + ".customNetworkRefs", v1alpha1_field=_ALPHA_ROUTING + ".customNetworkRefs",
-             what="traffic routing through Lua-scripted custom objects (customNetworkRefs)",
-             fix="route through an nginx Ingress instead: replace customNetworkRefs with ingress: {name: <your "
-                 "Ingress>}",
-             find=_when(lambda r: (ref := _first_routing(r)) is not None and bool(ref.custom_network_refs))),
     NotBuilt(field="spec.strategy.{strategy}.trafficRoutingRef", v1alpha1_field=None,
              what="traffic routing through a TrafficRouting object", fix="remove trafficRoutingRef",
              find=_when(_routing_ref)),

@@ -13,6 +13,7 @@ from rollouts.controllers.common import BATCHRELEASES, ROLLOUTS
 from rollouts.controllers.deployment.controller import AdvancedDeploymentReconciler
 from rollouts.controllers.rollout.controller import RolloutReconciler, rollouts_for_workload
 from rollouts.controllers.workload_setup import add_workload_kinds
+from rollouts.trafficrouting.manager import DEFAULT_CONFIG_NAMESPACE
 from runtime.controller import Controller
 from runtime.controller.controller import ControllerSettings
 from runtime.controller.handlers import request_for
@@ -35,6 +36,8 @@ class ControllerOptions:
     """Concurrent advanced-Deployment syncs."""
     kruise_resources: frozenset = frozenset()
     """OpenKruise workload resources whose CRDs exist (``workloads.available_kruise_resources``)."""
+    namespace: str = DEFAULT_CONFIG_NAMESPACE
+    """The manager's ``--namespace``: home of the ConfigMap ``kruise-rollout-configuration`` (Lua scripts)."""
 
 
 @attrs.frozen
@@ -56,7 +59,8 @@ def add_controllers(mgr: Manager, options: ControllerOptions = ControllerOptions
 
     # Concrete reconcilers kept in locals: Controller.reconciler is only the Reconciler protocol, and
     # workload_stores is filled below once the workload kinds are known.
-    rollout_reconciler = RolloutReconciler(mgr.client, rollouts, brs, deployments, rss, rollout_events, clock)
+    rollout_reconciler = RolloutReconciler(mgr.client, rollouts, brs, deployments, rss, rollout_events, clock,
+                                           config_namespace=options.namespace)
     rollout = Controller("rollout", rollout_reconciler,
                          settings=ControllerSettings(workers=options.rollout_workers), clock=clock,
                          metrics=mgr.metrics)

@@ -30,15 +30,22 @@ from rollouts.api.common import HTTPHeaderFilter, TrafficRoutingRef
 from rollouts.api.intstr import parse_percentage_string
 from rollouts.api.unsupported import SUPPORTED_INGRESS_CLASSES
 from rollouts.api.v1beta1.rollout import HttpRouteMatch
+from rollouts.lua.sandbox import LuaRunner
 from rollouts.objects import meta as objmeta
+from rollouts.trafficrouting.composite import CompositeProvider, split_ref
+from rollouts.trafficrouting.custom import CustomNetworkProvider
 from rollouts.trafficrouting.gateway import GatewayProvider
 from rollouts.trafficrouting.grace import DEFAULT_GRACE_SECONDS, GraceExpectations, effective_grace
 from rollouts.trafficrouting.nginx import NginxIngressProvider
 from rollouts.trafficrouting.provider import ObjectClient, TrafficProvider, TrafficRoutingError
 from rollouts.trafficrouting.services import ServiceControl, canary_name
 from runtime.clock import Clock
+from runtime.kube.discovery import DiscoveryApi, ResourceDiscovery, ResourceResolver
 
-__all__ = ["Outcome", "RoutingContext", "TrafficRoutingManager"]
+__all__ = ["DEFAULT_CONFIG_NAMESPACE", "Outcome", "RoutingContext", "TrafficRoutingManager"]
+
+#: The manager's ``--namespace`` default, home of the ConfigMap ``kruise-rollout-configuration``.
+DEFAULT_CONFIG_NAMESPACE = "kruise-rollout"
 
 
 
@@ -98,20 +105,38 @@ class Outcome:
 
 
 class TrafficRoutingManager:
-    """Stateless apart from the grace store; one instance per controller (share ``grace``)."""
+    """Stateless apart from the grace store; one instance per controller (share ``grace``).
 
-    def __init__(self, client: ObjectClient, *, clock: Clock, grace: GraceExpectations | None = None) -> None:
+    ``config_namespace`` is the manager's namespace (``--namespace``), where user Lua scripts live in
+    the ConfigMap ``kruise-rollout-configuration``. ``discovery`` finds the REST resource of the
+    kinds named in ``customNetworkRefs``; by default the client's own discovery requests (cached).
+    """
+
+    def __init__(
+        self, client: ObjectClient, *, clock: Clock, grace: GraceExpectations | None = None,
+        config_namespace: str = DEFAULT_CONFIG_NAMESPACE, discovery: ResourceResolver | None = None,
+        lua: LuaRunner | None = None,
+    ) -> None:
         self._client = client
         self._clock = clock
         self.grace = grace if grace is not None else GraceExpectations(clock)
+        self._config_namespace = config_namespace
+        if discovery is None and isinstance(client, DiscoveryApi):
+            discovery = ResourceDiscovery(client)
+        self._discovery = discovery
+        self._lua = lua or LuaRunner()
 
     # -- building blocks ------------------------------------------------------------------------
     def provider(self, ctx: RoutingContext) -> TrafficProvider:
         """The provider for ``trafficRoutings[0]``; unsupported kinds are refused naming the field."""
         ref, field = ctx.ref, f"{ctx.refs_field}[0]"
+        if len(parts := split_ref(ref)) > 1:  # several providers in one entry: custom, ingress, gateway (§1)
+            return CompositeProvider([self.provider(attrs.evolve(ctx, refs=[part, *ctx.refs[1:]])) for part in parts])
         if ref.custom_network_refs:
-            raise TrafficRoutingError(f"{field}.customNetworkRefs: Lua-scripted providers are not supported yet; "
-                                      "use ingress (nginx) or gateway (HTTPRoute)")
+            return CustomNetworkProvider(
+                self._client, resolver=self._discovery, runner=self._lua, namespace=ctx.namespace,
+                refs=ref.custom_network_refs, stable_service=ref.service, canary_service=ctx.canary_service,
+                configmap_namespace=self._config_namespace, ref_field=field)
         if ref.ingress is not None:
             # upstream also ships aliyun-alb, higress, mse; admission refuses them from the same table
             if ref.ingress.class_type not in SUPPORTED_INGRESS_CLASSES:

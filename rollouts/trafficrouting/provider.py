@@ -15,7 +15,7 @@ provider answers the three questions of the release lifecycle (traffic-routing.m
 * :meth:`TrafficProvider.finalise` — remove every canary route; ``True`` when nothing was left to
   remove (done), ``False`` when this call removed something (wait for grace, call again).
 
-Also here: :class:`ObjectClient`, the five verbs the package needs from a Kubernetes client
+Also here: :class:`ObjectClient`, the verbs the package needs from a Kubernetes client
 (``runtime.kube.client.KubeClient`` has exactly this shape), and :class:`TrafficRoutingError`, the
 error users see.
 """
@@ -54,6 +54,10 @@ class ObjectClient(Protocol):
     ) -> dict: ...
 
     async def delete(self, res: Resource, name: str, namespace: str | None = None) -> dict | None: ...
+
+    async def update(self, res: Resource, body: dict, *, subresource: str | None = None, dry_run: bool = False) -> dict:
+        """PUT the whole object (the custom provider replaces spec, labels and annotations at once)."""
+        ...
 
 
 class TrafficProvider(Protocol):

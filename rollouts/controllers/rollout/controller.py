@@ -77,7 +77,7 @@ from rollouts.rollout.model import (
     rollback_in_batch_policy,
     uses_extra_workload,
 )
-from rollouts.trafficrouting.manager import TrafficRoutingManager
+from rollouts.trafficrouting.manager import DEFAULT_CONFIG_NAMESPACE, TrafficRoutingManager
 from runtime.cache.frozen import thaw
 from runtime.cache.protocols import CacheReader, Informer
 from runtime.clock import REAL_CLOCK, Clock
@@ -109,9 +109,12 @@ class RolloutReconciler:
     workload_stores: dict[Resource, Informer] = attrs.field(factory=dict)
     #: Resources of custom StatefulSet-like kinds found so far (``workloads.kind_of``).
     _custom_kinds: dict[tuple[str, str], Resource] = attrs.field(factory=dict)
+    #: The manager's namespace, where the ConfigMap with users' Lua scripts lives.
+    config_namespace: str = DEFAULT_CONFIG_NAMESPACE
     #: The traffic routing core, one per controller: its grace store outlives a reconcile (§6).
     traffic: RolloutTraffic = attrs.field(default=attrs.Factory(
-        lambda self: RolloutTraffic(TrafficRoutingManager(self.client, clock=self.clock)), takes_self=True))
+        lambda self: RolloutTraffic(TrafficRoutingManager(self.client, clock=self.clock,
+                                                          config_namespace=self.config_namespace)), takes_self=True))
 
     async def reconcile(self, request: Request) -> Result:
         ns, name = request.namespace or "", request.name

@@ -55,10 +55,6 @@ NOT_BUILT = [
     ("v1alpha1 unknown ingress class", alpha(trafficRoutings=[{"service": "svc", "ingress": {
         "name": "i", "classType": "aliyun-alb"}}]), "spec.strategy.canary.trafficRoutings[0].ingress.classType",
      "Ingress class other than nginx", "remove classType"),
-    ("custom network refs", beta(trafficRoutings=[{"service": "svc", "customNetworkRefs": [
-        {"apiVersion": "networking.istio.io/v1alpha3", "kind": "VirtualService", "name": "vs"}]}]),
-     "spec.strategy.canary.trafficRoutings[0].customNetworkRefs", "Lua-scripted custom objects",
-     "replace customNetworkRefs with ingress"),
     ("trafficRoutingRef", beta(trafficRoutingRef="tr"), "spec.strategy.canary.trafficRoutingRef",
      "TrafficRouting object", "remove trafficRoutingRef"),
     ("v1alpha1 trafficrouting annotation", alpha(annotations={"rollouts.kruise.io/trafficrouting": "tr"}),
@@ -92,6 +88,12 @@ TRAFFIC_OK = [
         {"path": {"type": "PathPrefix", "value": "/v2"}}, {"queryParams": [{"name": "canary", "value": "1"}]}]}])),
     ("v1alpha1 gateway", alpha(trafficRoutings=[{"service": "svc", "gateway": {"httpRouteName": "h"}}],
                                steps=[{"replicas": 1, "weight": 5}])),
+    ("custom network refs", beta(trafficRoutings=[{"service": "svc", "customNetworkRefs": [
+        {"apiVersion": "networking.istio.io/v1alpha3", "kind": "VirtualService", "name": "vs"}]}],
+        steps=[{"replicas": 1, "traffic": "20%"}])),
+    ("v1alpha1 custom refs, header modifier", alpha(trafficRoutings=[{"service": "svc", "customNetworkRefs": [
+        {"apiVersion": "networking.istio.io/v1beta1", "kind": "DestinationRule", "name": "dr"}]}],
+        steps=[{"replicas": 1, "weight": 5, "requestHeaderModifier": {"set": [{"name": "h", "value": "v"}]}}])),
 ]
 
 
