@@ -25,9 +25,10 @@ binaries: $(STAMP)
 
 ## The main job: the controller manager against the embedded local cluster
 ## (or a real cluster: `make dev KUBECONFIG=/path/to/kubeconfig`). The local cluster gets the
-## Gateway API CRDs (cached YAML, ≈ 3 s to install) so HTTPRoute-routed Rollouts can be tried.
+## Gateway API CRDs (cached YAML, ≈ 3 s to install) so HTTPRoute-routed Rollouts can be tried, and
+## minimal Istio VirtualService/DestinationRule CRDs (customNetworkRefs; deploy/localcluster/istio/).
 dev: $(STAMP)
-	@$(PY) -m localcluster.cli dev --gateway-api
+	@$(PY) -m localcluster.cli dev --gateway-api --istio
 
 ## Every test: unit, then integration against a real control plane the suite starts itself.
 test: $(STAMP)

@@ -6,7 +6,8 @@ Commands
                     OpenKruise kruise-manager and CRDs); write the kubeconfig to
                     ``.local/cluster/kubeconfig`` and print ``export KUBECONFIG=...``
                     (``--foreground`` blocks instead and stops the cluster on Ctrl-C;
-                    ``--gateway-api`` installs the Gateway API CRDs)
+                    ``--gateway-api`` installs the Gateway API CRDs, ``--istio`` test CRDs for
+                    Istio's VirtualService and DestinationRule)
   down              stop the cluster ``up`` started; leaves no process and no run directory
   status            say whether that cluster is up and answering
   dev               the main job: the controller manager against the local cluster (started
@@ -67,10 +68,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _start(nodes: int, run_dir: Path | None, openkruise: bool = False, gateway_api: bool = False) -> LocalCluster:
+def _start(nodes: int, run_dir: Path | None, openkruise: bool = False, gateway_api: bool = False,
+           istio: bool = False) -> LocalCluster:
     detached = run_dir is not None
     cluster = LocalCluster(ClusterSettings(nodes=nodes, run_dir=run_dir, keep_run_dir=detached,
-                                           openkruise=openkruise, gateway_api=gateway_api,
+                                           openkruise=openkruise, gateway_api=gateway_api, istio=istio,
                                            die_with_owner=not detached))
     cluster.start()
     return cluster
@@ -86,7 +88,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     run_dir = STATE_DIR / "run"
     try:
-        cluster = _start(args.nodes, None if args.foreground else run_dir, args.openkruise, args.gateway_api)
+        cluster = _start(args.nodes, None if args.foreground else run_dir, args.openkruise, args.gateway_api,
+                         args.istio)
     except (ClusterError, build.BuildError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -161,7 +164,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
         print(f"using the running local cluster at {state['server']}")
     else:
         try:
-            cluster = _start(args.nodes, None, args.openkruise, args.gateway_api)
+            cluster = _start(args.nodes, None, args.openkruise, args.gateway_api, args.istio)
         except (ClusterError, build.BuildError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 1
@@ -196,6 +199,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 
 _GATEWAY_HELP = "also install the Gateway API CRDs (HTTPRoute), fetched once from the Go module proxy"
+_ISTIO_HELP = "also install minimal test CRDs for Istio's VirtualService and DestinationRule (customNetworkRefs)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--openkruise", action="store_true",
                     help="also run the real OpenKruise kruise-manager (CloneSet, Advanced StatefulSet/DaemonSet)")
     up.add_argument("--gateway-api", action="store_true", help=_GATEWAY_HELP)
+    up.add_argument("--istio", action="store_true", help=_ISTIO_HELP)
     up.set_defaults(fn=cmd_up)
     sub.add_parser("down").set_defaults(fn=cmd_down)
     sub.add_parser("status").set_defaults(fn=cmd_status)
@@ -221,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--nodes", type=int, default=3)
     dev.add_argument("--openkruise", action="store_true", help="start the local cluster with OpenKruise")
     dev.add_argument("--gateway-api", action="store_true", help=_GATEWAY_HELP)
+    dev.add_argument("--istio", action="store_true", help=_ISTIO_HELP)
     dev.add_argument("manager_args", nargs="*")
     dev.set_defaults(fn=cmd_dev)
     test = sub.add_parser("test")

@@ -34,7 +34,7 @@ from typing import Any
 import attrs
 import yaml
 
-from . import build, gatewayapi, openkruise, stages
+from . import build, gatewayapi, istio, openkruise, stages
 from .pki import ClusterPKI
 
 #: How long each component may take to become ready before we give up and show its log.
@@ -72,6 +72,8 @@ class ClusterSettings:
     #: Install the Gateway API CRDs (HTTPRoute, Gateway, ...) from the ``sigs.k8s.io/gateway-api``
     #: module, fetched once into the cache (see ``gatewayapi.py``). Off by default.
     gateway_api: bool = False
+    #: Install minimal test CRDs for Istio's VirtualService and DestinationRule (``istio.py``). Off by default.
+    istio: bool = False
     #: Components die with the process that started them (Linux ``PR_SET_PDEATHSIG``), so a killed
     #: test run or ``make dev`` cannot leak a control plane. Off only for ``local-cluster up``, whose
     #: cluster must outlive the command.
@@ -152,6 +154,8 @@ class LocalCluster:
                 t0 = time.monotonic()
                 gatewayapi.install(self)
                 self.timings["gateway_api_s"] = time.monotonic() - t0
+            if self.settings.istio:
+                istio.install(self)
         except BaseException:
             self.stop()
             raise
