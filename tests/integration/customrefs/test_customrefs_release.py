@@ -77,7 +77,9 @@ class CustomRelease(WorkloadRelease):
     objects: list[tuple[str, str]]
     before: dict[tuple[str, str], tuple[str, dict[str, str], dict[str, str]]]
 
-    def setup(self, steps: list[dict[str, Any]], objs: list[dict[str, Any]], refs: list[dict[str, Any]]) -> None:
+    def setup(self, steps: list[dict[str, Any]], objs: list[dict[str, Any]], refs: list[dict[str, Any]],
+              **routing: Any) -> None:
+        """``routing``: more fields of the trafficRoutings entry (``ingress`` for a composite)."""
         self.total = len(steps)
         self.apply(copy.deepcopy(SERVICE))
         self.objects = []
@@ -93,7 +95,7 @@ class CustomRelease(WorkloadRelease):
         self.wait_versions(PODS, PODS, "version-1")
         body = rollout_body(self.ns, "apps/v1", "Deployment", steps=steps)
         body["spec"]["strategy"]["canary"]["trafficRoutings"] = [
-            {"service": "echoserver", "customNetworkRefs": refs, "gracePeriodSeconds": 1}]
+            {"service": "echoserver", "customNetworkRefs": refs, "gracePeriodSeconds": 1, **routing}]
         self.apply(body)
         self.wait_rollout(("Healthy", None, "Completed", "workload deployment is completed"))
         self.before = {o: configuration(self.get(*o)) for o in self.objects}
@@ -167,6 +169,42 @@ def test_delete_mid_release_restores(release: CustomRelease) -> None:
     wait_for(lambda: r.kc("-n", r.ns, "get", "rollouts.rollouts.kruise.io", "--ignore-not-found").strip(),
              lambda out: out == "", what="the Rollout gone (its finalizer removed after the cleanup)")
     r.wait_restored()
+
+
+def test_disable_mid_release_restores(release: CustomRelease) -> None:
+    r = release
+    r.setup([{"replicas": 1, "traffic": "20%"}, {"replicas": "100%"}], [VS_OBJ, DR_OBJ], REFS)
+    r.patch("version-2")
+    r.at_step(1)
+    r.kc("-n", r.ns, "patch", "rollouts.rollouts.kruise.io", "rollouts-demo", "--type=merge",
+         "-p", '{"spec":{"disabled":true}}')
+    wait_for(lambda: r.get("rollouts.rollouts.kruise.io", "rollouts-demo")["status"].get("phase"),
+             lambda p: p == "Disabled", what="phase Disabled")
+    r.wait_restored()
+
+
+INGRESS = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "echoserver"},
+           "spec": {"ingressClassName": "nginx", "rules": [{"host": "echo.k8s.local", "http": {"paths": [
+               {"path": "/apis/echo", "pathType": "Exact",
+                "backend": {"service": {"name": "echoserver", "port": {"number": 80}}}}]}}]}}
+
+
+def test_custom_and_ingress_in_one_entry_are_driven_together(release: CustomRelease) -> None:
+    """Spec §1: a composite (custom first, then the Ingress); both routed per step, both restored."""
+    r = release
+    r.apply(copy.deepcopy(INGRESS))
+    r.setup([{"replicas": 1, "traffic": "20%"}, {"replicas": "100%"}], [VS_OBJ], REFS[:1],
+            ingress={"name": "echoserver"})
+    r.patch("version-2")
+    r.at_step(1)
+    assert '"weight":80' in r.spec(VS, "vs-demo") and '"weight":20' in r.spec(VS, "vs-demo")
+    canary = r.get("ingress", "echoserver-canary")["metadata"]["annotations"]
+    assert canary["nginx.ingress.kubernetes.io/canary-weight"] == "20"
+    r.approve()
+    r.wait_rollout(("Healthy", "2", "Completed", "Rollout progressing has been completed"))
+    r.wait_restored()
+    wait_for(lambda: r.kc("-n", r.ns, "get", "ingress", "echoserver-canary", "--ignore-not-found").strip(),
+             lambda out: out == "", what="the canary Ingress deleted")
 
 
 def _set_script(kc: Kubectl, script: str | None) -> None:
