@@ -44,6 +44,7 @@ from rollouts.controllers.common import (
     ref_matches,
     workload_ref,
 )
+from rollouts.controllers.rollout.attach import attach, traffic_routing_name
 from rollouts.controllers.rollout.finalising import (
     ROLLBACK,
     TrafficTasks,
@@ -55,6 +56,7 @@ from rollouts.controllers.rollout.traffic import (
     RolloutTraffic,
     RoutingResult,
     apply_routing,
+    may_initialize,
     needs_initial_check,
     routing_context,
 )
@@ -172,6 +174,9 @@ class RolloutReconciler:
         if needs_initial_check(model, stored, observed.in_progressing):
             ctx = routing_context(model, stored, revision_label_key=key)
             init_problem = await self.traffic.initialize(ctx, model)
+        tr_name = traffic_routing_name(rollout)
+        if init_problem is None and tr_name and may_initialize(stored, observed.in_progressing):
+            init_problem = await attach(self.client, ns, tr_name, name)
         obs = Observation(workload=observed, batch_release=as_batch_release(self.batch_releases.store.get(name, ns)),
                           rollback_in_batch=rollback_in_batch_policy(model, labels(deployment) if deployment else {}),
                           traffic_done=False, stable_service_done=False,

@@ -173,7 +173,12 @@ def apply_routing(status: RolloutStatus, results: list[RoutingResult], now: date
 
 def needs_initial_check(model: Rollout, status: Mapping[str, Any], in_progressing: bool) -> bool:
     """Whether this reconcile may run Initializing (§5.2), whose traffic check is an observation."""
-    if not m.has_traffic_routings(model) or not in_progressing:
+    return m.has_traffic_routings(model) and may_initialize(status, in_progressing)
+
+
+def may_initialize(status: Mapping[str, Any], in_progressing: bool) -> bool:
+    """Whether this reconcile may run Initializing (§5.2): a release is pending or initializing."""
+    if not in_progressing:
         return False
     phase = status.get("phase", "")
     if phase in ("", m.PHASE_INITIAL, m.PHASE_HEALTHY):
