@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from rollouts.api import constants as C
 from rollouts.api import keys
 from rollouts.controllers.common import TRAFFICROUTINGS, finalizers_patch
 from rollouts.objects import meta as objmeta
@@ -28,7 +29,7 @@ from runtime.kube.errors import Conflict, NotFound
 from runtime.kube.protocols import KubeApi
 
 #: TrafficRouting phases during which a new Rollout may not attach (the gateway is being restored).
-RESTORING_PHASES: Final = ("Finalizing", "Terminating")
+RESTORING_PHASES: Final = (C.TR_PHASE_FINALIZING, C.TR_PHASE_TERMINATING)
 _WHERE: Final = f"metadata.annotations[{keys.TRAFFIC_ROUTING_ANNOTATION}]"
 
 

@@ -56,7 +56,7 @@ from rollouts.controllers.rollout.traffic import (
     RolloutTraffic,
     RoutingResult,
     apply_routing,
-    may_initialize,
+    is_initializing,
     needs_initial_check,
     routing_context,
 )
@@ -175,7 +175,7 @@ class RolloutReconciler:
             ctx = routing_context(model, stored, revision_label_key=key)
             init_problem = await self.traffic.initialize(ctx, model)
         tr_name = traffic_routing_name(rollout)
-        if init_problem is None and tr_name and may_initialize(stored, observed.in_progressing):
+        if init_problem is None and tr_name and observed.in_progressing and is_initializing(stored):
             init_problem = await attach(self.client, ns, tr_name, name)
         obs = Observation(workload=observed, batch_release=as_batch_release(self.batch_releases.store.get(name, ns)),
                           rollback_in_batch=rollback_in_batch_policy(model, labels(deployment) if deployment else {}),

@@ -33,11 +33,11 @@ from rollouts.api.v1beta1.rollout import HttpRouteMatch
 from rollouts.api.wire import from_dict, to_dict
 from rollouts.trafficrouting.manager import RoutingContext
 
-PHASE_INITIAL: Final = "Initial"
-PHASE_HEALTHY: Final = "Healthy"
-PHASE_PROGRESSING: Final = "Progressing"
-PHASE_FINALIZING: Final = "Finalizing"
-PHASE_TERMINATING: Final = "Terminating"
+PHASE_INITIAL: Final = C.TR_PHASE_INITIAL
+PHASE_HEALTHY: Final = C.TR_PHASE_HEALTHY
+PHASE_PROGRESSING: Final = C.TR_PHASE_PROGRESSING
+PHASE_FINALIZING: Final = C.TR_PHASE_FINALIZING
+PHASE_TERMINATING: Final = C.TR_PHASE_TERMINATING
 
 MSG_INITIALIZING: Final = "TrafficRouting is Initializing"
 MSG_HEALTHY: Final = "TrafficRouting is Healthy"
