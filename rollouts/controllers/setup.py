@@ -12,7 +12,7 @@ from rollouts.controllers.batchrelease.controller import (
 from rollouts.controllers.common import BATCHRELEASES, ROLLOUTS, TRAFFICROUTINGS
 from rollouts.controllers.deployment.controller import AdvancedDeploymentReconciler
 from rollouts.controllers.rollout.controller import RolloutReconciler, rollouts_for_workload
-from rollouts.controllers.trafficrouting.controller import TrafficRoutingReconciler
+from rollouts.controllers.trafficrouting.controller import TrafficRoutingReconciler, traffic_routing_for_rollout
 from rollouts.controllers.workload_setup import add_workload_kinds
 from runtime.controller import Controller
 from runtime.controller.controller import ControllerSettings
@@ -83,10 +83,12 @@ def add_controllers(mgr: Manager, options: ControllerOptions = ControllerOptions
     deployment.watch_owned(rss, kind="Deployment", group="apps")
 
     trs = f.informer(TRAFFICROUTINGS)
-    traffic_routing = Controller("trafficrouting", TrafficRoutingReconciler(mgr.client, trs, clock),
+    traffic_routing = Controller("trafficrouting", TrafficRoutingReconciler(mgr.client, trs, clock, rollouts=rollouts),
                                  settings=ControllerSettings(workers=options.trafficrouting_workers), clock=clock,
                                  metrics=mgr.metrics)
     traffic_routing.watch(trs)
+    # A Rollout event (its deletion above all) looks at the TrafficRouting it names (vanished Rollouts).
+    traffic_routing.watch_mapped(rollouts, traffic_routing_for_rollout)
 
     stores = add_workload_kinds(mgr, rollout=rollout, batch=batch, rollouts=rollouts, brs=brs, pods=pods,
                                 kruise_resources=options.kruise_resources, events=mgr.events)

@@ -18,8 +18,7 @@ field too (the annotation wins when both are set, as the conversion keeps them e
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 
 from rollouts.api import constants as C
 from rollouts.api import keys
@@ -31,19 +30,6 @@ from runtime.kube.protocols import KubeApi
 #: TrafficRouting phases during which a new Rollout may not attach (the gateway is being restored).
 RESTORING_PHASES: Final = (C.TR_PHASE_FINALIZING, C.TR_PHASE_TERMINATING)
 _WHERE: Final = f"metadata.annotations[{keys.TRAFFIC_ROUTING_ANNOTATION}]"
-
-
-def traffic_routing_name(rollout: Mapping[str, Any]) -> str:
-    """The TrafficRouting the Rollout (wire form) releases through; "" when none."""
-    named = objmeta.annotations_of(rollout).get(keys.TRAFFIC_ROUTING_ANNOTATION, "")
-    if named:
-        return named
-    strategy = (rollout.get("spec") or {}).get("strategy") or {}
-    for key in ("canary", "blueGreen"):
-        ref = (strategy.get(key) or {}).get("trafficRoutingRef")
-        if ref:
-            return str(ref)
-    return ""
 
 
 async def attach(client: KubeApi, namespace: str, tr_name: str, rollout_name: str) -> str | None:

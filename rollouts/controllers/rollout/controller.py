@@ -42,9 +42,10 @@ from rollouts.controllers.common import (
     finalizers_patch,
     merge_patch,
     ref_matches,
+    traffic_routing_name,
     workload_ref,
 )
-from rollouts.controllers.rollout.attach import attach, traffic_routing_name
+from rollouts.controllers.rollout.attach import attach
 from rollouts.controllers.rollout.finalising import (
     ROLLBACK,
     TrafficTasks,

@@ -27,8 +27,8 @@ import structlog
 
 from rollouts.api.edit import is_empty
 from rollouts.api.v1beta1.batchrelease import BatchRelease
-from rollouts.controllers.common import BATCHRELEASES
-from rollouts.controllers.rollout.attach import detach, traffic_routing_name
+from rollouts.controllers.common import BATCHRELEASES, traffic_routing_name
+from rollouts.controllers.rollout.attach import detach
 from rollouts.controllers.rollout.workload import IN_PROGRESSING_ANNOTATION
 from rollouts.controllers.workloads import resource_of
 from rollouts.objects.meta import annotations_of

@@ -19,6 +19,7 @@ Rollouts that are still releasing keep their own finalizers and so keep the obje
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -28,11 +29,13 @@ from rollouts.api import keys
 from rollouts.api.v1alpha1.trafficrouting import TrafficRouting, TrafficRoutingStatus
 from rollouts.api.wire import from_dict, to_dict
 from rollouts.controllers.common import (
+    ROLLOUTS,
     STALE_CACHE_RETRY_SECONDS,
     TRAFFICROUTINGS,
     OwnWrites,
     finalizers_patch,
     merge_patch,
+    traffic_routing_name,
 )
 from rollouts.controllers.trafficrouting import phases as ph
 from rollouts.objects import meta as objmeta
@@ -71,6 +74,9 @@ class TrafficRoutingReconciler:
     manager: TrafficRoutingManager = attrs.field(default=attrs.Factory(
         lambda self: TrafficRoutingManager(self.client, clock=self.clock), takes_self=True))
 
+    #: The Rollout informer, to let go of Rollouts that vanished without detaching (None: not checked).
+    rollouts: Informer | None = None
+
     async def reconcile(self, request: Request) -> Result:
         ns, name = request.namespace or "", request.name
         cached, stale = self._writes.lookup(self.traffic_routings.store, ns, name)
@@ -83,6 +89,7 @@ class TrafficRoutingReconciler:
         if not deleting and (patch := finalizers_patch(obj, FINALIZER, present=True)):
             obj = await self.client.patch(TRAFFICROUTINGS, name, patch, ns)
             self._writes.record(ns, name, obj)
+        obj = await self._release_departed(obj)
         tr = from_dict(TrafficRouting, obj)
         status = tr.status or TrafficRoutingStatus()
         decision = ph.decide(status.phase, status.message, deleting=deleting,
@@ -106,6 +113,33 @@ class TrafficRoutingReconciler:
                 log.info("traffic restored, finalizer removed", trafficrouting=f"{ns}/{name}")
         await self._write_status(obj, decision)
         return Result()
+
+    async def _release_departed(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Drop the progressing finalizers of Rollouts that no longer exist.
+
+        A Rollout detaches in its finalising (rollout-lifecycle.md §8), but one removed without it
+        (its own finalizer stripped by hand, its namespace force-cleaned) would keep this object
+        Progressing, and the canary route in the gateway, for ever. Upstream has no such check.
+        A cache miss is confirmed with a GET before the finalizer goes.
+        """
+        if self.rollouts is None:
+            return obj
+        ns, name = objmeta.namespace(obj), objmeta.name(obj)
+        for rollout in ph.attached_rollouts(list(objmeta.finalizers(obj))):
+            if self.rollouts.store.get(rollout, ns) is not None:
+                continue
+            try:
+                await self.client.get(ROLLOUTS, rollout, ns)
+                continue
+            except NotFound:
+                pass
+            patch = finalizers_patch(obj, keys.progressing_rollout_finalizer(rollout), present=False)
+            if patch:
+                obj = await self.client.patch(TRAFFICROUTINGS, name, patch, ns)
+                self._writes.record(ns, name, obj)
+                log.info("released the finalizer of a vanished Rollout", trafficrouting=f"{ns}/{name}",
+                         rollout=rollout)
+        return obj
 
     async def _call(self, call: str, ctx: RoutingContext) -> CallResult:
         """Perform ``initialize`` / ``route`` / ``finalise``; user errors become ``problem``."""
@@ -139,3 +173,9 @@ class TrafficRoutingReconciler:
 def _from_outcome(outcome: Outcome) -> CallResult:
     wait = outcome.requeue_after if outcome.requeue_after > 0 else ph.RECHECK_SECONDS
     return CallResult(outcome.done, outcome.reason if outcome.blocked else "", wait)
+
+
+def traffic_routing_for_rollout(rollout: Mapping[str, Any]) -> list[Request]:
+    """The TrafficRouting a Rollout names (annotation or ``trafficRoutingRef``), to be looked at again."""
+    name = traffic_routing_name(rollout)
+    return [Request(objmeta.namespace(rollout), name)] if name else []

@@ -15,10 +15,14 @@ import pytest
 
 from rollouts.api.v1alpha1.trafficrouting import TrafficRouting
 from rollouts.api.wire import from_dict
-from rollouts.controllers.common import TRAFFICROUTINGS
-from rollouts.controllers.rollout.attach import attach, detach, traffic_routing_name
+from rollouts.controllers.common import ROLLOUTS, TRAFFICROUTINGS, traffic_routing_name
+from rollouts.controllers.rollout.attach import attach, detach
 from rollouts.controllers.trafficrouting import phases as ph
-from rollouts.controllers.trafficrouting.controller import FINALIZER, TrafficRoutingReconciler
+from rollouts.controllers.trafficrouting.controller import (
+    FINALIZER,
+    TrafficRoutingReconciler,
+    traffic_routing_for_rollout,
+)
 from runtime.clock import FakeClock
 from runtime.kube.errors import NotFound
 from runtime.kube.resources import INGRESSES, SERVICES, Resource
@@ -28,6 +32,7 @@ from tests.unit.trafficrouting.fakes import SEED_INGRESS, SEED_SERVICE, FakeClie
 P = "nginx.ingress.kubernetes.io/"
 NS = "default"
 PROGRESSING_A = "progressing.rollouts.kruise.io/rollout-a"
+HEALTHY = ("Healthy", "TrafficRouting is Healthy")
 TR_BODY: dict = {
     "apiVersion": "rollouts.kruise.io/v1alpha1", "kind": "TrafficRouting",
     "metadata": {"name": "tr-demo", "generation": 1},
@@ -277,3 +282,25 @@ def test_the_trafficrouting_name_of_a_rollout() -> None:
     assert traffic_routing_name({"metadata": {}, "spec": {}}) == ""
     with pytest.raises(NotFound):
         asyncio.run(Client().get(TRAFFICROUTINGS, "x", NS))
+
+
+def test_a_vanished_rollout_is_let_go_and_the_gateway_restored() -> None:
+    """A Rollout removed without its finalising (never detached) must not hold the canary route for ever."""
+    client, rec, clock = setup()
+    rec.rollouts = Informer(Store(client, ROLLOUTS))
+    client.put(ROLLOUTS, {"metadata": {"name": "rollout-b"}}, NS)
+    settle(rec, clock)
+    edit(client, {"metadata": {"finalizers": [FINALIZER, PROGRESSING_A, "progressing.rollouts.kruise.io/rollout-b"]}})
+    run(rec)
+    assert tr_of(client)["metadata"]["finalizers"] == [FINALIZER, "progressing.rollouts.kruise.io/rollout-b"]
+    settle(rec, clock)
+    assert status(client)[0] == "Progressing"  # rollout-b exists: it still holds the route
+    assert client.find(INGRESSES, "echoserver-canary", NS) is not None
+    del client.objects[(ROLLOUTS.plural, NS, "rollout-b")]
+    assert traffic_routing_for_rollout({"metadata": {"name": "rollout-b", "namespace": NS, "annotations": {
+        "rollouts.kruise.io/trafficrouting": "tr-demo"}}}) == [Request(NS, "tr-demo")]
+    run(rec)
+    assert tr_of(client)["metadata"]["finalizers"] == [FINALIZER]
+    assert status(client)[0] == "Finalizing"
+    settle(rec, clock)
+    assert status(client) == HEALTHY and client.find(INGRESSES, "echoserver-canary", NS) is None
