@@ -143,6 +143,9 @@ class TrafficRoutingReconciler:
 
     async def _call(self, call: str, ctx: RoutingContext) -> CallResult:
         """Perform ``initialize`` / ``route`` / ``finalise``; user errors become ``problem``."""
+        if ctx.refs and ctx.ref.gateway is not None:
+            # Never routed, so there is nothing to finalise (and finalising would harm: see the constant).
+            return CallResult(True) if call == "finalise" else CallResult(False, ph.HTTPROUTE_REFUSED)
         try:
             if call == "initialize":
                 missing = await self.manager.initialize(ctx)

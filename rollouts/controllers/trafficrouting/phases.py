@@ -55,6 +55,17 @@ RECHECK_SECONDS: Final = 3.0
 #: must be: the shared Service's selector is not ours to edit.
 NO_REVISION_KEY: Final = ""
 
+#: An HTTPRoute is refused, not routed. In this mode the canary backend *is* the stable Service, and
+#: the HTTPRoute provider recognises its own canary rules and refs by the canary Service's name: its
+#: weights would land on the user's own backendRef and its finalise would delete every rule that
+#: sends only to that Service, i.e. the user's routes. (A Rollout with
+#: ``disableGenerateCanaryService`` over an HTTPRoute shares the defect; not this module's to fix.)
+HTTPROUTE_REFUSED: Final = (
+    "spec.objectRef[0].gateway: a TrafficRouting cannot route an HTTPRoute yet (its canary backend would be the "
+    "stable Service itself, which the HTTPRoute provider cannot tell apart from your own rules); route through an "
+    "nginx Ingress (spec.objectRef[0].ingress), or give the Rollouts their own spec.strategy.canary.trafficRoutings "
+    "instead of the TrafficRouting")
+
 #: Field paths used in messages users read.
 OBJECT_REF_FIELD: Final = "spec.objectRef"
 STRATEGY_FIELD: Final = "spec.strategy"

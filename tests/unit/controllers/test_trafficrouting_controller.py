@@ -25,7 +25,7 @@ from rollouts.controllers.trafficrouting.controller import (
 )
 from runtime.clock import FakeClock
 from runtime.kube.errors import NotFound
-from runtime.kube.resources import INGRESSES, SERVICES, Resource
+from runtime.kube.resources import HTTPROUTES, INGRESSES, SERVICES, Resource
 from runtime.reconcile import Request, Result
 from tests.unit.trafficrouting.fakes import SEED_INGRESS, SEED_SERVICE, FakeClient, merge_patch
 
@@ -304,3 +304,20 @@ def test_a_vanished_rollout_is_let_go_and_the_gateway_restored() -> None:
     assert status(client)[0] == "Finalizing"
     settle(rec, clock)
     assert status(client) == HEALTHY and client.find(INGRESSES, "echoserver-canary", NS) is None
+
+
+def test_an_httproute_is_refused_named_and_never_touched() -> None:
+    body = copy.deepcopy(TR_BODY)
+    body["spec"]["objectRef"] = [{"service": "echoserver", "gateway": {"httpRouteName": "echoserver"}}]
+    client, rec, clock = setup(body)
+    route = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "echoserver"},
+             "spec": {"rules": [{"backendRefs": [{"name": "echoserver", "port": 80}]}]}}
+    client.put(HTTPROUTES, route, NS)
+    assert run(rec).requeue_after == ph.RECHECK_SECONDS
+    phase, message = status(client)
+    assert phase == "Initial" and message.startswith("spec.objectRef[0].gateway: a TrafficRouting cannot route")
+    edit(client, {"metadata": {"deletionTimestamp": "2026-01-01T00:00:00Z"}})
+    settle(rec, clock)
+    assert client.find(TRAFFICROUTINGS, "tr-demo", NS) is None
+    assert client.find(HTTPROUTES, "echoserver", NS)["spec"] == route["spec"]
+    assert [w for w in client.writes if w[1] == "HTTPRoute"] == []
