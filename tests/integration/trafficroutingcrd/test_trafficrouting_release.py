@@ -206,3 +206,24 @@ def test_a_rollout_waits_for_its_trafficrouting_to_exist(manager: ManagerProcess
     s.apply(copy.deepcopy(TRAFFIC_ROUTING))
     s.wait_rollout("a", ("Progressing", "1", "StepPaused"))
     wait_for(s.canary_weight, lambda w: w == "20", what="canary weight 20")
+
+
+def test_an_httproute_is_refused_and_left_untouched(manager: ManagerProcess, kc: Kubectl, namespace: str,
+                                                    local_cluster: Any) -> None:
+    """Only-traffic-routing mode over an HTTPRoute would finalise the user's own rules away (docs/traffic.md):
+    the object says so and never writes the route, not even when it is deleted."""
+    from localcluster import gatewayapi
+
+    gatewayapi.install(local_cluster)
+    s = Shared(kc, namespace)
+    route = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "echoserver"},
+             "spec": {"parentRefs": [{"name": "gw"}], "rules": [{"backendRefs": [{"name": "echoserver", "port": 80}]}]}}
+    tr = copy.deepcopy(TRAFFIC_ROUTING)
+    tr["spec"]["objectRef"] = [{"service": "echoserver", "gateway": {"httpRouteName": "echoserver"}}]
+    for body in (SERVICE, route, tr):
+        s.apply(copy.deepcopy(body))
+    wait_for(s.tr_row, lambda r: r is not None and r[0] == "Initial" and r[1].startswith(
+        "spec.objectRef[0].gateway: a TrafficRouting cannot route an HTTPRoute yet"), what="the refusal")
+    before = comparable(s.get("httproutes.gateway.networking.k8s.io", "echoserver"))
+    s.kc("-n", namespace, "delete", TR, "tr-demo", "--timeout=30s")
+    assert comparable(s.get("httproutes.gateway.networking.k8s.io", "echoserver")) == before
