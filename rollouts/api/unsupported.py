@@ -17,7 +17,6 @@ from typing import Any
 
 import attrs
 
-from rollouts.api import keys
 from rollouts.api import v1alpha1 as a
 from rollouts.api import v1beta1 as b
 from rollouts.api.common import TrafficRoutingRef
@@ -76,17 +75,6 @@ def _modifies_headers(r: b.Rollout) -> bool:
     return ref.ingress is not None and ref.ingress.class_type in HEADER_MODIFYING_INGRESS_CLASSES
 
 
-def _routing_annotation(r: b.Rollout) -> str:
-    return r.annotations.get(keys.TRAFFIC_ROUTING_ANNOTATION, "")
-
-
-def _routing_ref(r: b.Rollout) -> bool:
-    """The field, unless it only mirrors the annotation (v1alpha1 conversion), which has its own row."""
-    active = r.spec.strategy.active()
-    ref = active.traffic_routing_ref if active is not None else ""
-    return bool(ref) and ref != _routing_annotation(r)
-
-
 @attrs.frozen(kw_only=True)
 class NotBuilt:
     """One feature the controller cannot run yet, and how to say so."""
@@ -105,7 +93,6 @@ class NotBuilt:
     find: Callable[[b.Rollout], dict[str, Any] | None]
 
 
-_TRAFFIC_ROUTING_PATH = f"metadata.annotations[{keys.TRAFFIC_ROUTING_ANNOTATION}]"
 _REPLICAS_ONLY = 'keep only replicas (e.g. replicas: "20%") and pause in each step'
 _ROUTING = "spec.strategy.{strategy}.trafficRoutings[0]"
 _ALPHA_ROUTING = "spec.strategy.canary.trafficRoutings[0]"
@@ -121,14 +108,6 @@ NOT_BUILT: tuple[NotBuilt, ...] = (
              what="an Ingress class other than nginx (classType)",
              fix='remove classType (or set it to "nginx"): only the nginx Ingress provider is built',
              find=_when(_unknown_ingress_class)),
-    NotBuilt(field="spec.strategy.{strategy}.trafficRoutingRef", v1alpha1_field=None,
-             what="traffic routing through a TrafficRouting object", fix="remove trafficRoutingRef",
-             find=_when(_routing_ref)),
-    # Upstream's controller reads the annotation (also on v1beta1 Rollouts), not trafficRoutingRef.
-    NotBuilt(field=_TRAFFIC_ROUTING_PATH, v1alpha1_field=_TRAFFIC_ROUTING_PATH,
-             what="traffic routing through a TrafficRouting object",
-             fix=f"remove the annotation {keys.TRAFFIC_ROUTING_ANNOTATION}",
-             find=_when(lambda r: bool(_routing_annotation(r)))),
     NotBuilt(field=_STEPS + ".requestHeaderModifier", v1alpha1_field="spec.strategy.canary.steps[{i}]"
                                                                      ".requestHeaderModifier",
              what="request header modification in a step",

@@ -144,6 +144,27 @@ def traffic_without_routing_errors(r: a.Rollout | b.Rollout) -> list[FieldError]
     return []
 
 
+def routing_object_errors(r: a.Rollout | b.Rollout) -> list[FieldError]:
+    """A Rollout releasing through a TrafficRouting object routes no traffic itself.
+
+    Upstream admits both and then drives the same gateway twice (its own canary routes and the
+    object's), and finalises them in unrelated orders; we refuse the pair, naming both fields.
+    """
+    path, strategy = _strategy_path(r)
+    if strategy is None or not strategy.traffic_routings:
+        return []
+    annotated = r.annotations.get(keys.TRAFFIC_ROUTING_ANNOTATION, "")
+    ref = getattr(strategy, "traffic_routing_ref", "")
+    if not annotated and not ref:
+        return []
+    other = (f"metadata.annotations[{keys.TRAFFIC_ROUTING_ANNOTATION}]" if annotated
+             else f"{path}.trafficRoutingRef")
+    return [invalid(f"{path}.trafficRoutings", [t.service for t in strategy.traffic_routings],
+                    f"cannot be set together with {other} (TrafficRouting {annotated or ref}): the TrafficRouting "
+                    f"object routes the traffic of this Rollout; remove {path}.trafficRoutings, or remove {other} "
+                    "to route through the Rollout's own trafficRoutings")]
+
+
 def weight_range_errors(r: a.Rollout | b.Rollout) -> list[FieldError]:
     """A v1alpha1 ``weight`` is a traffic percentage even when ``replicas`` is set; upstream only
     range-checks it when replicas is absent and then routes e.g. 150% at run time."""

@@ -69,6 +69,8 @@ class Options:
     requests in a burst; controller-runtime's 20/s throttled every step by hundreds of ms."""
     rest_config_burst: int = 100
     """Requests allowed at once above the rate (``--rest-config-burst``)."""
+    trafficrouting_workers: int = 3
+    """Concurrent TrafficRouting reconciles (upstream ``--trafficrouting-workers``, default 3)."""
 
 
 def _addr(value: str) -> tuple[str, int]:
@@ -89,14 +91,17 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     defaults = attrs.fields(Options)
     p.add_argument("--rest-config-qps", type=float, default=defaults.rest_config_qps.default)
     p.add_argument("--rest-config-burst", type=int, default=defaults.rest_config_burst.default)
+    p.add_argument("--trafficrouting-workers", type=int, default=defaults.trafficrouting_workers.default)
     a = p.parse_args(argv)
+    if a.trafficrouting_workers < 1:
+        p.error(f"--trafficrouting-workers must be >= 1 (got {a.trafficrouting_workers})")
     if a.rest_config_qps <= 0 or a.rest_config_burst < 1:
         p.error(f"--rest-config-qps must be > 0 and --rest-config-burst >= 1 (got {a.rest_config_qps}, "
                 f"{a.rest_config_burst})")
     return Options(kubeconfig=a.kubeconfig, local_cluster=a.local_cluster, metrics_addr=a.metrics_addr,
                    health_addr=a.health_addr, leader_elect=a.leader_elect, webhook_port=a.webhook_port,
                    webhook_cert_dir=a.webhook_cert_dir, namespace=a.namespace, rest_config_qps=a.rest_config_qps,
-                   rest_config_burst=a.rest_config_burst)
+                   rest_config_burst=a.rest_config_burst, trafficrouting_workers=a.trafficrouting_workers)
 
 
 def webhook_settings(opts: Options) -> WebhookSettings:
@@ -156,7 +161,8 @@ def build_manager(client: Any, opts: Options, webhook_client: Any = None) -> tup
         resources = opts.kruise_resources
         if resources is None:
             resources = await available_kruise_resources(client)
-        add_controllers(mgr, ControllerOptions(kruise_resources=resources, namespace=opts.namespace))
+        add_controllers(mgr, ControllerOptions(kruise_resources=resources, namespace=opts.namespace,
+                                               trafficrouting_workers=opts.trafficrouting_workers))
 
     mgr.add_setup("install-and-controllers", setup)
     webhook_client = webhook_client or client

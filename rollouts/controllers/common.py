@@ -11,12 +11,14 @@ from typing import Any
 
 import attrs
 
+from rollouts.api import keys
 from rollouts.objects.meta import metadata as meta
 from runtime.cache.protocols import CacheReader
 from runtime.kube.resources import Resource
 
 ROLLOUTS = Resource("rollouts.kruise.io", "v1beta1", "rollouts", "Rollout")
 BATCHRELEASES = Resource("rollouts.kruise.io", "v1beta1", "batchreleases", "BatchRelease")
+TRAFFICROUTINGS = Resource("rollouts.kruise.io", "v1alpha1", "trafficroutings", "TrafficRouting")
 
 Obj = Mapping[str, Any]
 
@@ -76,6 +78,20 @@ def workload_ref(rollout: Obj) -> Mapping[str, Any]:
     """v1beta1 ``spec.workloadRef`` (v1alpha1 ``spec.objectRef.workloadRef`` as a fallback)."""
     spec = rollout.get("spec") or {}
     return spec.get("workloadRef") or (spec.get("objectRef") or {}).get("workloadRef") or {}
+
+
+def traffic_routing_name(rollout: Mapping[str, Any]) -> str:
+    """The TrafficRouting a Rollout (wire form) releases through: the annotation
+    ``rollouts.kruise.io/trafficrouting``, else v1beta1 ``trafficRoutingRef``; "" when none."""
+    named = (meta(rollout).get("annotations") or {}).get(keys.TRAFFIC_ROUTING_ANNOTATION, "")
+    if named:
+        return str(named)
+    strategy = (rollout.get("spec") or {}).get("strategy") or {}
+    for key in ("canary", "blueGreen"):
+        ref = (strategy.get(key) or {}).get("trafficRoutingRef")
+        if ref:
+            return str(ref)
+    return ""
 
 
 def finalizers_patch(obj: Obj, finalizer: str, *, present: bool) -> dict[str, Any] | None:

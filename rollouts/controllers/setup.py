@@ -1,4 +1,4 @@
-"""Wire the three controllers to a :class:`runtime.manager.Manager` (informers, watches, workers)."""
+"""Wire the controllers to a :class:`runtime.manager.Manager` (informers, watches, workers)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from rollouts.controllers.batchrelease.controller import (
     batch_release_for_pod,
     batch_release_for_workload,
 )
-from rollouts.controllers.common import BATCHRELEASES, ROLLOUTS
+from rollouts.controllers.common import BATCHRELEASES, ROLLOUTS, TRAFFICROUTINGS
 from rollouts.controllers.deployment.controller import AdvancedDeploymentReconciler
 from rollouts.controllers.rollout.controller import RolloutReconciler, rollouts_for_workload
+from rollouts.controllers.trafficrouting.controller import TrafficRoutingReconciler, traffic_routing_for_rollout
 from rollouts.controllers.workload_setup import add_workload_kinds
 from rollouts.trafficrouting.manager import DEFAULT_CONFIG_NAMESPACE
 from runtime.controller import Controller
@@ -26,12 +27,14 @@ ROLLOUT_EVENT_COMPONENT = "rollout-controller"
 
 @attrs.frozen
 class ControllerOptions:
-    """Worker counts (upstream ``--rollout-workers``, ``--batchrelease-workers``: 3)."""
+    """Worker counts (upstream ``--rollout-workers``, ``--batchrelease-workers``, ``--trafficrouting-workers``: 3)."""
 
     rollout_workers: int = 3
     """Concurrent Rollout reconciles (different Rollouts)."""
     batchrelease_workers: int = 3
     """Concurrent BatchRelease reconciles."""
+    trafficrouting_workers: int = 3
+    """Concurrent TrafficRouting reconciles (``--trafficrouting-workers``)."""
     deployment_workers: int = 2
     """Concurrent advanced-Deployment syncs."""
     kruise_resources: frozenset = frozenset()
@@ -45,6 +48,7 @@ class Controllers:
     rollout: Controller
     batch_release: Controller
     deployment: Controller
+    traffic_routing: Controller
 
 
 def add_controllers(mgr: Manager, options: ControllerOptions = ControllerOptions()) -> Controllers:
@@ -82,10 +86,18 @@ def add_controllers(mgr: Manager, options: ControllerOptions = ControllerOptions
     deployment.watch(deployments)
     deployment.watch_owned(rss, kind="Deployment", group="apps")
 
+    trs = f.informer(TRAFFICROUTINGS)
+    traffic_routing = Controller("trafficrouting", TrafficRoutingReconciler(mgr.client, trs, clock, rollouts=rollouts),
+                                 settings=ControllerSettings(workers=options.trafficrouting_workers), clock=clock,
+                                 metrics=mgr.metrics)
+    traffic_routing.watch(trs)
+    # A Rollout event (its deletion above all) looks at the TrafficRouting it names (vanished Rollouts).
+    traffic_routing.watch_mapped(rollouts, traffic_routing_for_rollout)
+
     stores = add_workload_kinds(mgr, rollout=rollout, batch=batch, rollouts=rollouts, brs=brs, pods=pods,
                                 kruise_resources=options.kruise_resources, events=mgr.events)
     rollout_reconciler.workload_stores.update(stores)
     batch_reconciler.workload_stores.update(stores)
-    for ctl in (rollout, batch, deployment):
+    for ctl in (rollout, batch, deployment, traffic_routing):
         mgr.add_controller(ctl)
-    return Controllers(rollout, batch, deployment)
+    return Controllers(rollout, batch, deployment, traffic_routing)

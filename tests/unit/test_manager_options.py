@@ -20,3 +20,11 @@ def test_a_non_positive_rate_is_refused_with_the_flag_named(capsys):
     with pytest.raises(SystemExit):
         parse_args(["--rest-config-qps", "0"])
     assert "--rest-config-qps must be > 0" in capsys.readouterr().err
+
+
+def test_trafficrouting_workers_flag(capsys):
+    assert parse_args([]).trafficrouting_workers == 3
+    assert parse_args(["--trafficrouting-workers", "5"]).trafficrouting_workers == 5
+    with pytest.raises(SystemExit):
+        parse_args(["--trafficrouting-workers", "0"])
+    assert "--trafficrouting-workers must be >= 1" in capsys.readouterr().err

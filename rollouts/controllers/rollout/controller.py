@@ -42,8 +42,10 @@ from rollouts.controllers.common import (
     finalizers_patch,
     merge_patch,
     ref_matches,
+    traffic_routing_name,
     workload_ref,
 )
+from rollouts.controllers.rollout.attach import attach
 from rollouts.controllers.rollout.finalising import (
     ROLLBACK,
     TrafficTasks,
@@ -55,6 +57,7 @@ from rollouts.controllers.rollout.traffic import (
     RolloutTraffic,
     RoutingResult,
     apply_routing,
+    is_initializing,
     needs_initial_check,
     routing_context,
 )
@@ -175,6 +178,9 @@ class RolloutReconciler:
         if needs_initial_check(model, stored, observed.in_progressing):
             ctx = routing_context(model, stored, revision_label_key=key)
             init_problem = await self.traffic.initialize(ctx, model)
+        tr_name = traffic_routing_name(rollout)
+        if init_problem is None and tr_name and observed.in_progressing and is_initializing(stored):
+            init_problem = await attach(self.client, ns, tr_name, name)
         obs = Observation(workload=observed, batch_release=as_batch_release(self.batch_releases.store.get(name, ns)),
                           rollback_in_batch=rollback_in_batch_policy(model, labels(deployment) if deployment else {}),
                           traffic_done=False, stable_service_done=False,

@@ -27,7 +27,8 @@ import structlog
 
 from rollouts.api.edit import is_empty
 from rollouts.api.v1beta1.batchrelease import BatchRelease
-from rollouts.controllers.common import BATCHRELEASES
+from rollouts.controllers.common import BATCHRELEASES, traffic_routing_name
+from rollouts.controllers.rollout.attach import detach
 from rollouts.controllers.rollout.workload import IN_PROGRESSING_ANNOTATION
 from rollouts.controllers.workloads import resource_of
 from rollouts.objects.meta import annotations_of
@@ -117,7 +118,14 @@ async def run_finalising(
     br: BatchRelease | Mapping[str, Any] | None, *, wait_ready: bool, reason: str = "",
     traffic: TrafficTasks = NO_TRAFFIC,
 ) -> bool:
-    """One round of §8 for a canary/partition Rollout; True when every task is complete."""
+    """One round of §8 for a canary/partition Rollout; True when every task is complete.
+
+    First (§8 step 1, every round, even before anything was started) the Rollout detaches from the
+    TrafficRouting it names, whose controller then restores that gateway (``attach.py``).
+    """
+    if tr_name := traffic_routing_name(rollout):
+        md = meta(rollout)
+        await detach(client, md.get("namespace", ""), tr_name, md.get("name", ""))
     if is_empty(as_status(rollout).canary_status):
         return True
     await remove_in_progressing(client, deployment)

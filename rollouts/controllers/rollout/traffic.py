@@ -176,10 +176,18 @@ def needs_initial_check(model: Rollout, status: Mapping[str, Any], in_progressin
     if not m.has_traffic_routings(model) or not in_progressing:
         return False
     phase = status.get("phase", "")
-    if phase in ("", m.PHASE_INITIAL, m.PHASE_HEALTHY):
-        return True
+    return phase in ("", m.PHASE_INITIAL, m.PHASE_HEALTHY) or is_initializing(status)
+
+
+def is_initializing(status: Mapping[str, Any]) -> bool:
+    """Whether the stored status is Progressing with reason Initializing (§5.2).
+
+    The TrafficRouting attach (§5.2 step 4) runs only then, not in the round that enters
+    Progressing: a finalizer added from Healthy would be leaked by a Rollout disabled before its
+    release started (Healthy → Disabled runs no finalising, so nothing would remove it).
+    """
     progressing = get_condition(dict(status), PROGRESSING) or {}
-    return phase == m.PHASE_PROGRESSING and progressing.get("reason") == m.REASON_INITIALIZING
+    return status.get("phase") == m.PHASE_PROGRESSING and progressing.get("reason") == m.REASON_INITIALIZING
 
 
 #: The label key a kind without a table row uses (a missing workload being cleaned up).

@@ -55,13 +55,6 @@ NOT_BUILT = [
     ("v1alpha1 unknown ingress class", alpha(trafficRoutings=[{"service": "svc", "ingress": {
         "name": "i", "classType": "aliyun-alb"}}]), "spec.strategy.canary.trafficRoutings[0].ingress.classType",
      "Ingress class other than nginx", "remove classType"),
-    ("trafficRoutingRef", beta(trafficRoutingRef="tr"), "spec.strategy.canary.trafficRoutingRef",
-     "TrafficRouting object", "remove trafficRoutingRef"),
-    ("v1alpha1 trafficrouting annotation", alpha(annotations={"rollouts.kruise.io/trafficrouting": "tr"}),
-     "metadata.annotations[rollouts.kruise.io/trafficrouting]", "TrafficRouting object", "remove the annotation"),
-    ("v1beta1 trafficrouting annotation", {**beta(), "metadata": {
-        "name": "r", "namespace": "ns", "annotations": {"rollouts.kruise.io/trafficrouting": "tr"}}},
-     "metadata.annotations[rollouts.kruise.io/trafficrouting]", "TrafficRouting object", "remove the annotation"),
     ("step header modifier", beta(trafficRoutings=ING, steps=[{"replicas": 1, "requestHeaderModifier": {
         "set": [{"name": "h", "value": "v"}]}}]), "spec.strategy.canary.steps[0].requestHeaderModifier",
      "request header modification", "remove requestHeaderModifier"),
@@ -121,9 +114,39 @@ def test_every_row_of_the_table_is_exercised() -> None:
         assert row.field.format(strategy="canary", i="{i}") in covered, row.field
 
 
-def test_a_v1alpha1_trafficrouting_annotation_is_reported_once() -> None:
-    errors = review_rollout(alpha(annotations={"rollouts.kruise.io/trafficrouting": "tr"})).errors
-    assert [e.field for e in errors] == ["metadata.annotations[rollouts.kruise.io/trafficrouting]"]
+TR_ANNOTATION = {"rollouts.kruise.io/trafficrouting": "tr"}
+#: Issue 12 item 6 built the TrafficRouting object: a Rollout naming one is admitted (its steps may
+#: carry weights, which the object's strategy replaces, as upstream's e2e Rollouts do).
+TRAFFIC_ROUTING_OBJECT_OK = [
+    ("v1alpha1 annotation", alpha(annotations=TR_ANNOTATION, steps=[{"replicas": 1, "weight": 5}])),
+    ("v1beta1 trafficRoutingRef", beta(trafficRoutingRef="tr")),
+    ("v1beta1 annotation", {**beta(), "metadata": {"name": "r", "namespace": "ns", "annotations": TR_ANNOTATION}}),
+]
+
+
+@pytest.mark.parametrize("doc", [r[1] for r in TRAFFIC_ROUTING_OBJECT_OK],
+                         ids=[r[0] for r in TRAFFIC_ROUTING_OBJECT_OK])
+def test_a_rollout_naming_a_trafficrouting_object_is_admitted(doc: dict) -> None:
+    review = review_rollout(copy.deepcopy(doc))
+    assert review.errors == [], format_errors(review.errors)
+
+
+BOTH_ROUTINGS = [
+    ("v1alpha1 annotation", alpha(annotations=TR_ANNOTATION, trafficRoutings=ING), "spec.strategy.canary",
+     "metadata.annotations[rollouts.kruise.io/trafficrouting]"),
+    ("v1beta1 trafficRoutingRef", beta(trafficRoutingRef="tr", trafficRoutings=ING), "spec.strategy.canary",
+     "spec.strategy.canary.trafficRoutingRef"),
+]
+
+
+@pytest.mark.parametrize("doc, path, other", [r[1:] for r in BOTH_ROUTINGS], ids=[r[0] for r in BOTH_ROUTINGS])
+def test_own_traffic_routings_and_a_trafficrouting_object_are_refused_together(doc: dict, path: str,
+                                                                              other: str) -> None:
+    errors = review_rollout(copy.deepcopy(doc)).errors
+    assert [e.field for e in errors] == [f"{path}.trafficRoutings"], format_errors(errors)
+    assert errors[0].type == INVALID
+    assert f"cannot be set together with {other}" in errors[0].detail
+    assert f"remove {path}.trafficRoutings" in errors[0].detail
 
 
 CANARY_STYLE_OK = [
@@ -340,10 +363,9 @@ def test_update_leaving_the_spec_as_stored_is_not_judged_again() -> None:
 
 
 def test_v1alpha1_strategy_annotations_count_as_spec() -> None:
-    stored = alpha()
-    routed = alpha(annotations={"rollouts.kruise.io/trafficrouting": "tr"})
-    assert [e.field for e in review_rollout(routed, stored).errors] == [
-        "metadata.annotations[rollouts.kruise.io/trafficrouting]"]
+    stored = alpha(trafficRoutings=ING)
+    routed = alpha(annotations={"rollouts.kruise.io/trafficrouting": "tr"}, trafficRoutings=ING)
+    assert [e.field for e in review_rollout(routed, stored).errors] == ["spec.strategy.canary.trafficRoutings"]
     stored_canary = alpha(style=None)
     relabelled = alpha(style=None, annotations={"team": "a"})
     assert review_rollout(relabelled, stored_canary).errors == []

@@ -1,0 +1,1 @@
+"""The TrafficRouting controller: end-to-end canary on a gateway shared by several Rollouts."""
