@@ -51,14 +51,19 @@ CRDS = ("batchreleases.rollouts.kruise.io", "rollouthistories.rollouts.kruise.io
         "trafficroutings.rollouts.kruise.io")
 #: runtime.leaderelection defaults: lease_duration 15 s, retry_period 2 s jittered ×1.2.
 LEASE_DURATION_S, RETRY_S = 15.0, 2.4
-_FORBIDDEN = re.compile(r"Forbidden|(?<![\d.])403(?!\d)")
+#: An API refusal in the manager's log. Whole words only: identities and serials are hex ("…a403f…").
+_FORBIDDEN = re.compile(r"Forbidden|Unauthorized|\b40[13]\b")
 
 
 def _remove_leftovers(kc: Kubectl, helm: Helm) -> None:
     """Earlier modules' ``--local-cluster`` managers install the same cluster-scoped names (not owned by
     a Helm release, so helm would refuse to adopt them): remove them, as a user would before installing."""
     helm.run("uninstall", RELEASE, "--ignore-not-found", "--wait", check=False)
-    cleanup_cluster_registrations(kc)
+    if kc("get", "crd", "rollouts.rollouts.kruise.io", "--ignore-not-found"):
+        cleanup_cluster_registrations(kc)
+    kc("delete", "mutatingwebhookconfiguration", "kruise-rollout-mutating-webhook-configuration", "--ignore-not-found")
+    kc("delete", "validatingwebhookconfiguration", "kruise-rollout-validating-webhook-configuration",
+       "--ignore-not-found")
     kc("delete", "clusterrolebinding", "kruise-rollout-manager-rolebinding", "--ignore-not-found")
     kc("delete", "clusterrole", "kruise-rollout-manager-role", "--ignore-not-found")
     kc("delete", "namespace", OPERATOR_NAMESPACE, "--ignore-not-found", "--wait=false")
@@ -127,7 +132,8 @@ def test_bad_values_fail_the_upgrade_naming_the_field_and_change_nothing(
 class PodProcess:
     """One manager process with what a chart Pod gets (see the module docstring for the three deltas)."""
 
-    def __init__(self, pod: dict[str, Any], container: dict[str, Any], workdir: Path, server: str, kc: Kubectl) -> None:
+    def __init__(self, pod: dict[str, Any], container: dict[str, Any], workdir: Path, server: str, kc: Kubectl,
+                 ca: str, *, url_mode: bool = True) -> None:
         self.pod_name = pod["metadata"]["name"]
         self.workdir = workdir
         sa_dir = workdir / "serviceaccount"
@@ -137,22 +143,22 @@ class PodProcess:
                    "--bound-object-kind=Pod", f"--bound-object-name={self.pod_name}",
                    f"--bound-object-uid={pod['metadata']['uid']}", "--duration=3600s").strip()
         (sa_dir / "token").write_text(token)
-        ca = kc.json("-n", OPERATOR_NAMESPACE, "get", "configmap", "kube-root-ca.crt")["data"]["ca.crt"]
-        (sa_dir / "ca.crt").write_text(ca)
+        (sa_dir / "ca.crt").write_text(ca)  # what the kubelet projects from kube-root-ca.crt
         self.token = token
         host, port = server.removeprefix("https://").rsplit(":", 1)
         env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "POD_NAMESPACE", "WEBHOOK_HOST")}
         for var in container.get("env") or []:
             if "valueFrom" in var:
-                assert var["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}, var
+                assert var["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace", var
                 env[var["name"]] = pod["metadata"]["namespace"]
             else:
                 env[var["name"]] = var["value"]
         env["WEBHOOK_CERT_DIR"] = str(workdir / "certs")  # the Pod's emptyDir /tmp
         self.health_port, self.webhook_port = free_port(), free_port()
         env.update(SA_FILES_DIR=str(sa_dir), KUBERNETES_SERVICE_HOST=host, KUBERNETES_SERVICE_PORT=port,
-                   WEBHOOK_HOST="127.0.0.1", WEBHOOK_CERT_WRITER="secret",
                    HOME=str(workdir))  # no ~/.kube/config to fall back on
+        if url_mode:
+            env.update(WEBHOOK_HOST="127.0.0.1", WEBHOOK_CERT_WRITER="secret")
         assert container["command"] == ["kruise-rollout"]
         self.args = [sys.executable, "-m", "tests.integration.helm.incluster_launcher", *container["args"],
                      f"--health-addr=127.0.0.1:{self.health_port}", f"--metrics-addr=127.0.0.1:{free_port()}",
@@ -204,15 +210,62 @@ class PodProcess:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
+def _pod_processes(kc: Kubectl, local_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory, *,
+                   url_mode: bool) -> list[PodProcess]:
+    """One process per chart Pod, each with that Pod's bound token (not started)."""
+    deploy = kc.json("-n", OPERATOR_NAMESPACE, "get", "deploy", "kruise-rollout-controller-manager")
+    (container,) = deploy["spec"]["template"]["spec"]["containers"]
+    kc("-n", OPERATOR_NAMESPACE, "rollout", "status", "deploy/kruise-rollout-controller-manager", "--timeout=90s")
+    # The Pods the Deployment settled on (the upgrades rolled it): a token bound to a Pod being deleted dies.
+    pods = wait_for(lambda: [p for p in kc.json("-n", OPERATOR_NAMESPACE, "get", "pods")["items"]
+                             if not p["metadata"].get("deletionTimestamp")],
+                    lambda p: len(p) == 2, what="two live manager pods")
+    ca = wait_for(lambda: kc.json("-n", OPERATOR_NAMESPACE, "get", "configmap", "kube-root-ca.crt")["data"]["ca.crt"],
+                  bool, what="kube-root-ca.crt published")
+    return [PodProcess(p, container, tmp_path_factory.mktemp(f"pod{i}"), local_cluster.server, kc, ca,
+                       url_mode=url_mode) for i, p in enumerate(pods)]
+
+
+def test_service_mode_certificates_survive_helm_upgrade(
+        installed: subprocess.CompletedProcess[str], kc: Kubectl, helm: Helm, local_cluster: LocalCluster,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The chart's certificate flow as in a real cluster (service mode, no WEBHOOK_HOST): a manager creates
+    the Secret and writes the caBundle next to the chart's clientConfig.service; `helm upgrade` keeps both.
+    (The API server here cannot call a Service, so this manager only provisions; it serves no admission.)"""
+    proc = _pod_processes(kc, local_cluster, tmp_path_factory, url_mode=False)[0]
+    proc.start()
+    try:
+        wait_for(proc.ready, bool, timeout=60, what=f"{proc.pod_name} ready")
+        bundles = wait_for(lambda: _ca_bundles(kc), lambda b: all(b.values()), what="caBundle written")
+    finally:
+        proc.stop()
+    secret = kc.json("-n", OPERATOR_NAMESPACE, "get", "secret", "kruise-rollout-webhook-certs")
+    assert base64.b64encode(base64.b64decode(secret["data"]["ca-cert.pem"])).decode() in bundles.values()
+    services = _client_services(kc)
+    assert services == {(OPERATOR_NAMESPACE, "kruise-rollout-webhook-service")}, services
+    out = helm.run("upgrade", RELEASE, str(CHART), "--reuse-values", "--set", "podDisruptionBudget.minAvailable=0")
+    assert "STATUS: deployed" in out.stdout, out.stdout
+    assert _ca_bundles(kc) == bundles and _client_services(kc) == services
+    assert kc.json("-n", OPERATOR_NAMESPACE, "get", "pdb", "kruise-rollout-controller-manager")["spec"][
+        "minAvailable"] == 0
+    forbidden = [line for line in proc.tail(2000).splitlines() if _FORBIDDEN.search(line)]
+    assert forbidden == [], "\n".join(forbidden[:5])
+
+
+def _client_services(kc: Kubectl) -> set[tuple[str, str]]:
+    out = set()
+    for kind in ("mutatingwebhookconfiguration", "validatingwebhookconfiguration"):
+        conf = kc.json("get", kind, f"kruise-rollout-{kind.removesuffix('webhookconfiguration')}-webhook-configuration")
+        out |= {(w["clientConfig"]["service"]["namespace"], w["clientConfig"]["service"]["name"])
+                for w in conf["webhooks"] if "service" in w["clientConfig"]}
+        assert all("url" not in w["clientConfig"] for w in conf["webhooks"]), conf["webhooks"]
+    return out
+
+
 @pytest.fixture(scope="module")
 def pod_processes(installed: subprocess.CompletedProcess[str], kc: Kubectl, local_cluster: LocalCluster,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[PodProcess]]:
-    deploy = kc.json("-n", OPERATOR_NAMESPACE, "get", "deploy", "kruise-rollout-controller-manager")
-    (container,) = deploy["spec"]["template"]["spec"]["containers"]
-    pods = wait_for(lambda: kc.json("-n", OPERATOR_NAMESPACE, "get", "pods")["items"], lambda p: len(p) == 2,
-                    what="two manager pods")
-    procs = [PodProcess(p, container, tmp_path_factory.mktemp(f"pod{i}"), local_cluster.server, kc)
-             for i, p in enumerate(pods)]
+    procs = _pod_processes(kc, local_cluster, tmp_path_factory, url_mode=True)
     try:
         for p in procs:
             p.start()
@@ -238,6 +291,14 @@ def _whoami(p: PodProcess) -> str:
         "Authorization": f"Bearer {p.token}", "Content-Type": "application/json"})
     with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
         return str(json.loads(r.read())["status"]["userInfo"]["username"])
+
+
+def _ca_bundles(kc: Kubectl) -> dict[str, str]:
+    out = {}
+    for kind in ("mutatingwebhookconfiguration", "validatingwebhookconfiguration"):
+        conf = kc.json("get", kind, f"kruise-rollout-{kind.removesuffix('webhookconfiguration')}-webhook-configuration")
+        out.update({w["name"]: w["clientConfig"].get("caBundle", "") for w in conf["webhooks"]})
+    return out
 
 
 def _lease_holder(kc: Kubectl) -> str:
