@@ -1,7 +1,8 @@
 """``local-cluster``: build, start, stop and use the embedded local control plane.
 
 Commands
-  build             build (or find in the cache) the control-plane binaries
+  build             build (or find in the cache) the control-plane binaries (``--helm`` also helm,
+                    ``--openkruise`` also kruise-manager)
   up                start a cluster that outlives this command (``--openkruise`` adds the real
                     OpenKruise kruise-manager and CRDs); write the kubeconfig to
                     ``.local/cluster/kubeconfig`` and print ``export KUBECONFIG=...``
@@ -29,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import build, openkruise
+from . import build, helm, openkruise
 from .cluster import ClusterError, ClusterSettings, LocalCluster
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -61,6 +62,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         d = build.ensure_binaries()
         if getattr(args, "openkruise", False):
             print(f"kruise-manager: {openkruise.ensure_built()}")
+        if getattr(args, "helm", False):
+            print(f"helm: {helm.ensure_built()}")
     except build.BuildError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -208,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build")
     b.add_argument("--openkruise", action="store_true", help="also build OpenKruise's kruise-manager")
+    b.add_argument("--helm", action="store_true", help="also build helm (the chart tests use it)")
     b.set_defaults(fn=cmd_build)
     up = sub.add_parser("up")
     up.add_argument("--nodes", type=int, default=3)

@@ -56,3 +56,13 @@ GATEWAY_API_VERSION = "v1.6.3"
 def gateway_api_version_key() -> str:
     """Cache directory (beside the control plane's) of the Gateway API CRDs; no Go version in it."""
     return f"gateway-api-{GATEWAY_API_VERSION}"
+
+
+#: Helm v3 (helm.sh/helm/v3/cmd/helm) for the chart tests (deploy/charts/kruise-rollout): built by
+#: ``localcluster.helm`` with ``go install``; its go.mod asks for Go 1.26.0 and has no replace lines.
+HELM_VERSION = "v3.21.4"
+
+
+def helm_version_key(go_version: str) -> str:
+    """Cache directory (beside the control plane's) of the helm binary."""
+    return f"helm-{HELM_VERSION}_{go_version}"

@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 import structlog
 
+from rollouts.cmd import featuregates
 from rollouts.cmd.install import install
 from rollouts.controllers.common import ROLLOUTS
 from rollouts.controllers.setup import ControllerOptions, add_controllers
@@ -71,6 +72,8 @@ class Options:
     """Requests allowed at once above the rate (``--rest-config-burst``)."""
     trafficrouting_workers: int = 3
     """Concurrent TrafficRouting reconciles (upstream ``--trafficrouting-workers``, default 3)."""
+    verbosity: int = 0
+    """Upstream's klog ``--v`` (the chart's ``log.level``): 5 and above logs debug lines."""
 
 
 def _addr(value: str) -> tuple[str, int]:
@@ -92,16 +95,23 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     p.add_argument("--rest-config-qps", type=float, default=defaults.rest_config_qps.default)
     p.add_argument("--rest-config-burst", type=int, default=defaults.rest_config_burst.default)
     p.add_argument("--trafficrouting-workers", type=int, default=defaults.trafficrouting_workers.default)
+    p.add_argument("--v", dest="verbosity", type=int, default=0, help="log verbosity (klog style): >= 5 is debug")
+    p.add_argument("--feature-gates", default="", help="upstream gates, Name=true|false[,...]")
     a = p.parse_args(argv)
     if a.trafficrouting_workers < 1:
         p.error(f"--trafficrouting-workers must be >= 1 (got {a.trafficrouting_workers})")
+    try:
+        featuregates.parse(a.feature_gates)
+    except ValueError as e:
+        p.error(str(e))
     if a.rest_config_qps <= 0 or a.rest_config_burst < 1:
         p.error(f"--rest-config-qps must be > 0 and --rest-config-burst >= 1 (got {a.rest_config_qps}, "
                 f"{a.rest_config_burst})")
     return Options(kubeconfig=a.kubeconfig, local_cluster=a.local_cluster, metrics_addr=a.metrics_addr,
                    health_addr=a.health_addr, leader_elect=a.leader_elect, webhook_port=a.webhook_port,
                    webhook_cert_dir=a.webhook_cert_dir, namespace=a.namespace, rest_config_qps=a.rest_config_qps,
-                   rest_config_burst=a.rest_config_burst, trafficrouting_workers=a.trafficrouting_workers)
+                   rest_config_burst=a.rest_config_burst, trafficrouting_workers=a.trafficrouting_workers,
+                   verbosity=a.verbosity)
 
 
 def webhook_settings(opts: Options) -> WebhookSettings:
@@ -206,8 +216,8 @@ async def run(opts: Options) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     from runtime.logging import configure_logging
 
-    configure_logging()
     opts = parse_args(argv)
+    configure_logging(level="debug" if opts.verbosity >= 5 else "info")
     try:
         asyncio.run(run(opts))
     except KeyboardInterrupt:

@@ -1,0 +1,38 @@
+"""``--feature-gates``: upstream's gate names, refused unless this manager can honour the value.
+
+Upstream (pkg/feature) has four gates, all default off; the shipped manager turns
+``AdvancedDeployment`` on. This manager always runs the advanced Deployment controller and implements
+none of the other three, so a gate set to a value we would silently ignore is an error naming the gate:
+a chart value that changes nothing must not look accepted. The chart's ``values.schema.json`` encodes
+the same table (``tests/unit/chart`` keeps the two in step).
+"""
+
+from __future__ import annotations
+
+#: gate → the only value this manager accepts (and the reason for the others).
+SUPPORTED: dict[str, tuple[bool, str]] = {
+    "AdvancedDeployment": (True, "this manager always runs the advanced Deployment controller"),
+    "RolloutHistory": (False, "the RolloutHistory controller is not implemented"),
+    "AppendPodSelector": (False, "appending patchPodTemplateMetadata labels to the canary Service selector is "
+                                 "not implemented"),
+    "KeepWorkloadPausedOnRolloutDeletion": (False, "keeping the workload paused on Rollout deletion is not "
+                                                   "implemented"),
+}
+
+
+def parse(value: str) -> dict[str, bool]:
+    """``"A=true,B=false"`` → ``{"A": True, "B": False}``; ValueError naming the gate and the fix."""
+    gates: dict[str, bool] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        name, sep, raw = item.partition("=")
+        if not sep or raw.lower() not in ("true", "false"):
+            raise ValueError(f"--feature-gates: {item!r} is not Name=true|false")
+        if name not in SUPPORTED:
+            raise ValueError(f"--feature-gates: unknown feature gate {name!r}; known: {', '.join(SUPPORTED)}")
+        enabled = raw.lower() == "true"
+        accepted, why = SUPPORTED[name]
+        if enabled != accepted:
+            raise ValueError(f"--feature-gates: {name}={raw} is not supported ({why}); use {name}="
+                             f"{str(accepted).lower()} or leave it out")
+        gates[name] = enabled
+    return gates
