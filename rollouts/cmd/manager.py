@@ -156,7 +156,7 @@ def build_manager(client: Any, opts: Options, webhook_client: Any = None) -> tup
         resources = opts.kruise_resources
         if resources is None:
             resources = await available_kruise_resources(client)
-        add_controllers(mgr, ControllerOptions(kruise_resources=resources))
+        add_controllers(mgr, ControllerOptions(kruise_resources=resources, namespace=opts.namespace))
 
     mgr.add_setup("install-and-controllers", setup)
     webhook_client = webhook_client or client

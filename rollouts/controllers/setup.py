@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from rollouts.api import keys
 from rollouts.controllers.batchrelease.controller import (
     BatchReleaseReconciler,
     batch_release_for_pod,
@@ -11,13 +12,14 @@ from rollouts.controllers.batchrelease.controller import (
 )
 from rollouts.controllers.common import BATCHRELEASES, ROLLOUTS
 from rollouts.controllers.deployment.controller import AdvancedDeploymentReconciler
-from rollouts.controllers.rollout.controller import RolloutReconciler, rollouts_for_workload
+from rollouts.controllers.rollout.controller import RolloutReconciler, rollouts_for_workload, rollouts_using_scripts
 from rollouts.controllers.workload_setup import add_workload_kinds
+from rollouts.lua.configuration import ScriptConfiguration, default_namespace
 from runtime.controller import Controller
 from runtime.controller.controller import ControllerSettings
 from runtime.controller.handlers import request_for
 from runtime.events import EventRecorder, EventSettings
-from runtime.kube.resources import DEPLOYMENTS, PODS, REPLICASETS
+from runtime.kube.resources import CONFIGMAPS, DEPLOYMENTS, PODS, REPLICASETS
 from runtime.manager import Manager
 
 ROLLOUT_EVENT_COMPONENT = "rollout-controller"
@@ -35,6 +37,9 @@ class ControllerOptions:
     """Concurrent advanced-Deployment syncs."""
     kruise_resources: frozenset = frozenset()
     """OpenKruise workload resources whose CRDs exist (``workloads.available_kruise_resources``)."""
+    namespace: str = attrs.field(factory=default_namespace)
+    """Operator namespace (``--namespace``): where the ``kruise-rollout-configuration`` ConfigMap
+    with user Lua scripts is read."""
 
 
 @attrs.frozen
@@ -56,13 +61,20 @@ def add_controllers(mgr: Manager, options: ControllerOptions = ControllerOptions
 
     # Concrete reconcilers kept in locals: Controller.reconciler is only the Reconciler protocol, and
     # workload_stores is filled below once the workload kinds are known.
-    rollout_reconciler = RolloutReconciler(mgr.client, rollouts, brs, deployments, rss, rollout_events, clock)
+    # The one ConfigMap of user Lua scripts, cached (read on every traffic reconcile, rollouts/lua/configuration.py).
+    script_config = f.informer(CONFIGMAPS, namespace=options.namespace,
+                               field_selector=f"metadata.name={keys.ROLLOUT_CONFIGURATION_CONFIGMAP}")
+    rollout_reconciler = RolloutReconciler(mgr.client, rollouts, brs, deployments, rss, rollout_events, clock,
+                                           lua_scripts=ScriptConfiguration(namespace=options.namespace,
+                                                                           store=script_config.store))
     rollout = Controller("rollout", rollout_reconciler,
                          settings=ControllerSettings(workers=options.rollout_workers), clock=clock,
                          metrics=mgr.metrics)
     rollout.watch(rollouts)
     rollout.watch_mapped(brs, lambda o: [request_for(o)])
     rollout.watch_mapped(deployments, lambda o: rollouts_for_workload(rollouts.store, o))
+    # A script edit requeues the Rollouts routing through Lua, so a fixed script resumes them at once.
+    rollout.watch_mapped(script_config, lambda o: rollouts_using_scripts(rollouts.store))
 
     batch_reconciler = BatchReleaseReconciler(mgr.client, brs, deployments, mgr.events, clock, pods=pods)
     batch = Controller("batchrelease", batch_reconciler,

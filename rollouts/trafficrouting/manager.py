@@ -28,12 +28,14 @@ import attrs
 
 from rollouts.api.common import HTTPHeaderFilter, TrafficRoutingRef
 from rollouts.api.intstr import parse_percentage_string
-from rollouts.api.unsupported import SUPPORTED_INGRESS_CLASSES
 from rollouts.api.v1beta1.rollout import HttpRouteMatch
+from rollouts.lua import LuaRunner
+from rollouts.lua.configuration import ScriptConfiguration
+from rollouts.lua.scripts import ingress_script
 from rollouts.objects import meta as objmeta
 from rollouts.trafficrouting.gateway import GatewayProvider
 from rollouts.trafficrouting.grace import DEFAULT_GRACE_SECONDS, GraceExpectations, effective_grace
-from rollouts.trafficrouting.nginx import NginxIngressProvider
+from rollouts.trafficrouting.luaingress import LuaIngressProvider
 from rollouts.trafficrouting.provider import ObjectClient, TrafficProvider, TrafficRoutingError
 from rollouts.trafficrouting.services import ServiceControl, canary_name
 from runtime.clock import Clock
@@ -100,10 +102,17 @@ class Outcome:
 class TrafficRoutingManager:
     """Stateless apart from the grace store; one instance per controller (share ``grace``)."""
 
-    def __init__(self, client: ObjectClient, *, clock: Clock, grace: GraceExpectations | None = None) -> None:
+    def __init__(
+        self, client: ObjectClient, *, clock: Clock, grace: GraceExpectations | None = None,
+        scripts: ScriptConfiguration | None = None, lua: LuaRunner | None = None,
+    ) -> None:
+        """``scripts``: the ConfigMap of user Lua scripts (default: none, shipped scripts only);
+        ``lua``: the sandbox the scripts run in (default limits)."""
         self._client = client
         self._clock = clock
         self.grace = grace if grace is not None else GraceExpectations(clock)
+        self.scripts = scripts if scripts is not None else ScriptConfiguration()
+        self.lua = lua if lua is not None else LuaRunner()
 
     # -- building blocks ------------------------------------------------------------------------
     def provider(self, ctx: RoutingContext) -> TrafficProvider:
@@ -113,13 +122,12 @@ class TrafficRoutingManager:
             raise TrafficRoutingError(f"{field}.customNetworkRefs: Lua-scripted providers are not supported yet; "
                                       "use ingress (nginx) or gateway (HTTPRoute)")
         if ref.ingress is not None:
-            # upstream also ships aliyun-alb, higress, mse; admission refuses them from the same table
-            if ref.ingress.class_type not in SUPPORTED_INGRESS_CLASSES:
-                raise TrafficRoutingError(
-                    f"{field}.ingress.classType: {ref.ingress.class_type!r} is not supported yet; "
-                    "use nginx (or leave it empty)")
-            return NginxIngressProvider(
-                self._client, namespace=ctx.namespace, ingress=ref.ingress.name, stable_service=ref.service,
+            # Every classType, nginx included, through its Lua script; a class without one is
+            # refused by the provider's check(), naming the ConfigMap key to add.
+            script = ingress_script(ref.ingress.class_type, self.scripts.data(), namespace=self.scripts.namespace)
+            return LuaIngressProvider(
+                self._client, script=script, runner=self.lua, class_type=ref.ingress.class_type,
+                namespace=ctx.namespace, ingress=ref.ingress.name, stable_service=ref.service,
                 canary_service=ctx.canary_service, owner_ref=ctx.owner_ref, where=ctx.step_field, ref_field=field)
         if ref.gateway is not None:
             if not ref.gateway.http_route_name:
