@@ -198,3 +198,22 @@ async def test_a_class_without_script_names_the_key_to_add_and_finalise_still_cl
     assert isinstance(provider, LuaIngressProvider)
     assert not await provider.finalise()  # a canary left by a script since removed is still deleted
     assert client.find(INGRESSES, "echoserver-canary") is None
+
+
+def test_a_configmap_event_requeues_every_rollout_that_routes_traffic() -> None:
+    from rollouts.controllers.rollout.controller import rollouts_using_scripts
+    from runtime.reconcile import Request
+
+    def ro(name: str, strategy: dict) -> dict:
+        return {"metadata": {"name": name, "namespace": "ns"}, "spec": {"strategy": strategy}}
+
+    class Store:
+        def list(self, namespace: str | None = None, **_: Any) -> list[dict]:
+            return [ro("ingress", {"canary": {"trafficRoutings": [{"service": "s", "ingress": {"name": "i"}}]}}),
+                    ro("plain", {"canary": {"steps": [{"replicas": 1}]}}),
+                    ro("bg", {"blueGreen": {"trafficRoutings": [{"service": "s", "ingress": {"name": "i"}}]}})]
+
+        def get(self, name: str, namespace: str | None = None) -> None:
+            return None
+
+    assert rollouts_using_scripts(Store()) == [Request("ns", "ingress"), Request("ns", "bg")]
