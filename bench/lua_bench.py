@@ -2,12 +2,16 @@
 
 1. Per shipped script: wall and thread-CPU time of one ``LuaRunner.run`` (fresh VM, ``obj`` conversion, script,
    result conversion) on its first YAML test case; p50/p99 over ROUNDS calls.
-2. Runaway user scripts (infinite loop, ``pcall``-wrapped loop, memory bomb, loop with the
+2. The provider path per shipped Ingress script: one ``LuaIngressProvider.annotations`` call (models
+   dumped to wire form, ``obj`` built, the script on a worker thread via ``run_async``, the result
+   checked), awaited on the event loop; p50/p99 over ROUNDS calls. This is what a traffic step costs
+   beyond its API calls.
+3. Runaway user scripts (infinite loop, ``pcall``-wrapped loop, memory bomb, loop with the
    instruction limit lifted so the wall-clock limit must stop it): time until the call returns, and
    the longest gap of a 1 ms ticker on the event loop meanwhile, both when the call runs inline on
    the loop (``run``) and on a worker thread (``run_async``).
 
-    .venv/bin/python bench/lua_bench.py [--rounds 2000]
+    .venv/bin/python bench/lua_bench.py [--rounds 2000] [--only calls,provider,runaways]
 """
 
 from __future__ import annotations
@@ -21,8 +25,12 @@ from pathlib import Path
 
 import yaml
 
+from rollouts.api.common import HTTPHeaderFilter
+from rollouts.api.v1beta1.rollout import HttpRouteMatch
+from rollouts.api.wire import from_dict
 from rollouts.lua import LuaFailure, LuaLimits, LuaRunner, LuaScript, LuaSuccess
-from rollouts.lua.scripts import shipped_scripts
+from rollouts.lua.scripts import ingress_script, shipped_scripts
+from rollouts.trafficrouting.luaingress import LuaIngressProvider
 
 RUNAWAYS = {
     "while true do end": ("while true do end", LuaLimits()),
@@ -54,6 +62,32 @@ def per_call(rounds: int) -> None:
             cpu.append(time.thread_time() - start_cpu)
         q, c = statistics.quantiles(wall, n=100), statistics.quantiles(cpu, n=100)
         print(f"{name:58s} {q[49] * 1e6:8.0f} {q[98] * 1e6:8.0f} {c[49] * 1e6:8.0f} {c[98] * 1e6:8.0f}")
+
+
+async def provider_path(rounds: int) -> None:
+    """The Ingress provider's annotation step per shipped class, on its first testdata case."""
+    print(f"\n{'provider path (LuaIngressProvider.annotations)':58s} {'p50 µs':>8s} {'p99 µs':>8s}")
+    runner = LuaRunner()
+    for class_type in ("nginx", "aliyun-alb", "higress", "mse"):
+        obj = _first_case(f"trafficrouting_ingress/{class_type}.lua")
+        script = ingress_script(class_type, None, namespace="kruise-rollout")
+        provider = LuaIngressProvider(
+            None, script=script, runner=runner, class_type=class_type,  # type: ignore[arg-type] - no I/O here
+            namespace="default", ingress="echoserver", stable_service="echoserver",
+            canary_service=obj.get("canaryService", "echoserver-canary"), owner_ref={}, where="steps[0]",
+            ref_field="trafficRoutings[0]")
+        weight = None if obj.get("weight", "-1") == "-1" else int(obj["weight"])
+        matches = [from_dict(HttpRouteMatch, m) for m in obj.get("matches") or []]
+        modifier = obj.get("requestHeaderModifier")
+        header_modifier = from_dict(HTTPHeaderFilter, modifier) if modifier else None
+        current = obj.get("annotations") or {}
+        wall = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            await provider.annotations(current, weight=weight, matches=matches, header_modifier=header_modifier)
+            wall.append(time.perf_counter() - start)
+        q = statistics.quantiles(wall, n=100)
+        print(f"{'trafficrouting_ingress/' + class_type + '.lua':58s} {q[49] * 1e6:8.0f} {q[98] * 1e6:8.0f}")
 
 
 async def _stall(source: str, limits: LuaLimits, *, threaded: bool) -> tuple[float, float, str]:
@@ -92,9 +126,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=5, help="runs per runaway case (the max is reported)")
+    parser.add_argument("--only", default="calls,provider,runaways", help="comma-separated parts to run")
     args = parser.parse_args()
-    per_call(args.rounds)
-    asyncio.run(runaways(args.repeats))
+    parts = set(args.only.split(","))
+    if "calls" in parts:
+        per_call(args.rounds)
+    if "provider" in parts:
+        asyncio.run(provider_path(args.rounds))
+    if "runaways" in parts:
+        asyncio.run(runaways(args.repeats))
 
 
 if __name__ == "__main__":

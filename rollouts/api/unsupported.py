@@ -26,8 +26,12 @@ __all__ = ["NotBuilt", "NOT_BUILT", "unsupported_errors", "unsupported_message"]
 
 _STEPS = "spec.strategy.{strategy}.steps[{i}]"
 _NOT_YET = "is not yet supported by this controller"
-#: Ingress classes whose provider is built (``rollouts.trafficrouting.nginx``); "" means nginx (upstream default).
-SUPPORTED_INGRESS_CLASSES = ("", "nginx")
+#: Ingress classes whose A/B matches admission checks against nginx's one-header/one-cookie model
+#: (``validation_extra.nginx_match_errors``); "" means nginx (upstream default). The shipped higress
+#: and aliyun-alb scripts have the same limits but are checked only by the provider
+#: (``rollouts.trafficrouting.luaingress``): users commonly replace them through the ConfigMap (the
+#: ALB "conditions" script takes several headers per match), which admission cannot see.
+NGINX_MATCH_INGRESS_CLASSES = ("", "nginx")
 
 
 def _strategy_key(r: b.Rollout) -> str:
@@ -54,11 +58,6 @@ def _first_routing(r: b.Rollout) -> TrafficRoutingRef | None:
     """``trafficRoutings[0]``: the only entry the controller uses (validation refuses a second)."""
     refs = r.spec.strategy.traffic_routings()
     return refs[0] if refs else None
-
-
-def _unknown_ingress_class(r: b.Rollout) -> bool:
-    ref = _first_routing(r)
-    return ref is not None and ref.ingress is not None and ref.ingress.class_type not in SUPPORTED_INGRESS_CLASSES
 
 
 #: Ingress classes whose shipped script applies ``requestHeaderModifier`` (lua-contract.md §4.3).
@@ -104,10 +103,6 @@ NOT_BUILT: tuple[NotBuilt, ...] = (
              fix="use spec.strategy.canary with enableExtraWorkloadForCanary unset (partition style: "
                  "pods are updated in place, batch by batch)",
              find=_when(lambda r: r.spec.strategy.blue_green is not None)),
-    NotBuilt(field=_ROUTING + ".ingress.classType", v1alpha1_field=_ALPHA_ROUTING + ".ingress.classType",
-             what="an Ingress class other than nginx (classType)",
-             fix='remove classType (or set it to "nginx"): only the nginx Ingress provider is built',
-             find=_when(_unknown_ingress_class)),
     NotBuilt(field=_STEPS + ".requestHeaderModifier", v1alpha1_field="spec.strategy.canary.steps[{i}]"
                                                                      ".requestHeaderModifier",
              what="request header modification in a step",

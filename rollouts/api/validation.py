@@ -443,5 +443,4 @@ def _extra_errors(new: a.Rollout | b.Rollout, obj: dict[str, Any], ref: ObjectRe
         errs += vx.workload_ref_errors(ref, ref_path, filter_workload_type=settings.filter_workload_type)
     return (errs + vx.traffic_without_routing_errors(new) + vx.nginx_match_errors(new)
             + vx.gateway_match_errors(new)
-            + vx.failure_threshold_errors(new) + vx.weight_range_errors(new) + vx.ingress_class_errors(new)
-            + vx.routing_object_errors(new))
+            + vx.failure_threshold_errors(new) + vx.weight_range_errors(new) + vx.routing_object_errors(new))

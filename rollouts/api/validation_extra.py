@@ -8,9 +8,9 @@ fuzzing run of hostile Rollouts found them. Two kinds of answers live here:
   message), a workload apiVersion/kind that is not served or cannot be released (a ReplicaSet,
   ``apps/v2``), a workload name that cannot name an object, an unparsable ``failureThreshold``,
   traffic settings in steps of a Rollout that routes no traffic, a v1alpha1 ``weight`` beside
-  ``replicas`` outside 0–100 (upstream checks weight only when replicas is absent), an ingress
-  ``classType`` no traffic script exists for, and A/B matches the nginx Ingress provider cannot
-  express;
+  ``replicas`` outside 0–100 (upstream checks weight only when replicas is absent), and A/B matches the
+  nginx Ingress provider cannot express (every ingress ``classType`` is admitted: a user script for
+  it may be added to the ConfigMap at any time; without one the Rollout's status names the key);
 * **warnings** — inputs the spec says upstream accepts (api.md §7.3: ``pause.duration`` sign,
   ``failureThreshold`` range) or ignores (``spec.rolloutID``): still admitted, but the response
   carries a warning that ``kubectl`` prints.
@@ -32,7 +32,7 @@ from rollouts.api.field_errors import FieldError, invalid
 from rollouts.api.intstr import IntOrString
 from rollouts.api.nginx_matches import match_problem
 from rollouts.api.schema import root_schema
-from rollouts.api.unsupported import SUPPORTED_INGRESS_CLASSES
+from rollouts.api.unsupported import NGINX_MATCH_INGRESS_CLASSES
 
 INT32: Final = (-(2**31), 2**31 - 1)
 INT64: Final = (-(2**63), 2**63 - 1)
@@ -178,25 +178,6 @@ def weight_range_errors(r: a.Rollout | b.Rollout) -> list[FieldError]:
     return []
 
 
-#: Ingress classes upstream ships a traffic script for (lua_configuration/trafficrouting_ingress;
-#: traffic-routing.md §4.1); empty means nginx. Upstream also looks for a user script in its
-#: ConfigMap, which this controller does not read, so any other class could never be routed.
-KNOWN_INGRESS_CLASSES: Final = ("nginx", "aliyun-alb", "higress", "mse")
-
-
-def ingress_class_errors(r: a.Rollout | b.Rollout) -> list[FieldError]:
-    """An ingress ``classType`` no traffic script exists for would fail only at the first step."""
-    path, strategy = _strategy_path(r)
-    errs: list[FieldError] = []
-    for i, ref in enumerate(strategy.traffic_routings if strategy is not None else []):
-        cls = ref.ingress.class_type if ref.ingress is not None else ""
-        if cls and cls not in KNOWN_INGRESS_CLASSES:
-            errs.append(invalid(f"{path}.trafficRoutings[{i}].ingress.classType", cls,
-                                "unknown ingress class: there is no traffic script for it; use nginx (or leave "
-                                f"classType empty for nginx); known classes: {', '.join(KNOWN_INGRESS_CLASSES)}"))
-    return errs
-
-
 def _threshold_percent(ft: IntOrString) -> int | None:
     """The threshold as an int or a percent number; None when unparsable."""
     if ft.is_int:
@@ -246,7 +227,7 @@ def nginx_match_errors(r: a.Rollout | b.Rollout) -> list[FieldError]:
     here rather than silently dropped at run time as upstream does; the first bad step only."""
     path, strategy = _strategy_path(r)
     refs = strategy.traffic_routings if strategy is not None else []
-    if not refs or refs[0].ingress is None or refs[0].ingress.class_type not in SUPPORTED_INGRESS_CLASSES:
+    if not refs or refs[0].ingress is None or refs[0].ingress.class_type not in NGINX_MATCH_INGRESS_CLASSES:
         return []
     for i, step in enumerate(strategy.steps):
         problem = match_problem(step.matches, where=f"{path}.steps[{i}]")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from rollouts.api import keys
 from rollouts.controllers.batchrelease.controller import (
     BatchReleaseReconciler,
     batch_release_for_pod,
@@ -11,15 +12,16 @@ from rollouts.controllers.batchrelease.controller import (
 )
 from rollouts.controllers.common import BATCHRELEASES, ROLLOUTS, TRAFFICROUTINGS
 from rollouts.controllers.deployment.controller import AdvancedDeploymentReconciler
-from rollouts.controllers.rollout.controller import RolloutReconciler, rollouts_for_workload
+from rollouts.controllers.rollout.controller import RolloutReconciler, rollouts_for_workload, rollouts_using_scripts
 from rollouts.controllers.trafficrouting.controller import TrafficRoutingReconciler, traffic_routing_for_rollout
 from rollouts.controllers.workload_setup import add_workload_kinds
-from rollouts.trafficrouting.manager import DEFAULT_CONFIG_NAMESPACE
+from rollouts.lua.configuration import ScriptConfiguration, default_namespace
+from rollouts.trafficrouting.manager import TrafficRoutingManager
 from runtime.controller import Controller
 from runtime.controller.controller import ControllerSettings
 from runtime.controller.handlers import request_for
 from runtime.events import EventRecorder, EventSettings
-from runtime.kube.resources import DEPLOYMENTS, PODS, REPLICASETS
+from runtime.kube.resources import CONFIGMAPS, DEPLOYMENTS, PODS, REPLICASETS
 from runtime.manager import Manager
 
 ROLLOUT_EVENT_COMPONENT = "rollout-controller"
@@ -39,8 +41,9 @@ class ControllerOptions:
     """Concurrent advanced-Deployment syncs."""
     kruise_resources: frozenset = frozenset()
     """OpenKruise workload resources whose CRDs exist (``workloads.available_kruise_resources``)."""
-    namespace: str = DEFAULT_CONFIG_NAMESPACE
-    """The manager's ``--namespace``: home of the ConfigMap ``kruise-rollout-configuration`` (Lua scripts)."""
+    namespace: str = attrs.field(factory=default_namespace)
+    """Operator namespace (``--namespace``): where the ``kruise-rollout-configuration`` ConfigMap
+    with user Lua scripts is read."""
 
 
 @attrs.frozen
@@ -63,7 +66,12 @@ def add_controllers(mgr: Manager, options: ControllerOptions = ControllerOptions
 
     # Concrete reconcilers kept in locals: Controller.reconciler is only the Reconciler protocol, and
     # workload_stores is filled below once the workload kinds are known.
+    # The one ConfigMap of user Lua scripts, cached (read on every traffic reconcile, rollouts/lua/configuration.py).
+    script_config = f.informer(CONFIGMAPS, namespace=options.namespace,
+                               field_selector=f"metadata.name={keys.ROLLOUT_CONFIGURATION_CONFIGMAP}")
     rollout_reconciler = RolloutReconciler(mgr.client, rollouts, brs, deployments, rss, rollout_events, clock,
+                                           lua_scripts=ScriptConfiguration(namespace=options.namespace,
+                                                                           store=script_config.store),
                                            config_namespace=options.namespace)
     rollout = Controller("rollout", rollout_reconciler,
                          settings=ControllerSettings(workers=options.rollout_workers), clock=clock,
@@ -71,6 +79,8 @@ def add_controllers(mgr: Manager, options: ControllerOptions = ControllerOptions
     rollout.watch(rollouts)
     rollout.watch_mapped(brs, lambda o: [request_for(o)])
     rollout.watch_mapped(deployments, lambda o: rollouts_for_workload(rollouts.store, o))
+    # A script edit requeues the Rollouts routing through Lua, so a fixed script resumes them at once.
+    rollout.watch_mapped(script_config, lambda o: rollouts_using_scripts(rollouts.store))
 
     batch_reconciler = BatchReleaseReconciler(mgr.client, brs, deployments, mgr.events, clock, pods=pods)
     batch = Controller("batchrelease", batch_reconciler,
@@ -87,7 +97,10 @@ def add_controllers(mgr: Manager, options: ControllerOptions = ControllerOptions
     deployment.watch_owned(rss, kind="Deployment", group="apps")
 
     trs = f.informer(TRAFFICROUTINGS)
-    traffic_routing = Controller("trafficrouting", TrafficRoutingReconciler(mgr.client, trs, clock, rollouts=rollouts),
+    traffic_routing = Controller("trafficrouting", TrafficRoutingReconciler(
+        mgr.client, trs, clock, rollouts=rollouts,
+        manager=TrafficRoutingManager(mgr.client, clock=clock, config_namespace=options.namespace,
+                                      scripts=rollout_reconciler.traffic.manager.scripts)),
                                  settings=ControllerSettings(workers=options.trafficrouting_workers), clock=clock,
                                  metrics=mgr.metrics)
     traffic_routing.watch(trs)

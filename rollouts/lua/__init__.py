@@ -8,8 +8,9 @@
   the ``kruise-rollout-configuration`` ConfigMap, as pure functions.
 - :mod:`rollouts.lua.contract`: the ``obj`` each script family receives and the decoding of what it
   returns.
+- :mod:`rollouts.lua.configuration`: the ConfigMap of user scripts, read from an informer's store.
 
-Not wired into the traffic manager yet (docs/traffic.md, "Lua").
+Used by the Ingress provider of every class (``rollouts.trafficrouting.luaingress``; docs/traffic.md).
 """
 
 from rollouts.lua.sandbox import LuaFailure, LuaLimits, LuaResult, LuaRunner, LuaScript, LuaSuccess

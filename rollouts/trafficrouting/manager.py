@@ -28,15 +28,16 @@ import attrs
 
 from rollouts.api.common import HTTPHeaderFilter, TrafficRoutingRef
 from rollouts.api.intstr import parse_percentage_string
-from rollouts.api.unsupported import SUPPORTED_INGRESS_CLASSES
 from rollouts.api.v1beta1.rollout import HttpRouteMatch
-from rollouts.lua.sandbox import LuaRunner
+from rollouts.lua import LuaRunner
+from rollouts.lua.configuration import ScriptConfiguration
+from rollouts.lua.scripts import ingress_script
 from rollouts.objects import meta as objmeta
 from rollouts.trafficrouting.composite import CompositeProvider, split_ref
 from rollouts.trafficrouting.custom import CustomNetworkProvider
 from rollouts.trafficrouting.gateway import GatewayProvider
 from rollouts.trafficrouting.grace import DEFAULT_GRACE_SECONDS, GraceExpectations, effective_grace
-from rollouts.trafficrouting.nginx import NginxIngressProvider
+from rollouts.trafficrouting.luaingress import LuaIngressProvider
 from rollouts.trafficrouting.provider import ObjectClient, TrafficProvider, TrafficRoutingError
 from rollouts.trafficrouting.services import ServiceControl, canary_name
 from runtime.clock import Clock
@@ -110,12 +111,14 @@ class TrafficRoutingManager:
     ``config_namespace`` is the manager's namespace (``--namespace``), where user Lua scripts live in
     the ConfigMap ``kruise-rollout-configuration``. ``discovery`` finds the REST resource of the
     kinds named in ``customNetworkRefs``; by default the client's own discovery requests (cached).
+    ``scripts`` is the cached ConfigMap of user Lua scripts for the Ingress classes (default: none,
+    shipped scripts only); ``lua`` the sandbox every script runs in.
     """
 
     def __init__(
         self, client: ObjectClient, *, clock: Clock, grace: GraceExpectations | None = None,
         config_namespace: str = DEFAULT_CONFIG_NAMESPACE, discovery: ResourceResolver | None = None,
-        lua: LuaRunner | None = None,
+        scripts: ScriptConfiguration | None = None, lua: LuaRunner | None = None,
     ) -> None:
         self._client = client
         self._clock = clock
@@ -124,7 +127,9 @@ class TrafficRoutingManager:
         if discovery is None and isinstance(client, DiscoveryApi):
             discovery = ResourceDiscovery(client)
         self._discovery = discovery
-        self._lua = lua or LuaRunner()
+        self.scripts = scripts if scripts is not None else ScriptConfiguration(namespace=config_namespace)
+        self.lua = lua if lua is not None else LuaRunner()
+        self._lua = self.lua
 
     # -- building blocks ------------------------------------------------------------------------
     def provider(self, ctx: RoutingContext) -> TrafficProvider:
@@ -138,13 +143,12 @@ class TrafficRoutingManager:
                 refs=ref.custom_network_refs, stable_service=ref.service, canary_service=ctx.canary_service,
                 configmap_namespace=self._config_namespace, ref_field=field)
         if ref.ingress is not None:
-            # upstream also ships aliyun-alb, higress, mse; admission refuses them from the same table
-            if ref.ingress.class_type not in SUPPORTED_INGRESS_CLASSES:
-                raise TrafficRoutingError(
-                    f"{field}.ingress.classType: {ref.ingress.class_type!r} is not supported yet; "
-                    "use nginx (or leave it empty)")
-            return NginxIngressProvider(
-                self._client, namespace=ctx.namespace, ingress=ref.ingress.name, stable_service=ref.service,
+            # Every classType, nginx included, through its Lua script; a class without one is
+            # refused by the provider's check(), naming the ConfigMap key to add.
+            script = ingress_script(ref.ingress.class_type, self.scripts.data(), namespace=self.scripts.namespace)
+            return LuaIngressProvider(
+                self._client, script=script, runner=self.lua, class_type=ref.ingress.class_type,
+                namespace=ctx.namespace, ingress=ref.ingress.name, stable_service=ref.service,
                 canary_service=ctx.canary_service, owner_ref=ctx.owner_ref, where=ctx.step_field, ref_field=field)
         if ref.gateway is not None:
             if not ref.gateway.http_route_name:

@@ -63,6 +63,7 @@ from rollouts.controllers.rollout.traffic import (
 )
 from rollouts.controllers.rollout.workload import observe_deployment, owned_replica_sets
 from rollouts.controllers.workloads import WorkloadKind, get_workload, kind_of, missing_workload_message
+from rollouts.lua.configuration import ScriptConfiguration
 from rollouts.objects.meta import is_deleting, labels
 from rollouts.objects.meta import metadata as meta
 from rollouts.release.canary_deployment import canary_pod_template_hash
@@ -114,10 +115,13 @@ class RolloutReconciler:
     _custom_kinds: dict[tuple[str, str], Resource] = attrs.field(factory=dict)
     #: The manager's namespace, where the ConfigMap with users' Lua scripts lives.
     config_namespace: str = DEFAULT_CONFIG_NAMESPACE
+    #: The ``kruise-rollout-configuration`` ConfigMap holding user Lua scripts (default: none).
+    lua_scripts: ScriptConfiguration | None = None
     #: The traffic routing core, one per controller: its grace store outlives a reconcile (§6).
     traffic: RolloutTraffic = attrs.field(default=attrs.Factory(
-        lambda self: RolloutTraffic(TrafficRoutingManager(self.client, clock=self.clock,
-                                                          config_namespace=self.config_namespace)), takes_self=True))
+        lambda self: RolloutTraffic(TrafficRoutingManager(self.client, clock=self.clock, scripts=self.lua_scripts,
+                                                          config_namespace=self.config_namespace)),
+        takes_self=True))
 
     async def reconcile(self, request: Request) -> Result:
         ns, name = request.namespace or "", request.name
@@ -377,6 +381,20 @@ def with_go_zero_values(status: dict[str, Any]) -> dict[str, Any]:
         for key, zero in _SUB_STATUS_ZERO.items():
             status["canaryStatus"].setdefault(key, zero)
     return status
+
+
+def rollouts_using_scripts(rollouts_store: CacheReader) -> list[Request]:
+    """A ``kruise-rollout-configuration`` event: every Rollout that routes traffic (any may use a script).
+
+    Read from the raw cached objects (both API versions keep ``trafficRoutings`` under the
+    strategy) rather than decoding every Rollout for an event that is rare.
+    """
+    out = []
+    for ro in rollouts_store.list():
+        strategy = (ro.get("spec") or {}).get("strategy") or {}
+        if any((strategy.get(k) or {}).get("trafficRoutings") for k in ("canary", "blueGreen")):
+            out.append(Request(meta(ro).get("namespace"), meta(ro)["name"]))
+    return out
 
 
 def rollouts_for_workload(rollouts_store: CacheReader, obj: Mapping[str, Any]) -> list[Request]:

@@ -40,10 +40,6 @@ def _refusals(ns: str) -> list[tuple[str, dict[str, Any], list[str]]]:
     blue_green = beta("bg", ns)
     blue_green["spec"]["strategy"] = {"blueGreen": {"steps": [{"replicas": "50%"}, {"replicas": "100%"}]}}
     return [
-        ("unknown Ingress class", beta("cls", ns, steps=[{"replicas": 1, "traffic": "5%"}], trafficRoutings=[
-            {"service": "web", "ingress": {"name": "web", "classType": "mse"}}]),
-         ["spec.strategy.canary.trafficRoutings[0].ingress.classType: Forbidden", "Ingress class other than nginx",
-          'remove classType (or set it to "nginx")']),
         ("match nginx cannot express", beta("hdr", ns, steps=[{"replicas": 1, "matches": [{"headers": [
             {"name": "a", "value": "1"}, {"name": "b", "value": "2"}]}]}], trafficRoutings=[
             {"service": "web", "ingress": {"name": "web"}}]),

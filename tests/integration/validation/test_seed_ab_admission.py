@@ -2,7 +2,7 @@
 whichever way kubectl sends it, with one message naming each of its three mistakes and the fix; the
 corrected form is admitted (or, until traffic routing is built, refused only for that). Also the
 traffic-input refusals of issue 11 through the webhook: weight out of range, matches without a
-traffic routing, two trafficRoutings, an unknown ingress classType."""
+traffic routing, two trafficRoutings."""
 
 from __future__ import annotations
 
@@ -90,8 +90,6 @@ def test_traffic_inputs_are_refused_naming_the_step_or_field(manager: ManagerPro
         ("two trafficRoutings", _ab(namespace, "two", routings=[ing, ing]),
          "spec.strategy.canary.trafficRoutings: Invalid value: [\"service-demo\",\"service-demo\"]: Rollout "
          "currently only support single TrafficRouting. Keep exactly one element"),
-        ("unknown classType", _ab(namespace, "cls", routings=[{**ing, "ingress": {"name": "i", "classType": "x"}}]),
-         'spec.strategy.canary.trafficRoutings[0].ingress.classType: Invalid value: "x": unknown ingress class'),
     ]
     for what, doc, words in cases:
         code, out = kubectl_file(kc, namespace, yaml.safe_dump(doc), "apply")

@@ -49,12 +49,6 @@ def blue_green() -> dict[str, Any]:
 # (id, object, field, words of the complaint, words of the fix)
 NOT_BUILT = [
     ("blue-green", blue_green(), "spec.strategy.blueGreen", "blue-green release", "use spec.strategy.canary"),
-    ("unknown ingress class", beta(trafficRoutings=[{"service": "svc", "ingress": {"name": "i", "classType": "mse"}}]),
-     "spec.strategy.canary.trafficRoutings[0].ingress.classType", "Ingress class other than nginx",
-     'remove classType (or set it to "nginx")'),
-    ("v1alpha1 unknown ingress class", alpha(trafficRoutings=[{"service": "svc", "ingress": {
-        "name": "i", "classType": "aliyun-alb"}}]), "spec.strategy.canary.trafficRoutings[0].ingress.classType",
-     "Ingress class other than nginx", "remove classType"),
     ("step header modifier", beta(trafficRoutings=ING, steps=[{"replicas": 1, "requestHeaderModifier": {
         "set": [{"name": "h", "value": "v"}]}}]), "spec.strategy.canary.steps[0].requestHeaderModifier",
      "request header modification", "remove requestHeaderModifier"),
@@ -340,11 +334,12 @@ def test_unsupported_message_for_status_names_the_field_and_the_fix() -> None:
     from rollouts.api import v1beta1 as b
     from rollouts.api.wire import from_dict
 
+    msg = unsupported.unsupported_message(from_dict(b.Rollout, blue_green()))
+    assert "spec.strategy.blueGreen: blue-green release" in msg
+    assert "use spec.strategy.canary" in msg
     mse = beta(trafficRoutings=[{"service": "svc", "ingress": {"name": "i", "classType": "mse"}}],
                steps=[{"replicas": 1, "traffic": "5%"}])
-    msg = unsupported.unsupported_message(from_dict(b.Rollout, mse))
-    assert "spec.strategy.canary.trafficRoutings[0].ingress.classType: an Ingress class other than nginx" in msg
-    assert 'remove classType (or set it to "nginx")' in msg
+    assert unsupported.unsupported_message(from_dict(b.Rollout, mse)) == ""  # every Ingress class is built
     assert unsupported.unsupported_message(from_dict(b.Rollout, beta())) == ""
 
 

@@ -1,18 +1,54 @@
-"""nginx.lua and the Python nginx provider (rollouts/trafficrouting/nginx.py) compute the same annotations."""
+"""nginx.lua agrees with an independent Python rendering of upstream's nginx rules (once the provider's code)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
-from rollouts.api import dump
+from rollouts.api import dump, keys
+from rollouts.api.nginx_matches import REGULAR_EXPRESSION
 from rollouts.api.v1beta1.rollout import HttpRouteMatch
 from rollouts.api.wire import from_dict
 from rollouts.lua import LuaRunner, LuaScript
 from rollouts.lua.contract import ingress_annotations, ingress_input
 from rollouts.lua.scripts import ingress_script
-from rollouts.trafficrouting.nginx import canary_annotations
+
+#: Keys the script clears before writing the step's values (so a step without matches drops them).
+_CLEARED = (
+    keys.NGINX_CANARY_BY_COOKIE_ANNOTATION, keys.NGINX_CANARY_BY_HEADER_ANNOTATION,
+    keys.NGINX_CANARY_BY_HEADER_PATTERN_ANNOTATION, keys.NGINX_CANARY_BY_HEADER_VALUE_ANNOTATION,
+    keys.NGINX_CANARY_WEIGHT_ANNOTATION,
+)
+
+
+
+def canary_annotations(current: Mapping[str, str], weight: int | None, matches: list[HttpRouteMatch]) -> dict:
+    """nginx.lua in Python, line for line: the independent oracle this test checks the script against.
+
+    ``weight`` None leaves ``canary-weight`` unset (upstream passes "-1"). For each match only its
+    first header counts; the header named ``canary-by-cookie`` means a cookie.
+    """
+    out = dict(current)
+    out[keys.NGINX_CANARY_ANNOTATION] = "true"
+    for key in _CLEARED:
+        out.pop(key, None)
+    if weight is not None:
+        out[keys.NGINX_CANARY_WEIGHT_ANNOTATION] = str(weight)
+    for match in matches:
+        if not match.headers:
+            continue
+        header = match.headers[0]
+        if header.name == keys.CANARY_BY_COOKIE_HEADER:
+            out[keys.NGINX_CANARY_BY_COOKIE_ANNOTATION] = header.value
+            continue
+        out[keys.NGINX_CANARY_BY_HEADER_ANNOTATION] = header.name
+        key = (keys.NGINX_CANARY_BY_HEADER_PATTERN_ANNOTATION if header.type == REGULAR_EXPRESSION
+               else keys.NGINX_CANARY_BY_HEADER_VALUE_ANNOTATION)
+        out[key] = header.value
+    return out
+
 
 P = "nginx.ingress.kubernetes.io/"
 H = {"name": "user", "value": "a", "type": "Exact"}

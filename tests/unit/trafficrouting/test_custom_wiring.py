@@ -12,8 +12,8 @@ from rollouts.api.wire import from_dict
 from rollouts.trafficrouting.composite import CompositeProvider, split_ref
 from rollouts.trafficrouting.custom import CustomNetworkProvider
 from rollouts.trafficrouting.gateway import GatewayProvider
+from rollouts.trafficrouting.luaingress import LuaIngressProvider
 from rollouts.trafficrouting.manager import RoutingContext, TrafficRoutingManager
-from rollouts.trafficrouting.nginx import NginxIngressProvider
 from runtime.clock import FakeClock
 from runtime.kube.discovery import ResourceDiscovery, group_version_path
 from runtime.kube.errors import Forbidden, NotFound
@@ -143,7 +143,7 @@ def test_manager_builds_custom_alone_or_a_composite_in_order() -> None:
     assert isinstance(mgr.provider(ctx(only)), CustomNetworkProvider)
     composite = mgr.provider(ctx(REF))
     assert isinstance(composite, CompositeProvider)
-    assert [type(p) for p in composite.providers] == [CustomNetworkProvider, NginxIngressProvider, GatewayProvider]
+    assert [type(p) for p in composite.providers] == [CustomNetworkProvider, LuaIngressProvider, GatewayProvider]
 
 
 async def test_manager_without_discovery_says_so_instead_of_guessing() -> None:

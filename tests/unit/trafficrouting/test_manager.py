@@ -186,9 +186,10 @@ async def test_user_errors_name_object_field_and_fix() -> None:
     assert "Ingress default/echoserver named in spec.strategy.canary.trafficRoutings[0].ingress.name" in str(
         await TrafficRoutingManager(no_ingress, clock=clock).initialize(context()))
     mgr = TrafficRoutingManager(seeded(), clock=clock)
-    with pytest.raises(TrafficRoutingError, match=r"trafficRoutings\[0\]\.ingress\.classType: 'traefik' is not "
-                                                  "supported yet"):
-        await mgr.initialize(context(refs=[ref(ingress={"classType": "traefik", "name": "echoserver"})]))
+    assert await mgr.initialize(context(refs=[ref(ingress={"classType": "traefik", "name": "echoserver"})])) == (
+        "spec.strategy.canary.trafficRoutings[0].ingress.classType: traefik lua script is not found: add key "
+        "lua.traffic.routing.ingress.traefik to ConfigMap kruise-rollout/kruise-rollout-configuration or use a "
+        "built-in classType (aliyun-alb, higress, mse, nginx)")
     gateway = from_dict(TrafficRoutingRef, {"service": "echoserver", "gateway": {"httpRouteName": "r"}})
     assert await mgr.initialize(context(refs=[gateway])) == (
         "HTTPRoute default/r named in spec.strategy.canary.trafficRoutings[0].gateway.httpRouteName does not exist "

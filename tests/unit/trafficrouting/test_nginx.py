@@ -1,17 +1,18 @@
-"""nginx Ingress provider: canary Ingress construction and annotations per step (traffic-routing.md §4.1, §9)."""
+"""The canary Ingress (nginx.py) and the nginx class's annotations through nginx.lua (traffic-routing.md §4.1, §9)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pytest
 
+from rollouts.api import dump
 from rollouts.api.v1beta1.rollout import HttpRouteMatch
 from rollouts.api.wire import from_dict
-from rollouts.trafficrouting.nginx import (
-    annotations_patch,
-    build_canary_ingress,
-    canary_annotations,
-    check_matches,
-)
+from rollouts.lua import LuaRunner, LuaScript
+from rollouts.lua.contract import ingress_annotations, ingress_input
+from rollouts.lua.scripts import ingress_script
+from rollouts.trafficrouting.nginx import annotations_patch, build_canary_ingress, check_matches
 from rollouts.trafficrouting.provider import TrafficRoutingError
 from tests.unit.trafficrouting.fakes import SEED_INGRESS
 
@@ -20,13 +21,29 @@ OWNER = {"apiVersion": "rollouts.kruise.io/v1beta1", "kind": "Rollout", "name": 
 P = "nginx.ingress.kubernetes.io/"
 
 
+def canary_annotations(current: Mapping[str, str], weight: int | None, matches: list[HttpRouteMatch]) -> dict:
+    """What the shipped nginx.lua gives for a step (the provider's annotations for the nginx class)."""
+    script = ingress_script("nginx", None, namespace="kruise-rollout")
+    assert isinstance(script, LuaScript)
+    obj = ingress_input(annotations=current, weight=weight, matches=[dump(x) for x in matches],
+                        canary_service="echoserver-canary")
+    out = ingress_annotations(LuaRunner().run(script, obj))
+    assert isinstance(out, dict), out
+    return out
+
+
+def build(stable: dict, **kw: str) -> dict:
+    return build_canary_ingress(stable, owner_ref=OWNER, annotations=canary_annotations(
+        stable["metadata"].get("annotations") or {}, 0, []), **kw)
+
+
 def m(*headers: dict, **extra: object) -> HttpRouteMatch:
     return from_dict(HttpRouteMatch, {"headers": list(headers), **extra})
 
 
 def test_canary_ingress_of_the_seed() -> None:
     stable = {**SEED_INGRESS, "metadata": {"name": "echoserver", "namespace": "default"}}
-    got = build_canary_ingress(stable, stable_service="echoserver", canary_service="echoserver-canary", owner_ref=OWNER)
+    got = build(stable, stable_service="echoserver", canary_service="echoserver-canary")
     assert got == {
         "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
         "metadata": {"name": "echoserver-canary", "namespace": "default", "ownerReferences": [OWNER],
@@ -49,7 +66,7 @@ def test_canary_ingress_keeps_only_stable_paths_and_copies_the_listed_fields() -
                            {"host": "only-other", "http": {"paths": [path("/", "other")]}},
                            {"host": "no-http"}]},
     }
-    got = build_canary_ingress(stable, stable_service="web", canary_service="web-canary", owner_ref=OWNER)
+    got = build(stable, stable_service="web", canary_service="web-canary")
     assert got["metadata"]["labels"] == {"a": "b"}
     assert "resourceVersion" not in got["metadata"]
     # the stable annotations are copied, then the script's weight-0 pass clears stale canary keys
