@@ -15,14 +15,13 @@ cluster: CRDs are cluster-scoped and harmless to the other tests). A fetch that 
 
 from __future__ import annotations
 
-import time
-import urllib.error
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from . import build, versions
+from . import crds as crds_mod
 
 if TYPE_CHECKING:
     from .cluster import LocalCluster
@@ -36,7 +35,6 @@ REQUIRED_CRDS = ("httproutes.gateway.networking.k8s.io", "gateways.gateway.netwo
                  "gatewayclasses.gateway.networking.k8s.io")
 #: How long the CRDs may take to become Established.
 ESTABLISH_TIMEOUT_S = 30.0
-_CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 
 
 def crd_dir() -> Path:
@@ -81,23 +79,7 @@ def crds() -> list[dict[str, Any]]:
     return [d for p in ensure_fetched() for d in yaml.load_all(p.read_text(), Loader=_LOADER) if d]
 
 
-def _established(cluster: LocalCluster, name: str) -> bool:
-    try:
-        crd = cluster.get(f"{_CRD_PATH}/{name}")
-    except urllib.error.HTTPError:
-        return False
-    return any(c.get("type") == "Established" and c.get("status") == "True"
-               for c in (crd.get("status") or {}).get("conditions") or ())
-
-
 def install(cluster: LocalCluster) -> None:
     """Create the Gateway API CRDs (existing ones are left as they are) and wait until Established."""
-    from .cluster import ClusterError
-
-    for crd in crds():
-        cluster._request("POST", _CRD_PATH, crd, ok_conflict=True)
-    deadline = time.monotonic() + ESTABLISH_TIMEOUT_S
-    while not all(_established(cluster, n) for n in REQUIRED_CRDS):
-        if time.monotonic() > deadline:
-            raise ClusterError(f"Gateway API CRDs {REQUIRED_CRDS} not Established within {ESTABLISH_TIMEOUT_S:.0f}s")
-        time.sleep(0.2)
+    crds_mod.install(cluster, crds(), required=REQUIRED_CRDS, what="Gateway API CRDs",
+                     timeout_s=ESTABLISH_TIMEOUT_S, poll_s=0.2)

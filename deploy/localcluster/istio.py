@@ -12,12 +12,12 @@ cluster-scoped and harmless to other tests).
 
 from __future__ import annotations
 
-import time
-import urllib.error
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
+
+from . import crds as crds_mod
 
 if TYPE_CHECKING:
     from .cluster import LocalCluster
@@ -26,30 +26,13 @@ CRD_FILE = Path(__file__).parent / "istio" / "crds.yaml"
 CRD_NAMES = ("virtualservices.networking.istio.io", "destinationrules.networking.istio.io")
 #: How long the CRDs may take to become Established (tiny schemas: well under a second).
 ESTABLISH_TIMEOUT_S = 30.0
-_CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 
 
 def crds() -> list[dict[str, Any]]:
     return [d for d in yaml.safe_load_all(CRD_FILE.read_text()) if d]
 
 
-def _established(cluster: LocalCluster, name: str) -> bool:
-    try:
-        crd = cluster.get(f"{_CRD_PATH}/{name}")
-    except urllib.error.HTTPError:
-        return False
-    return any(c.get("type") == "Established" and c.get("status") == "True"
-               for c in (crd.get("status") or {}).get("conditions") or ())
-
-
 def install(cluster: LocalCluster) -> None:
     """Create the two CRDs (existing ones are left as they are) and wait until Established."""
-    from .cluster import ClusterError
-
-    for crd in crds():
-        cluster._request("POST", _CRD_PATH, crd, ok_conflict=True)
-    deadline = time.monotonic() + ESTABLISH_TIMEOUT_S
-    while not all(_established(cluster, n) for n in CRD_NAMES):
-        if time.monotonic() > deadline:
-            raise ClusterError(f"Istio test CRDs {CRD_NAMES} not Established within {ESTABLISH_TIMEOUT_S:.0f}s")
-        time.sleep(0.1)
+    crds_mod.install(cluster, crds(), required=CRD_NAMES, what="Istio test CRDs",
+                     timeout_s=ESTABLISH_TIMEOUT_S, poll_s=0.1)

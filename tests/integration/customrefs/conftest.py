@@ -4,15 +4,12 @@ subprocess (e2e harness)."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from localcluster import istio
+from localcluster import crds, istio
 from localcluster.cluster import LocalCluster
 
 from tests.e2e.conftest import kc, manager  # noqa: F401 - fixtures
 
-_CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 #: A user kind with no shipped script: its Lua comes from the ConfigMap.
 WIDGET_CRD = {
     "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
@@ -28,8 +25,5 @@ WIDGET_CRD = {
 def custom_kinds(local_cluster: LocalCluster) -> None:
     """VirtualService, DestinationRule and Widget served (idempotent)."""
     istio.install(local_cluster)
-    local_cluster._request("POST", _CRD_PATH, WIDGET_CRD, ok_conflict=True)
-    deadline = time.monotonic() + 30
-    while not istio._established(local_cluster, WIDGET_CRD["metadata"]["name"]):
-        assert time.monotonic() < deadline, "the Widget test CRD did not become Established within 30s"
-        time.sleep(0.1)
+    crds.install(local_cluster, [WIDGET_CRD], required=[WIDGET_CRD["metadata"]["name"]], what="the Widget test CRD",
+                 timeout_s=30)
