@@ -49,9 +49,13 @@ def test_template_renders_the_installation(helm_offline: Helm) -> None:
     assert proc.stderr == "", proc.stderr
     docs = [d for d in yaml.safe_load_all(proc.stdout) if d]
     kinds = sorted(d["kind"] for d in docs)
+    # two ClusterRoles and bindings: the manager's, and the aggregated one for customNetworkRefs kinds
     assert kinds == sorted(["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding",
                             "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "Service", "Deployment",
-                            "PodDisruptionBudget"]), kinds
+                            "PodDisruptionBudget", "ClusterRole", "ClusterRoleBinding"]), kinds
+    aggregated = [d for d in by_kind(docs, "ClusterRole") if d.get("aggregationRule")]
+    assert [d["metadata"]["name"] for d in aggregated] == ["kruise-rollout-custom-network-role"]
+    assert all(s["namespace"] == "kruise-rollout" for b in by_kind(docs, "ClusterRoleBinding") for s in b["subjects"])
     (deploy,) = by_kind(docs, "Deployment")
     assert deploy["metadata"]["namespace"] == "kruise-rollout" and deploy["spec"]["replicas"] == 2
     pod = deploy["spec"]["template"]["spec"]
