@@ -55,6 +55,13 @@ LEASE_DURATION_S, RETRY_S = 15.0, 2.4
 _FORBIDDEN = re.compile(r"Forbidden|Unauthorized|\b40[13]\b")
 
 
+def _cluster_rbac() -> list[tuple[str, str]]:
+    """Every ClusterRole/ClusterRoleBinding of ``config/rbac`` (the chart renders the same ones)."""
+    docs = yaml.safe_load_all((CHART.parents[2] / "config" / "rbac" / "role.yaml").read_text())
+    return [(d["kind"], d["metadata"]["name"]) for d in docs
+            if d and d["kind"] in ("ClusterRole", "ClusterRoleBinding")]
+
+
 def _remove_leftovers(kc: Kubectl, helm: Helm) -> None:
     """Earlier modules' ``--local-cluster`` managers install the same cluster-scoped names (not owned by
     a Helm release, so helm would refuse to adopt them): remove them, as a user would before installing."""
@@ -64,8 +71,8 @@ def _remove_leftovers(kc: Kubectl, helm: Helm) -> None:
     kc("delete", "mutatingwebhookconfiguration", "kruise-rollout-mutating-webhook-configuration", "--ignore-not-found")
     kc("delete", "validatingwebhookconfiguration", "kruise-rollout-validating-webhook-configuration",
        "--ignore-not-found")
-    kc("delete", "clusterrolebinding", "kruise-rollout-manager-rolebinding", "--ignore-not-found")
-    kc("delete", "clusterrole", "kruise-rollout-manager-role", "--ignore-not-found")
+    for kind, name in _cluster_rbac():
+        kc("delete", kind.lower(), name, "--ignore-not-found")
     kc("delete", "namespace", OPERATOR_NAMESPACE, "--ignore-not-found", "--wait=false")
     wait_for(lambda: kc("get", "namespace", OPERATOR_NAMESPACE, "--ignore-not-found"), lambda out: out == "",
              timeout=90, what=f"namespace {OPERATOR_NAMESPACE} gone")
