@@ -35,8 +35,10 @@ ROLE_BINDINGS = Resource(RBAC, "v1", "rolebindings", "RoleBinding")
 
 
 def _rbac_docs() -> dict[str, dict[str, Any]]:
+    """The manager's ClusterRole and Role (the aggregated customNetworkRefs ClusterRole grants nothing of its own)."""
     docs = yaml.safe_load_all((REPO / "config" / "rbac" / "role.yaml").read_text())
-    return {d["kind"]: d for d in docs if d and d["kind"] in ("ClusterRole", "Role")}
+    return {d["kind"]: d for d in docs
+            if d and d["kind"] in ("ClusterRole", "Role") and not d.get("aggregationRule")}
 
 
 def _binding(kind: str, name: str, role_kind: str, namespace: str) -> dict[str, Any]:
