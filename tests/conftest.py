@@ -19,10 +19,22 @@ from pathlib import Path
 
 import pytest
 from localcluster.cluster import ClusterSettings, LocalCluster
+from localcluster.prometheus import PrometheusServer
 
 _TIMINGS: dict[str, float] = {}
 #: Nodes in the shared test cluster; DaemonSet tests want several.
 TEST_CLUSTER_NODES = int(os.environ.get("KRUISE_TEST_NODES", "10"))
+
+
+@pytest.fixture(scope="session")
+def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
+    """One real Prometheus (Debian's package, fetched into the cache on first use) per test session.
+
+    It scrapes nothing until a test calls ``set_targets``; if it cannot be fetched or started, every test
+    that asks for it errors with the reason — never a skip."""
+    server = PrometheusServer(tmp_path_factory.mktemp("prometheus"))
+    with server.start():
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import build, helm, openkruise
+from . import build, helm, openkruise, prometheus
 from .cluster import ClusterError, ClusterSettings, LocalCluster
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -64,6 +64,8 @@ def cmd_build(args: argparse.Namespace) -> int:
             print(f"kruise-manager: {openkruise.ensure_built()}")
         if getattr(args, "helm", False):
             print(f"helm: {helm.ensure_built()}")
+        if getattr(args, "prometheus", False):
+            print(f"prometheus: {prometheus.ensure_installed()}")
     except build.BuildError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -212,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     b = sub.add_parser("build")
     b.add_argument("--openkruise", action="store_true", help="also build OpenKruise's kruise-manager")
     b.add_argument("--helm", action="store_true", help="also build helm (the chart tests use it)")
+    b.add_argument("--prometheus", action="store_true",
+                   help="also fetch Prometheus (Debian's package; the metrics and analysis tests use it)")
     b.set_defaults(fn=cmd_build)
     up = sub.add_parser("up")
     up.add_argument("--nodes", type=int, default=3)

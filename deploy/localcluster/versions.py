@@ -66,3 +66,13 @@ HELM_VERSION = "v3.21.4"
 def helm_version_key(go_version: str) -> str:
     """Cache directory (beside the control plane's) of the helm binary."""
     return f"helm-{HELM_VERSION}_{go_version}"
+
+
+#: Debian bookworm's ``prometheus`` package (the tests' real Prometheus; bookworm-security may bump the
+#: ``+deb12u`` suffix, in which case ``apt-get download`` names the new one and this pin must follow).
+PROMETHEUS_DEB_VERSION = "2.42.0+ds-5+deb12u1"
+
+
+def prometheus_version_key() -> str:
+    """Cache directory (beside the control plane's) of the Prometheus server binary."""
+    return f"prometheus-{PROMETHEUS_DEB_VERSION.replace('+', '_')}"
