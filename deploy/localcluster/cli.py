@@ -196,7 +196,8 @@ def cmd_test(args: argparse.Namespace) -> int:
         return 1
     t_build = time.monotonic() - t0
     pytest_args = [a for a in args.pytest_args if a != "--"]
-    rc = subprocess.call([sys.executable, "-m", "pytest", *pytest_args])
+    # The slowest tests in every CI log: the suite's time budget is watched from there.
+    rc = subprocess.call([sys.executable, "-m", "pytest", "--durations=40", *pytest_args])
     t_tests = time.monotonic() - t0 - t_build
     print(f"\ntimings: control-plane build/cache check {t_build:.1f}s, tests {t_tests:.1f}s "
           f"(cluster start is in the pytest summary above), total {time.monotonic() - t0:.1f}s")
