@@ -4,7 +4,9 @@ Upstream (pkg/feature) has four gates, all default off; the shipped manager turn
 ``AdvancedDeployment`` on. This manager always runs the advanced Deployment controller and does not
 implement ``AppendPodSelector``, so a gate set to a value we would silently ignore is an error naming
 the gate: a chart value that changes nothing must not look accepted. ``RolloutHistory`` starts the
-RolloutHistory controller (default off, as upstream). The chart's ``values.schema.json`` encodes the
+RolloutHistory controller and ``KeepWorkloadPausedOnRolloutDeletion`` keeps partitions on deletion
+and disabling (both default off, as upstream; the latter never on a rollback:
+``rollouts/controllers/batchrelease/keeppaused.py``). The chart's ``values.schema.json`` encodes the
 same table (``tests/unit/chart`` keeps the two in step).
 """
 
@@ -16,8 +18,7 @@ SUPPORTED: dict[str, tuple[frozenset[bool], str]] = {
     "RolloutHistory": (frozenset({True, False}), ""),
     "AppendPodSelector": (frozenset({False}), "appending patchPodTemplateMetadata labels to the canary Service "
                                               "selector is not implemented"),
-    "KeepWorkloadPausedOnRolloutDeletion": (frozenset({False}), "keeping the workload paused on Rollout deletion "
-                                                                "is not implemented"),
+    "KeepWorkloadPausedOnRolloutDeletion": (frozenset({True, False}), ""),
 }
 #: The value of a gate left out (upstream: all off; ``AdvancedDeployment`` is always on here).
 DEFAULTS: dict[str, bool] = {"AdvancedDeployment": True, "RolloutHistory": False, "AppendPodSelector": False,

@@ -96,7 +96,8 @@ def add_controllers(mgr: Manager, options: ControllerOptions = ControllerOptions
     # A script edit requeues the Rollouts routing through Lua, so a fixed script resumes them at once.
     rollout.watch_mapped(script_config, lambda o: rollouts_using_scripts(rollouts.store))
 
-    batch_reconciler = BatchReleaseReconciler(mgr.client, brs, deployments, mgr.events, clock, pods=pods)
+    batch_reconciler = BatchReleaseReconciler(mgr.client, brs, deployments, mgr.events, clock, pods=pods,
+                                              keep_workload_paused=options.keep_workload_paused_on_deletion)
     batch = Controller("batchrelease", batch_reconciler,
                        settings=ControllerSettings(workers=options.batchrelease_workers), clock=clock,
                        metrics=mgr.metrics)

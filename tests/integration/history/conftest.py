@@ -1,4 +1,5 @@
-"""RolloutHistory on the real control plane: one manager per module with the RolloutHistory gate on."""
+"""RolloutHistory and KeepWorkloadPausedOnRolloutDeletion on the real control plane: one manager per
+module with both gates on (neither gate changes what the tests of the other one observe)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from tests.e2e.harness import Kubectl, ManagerProcess, running
 @pytest.fixture(scope="module")
 def manager(kubeconfig: str, kc: Kubectl, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagerProcess]:  # noqa: F811
     mgr = ManagerProcess(kubeconfig, tmp_path_factory.mktemp("manager"),
-                         extra_args=("--no-leader-elect", "--feature-gates=RolloutHistory=true"))
+                         extra_args=("--no-leader-elect",
+                                     "--feature-gates=RolloutHistory=true,KeepWorkloadPausedOnRolloutDeletion=true"))
     with running(mgr, kc):
         yield mgr
