@@ -217,3 +217,16 @@ def test_a_daemonset_rollout_with_missing_pieces_is_recorded_not_crashed(traffic
     (h,) = _histories(client)
     assert h["spec"]["workload"]["kind"] == "DaemonSet" and h["spec"]["service"] == {"name": ""}
     assert h["status"]["canarySteps"][0]["pods"][0]["name"] == "d1"
+
+
+def test_the_controller_and_its_informer_exist_only_with_the_gate() -> None:
+    from rollouts.controllers.setup import ControllerOptions, add_controllers
+    from runtime.manager import Manager
+
+    on = Manager(object())  # type: ignore[arg-type]  # nothing is called before start
+    ctl = add_controllers(on, ControllerOptions(rollout_history=True, rollouthistory_workers=2, namespace="x"))
+    assert ctl.rollout_history is not None and ctl.rollout_history.settings.workers == 2
+    assert ROLLOUTHISTORIES in [i.resource for i in ctl.rollout_history.informers]
+    off = Manager(object())  # type: ignore[arg-type]
+    assert add_controllers(off, ControllerOptions(namespace="x")).rollout_history is None
+    assert ROLLOUTHISTORIES not in [i.resource for i in off.informers.informers]
