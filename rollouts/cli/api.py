@@ -45,6 +45,10 @@ class RolloutApi(Protocol):
 
     async def json_patch_deployment(self, namespace: str, name: str, ops: list[dict[str, Any]]) -> dict[str, Any]: ...
 
+    async def list_rollout_histories(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+        """RolloutHistory objects (``rollouts.kruise.io/v1alpha1``) matching the selector."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -58,6 +62,7 @@ class KubeRolloutApi:
         self._rollouts = Resource(ROLLOUT_GROUP, version, "rollouts", "Rollout")
         self._deployments = Resource("apps", "v1", "deployments", "Deployment")
         self._replicasets = Resource("apps", "v1", "replicasets", "ReplicaSet")
+        self._histories = Resource(ROLLOUT_GROUP, "v1alpha1", "rollouthistories", "RolloutHistory")
 
     @classmethod
     async def connect(
@@ -97,6 +102,10 @@ class KubeRolloutApi:
 
     async def json_patch_deployment(self, namespace: str, name: str, ops: list[dict[str, Any]]) -> dict[str, Any]:
         return await self._call(self._client.patch(self._deployments, name, ops, namespace, patch_type="json"))
+
+    async def list_rollout_histories(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+        result = await self._call(self._client.list(self._histories, namespace, label_selector=label_selector))
+        return list(result.get("items") or [])
 
     async def close(self) -> None:
         await self._client.aclose()

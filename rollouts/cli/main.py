@@ -14,7 +14,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TextIO
 
-from rollouts.cli import commands
+from rollouts.cli import commands, history
 from rollouts.cli.api import ApiFailure, KubeRolloutApi, RolloutApi
 from rollouts.cli.kubeconfig import ResolvedConfig, resolve
 from rollouts.cli.target import TargetError, parse_target
@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         "resume": "resume a paused rollout (spec.strategy.paused=false)",
         "undo": "roll the workload back to a previous revision",
         "status": "watch a rollout until it completes",
+        "history": "list the releases of a rollout (RolloutHistory), or show one with --revision/--rollout-id",
     }
     for verb, text in helps.items():
         p = verbs.add_parser(verb, help=text)
@@ -71,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
         if verb == "status":
             p.add_argument("-w", "--watch", default="true", choices=["true", "false"], help="keep watching")
             p.add_argument("--timeout", type=parse_duration, default=0.0, help="give up after this long (0: never)")
+        if verb == "history":
+            p.add_argument("--revision", type=int, default=0, help="show this release in detail (1 = oldest)")
+            p.add_argument("--rollout-id", default="", help="show the release with this rollout-id in detail")
     return parser
 
 
@@ -103,6 +107,8 @@ async def run(args: argparse.Namespace, cfg: ResolvedConfig, api_factory: ApiFac
             await commands.undo(api, ns, target, args.to_revision, out)
         elif args.verb == "status":
             await commands.watch_status(api, ns, target, out, watch=args.watch == "true", timeout_seconds=args.timeout)
+        elif args.verb == "history":
+            await history.history(api, ns, target, out, revision=args.revision, rollout_id=args.rollout_id)
     finally:
         await api.close()
 
@@ -127,7 +133,7 @@ def main(
         if api_factory is None:
             _require_kubeconfig(cfg)
         asyncio.run(run(args, cfg, api_factory or _default_api, out))
-    except (commands.CommandError, TargetError, ApiFailure) as exc:
+    except (commands.CommandError, history.HistoryError, TargetError, ApiFailure) as exc:
         print(f"error: {exc}", file=err)
         return 1
     return 0

@@ -16,7 +16,7 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -74,6 +74,10 @@ class Options:
     """Concurrent TrafficRouting reconciles (upstream ``--trafficrouting-workers``, default 3)."""
     verbosity: int = 0
     """Upstream's klog ``--v`` (the chart's ``log.level``): 5 and above logs debug lines."""
+    feature_gates: Mapping[str, bool] = attrs.field(factory=dict)
+    """``--feature-gates`` as parsed (gates left out take ``featuregates.DEFAULTS``)."""
+    rollouthistory_workers: int = 3
+    """Concurrent RolloutHistory reconciles (upstream ``--rollouthistory-workers``, default 3)."""
 
 
 def _addr(value: str) -> tuple[str, int]:
@@ -95,13 +99,16 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     p.add_argument("--rest-config-qps", type=float, default=defaults.rest_config_qps.default)
     p.add_argument("--rest-config-burst", type=int, default=defaults.rest_config_burst.default)
     p.add_argument("--trafficrouting-workers", type=int, default=defaults.trafficrouting_workers.default)
+    p.add_argument("--rollouthistory-workers", type=int, default=defaults.rollouthistory_workers.default)
     p.add_argument("--v", dest="verbosity", type=int, default=0, help="log verbosity (klog style): >= 5 is debug")
     p.add_argument("--feature-gates", default="", help="upstream gates, Name=true|false[,...]")
     a = p.parse_args(argv)
     if a.trafficrouting_workers < 1:
         p.error(f"--trafficrouting-workers must be >= 1 (got {a.trafficrouting_workers})")
+    if a.rollouthistory_workers < 1:
+        p.error(f"--rollouthistory-workers must be >= 1 (got {a.rollouthistory_workers})")
     try:
-        featuregates.parse(a.feature_gates)
+        gates = featuregates.parse(a.feature_gates)
     except ValueError as e:
         p.error(str(e))
     if a.rest_config_qps <= 0 or a.rest_config_burst < 1:
@@ -111,7 +118,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
                    health_addr=a.health_addr, leader_elect=a.leader_elect, webhook_port=a.webhook_port,
                    webhook_cert_dir=a.webhook_cert_dir, namespace=a.namespace, rest_config_qps=a.rest_config_qps,
                    rest_config_burst=a.rest_config_burst, trafficrouting_workers=a.trafficrouting_workers,
-                   verbosity=a.verbosity)
+                   verbosity=a.verbosity, feature_gates=gates, rollouthistory_workers=a.rollouthistory_workers)
 
 
 def webhook_settings(opts: Options) -> WebhookSettings:
@@ -171,8 +178,12 @@ def build_manager(client: Any, opts: Options, webhook_client: Any = None) -> tup
         resources = opts.kruise_resources
         if resources is None:
             resources = await available_kruise_resources(client)
-        add_controllers(mgr, ControllerOptions(kruise_resources=resources, namespace=opts.namespace,
-                                               trafficrouting_workers=opts.trafficrouting_workers))
+        gates = dict(opts.feature_gates)
+        add_controllers(mgr, ControllerOptions(
+            kruise_resources=resources, namespace=opts.namespace, trafficrouting_workers=opts.trafficrouting_workers,
+            rollouthistory_workers=opts.rollouthistory_workers,
+            rollout_history=featuregates.enabled(gates, "RolloutHistory"),
+            keep_workload_paused_on_deletion=featuregates.enabled(gates, "KeepWorkloadPausedOnRolloutDeletion")))
 
     mgr.add_setup("install-and-controllers", setup)
     webhook_client = webhook_client or client

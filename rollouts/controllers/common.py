@@ -19,6 +19,7 @@ from runtime.kube.resources import Resource
 ROLLOUTS = Resource("rollouts.kruise.io", "v1beta1", "rollouts", "Rollout")
 BATCHRELEASES = Resource("rollouts.kruise.io", "v1beta1", "batchreleases", "BatchRelease")
 TRAFFICROUTINGS = Resource("rollouts.kruise.io", "v1alpha1", "trafficroutings", "TrafficRouting")
+ROLLOUTHISTORIES = Resource("rollouts.kruise.io", "v1alpha1", "rollouthistories", "RolloutHistory")
 
 Obj = Mapping[str, Any]
 

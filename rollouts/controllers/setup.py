@@ -10,13 +10,19 @@ from rollouts.controllers.batchrelease.controller import (
     batch_release_for_pod,
     batch_release_for_workload,
 )
-from rollouts.controllers.common import BATCHRELEASES, ROLLOUTS, TRAFFICROUTINGS
+from rollouts.controllers.common import BATCHRELEASES, ROLLOUTHISTORIES, ROLLOUTS, TRAFFICROUTINGS
 from rollouts.controllers.deployment.controller import AdvancedDeploymentReconciler
 from rollouts.controllers.rollout.controller import RolloutReconciler, rollouts_for_workload, rollouts_using_scripts
+from rollouts.controllers.rollouthistory.controller import (
+    RolloutHistoryReconciler,
+    rollout_for_history,
+    rollout_if_released,
+)
 from rollouts.controllers.trafficrouting.controller import TrafficRoutingReconciler, traffic_routing_for_rollout
 from rollouts.controllers.workload_setup import add_workload_kinds
 from rollouts.lua.configuration import ScriptConfiguration, default_namespace
 from rollouts.trafficrouting.manager import TrafficRoutingManager
+from runtime.cache.informer import SharedInformer
 from runtime.controller import Controller
 from runtime.controller.controller import ControllerSettings
 from runtime.controller.handlers import request_for
@@ -37,6 +43,8 @@ class ControllerOptions:
     """Concurrent BatchRelease reconciles."""
     trafficrouting_workers: int = 3
     """Concurrent TrafficRouting reconciles (``--trafficrouting-workers``)."""
+    rollouthistory_workers: int = 3
+    """Concurrent RolloutHistory reconciles (``--rollouthistory-workers``)."""
     deployment_workers: int = 2
     """Concurrent advanced-Deployment syncs."""
     kruise_resources: frozenset = frozenset()
@@ -44,6 +52,10 @@ class ControllerOptions:
     namespace: str = attrs.field(factory=default_namespace)
     """Operator namespace (``--namespace``): where the ``kruise-rollout-configuration`` ConfigMap
     with user Lua scripts is read."""
+    rollout_history: bool = False
+    """Feature gate ``RolloutHistory`` (default off, as upstream): record every release."""
+    keep_workload_paused_on_deletion: bool = False
+    """Feature gate ``KeepWorkloadPausedOnRolloutDeletion`` (batch-release.md §11)."""
 
 
 @attrs.frozen
@@ -52,6 +64,8 @@ class Controllers:
     batch_release: Controller
     deployment: Controller
     traffic_routing: Controller
+    rollout_history: Controller | None = None
+    """Only with the ``RolloutHistory`` feature gate."""
 
 
 def add_controllers(mgr: Manager, options: ControllerOptions = ControllerOptions()) -> Controllers:
@@ -82,7 +96,8 @@ def add_controllers(mgr: Manager, options: ControllerOptions = ControllerOptions
     # A script edit requeues the Rollouts routing through Lua, so a fixed script resumes them at once.
     rollout.watch_mapped(script_config, lambda o: rollouts_using_scripts(rollouts.store))
 
-    batch_reconciler = BatchReleaseReconciler(mgr.client, brs, deployments, mgr.events, clock, pods=pods)
+    batch_reconciler = BatchReleaseReconciler(mgr.client, brs, deployments, mgr.events, clock, pods=pods,
+                                              keep_workload_paused=options.keep_workload_paused_on_deletion)
     batch = Controller("batchrelease", batch_reconciler,
                        settings=ControllerSettings(workers=options.batchrelease_workers), clock=clock,
                        metrics=mgr.metrics)
@@ -113,4 +128,18 @@ def add_controllers(mgr: Manager, options: ControllerOptions = ControllerOptions
     batch_reconciler.workload_stores.update(stores)
     for ctl in (rollout, batch, deployment, traffic_routing):
         mgr.add_controller(ctl)
-    return Controllers(rollout, batch, deployment, traffic_routing)
+    history = add_rollout_history(mgr, options, rollouts, pods) if options.rollout_history else None
+    return Controllers(rollout, batch, deployment, traffic_routing, history)
+
+
+def add_rollout_history(mgr: Manager, options: ControllerOptions, rollouts: SharedInformer,
+                        pods: SharedInformer) -> Controller:
+    """The RolloutHistory controller (rollout-history.md §2): keyed by Rollout, woken by its records."""
+    histories = mgr.informers.informer(ROLLOUTHISTORIES)
+    ctl = Controller("rollouthistory", RolloutHistoryReconciler(mgr.client, rollouts, histories, pods),
+                     settings=ControllerSettings(workers=options.rollouthistory_workers), clock=mgr.clock,
+                     metrics=mgr.metrics)
+    ctl.watch_mapped(rollouts, rollout_if_released)
+    ctl.watch_mapped(histories, rollout_for_history)
+    mgr.add_controller(ctl)
+    return ctl

@@ -28,3 +28,18 @@ def test_trafficrouting_workers_flag(capsys):
     with pytest.raises(SystemExit):
         parse_args(["--trafficrouting-workers", "0"])
     assert "--trafficrouting-workers must be >= 1" in capsys.readouterr().err
+
+
+def test_feature_gates_and_rollouthistory_workers_reach_the_options(capsys):
+    from rollouts.cmd import featuregates
+
+    opts = parse_args(["--feature-gates=RolloutHistory=true,KeepWorkloadPausedOnRolloutDeletion=true",
+                       "--rollouthistory-workers", "2"])
+    assert dict(opts.feature_gates) == {"RolloutHistory": True, "KeepWorkloadPausedOnRolloutDeletion": True}
+    assert opts.rollouthistory_workers == 2
+    defaults = parse_args([])
+    assert not featuregates.enabled(dict(defaults.feature_gates), "RolloutHistory")
+    assert featuregates.enabled(dict(defaults.feature_gates), "AdvancedDeployment")
+    with pytest.raises(SystemExit):
+        parse_args(["--rollouthistory-workers", "0"])
+    assert "--rollouthistory-workers must be >= 1" in capsys.readouterr().err

@@ -71,6 +71,8 @@ class CanaryControl:
     pods: list[Obj] | None = None
     #: The manager's pod informer (None: list pods from the API server).
     pod_informer: SyncedInformer | None = None
+    #: Not read: the KeepWorkloadPausedOnRolloutDeletion gate covers the partition executors only (§11).
+    keep_paused: bool = False
     #: The canary of this reconcile once looked up (``_looked_up``) or created.
     _canary: Obj | None = attrs.field(default=None, init=False)
     _looked_up: bool = attrs.field(default=False, init=False)

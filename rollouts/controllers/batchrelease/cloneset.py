@@ -41,8 +41,9 @@ class CloneSetControl(PartitionControl):
     def partition_patch(self, desired: WireIntOrStr) -> dict[str, Any]:
         return {"spec": {"updateStrategy": {"partition": desired}}}
 
-    def finalize_patch(self, release: bool) -> dict[str, Any]:
+    def finalize_patch(self, release: bool, keep: bool = False) -> dict[str, Any]:
         patch: dict[str, Any] = {"metadata": {"annotations": {CONTROL_INFO_ANNOTATION: None}}}
         if release:
-            patch["spec"] = {"updateStrategy": {"partition": None, "paused": False}}
+            strategy: dict[str, Any] = {"paused": False} if keep else {"partition": None, "paused": False}
+            patch["spec"] = {"updateStrategy": strategy}
         return patch

@@ -21,6 +21,7 @@ from rollouts.api.v1beta1.batchrelease import BatchRelease, BatchReleaseStatus
 from rollouts.api.wire import to_dict
 from rollouts.controllers.batchrelease import brstatus, executor
 from rollouts.controllers.batchrelease.deployment import deployment_pods_owner
+from rollouts.controllers.batchrelease.keeppaused import keep_paused
 from rollouts.controllers.batchrelease.registry import CanaryDeps, control_plane, rolling_style
 from rollouts.controllers.common import (
     BATCHRELEASES,
@@ -63,6 +64,8 @@ class BatchReleaseReconciler:
     _custom_kinds: dict[tuple[str, str], Resource] = attrs.field(factory=dict)
     #: The pod informer (None: the control planes list pods from the API server).
     pods: SyncedInformer | None = None
+    #: Feature gate KeepWorkloadPausedOnRolloutDeletion (batch-release.md §11, ``keeppaused``).
+    keep_workload_paused: bool = False
     #: Decoded specs and plan hashes by (uid, generation): a spec is decoded once, not once per reconcile.
     _specs: SpecCache = attrs.field(factory=SpecCache)
     #: Canary Deployments created but not yet seen by ``deployments`` (canary style, §7), by BR key.
@@ -121,6 +124,9 @@ class BatchReleaseReconciler:
         control = factory(writes, model, thaw(workload) if workload is not None else None, row)
         control.pod_informer = self.pods
         event, info = await control.workload_info()
+        control.keep_paused = info is not None and keep_paused(
+            gate=self.keep_workload_paused, finalizing_policy=model.spec.release_plan.finalizing_policy,
+            update_revision=info.update_revision, stable_revisions=(info.stable_revision, st.stable_revision))
         digest = self._specs.plan_hash(model)
         if not executor.sync_status(model, st, event, info, plan_digest=digest):
             return br, None if st.phase == executor.COMPLETED else executor.REQUEUE_SECONDS, mark

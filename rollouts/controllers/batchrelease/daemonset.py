@@ -26,8 +26,9 @@ class AdvancedDaemonSetControl(DaemonSetCounts, RollingUpdatePartition):
         return {"metadata": {"annotations": {CONTROL_INFO_ANNOTATION: info}},
                 "spec": {"updateStrategy": {"rollingUpdate": {"paused": False, "partition": self.replicas()}}}}
 
-    def finalize_patch(self, release: bool) -> dict[str, Any]:
+    def finalize_patch(self, release: bool, keep: bool = False) -> dict[str, Any]:
         patch: dict[str, Any] = {"metadata": {"annotations": {CONTROL_INFO_ANNOTATION: None}}}
         if release:
-            patch["spec"] = {"updateStrategy": {"rollingUpdate": {"partition": None, "paused": False}}}
+            rolling: dict[str, Any] = {"paused": False} if keep else {"partition": None, "paused": False}
+            patch["spec"] = {"updateStrategy": {"rollingUpdate": rolling}}
         return patch

@@ -115,6 +115,9 @@ class DeploymentControl:
     pods: list[Mapping[str, Any]] | None = None
     #: The manager's pod informer (None: list pods from the API server).
     pod_informer: SyncedInformer | None = None
+    #: The KeepWorkloadPausedOnRolloutDeletion decision for this reconcile (``keeppaused``): Finalize
+    #: then leaves the Deployment paused.
+    keep_paused: bool = False
 
     @property
     def _ns(self) -> str:
@@ -226,7 +229,7 @@ class DeploymentControl:
         if self.deployment is None:
             return True
         released = self.br.spec.release_plan.batch_partition is None
-        patch = finalize_patch(self.deployment, batch_partition_is_nil=released)
+        patch = finalize_patch(self.deployment, batch_partition_is_nil=released, keep_paused=self.keep_paused)
         if patch is None and annotations_of(self.deployment).get(CONTROL_INFO_ANNOTATION) and released:
             patch = {"metadata": {"annotations": {CONTROL_INFO_ANNOTATION: None}}}
         if patch:

@@ -78,11 +78,11 @@ class NativeDaemonSetControl(DaemonSetCounts):
         value = json.dumps({"partition": str(desired), "batch-revision": update}, separators=(",", ":"))
         return {"metadata": {"annotations": {ADVANCED_CONTROL_ANNOTATION: value}}}
 
-    def finalize_patch(self, release: bool) -> dict[str, Any]:
+    def finalize_patch(self, release: bool, keep: bool = False) -> dict[str, Any]:
         anns = {k: None for k in (CONTROL_INFO_ANNOTATION, REVISION_ANNOTATION, ADVANCED_CONTROL_ANNOTATION,
                                   ORIGINAL_STRATEGY_ANNOTATION)}
         patch: dict[str, Any] = {"metadata": {"annotations": anns}}
-        if release:
+        if release and not keep:  # keep: OnDelete stays; no pod is replaced until the user acts
             original = annotations_of(self.obj).get(ORIGINAL_STRATEGY_ANNOTATION) or "RollingUpdate"
             if original == "OnDelete":
                 patch["spec"] = {"updateStrategy": {"type": "OnDelete", "rollingUpdate": None}}

@@ -8,7 +8,7 @@ labels (§5) and the readiness check (§3.3) — is here once. A kind module sub
 Rollback in batches (§6): with the BR annotation ``rollouts.kruise.io/rollback-in-batch``, Initialize
 marks the pods already on the revision being rolled back to (``rollouts.release.no_need_update``),
 the batch numbers leave them out (§3.6), and the labeller moves the pods the rollback changed first.
-The KeepWorkloadPausedOnRolloutDeletion gate is off.
+With the KeepWorkloadPausedOnRolloutDeletion gate, Finalize keeps the partition (``keeppaused``).
 """
 
 from __future__ import annotations
@@ -87,6 +87,9 @@ class PartitionControl:
     pods: list[Obj] | None = None
     #: The manager's pod informer (None: list pods from the API server).
     pod_informer: SyncedInformer | None = None
+    #: The KeepWorkloadPausedOnRolloutDeletion decision for this reconcile (``keeppaused``): Finalize
+    #: then keeps the partition in place.
+    keep_paused: bool = False
 
     #: StatefulSet ordered mode (§3.6): no-need-update pods are added back to the stable side.
     ordered: ClassVar[bool] = False
@@ -122,8 +125,9 @@ class PartitionControl:
     def partition_patch(self, desired: WireIntOrStr) -> dict[str, Any]:
         raise NotImplementedError
 
-    def finalize_patch(self, release: bool) -> dict[str, Any]:
-        """Patch handing the workload back; ``release`` is "batchPartition is null"."""
+    def finalize_patch(self, release: bool, keep: bool = False) -> dict[str, Any]:
+        """Patch handing the workload back; ``release`` is "batchPartition is null", ``keep`` the
+        KeepWorkloadPausedOnRolloutDeletion decision (the partition stays, the workload is unpaused)."""
         raise NotImplementedError
 
     # ---- shared machinery ---------------------------------------------------------------------
@@ -309,7 +313,7 @@ class PartitionControl:
         if self.obj is None:
             return True
         try:
-            await self._patch(self.finalize_patch(self._plan.batch_partition is None))
+            await self._patch(self.finalize_patch(self._plan.batch_partition is None, keep=self.keep_paused))
         except NotFound:
             return True
         return True

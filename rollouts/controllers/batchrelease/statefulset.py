@@ -27,8 +27,8 @@ class StatefulSetControl(RollingUpdatePartition):
         return {"metadata": {"annotations": {CONTROL_INFO_ANNOTATION: info}},
                 "spec": {"updateStrategy": {"rollingUpdate": {"partition": MAX_PARTITION, "paused": False}}}}
 
-    def finalize_patch(self, release: bool) -> dict[str, Any]:
+    def finalize_patch(self, release: bool, keep: bool = False) -> dict[str, Any]:
         patch: dict[str, Any] = {"metadata": {"annotations": {CONTROL_INFO_ANNOTATION: None}}}
-        if release:
+        if release and not keep:
             patch["spec"] = {"updateStrategy": {"rollingUpdate": {"partition": None}}}
         return patch

@@ -115,7 +115,7 @@ def test_rendered_webhooks_and_rbac_are_the_generated_config(helm_offline: Helm)
 @pytest.mark.parametrize(("args", "field"), [
     (("--set", "replicaCount=-1"), "replicaCount"),
     (("--set", "featureGates=NoSuchGate=true"), "featureGates"),
-    (("--set", "featureGates=RolloutHistory=true"), "featureGates"),
+    (("--set", "featureGates=AppendPodSelector=true"), "featureGates"),
     (("--set", "webhook.port=0"), "webhook"),
     (("--set", "image.pullPolicy=Sometimes"), "pullPolicy"),
 ])

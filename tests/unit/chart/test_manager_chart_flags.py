@@ -14,7 +14,7 @@ def test_chart_flags_are_parsed() -> None:
 
 
 @pytest.mark.parametrize(("gates", "named"), [("Bogus=true", "unknown feature gate 'Bogus'"),
-                                              ("RolloutHistory=true", "RolloutHistory=true is not supported"),
+                                              ("AppendPodSelector=true", "AppendPodSelector=true is not supported"),
                                               ("AdvancedDeployment=yes", "not Name=true|false")])
 def test_bad_feature_gates_stop_the_manager_naming_the_gate(gates: str, named: str,
                                                             capsys: pytest.CaptureFixture[str]) -> None:

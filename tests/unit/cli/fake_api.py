@@ -19,10 +19,11 @@ def merge(target: dict, patch: dict) -> dict:
 
 
 class FakeApi:
-    def __init__(self, rollouts=(), deployments=(), replica_sets=()):
+    def __init__(self, rollouts=(), deployments=(), replica_sets=(), histories=()):
         self.rollouts = {(r["metadata"]["namespace"], r["metadata"]["name"]): copy.deepcopy(r) for r in rollouts}
         self.deployments = {(d["metadata"]["namespace"], d["metadata"]["name"]): copy.deepcopy(d) for d in deployments}
         self.replica_sets = [copy.deepcopy(rs) for rs in replica_sets]
+        self.histories = [copy.deepcopy(h) for h in histories]
         self.conflicts_to_inject = 0
         self.calls = []
         self.closed = False
@@ -81,3 +82,9 @@ class FakeApi:
 
     async def close(self):
         self.closed = True
+
+    async def list_rollout_histories(self, namespace, label_selector):
+        self.calls.append(("list_rollout_histories", namespace, label_selector))
+        key, _, value = label_selector.partition("=")
+        return [copy.deepcopy(h) for h in self.histories if h["metadata"]["namespace"] == namespace
+                and (h["metadata"].get("labels") or {}).get(key) == value]
