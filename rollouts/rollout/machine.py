@@ -32,6 +32,7 @@ from rollouts.api.v1beta1.rollout import Rollout, RolloutStatus
 from rollouts.api.wire import from_dict, to_dict
 from rollouts.rollout import actions as act
 from rollouts.rollout import model as m
+from rollouts.rollout.bluegreen import MSG_CONTINUOUS_REFUSED, is_blue_green
 from rollouts.rollout.conditions import (
     PROGRESSING,
     SUCCEEDED,
@@ -40,6 +41,7 @@ from rollouts.rollout.conditions import (
     new_condition,
     remove_condition,
     set_condition,
+    set_progressing_message,
     transition_progressing,
 )
 from rollouts.rollout.hashing import plan_hash
@@ -370,6 +372,10 @@ def _in_rolling(
                             ("canary_revision", wl.canary_revision), ("current_step_state", m.BEFORE_STEP_UPGRADE),
                             ("last_update_time", m.format_time(now)), ("rollout_hash", hash_value)):
             set_field(sub, attr, value)
+        return
+    if sub.canary_revision and revision_changed and not wl.in_rollback and is_blue_green(rollout):
+        # §5.3 case 4: a blue-green release cannot take a new version; no requeue, the user rolls back.
+        set_progressing_message(status, MSG_CONTINUOUS_REFUSED, now)
         return
     if sub.canary_revision and revision_changed and not wl.in_rollback:
         rnd.actions.append(
