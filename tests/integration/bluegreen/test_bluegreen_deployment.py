@@ -33,13 +33,13 @@ def test_step_table_then_success_hands_the_deployment_back(c: BlueGreen) -> None
     c.set_env("version2")
     bg = c.assert_step(1, "0", 3)  # 50% of 5 → 3 new pods beside the 5 old ones
     assert set(c.stable_pods()) >= old  # no old pod was replaced
-    c.approve()
+    c.approve()  # the CLI writes blueGreenStatus.currentStepState (checked by the next step)
     assert c.assert_step(2, "0", 5)["podTemplateHash"] == bg["podTemplateHash"]
-    c.approve()
+    c.fast_approve()
     c.assert_step(3, "50", 5)
-    c.approve()
+    c.fast_approve()
     c.assert_step(4, "100", 5)
-    c.approve()
+    c.fast_approve()
     c.wait_rollout(COMPLETED, timeout=90)
     c.wait_sides({bg["podTemplateHash"]: 5})  # the old side scaled away by the Deployment controller
     c.wait_restored()
@@ -54,9 +54,9 @@ def test_rollback_moves_traffic_back_before_new_pods_go(c: BlueGreen) -> None:
     c.setup()
     c.set_env("version2")
     c.assert_step(1, "0", 3)
-    c.approve()
+    c.fast_approve()
     c.assert_step(2, "0", 5)
-    c.approve()
+    c.fast_approve()
     bg = c.assert_step(3, "50", 5)
     stable_pods = {n for n, v in c.stable_pods().items() if v == "version1"}
     with Timeline(c) as t:
