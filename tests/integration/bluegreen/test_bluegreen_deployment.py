@@ -8,6 +8,8 @@ and delete. ``gracePeriodSeconds: 0`` keeps the module fast (grace waits are uni
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.e2e.harness import ROLLOUT_RESOURCE, Kubectl, ManagerProcess, wait_for
@@ -19,6 +21,12 @@ pytestmark = pytest.mark.integration
 
 COMPLETED = ("Healthy", "4", "Completed", "Rollout progressing has been completed")
 CANCELED = ("Healthy", None, None, "Rollout progressing has been canceled")
+#: An HPA on the Deployment (no metrics server runs: it never scales by itself here).
+HPA = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": NAME},
+       "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": NAME},
+                "minReplicas": 5, "maxReplicas": 10,
+                "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
+                    "type": "Utilization", "averageUtilization": 80}}}]}}
 REFUSED = "new version releasing detected in the progress of blue-green release, please rollback first"
 
 
@@ -27,11 +35,17 @@ def c(manager: ManagerProcess, kc: Kubectl, namespace: str) -> BlueGreen:
     return BlueGreen(kc, namespace)
 
 
+def hpa_target(c: BlueGreen) -> str:
+    return c.kc("-n", c.ns, "get", "hpa.v2.autoscaling", NAME, "-o", "jsonpath={.spec.scaleTargetRef.name}").strip()
+
+
 def test_step_table_then_success_hands_the_deployment_back(c: BlueGreen) -> None:
     c.setup()
+    c.kc("-n", c.ns, "apply", "-f", "-", input=json.dumps(HPA))
     old = set(c.stable_pods())
     c.set_env("version2")
     bg = c.assert_step(1, "0", 3)  # 50% of 5 → 3 new pods beside the 5 old ones
+    assert hpa_target(c) == f"{NAME}-DisableByRollout"  # batch-release.md §8.3: it cannot scale either side
     assert set(c.stable_pods()) >= old  # no old pod was replaced
     c.approve()  # the CLI writes blueGreenStatus.currentStepState (checked by the next step)
     assert c.assert_step(2, "0", 5)["podTemplateHash"] == bg["podTemplateHash"]
@@ -45,6 +59,7 @@ def test_step_table_then_success_hands_the_deployment_back(c: BlueGreen) -> None
     c.wait_restored()
     c.assert_handed_back_as_before()
     wait_for(c.stable_pods, lambda pods: set(pods.values()) == {"version2"} and len(pods) == 5, what="5 on v2")
+    assert hpa_target(c) == NAME
     st = c.rollout()["status"]
     assert st["blueGreenStatus"]["currentStepState"] == "Completed" and "canaryStatus" not in st
     assert c.batch_releases() == []
