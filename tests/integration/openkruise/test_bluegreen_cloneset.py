@@ -2,8 +2,9 @@
 
 One step ``{100%}`` (manual, no traffic routing), and upstream's table with the nginx Ingress: the
 CloneSet surges the new pods beside the old ones (``maxSurge``, ``maxUnavailable: 0``, availability
-frozen), then the hand-back restores the user's ``maxSurge``/``maxUnavailable``/``minReadySeconds`` and kruise-manager removes the old pods.
-Lives here for the session-scoped ``openkruise_cluster`` fixture of this directory.
+frozen), then the hand-back restores the user's ``maxSurge``/``maxUnavailable``/``minReadySeconds``
+and kruise-manager removes the old pods. Lives here for the session-scoped ``openkruise_cluster``
+fixture of this directory.
 """
 
 from __future__ import annotations
