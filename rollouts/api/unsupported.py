@@ -98,11 +98,6 @@ _ALPHA_ROUTING = "spec.strategy.canary.trafficRoutings[0]"
 
 #: The table. Delete a row when its feature is built.
 NOT_BUILT: tuple[NotBuilt, ...] = (
-    NotBuilt(field="spec.strategy.blueGreen", v1alpha1_field=None,
-             what="blue-green release (spec.strategy.blueGreen)",
-             fix="use spec.strategy.canary with enableExtraWorkloadForCanary unset (partition style: "
-                 "pods are updated in place, batch by batch)",
-             find=_when(lambda r: r.spec.strategy.blue_green is not None)),
     NotBuilt(field=_STEPS + ".requestHeaderModifier", v1alpha1_field="spec.strategy.canary.steps[{i}]"
                                                                      ".requestHeaderModifier",
              what="request header modification in a step",

@@ -12,6 +12,9 @@ field through :func:`rollouts.api.edit.set_field` / :func:`~rollouts.api.edit.cl
 encoding is byte for byte the dict the machine used to build. The reconciler encodes the last round's
 model once, at the write edge; :attr:`Outcome.status` is that encoding for readers of the wire form.
 
+Blue-green Rollouts are read through :func:`rollouts.rollout.bluegreen.canary_view` (their strategy as
+``canary``); their status arrives and leaves as ``canaryStatus`` (the reconciler translates it).
+
 Faithful to upstream: the dispatch on Progressing/Terminating/Disabling uses the phase *stored at
 the start of the round*, so a phase computed in this round takes effect in the next one.
 """
@@ -32,6 +35,7 @@ from rollouts.api.v1beta1.rollout import Rollout, RolloutStatus
 from rollouts.api.wire import from_dict, to_dict
 from rollouts.rollout import actions as act
 from rollouts.rollout import model as m
+from rollouts.rollout.bluegreen import MSG_CONTINUOUS_REFUSED, canary_view, is_blue_green
 from rollouts.rollout.conditions import (
     PROGRESSING,
     SUCCEEDED,
@@ -40,6 +44,7 @@ from rollouts.rollout.conditions import (
     new_condition,
     remove_condition,
     set_condition,
+    set_progressing_message,
     transition_progressing,
 )
 from rollouts.rollout.hashing import plan_hash
@@ -85,7 +90,7 @@ class Outcome:
 
 def reconcile_rollout(rollout: Mapping[str, Any], obs: m.Observation, now: datetime) -> Outcome:
     """Compute one round: hash annotation, phase, Progressing reasons, step machine, mirrors."""
-    ro = m.as_rollout(rollout)
+    ro = canary_view(m.as_rollout(rollout))
     return _round(ro, plan_hash(ro), m.as_status(rollout), _decoded(obs), now)
 
 
@@ -152,7 +157,7 @@ def settle(rollout: Mapping[str, Any], obs: m.Observation, now: datetime, *, dec
     """
     view: Mapping[str, Any] = rollout
     # Decoded (and hashed) once for every chained round; ``decoded``: the caller's model of ``rollout``.
-    ro, obs = decoded if decoded is not None else m.as_rollout(rollout), _decoded(obs)
+    ro, obs = canary_view(decoded if decoded is not None else m.as_rollout(rollout)), _decoded(obs)
     hash_value = plan_hash(ro)
     start, edits = m.as_status(rollout), edit_count()
     outcome = _round(ro, hash_value, start, obs, now)
@@ -370,6 +375,10 @@ def _in_rolling(
                             ("canary_revision", wl.canary_revision), ("current_step_state", m.BEFORE_STEP_UPGRADE),
                             ("last_update_time", m.format_time(now)), ("rollout_hash", hash_value)):
             set_field(sub, attr, value)
+        return
+    if sub.canary_revision and revision_changed and not wl.in_rollback and is_blue_green(rollout):
+        # §5.3 case 4: a blue-green release cannot take a new version; no requeue, the user rolls back.
+        set_progressing_message(status, MSG_CONTINUOUS_REFUSED, now)
         return
     if sub.canary_revision and revision_changed and not wl.in_rollback:
         rnd.actions.append(

@@ -1,4 +1,7 @@
-"""Canary / partition step machine (rollout-lifecycle.md §6.1, §6.2, §6.5, §6.6, §7).
+"""Canary / partition / blue-green step machine (rollout-lifecycle.md §6.1–§6.3, §6.5, §6.6, §7).
+
+Blue-green Rollouts run here too, seen through ``rollouts.rollout.bluegreen`` (their strategy as
+``canary``, their sub-status as ``canaryStatus``); the §6.3 differences ask ``is_blue_green``.
 
 One call runs one reconcile round of the ``InRolling`` "normal rolling" branch: it reads the typed
 Rollout and BatchRelease (decoded once at the edge, :mod:`rollouts.rollout.model`), edits the
@@ -27,6 +30,7 @@ from rollouts.release.batch import planned_batch_replicas
 from rollouts.release.plan import plan_hash
 from rollouts.rollout import actions as act
 from rollouts.rollout import model as m
+from rollouts.rollout.bluegreen import is_blue_green
 from rollouts.rollout.conditions import set_progressing_message
 
 #: Upstream's default recheck (traffic routing, finalising, initializing wait, inconsistent status).
@@ -88,11 +92,12 @@ def desired_batch_release(
     meta = ro.metadata
     canary = m.canary(ro)
     extra = canary.enable_extra_workload_for_canary
+    style = "BlueGreen" if is_blue_green(ro) else "Canary" if extra else "Partition"
     plan: dict[str, Any] = {
         "batches": [{"canaryReplicas": wire_value(s.replicas)} for s in canary.steps],
         "batchPartition": index - 1,
         "rolloutID": rollout_id,
-        "rollingStyle": "Canary" if extra else "Partition",
+        "rollingStyle": style,
         "enableExtraWorkloadForCanary": extra,
     }
     if canary.failure_threshold is not None:
@@ -300,7 +305,8 @@ def _stable_service_ready(
     canary = m.canary(rollout)
     wanted: list[act.Action] = []
     full = m.step_replicas(step, obs.workload.replicas) >= obs.workload.replicas
-    if not m.uses_extra_workload(rollout) and full:
+    # §6.3: blue-green has no ingress-nginx bypass (old pods stay behind the stable Service).
+    if not m.uses_extra_workload(rollout) and not is_blue_green(rollout) and full:
         wanted.append(act.RestoreStableService())
     if index == 1 and not canary.disable_generate_canary_service and m.has_traffic_routings(rollout):
         wanted.append(act.PatchStableService(obs.workload.revision_label_key, sub.stable_revision))
@@ -341,7 +347,7 @@ def _step_upgrade(
     rnd.actions.append(act.EmitEvent("Progressing", f"upgrade step({index}) canary pods with new versions done"))
     set_field(sub, "pod_template_hash", obs.workload.pod_template_hash)
     set_field(sub, "last_update_time", m.format_time(now))
-    partition_style = not m.uses_extra_workload(rollout)
+    partition_style = not m.uses_extra_workload(rollout) and not is_blue_green(rollout)
     if partition_style and m.step_replicas(step, obs.workload.replicas) >= obs.workload.replicas:
         set_field(sub, "current_step_state", m.STEP_METRICS_ANALYSIS)
     else:
@@ -359,7 +365,8 @@ def _step_paused(
 ) -> None:
     sub = status.canary_status
     assert sub is not None
-    full_release = index == n and wire_value(step.replicas) == "100%"
+    # §6.3: blue-green honours every pause, the last "100%" step's included.
+    full_release = index == n and wire_value(step.replicas) == "100%" and not is_blue_green(rollout)
     duration = step.pause.duration
     if not full_release:
         if duration is None:

@@ -77,8 +77,7 @@ class DeploymentHandler:
             log.info("no activate replicaset", deployment=meta.name(new))
             return
         ro = as_rollout(rollout)
-        canary = ro.spec.strategy.canary
-        if canary is not None and canary.traffic_routings and len(active) > 1:
+        if ro.spec.strategy.traffic_routings() and len(active) > 1:  # canary or blue-green
             return
         stable = stable_replica_set(active, workload.template(new))
         if stable is not None:

@@ -10,7 +10,8 @@ Each entry builds an adapter with one shape — ``workload_info() -> (event, inf
 never branches on kind. The partition Deployment control (``deployment.py``) is registered as-is
 behind a thin adapter (its ``workload_info`` is a module function).
 
-The rolling style picks before the table (§2.2): ``Canary`` (or an empty style with
+The rolling style picks before the table (§2.2): ``BlueGreen`` on an ``apps/v1`` Deployment or an
+``apps.kruise.io/v1alpha1`` CloneSet is the blue-green control (``bluegreen.py``); ``Canary`` (or an empty style with
 ``enableExtraWorkloadForCanary``) on an ``apps/v1`` Deployment — that exact apiVersion, as upstream
 matches it — is the canary Deployment control (``canary.py``); every other kind falls through to
 the partition rules. The canary control needs two things the others do not, the Deployment cache
@@ -27,6 +28,7 @@ import attrs
 from rollouts.api import constants as C
 from rollouts.api.v1beta1.batchrelease import BatchRelease, ReleasePlan
 from rollouts.controllers.batchrelease import deployment as dep
+from rollouts.controllers.batchrelease.bluegreen import BlueGreenCloneSetControl, BlueGreenDeploymentControl
 from rollouts.controllers.batchrelease.canary import CanaryControl
 from rollouts.controllers.batchrelease.cloneset import CloneSetControl
 from rollouts.controllers.batchrelease.daemonset import AdvancedDaemonSetControl
@@ -64,6 +66,12 @@ CONTROL_PLANES: dict[tuple[str, str], Callable[[KubeApi, BatchReleaseLike, Obj |
     (KRUISE_GROUP, "CloneSet"): _partition(CloneSetControl),
     (KRUISE_GROUP, "DaemonSet"): _partition(AdvancedDaemonSetControl),
 }
+#: ``BlueGreen`` style (§2.2): only these two exact apiVersions; other kinds fall through to partition.
+BLUE_GREEN_CONTROL_PLANES: dict[tuple[str, str], Callable[[KubeApi, BatchReleaseLike, Obj | None, WorkloadKind],
+                                                           Any]] = {
+    ("apps/v1", "Deployment"): _partition(BlueGreenDeploymentControl),
+    (f"{KRUISE_GROUP}/v1alpha1", "CloneSet"): _partition(BlueGreenCloneSetControl),
+}
 #: Upstream's fall-through: apps StatefulSet, Advanced StatefulSet, StatefulSet-like custom kinds.
 STATEFULSET_LIKE = _partition(StatefulSetControl)
 
@@ -95,4 +103,6 @@ def control_plane(group: str, kind: str, *, api_version: str = "", style: str = 
         deps = canary or CanaryDeps()
         return lambda client, br, obj, _row: CanaryControl(client, br, obj, deployments=deps.deployments,
                                                            expectations=deps.expectations)
+    if style == C.ROLLING_STYLE_BLUE_GREEN and (api_version, kind) in BLUE_GREEN_CONTROL_PLANES:
+        return BLUE_GREEN_CONTROL_PLANES[(api_version, kind)]
     return CONTROL_PLANES.get((group, kind), STATEFULSET_LIKE)

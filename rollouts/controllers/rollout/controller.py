@@ -68,7 +68,7 @@ from rollouts.objects.meta import is_deleting, labels
 from rollouts.objects.meta import metadata as meta
 from rollouts.release.canary_deployment import canary_pod_template_hash
 from rollouts.rollout import actions as act
-from rollouts.rollout import unsupported
+from rollouts.rollout import bluegreen, unsupported
 from rollouts.rollout.conditions import PROGRESSING, TERMINATING, find_condition, get_condition, set_progressing_message
 from rollouts.rollout.machine import Outcome, Settled, settle
 from rollouts.rollout.model import (
@@ -141,6 +141,8 @@ class RolloutReconciler:
         if halted is not None:
             await self._write_status(rollout, Outcome(from_dict(RolloutStatus, halted)))
             return Result()
+        # Blue-green runs through the same machine, translated here and back in _write_status.
+        model, view = bluegreen.canary_view(model), bluegreen.rollout_as_canary(view)
         deployment, obs, init_problem = await self._observe(rollout, model, view)
         now = self.clock.now()
         settled, routed = await self._settle(model, view, obs, now, deployment)
@@ -323,7 +325,10 @@ class RolloutReconciler:
         """One merge patch to ``/status`` computed from old vs new; skipped when empty."""
         if outcome.status is None:
             return
-        patch = merge_patch(rollout.get("status") or {}, status_body(outcome))
+        body = status_body(outcome)
+        if bluegreen.is_blue_green_dict(rollout):
+            body = bluegreen.status_as_blue_green(body)
+        patch = merge_patch(rollout.get("status") or {}, body)
         if not patch:
             return
         md = meta(rollout)

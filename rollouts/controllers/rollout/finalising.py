@@ -13,6 +13,9 @@ cluster is (the in-memory grace store is lost with it; upstream accepts that too
 Orders (§8): success, delete and disable restore the stable Service first (old and new pods both
 serve), then the gateway, then remove the canary Service, then hand the workload back; a rollback
 moves traffic to stable before the workload is touched, then restores the Services. The
+blue-green orders differ (§8): success first routes all traffic to the new pods, restores the stable
+Service and hands the workload back (the old side is scaled away) before the gateway is restored; a
+rollback is the canary rollback without deleting the BatchRelease before the Services. The
 continuous-release reset (§8.3) restores the gateway, deletes the BatchRelease and the canary
 Service, and keeps the stable Service pinned for the next release's first step.
 """
@@ -33,6 +36,7 @@ from rollouts.controllers.rollout.workload import IN_PROGRESSING_ANNOTATION
 from rollouts.controllers.workloads import resource_of
 from rollouts.objects.meta import annotations_of
 from rollouts.objects.meta import metadata as meta
+from rollouts.rollout.bluegreen import is_blue_green_dict
 from rollouts.rollout.model import as_batch_release, as_status
 from rollouts.trafficrouting.manager import RoutingContext, TrafficRoutingManager
 from runtime.kube.errors import NotFound
@@ -44,6 +48,8 @@ WAIT_RESUME = "WaitResume"
 IMMEDIATE = "Immediate"
 #: ``RunFinalising.reason`` of a quick rollback: traffic goes back to stable before the workload.
 ROLLBACK = "Rollback"
+#: ``RunFinalising.reason`` of a completed release.
+SUCCESS = "Success"
 
 
 @attrs.frozen
@@ -64,6 +70,13 @@ class TrafficTasks:
         if self.manager is None or self.ctx is None:
             return True
         return (await self.manager.restore_gateway(self.ctx)).done
+
+    async def route_all_to_new(self) -> bool:
+        """FinalisingStepRouteTrafficToNew (blue-green success): 100% to the new pods, no matches."""
+        if self.manager is None or self.ctx is None:
+            return True
+        ctx = attrs.evolve(self.ctx, traffic="100%", matches=[], header_modifier=None)
+        return (await self.manager.route_all_traffic_to_new(ctx)).done
 
     async def remove_canary_service(self, *, ignore_grace: bool = False) -> bool:
         """RemoveCanaryService: ``<svc>-canary`` gone; ``ignore_grace`` (§8.3): done once deleted."""
@@ -134,7 +147,18 @@ async def run_finalising(
         return await resume_and_release(client, br, wait_ready=wait_ready)
 
     tasks: tuple[Callable[[], Awaitable[bool]], ...]
-    if reason == ROLLBACK:
+    blue_green = is_blue_green_dict(rollout)
+    if blue_green and reason == SUCCESS:
+        # Level-based walk: once the workload is being handed back (batchPartition null, or the
+        # BatchRelease gone) "all traffic to new" is complete; re-running it would re-create the
+        # canary Ingress that RouteTrafficToStable deletes after it.
+        plan = br_model.spec.release_plan if (br_model := as_batch_release(br)) is not None else None
+        first = (traffic.route_all_to_new,) if plan is not None and plan.batch_partition is not None else ()
+        tasks = (*first, traffic.restore_stable_service, workload, traffic.restore_gateway,
+                 traffic.remove_canary_service)
+    elif blue_green and reason == ROLLBACK:
+        tasks = (traffic.restore_gateway, workload, traffic.restore_stable_service, traffic.remove_canary_service)
+    elif reason == ROLLBACK:
         tasks = (traffic.restore_gateway, workload, traffic.restore_stable_service, traffic.remove_canary_service)
     else:
         tasks = (traffic.restore_stable_service, traffic.restore_gateway, traffic.remove_canary_service, workload)

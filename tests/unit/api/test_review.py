@@ -48,7 +48,6 @@ def blue_green() -> dict[str, Any]:
 
 # (id, object, field, words of the complaint, words of the fix)
 NOT_BUILT = [
-    ("blue-green", blue_green(), "spec.strategy.blueGreen", "blue-green release", "use spec.strategy.canary"),
     ("step header modifier", beta(trafficRoutings=ING, steps=[{"replicas": 1, "requestHeaderModifier": {
         "set": [{"name": "h", "value": "v"}]}}]), "spec.strategy.canary.steps[0].requestHeaderModifier",
      "request header modification", "remove requestHeaderModifier"),
@@ -334,9 +333,12 @@ def test_unsupported_message_for_status_names_the_field_and_the_fix() -> None:
     from rollouts.api import v1beta1 as b
     from rollouts.api.wire import from_dict
 
-    msg = unsupported.unsupported_message(from_dict(b.Rollout, blue_green()))
-    assert "spec.strategy.blueGreen: blue-green release" in msg
-    assert "use spec.strategy.canary" in msg
+    modifier = beta(trafficRoutings=ING, steps=[{"replicas": 1, "requestHeaderModifier": {
+        "set": [{"name": "h", "value": "v"}]}}])
+    msg = unsupported.unsupported_message(from_dict(b.Rollout, modifier))
+    assert "spec.strategy.canary.steps[0].requestHeaderModifier: request header modification" in msg
+    assert "remove requestHeaderModifier" in msg
+    assert unsupported.unsupported_message(from_dict(b.Rollout, blue_green())) == ""  # blue-green is built
     mse = beta(trafficRoutings=[{"service": "svc", "ingress": {"name": "i", "classType": "mse"}}],
                steps=[{"replicas": 1, "traffic": "5%"}])
     assert unsupported.unsupported_message(from_dict(b.Rollout, mse)) == ""  # every Ingress class is built
@@ -345,16 +347,17 @@ def test_unsupported_message_for_status_names_the_field_and_the_fix() -> None:
 
 def test_update_leaving_the_spec_as_stored_is_not_judged_again() -> None:
     """The controller's finalizer/hash writes on a Rollout stored before a rule existed must pass."""
-    stored = blue_green()
+    stored = beta(trafficRoutings=ING, steps=[{"replicas": 1, "requestHeaderModifier": {
+        "set": [{"name": "h", "value": "v"}]}}])
     twin = beta(ref=_deploy_ref(apiVersion="apps/v1beta1"))
     twin["metadata"]["name"] = "twin"
     meta_only = copy.deepcopy(stored)
     meta_only["metadata"]["finalizers"] = ["rollouts.kruise.io/rollout"]
     assert review_rollout(meta_only, stored, others=[twin]) == review_rollout(beta(), None)  # no errors, no warnings
     changed = copy.deepcopy(meta_only)
-    changed["spec"]["strategy"]["blueGreen"]["steps"].insert(0, {"replicas": "20%"})
+    changed["spec"]["strategy"]["canary"]["steps"].append({"replicas": 2})
     fields = [e.field for e in review_rollout(changed, stored, others=[twin]).errors]
-    assert fields == ["spec.workloadRef", "spec.strategy.blueGreen"]
+    assert fields == ["spec.workloadRef", "spec.strategy.canary.steps[0].requestHeaderModifier"]
 
 
 def test_v1alpha1_strategy_annotations_count_as_spec() -> None:

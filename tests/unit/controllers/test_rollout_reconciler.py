@@ -102,15 +102,16 @@ async def test_finalizer_added_first() -> None:
 
 
 async def test_unsupported_rollout_only_reports_it() -> None:
-    """A blue-green Rollout created before the webhook: one status patch saying so, no release work."""
+    """A Rollout with an unbuilt feature created before the webhook: one status patch saying so, no release work."""
     ro = rollout()
-    ro["spec"]["strategy"] = {"blueGreen": {"steps": [{"replicas": "50%"}, {"replicas": "100%"}]}}
+    ro["spec"]["strategy"]["canary"]["trafficRoutings"] = [{"service": "svc", "ingress": {"name": "ing"}}]
+    ro["spec"]["strategy"]["canary"]["steps"][0]["requestHeaderModifier"] = {"set": [{"name": "h", "value": "v"}]}
     client = Client()
     await reconciler(ro, client).reconcile(Request("ns", "ro"))
     assert [c[0] for c in client.calls] == ["status"]
     written = client.calls[0][2]["status"]
     assert written["phase"] == "Initial"
-    assert "spec.strategy.blueGreen: blue-green release" in written["message"]
+    assert "spec.strategy.canary.steps[0].requestHeaderModifier: request header" in written["message"]
     assert "is not yet supported by this controller" in written["message"]
     assert written["conditions"][0]["reason"] == "Unsupported" and written["conditions"][0]["status"] == "False"
 

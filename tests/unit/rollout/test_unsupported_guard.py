@@ -14,9 +14,10 @@ NOW = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def unbuilt(**status: object) -> dict:
-    """A Rollout using a feature still in the table (blue-green)."""
+    """A Rollout using a feature still in the table (a request header modifier through nginx)."""
     ro = seed_rollout()
-    ro["spec"]["strategy"] = {"blueGreen": {"steps": [{"replicas": "50%"}, {"replicas": "100%"}]}}
+    ro["spec"]["strategy"]["canary"]["trafficRoutings"] = [{"service": "svc", "ingress": {"name": "ing"}}]
+    ro["spec"]["strategy"]["canary"]["steps"][0]["requestHeaderModifier"] = {"set": [{"name": "h", "value": "v"}]}
     if status:
         ro["status"] = dict(status)
     return ro
@@ -41,8 +42,9 @@ def test_unbuilt_feature_is_halted_with_field_and_fix() -> None:
     view, halted = guard(unbuilt(), NOW)
     assert halted is not None
     assert halted["phase"] == "Initial" and halted["observedGeneration"] == 2
-    assert halted["message"].startswith(MSG_PREFIX + "spec.strategy.blueGreen: blue-green release")
-    assert "use spec.strategy.canary" in halted["message"]
+    field = "spec.strategy.canary.steps[0].requestHeaderModifier"
+    assert halted["message"].startswith(f"{MSG_PREFIX}{field}: request header")
+    assert "remove requestHeaderModifier" in halted["message"]
     cond = get_condition(halted, "Progressing")
     assert cond is not None and cond["status"] == "False" and cond["reason"] == REASON_UNSUPPORTED
     assert cond["message"] == halted["message"]

@@ -81,13 +81,14 @@ async def test_update_without_old_object_is_400() -> None:
 
 
 async def test_unsupported_strategy_denied_naming_field_and_fix() -> None:
-    blue_green = copy.deepcopy(VALID)
-    blue_green["spec"]["strategy"] = {"blueGreen": {"steps": [{"replicas": "50%"}, {"replicas": "100%"}]}}
-    resp = await RolloutValidator()(_req("CREATE", blue_green))
+    modifier = copy.deepcopy(VALID)
+    modifier["spec"]["strategy"]["canary"]["trafficRoutings"] = [{"service": "svc", "ingress": {"name": "ing"}}]
+    modifier["spec"]["strategy"]["canary"]["steps"][0]["requestHeaderModifier"] = {"set": [{"name": "h", "value": "v"}]}
+    resp = await RolloutValidator()(_req("CREATE", modifier))
     assert not resp.allowed and resp.code == 422
-    assert resp.message.startswith("spec.strategy.blueGreen: Forbidden: blue-green release")
+    assert resp.message.startswith("spec.strategy.canary.steps[0].requestHeaderModifier: Forbidden: request header")
     assert "not yet supported by this controller" in resp.message
-    assert "use spec.strategy.canary" in resp.message
+    assert "remove requestHeaderModifier" in resp.message
 
 
 async def test_canary_style_is_allowed() -> None:
