@@ -13,6 +13,7 @@ from rollouts.controllers.batchrelease.controller import (
 from rollouts.controllers.common import BATCHRELEASES, ROLLOUTS, TRAFFICROUTINGS
 from rollouts.controllers.deployment.controller import AdvancedDeploymentReconciler
 from rollouts.controllers.rollout.controller import RolloutReconciler, rollouts_for_workload, rollouts_using_scripts
+from rollouts.controllers.rollout.metrics import register_rollout_metrics
 from rollouts.controllers.trafficrouting.controller import TrafficRoutingReconciler, traffic_routing_for_rollout
 from rollouts.controllers.workload_setup import add_workload_kinds
 from rollouts.lua.configuration import ScriptConfiguration, default_namespace
@@ -77,6 +78,8 @@ def add_controllers(mgr: Manager, options: ControllerOptions = ControllerOptions
                          settings=ControllerSettings(workers=options.rollout_workers), clock=clock,
                          metrics=mgr.metrics)
     rollout.watch(rollouts)
+    # Per-Rollout series on /metrics, exported by the leader only (rollouts/controllers/rollout/metrics.py).
+    register_rollout_metrics(mgr.registry, rollouts, clock, active=lambda: mgr.is_leader)
     rollout.watch_mapped(brs, lambda o: [request_for(o)])
     rollout.watch_mapped(deployments, lambda o: rollouts_for_workload(rollouts.store, o))
     # A script edit requeues the Rollouts routing through Lua, so a fixed script resumes them at once.
