@@ -7,7 +7,9 @@ STAMP := $(VENV)/.installed-stamp
 KUBECONFIG_LOCAL := $(CURDIR)/.local/cluster/kubeconfig
 PYTEST_ARGS ?=
 
-.PHONY: all venv binaries dev test unit integration cluster-up cluster-down cluster-status demo lint bench mutation clean hash-layout hash-vectors hash-layout-at
+IMAGE ?= kruise-rollouts-py:latest
+
+.PHONY: all image venv binaries dev test unit integration cluster-up cluster-down cluster-status demo lint bench mutation clean hash-layout hash-vectors hash-layout-at
 
 all: test
 
@@ -54,6 +56,11 @@ cluster-status: $(STAMP)
 ## echoserver, extra canary Deployment, nginx weights) or SCENARIO=ab (part 3: A/B by header).
 demo: $(STAMP)
 	@SCENARIO=$${SCENARIO:-multibatch} KIND=$${KIND:-deployment} $(PY) deploy/demo/run.py $(DEMO_ARGS)
+
+## The manager's container image (Dockerfile) with the first usable docker / podman / buildah;
+## one line and exit 1 when none is usable. `make image IMAGE=registry/name:tag`.
+image:
+	@$(PYTHON_BOOTSTRAP) deploy/image/build.py --tag $(IMAGE)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,4 +1,4 @@
-"""The manager's HTTP endpoints: ``/healthz``, ``/readyz`` and ``/metrics`` (Prometheus text).
+"""The manager's HTTP endpoints: ``/healthz``, ``/readyz`` and ``/metrics`` (text or OpenMetrics, as asked).
 
 Liveness and readiness are different questions: ``/healthz`` fails only when the process is
 broken (a restart would help), ``/readyz`` fails until the caches are synced (traffic, e.g. to the
@@ -61,8 +61,8 @@ class HealthServer:
         return web.Response(text=text, status=200 if ok else 500)
 
     async def _metrics(self, request: web.Request) -> web.Response:
-        return web.Response(text=self.registry.render(), content_type="text/plain", charset="utf-8",
-                            headers={"X-Content-Type-Options": "nosniff"})
+        body, content_type = self.registry.exposition(request.headers.get("Accept"))
+        return web.Response(body=body, headers={"Content-Type": content_type, "X-Content-Type-Options": "nosniff"})
 
     async def start(self) -> int:
         """Bind and serve; returns the bound port (useful with ``port=0``)."""

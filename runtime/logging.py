@@ -15,7 +15,10 @@ import sys
 
 import structlog
 
-__all__ = ["configure_logging", "use_json"]
+__all__ = ["configure_logging", "use_json", "LOG_FORMATS", "json_for_format"]
+
+LOG_FORMATS = ("auto", "json", "console")
+"""``--log-format`` values: ``auto`` picks by the stream (:func:`use_json`), the others force a renderer."""
 
 
 def use_json(stream=None) -> bool:
@@ -26,14 +29,23 @@ def use_json(stream=None) -> bool:
     return not (hasattr(stream, "isatty") and stream.isatty())
 
 
-def configure_logging(*, level: str = "info", json: bool | None = None, stream=None, cache: bool = True) -> None:
+def json_for_format(log_format: str, stream=None) -> bool:
+    """Whether ``log_format`` (one of :data:`LOG_FORMATS`) renders JSON on ``stream``."""
+    if log_format not in LOG_FORMATS:
+        raise ValueError(f"--log-format must be one of {', '.join(LOG_FORMATS)} (got {log_format!r})")
+    return use_json(stream) if log_format == "auto" else log_format == "json"
+
+
+def configure_logging(*, level: str = "info", json: bool | None = None, log_format: str = "auto", stream=None,
+                      cache: bool = True) -> None:
     """Configure structlog and stdlib logging once, at process start (the CLI/manager entry point).
 
-    ``cache`` freezes each logger's configuration on first use (faster); tests that reconfigure
-    logging pass ``cache=False``.
+    ``json`` (when not None) wins over ``log_format``. The console renderer colours only a terminal, so
+    ``--log-format=console`` piped to a file stays free of escape codes. ``cache`` freezes each logger's
+    configuration on first use (faster); tests that reconfigure logging pass ``cache=False``.
     """
     stream = stream or sys.stderr
-    as_json = use_json(stream) if json is None else json
+    as_json = json_for_format(log_format, stream) if json is None else json
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,

@@ -1,149 +1,173 @@
-"""A tiny Prometheus metrics registry (counter, gauge, histogram) and the runtime's standard metrics.
+"""The manager's metrics: one ``prometheus_client.CollectorRegistry`` per manager, and the runtime's standard metrics.
 
-Hand-written rather than ``prometheus_client`` to keep the dependency set small and the registry
-injectable (one per manager, no process-global state, so tests can run several managers side by
-side). Metric names and labels match controller-runtime so existing dashboards and alerts work:
-``workqueue_*{name}``, ``controller_runtime_reconcile_*{controller}``, ``rest_client_requests_total``.
+Why a registry per manager and not prometheus_client's global ``REGISTRY``: tests run several managers in
+one process side by side, and each must expose only its own series. :class:`Registry` is a thin owner of
+that ``CollectorRegistry``: it deduplicates re-registration of the same metric (two controllers asking for
+``workqueue_depth`` get the same object), runs scrape-time hooks before each collection, and renders
+the exposition format. Metrics are called with keyword labels (``inc(controller="rollout")``) so call
+sites read like the series they produce.
+
+Names and labels match controller-runtime so existing dashboards and alerts work:
+``workqueue_*{name}``, ``controller_runtime_reconcile_*{controller}``, ``rest_client_requests_total``,
+``leader_election_master_status``. ``*_created`` series are not exported (controller-runtime has none;
+they double the series count for nothing a dashboard uses).
+
+Domain metrics (per-Rollout, webhook) live with their domain and register on :attr:`Manager.registry`.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
-__all__ = ["Registry", "Counter", "Gauge", "Histogram", "WorkQueueMetrics", "RuntimeMetrics", "DEFAULT_BUCKETS"]
+import prometheus_client
+from prometheus_client import CollectorRegistry
+from prometheus_client import Counter as _PCounter
+from prometheus_client import Gauge as _PGauge
+from prometheus_client import Histogram as _PHistogram
+from prometheus_client.exposition import choose_encoder, generate_latest
+from prometheus_client.registry import Collector
+
+__all__ = ["Registry", "Counter", "Gauge", "Histogram", "WorkQueueMetrics", "RuntimeMetrics", "DEFAULT_BUCKETS",
+           "error_reason"]
+
+# Process-wide switch in prometheus_client (it reads it when a metric is created); controller-runtime
+# exports no ``_created`` series and neither do we.
+prometheus_client.disable_created_metrics()
 
 DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _labels(names: Sequence[str], values: Sequence[str], extra: str = "") -> str:
-    parts = [f'{n}="{_escape(v)}"' for n, v in zip(names, values, strict=True)]
-    if extra:
-        parts.append(extra)
-    return "{" + ",".join(parts) + "}" if parts else ""
-
-
-def _num(v: float) -> str:
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    return repr(float(v)) if not float(v).is_integer() else str(int(v))
+"""controller-runtime's reconcile buckets up to a minute: a reconcile or API call above 60 s is stuck."""
 
 
 class _Metric:
-    kind = ""
+    """Keyword-label front of one prometheus_client metric (``inc(name="q")`` instead of ``labels(...)``)."""
 
-    def __init__(self, name: str, help: str, labelnames: Sequence[str] = ()) -> None:
-        self.name, self.help, self.labelnames = name, help, tuple(labelnames)
+    def __init__(self, metric: Any, registry: CollectorRegistry) -> None:
+        self._metric, self._registry = metric, registry
+        self.name: str = metric._name
+        self.labelnames: tuple[str, ...] = tuple(metric._labelnames)
 
-    def _key(self, labels: dict[str, str]) -> tuple[str, ...]:
+    def _child(self, labels: dict[str, str]) -> Any:
         if set(labels) != set(self.labelnames):
             raise ValueError(f"{self.name}: labels {sorted(labels)} != {sorted(self.labelnames)}")
-        return tuple(str(labels[n]) for n in self.labelnames)
+        return self._metric.labels(**{k: str(v) for k, v in labels.items()}) if self.labelnames else self._metric
 
-    def header(self) -> list[str]:
-        return [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} {self.kind}"]
+    def remove(self, **labels: str) -> None:
+        """Drop one series (an object was deleted: its series must not linger)."""
+        try:
+            self._metric.remove(*(str(labels[n]) for n in self.labelnames))
+        except KeyError:
+            pass
+
+    def remove_matching(self, **labels: str) -> None:
+        """Drop every series whose labels include ``labels`` (e.g. all results of one deleted Rollout)."""
+        with self._metric._lock:
+            keys = [k for k in self._metric._metrics
+                    if all(k[self.labelnames.index(n)] == str(v) for n, v in labels.items())]
+        for key in keys:
+            self._metric.remove(*key)
+
+    def series(self) -> list[tuple[str, ...]]:
+        """Label values of every live series (tests, cardinality checks)."""
+        with self._metric._lock:
+            return list(self._metric._metrics)
+
+    def _sample(self, suffix: str, labels: dict[str, str]) -> float:
+        self._key_check(labels)
+        value = self._registry.get_sample_value(self.name + suffix, {k: str(v) for k, v in labels.items()})
+        return value or 0.0
+
+    def _key_check(self, labels: dict[str, str]) -> None:
+        if set(labels) != set(self.labelnames):
+            raise ValueError(f"{self.name}: labels {sorted(labels)} != {sorted(self.labelnames)}")
 
 
 class Counter(_Metric):
-    kind = "counter"
-
-    def __init__(self, *a, **kw) -> None:
-        super().__init__(*a, **kw)
-        self._values: dict[tuple[str, ...], float] = {}
-
     def inc(self, amount: float = 1.0, **labels: str) -> None:
-        key = self._key(labels)
-        self._values[key] = self._values.get(key, 0.0) + amount
+        self._child(labels).inc(amount)
 
     def value(self, **labels: str) -> float:
-        return self._values.get(self._key(labels), 0.0)
-
-    def render(self) -> list[str]:
-        return self.header() + [f"{self.name}{_labels(self.labelnames, k)} {_num(v)}" for k, v in self._values.items()]
+        return self._sample("_total", labels)
 
 
-class Gauge(Counter):
-    kind = "gauge"
-
+class Gauge(_Metric):
     def set(self, value: float, **labels: str) -> None:
-        self._values[self._key(labels)] = value
+        self._child(labels).set(value)
+
+    def value(self, **labels: str) -> float:
+        return self._sample("", labels)
 
 
 class Histogram(_Metric):
-    kind = "histogram"
-
-    def __init__(self, name: str, help: str, labelnames: Sequence[str] = (),
-                 buckets: Sequence[float] = DEFAULT_BUCKETS) -> None:
-        super().__init__(name, help, labelnames)
-        self.buckets = tuple(sorted(buckets))
-        # per label set: [count per bucket..., +Inf count], sum
-        self._series: dict[tuple[str, ...], tuple[list[int], list[float]]] = {}
-
     def observe(self, value: float, **labels: str) -> None:
-        counts, total = self._series.setdefault(self._key(labels), ([0] * (len(self.buckets) + 1), [0.0]))
-        for i, bound in enumerate(self.buckets):
-            if value <= bound:
-                counts[i] += 1
-        counts[-1] += 1
-        total[0] += value
+        self._child(labels).observe(value)
 
     def count(self, **labels: str) -> int:
-        series = self._series.get(self._key(labels))
-        return series[0][-1] if series else 0
+        return int(self._sample("_count", labels))
 
-    def render(self) -> list[str]:
-        out = self.header()
-        for key, (counts, total) in self._series.items():
-            for bound, c in zip((*self.buckets, math.inf), counts, strict=True):
-                le = 'le="' + _num(bound) + '"'
-                out.append(f"{self.name}_bucket{_labels(self.labelnames, key, le)} {c}")
-            out.append(f"{self.name}_sum{_labels(self.labelnames, key)} {_num(total[0])}")
-            out.append(f"{self.name}_count{_labels(self.labelnames, key)} {counts[-1]}")
-        return out
+
+class _Hooks(Collector):
+    """Runs the scrape-time hooks; registered first, so it runs before the metrics the hooks set."""
+
+    def __init__(self) -> None:
+        self.hooks: list[Callable[[], None]] = []
+
+    def collect(self) -> Iterable[Any]:
+        for hook in self.hooks:
+            hook()
+        return ()
+
+    def describe(self) -> Iterable[Any]:
+        return ()
 
 
 class Registry:
-    """Holds metrics by name and renders the Prometheus text exposition format."""
+    """One manager's ``CollectorRegistry`` plus metric factories; renders the exposition format."""
 
     def __init__(self) -> None:
+        self.collectors = CollectorRegistry(auto_describe=True)
+        """The prometheus_client registry (register custom :class:`Collector` objects here via :meth:`register`)."""
+        self._hooks = _Hooks()
+        self.collectors.register(self._hooks)
         self._metrics: dict[str, _Metric] = {}
-        self._collectors: list[Callable[[], None]] = []
 
     def add_collector(self, collect: Callable[[], None]) -> None:
-        """Call ``collect`` before every render (gauges computed at scrape time, e.g. unfinished work)."""
-        self._collectors.append(collect)
+        """Call ``collect`` before every scrape (gauges computed at scrape time, e.g. unfinished work)."""
+        self._hooks.hooks.append(collect)
 
-    def _get(self, cls: type, name: str, help: str, labelnames: Sequence[str], **kw) -> _Metric:
+    def register(self, collector: Collector) -> None:
+        """Add a custom collector (series computed from a cache at scrape time: nothing to forget on delete)."""
+        self.collectors.register(collector)
+
+    def _get(self, cls: type[_Metric], pcls: type, name: str, help: str, labelnames: Sequence[str],
+             **kw: Any) -> Any:
         existing = self._metrics.get(name)
         if existing is not None:
             if type(existing) is not cls or existing.labelnames != tuple(labelnames):
                 raise ValueError(f"metric {name} already registered with another type or labels")
             return existing
-        metric = cls(name, help, labelnames, **kw)
+        metric = cls(pcls(name, help, list(labelnames), registry=self.collectors, **kw), self.collectors)
         self._metrics[name] = metric
         return metric
 
     def counter(self, name: str, help: str, labelnames: Sequence[str] = ()) -> Counter:
-        return self._get(Counter, name, help, labelnames)  # type: ignore[return-value]
+        return self._get(Counter, _PCounter, name, help, labelnames)
 
     def gauge(self, name: str, help: str, labelnames: Sequence[str] = ()) -> Gauge:
-        return self._get(Gauge, name, help, labelnames)  # type: ignore[return-value]
+        return self._get(Gauge, _PGauge, name, help, labelnames)
 
     def histogram(self, name: str, help: str, labelnames: Sequence[str] = (),
                   buckets: Sequence[float] = DEFAULT_BUCKETS) -> Histogram:
-        return self._get(Histogram, name, help, labelnames, buckets=buckets)  # type: ignore[return-value]
+        return self._get(Histogram, _PHistogram, name, help, labelnames, buckets=buckets)
 
     def render(self) -> str:
-        for collect in self._collectors:
-            collect()
-        lines: list[str] = []
-        for metric in self._metrics.values():
-            lines += metric.render()  # type: ignore[attr-defined]
-        return "\n".join(lines) + "\n"
+        """The Prometheus text format (version 0.0.4)."""
+        return generate_latest(self.collectors).decode()
+
+    def exposition(self, accept: str | None) -> tuple[bytes, str]:
+        """Body and content type for a scrape, negotiated from its ``Accept`` header (OpenMetrics or text)."""
+        encoder, content_type = choose_encoder(accept or "")
+        return encoder(self.collectors), content_type
 
 
 class RuntimeMetrics:
@@ -167,6 +191,10 @@ class RuntimeMetrics:
                                          ["controller", "result"])
         self.reconcile_errors = r.counter("controller_runtime_reconcile_errors_total",
                                           "Reconciles that raised.", ["controller"])
+        self.reconcile_error_reasons = r.counter(
+            "controller_runtime_reconcile_errors_by_reason_total",
+            "Reconciles that raised, by reason: the API status reason (Conflict, NotFound, ...) or the "
+            "exception type (bounded: a fixed set of types).", ["controller", "reason"])
         self.reconcile_time = r.histogram("controller_runtime_reconcile_time_seconds",
                                           "Duration of reconciles.", ["controller"])
         self.api_requests = r.counter("rest_client_requests_total",
@@ -183,6 +211,12 @@ class RuntimeMetrics:
         """A :data:`runtime.kube.client.RequestHook` feeding the API request metrics."""
         self.api_requests.inc(method=verb, code=code)
         self.api_latency.observe(seconds, method=verb)
+
+
+def error_reason(error: BaseException) -> str:
+    """A bounded label for an error: the API's ``reason`` when it has one, else the exception type name."""
+    reason = getattr(error, "reason", None)
+    return reason if isinstance(reason, str) and reason.isidentifier() else type(error).__name__
 
 
 class WorkQueueMetrics:

@@ -31,6 +31,7 @@ from runtime.kube.resources import MUTATING_WEBHOOK_CONFIGURATIONS, VALIDATING_W
 from webhooks import configs
 from webhooks.certsync import CertSync, SyncClient, utcnow
 from webhooks.conversion import ConvertFn, default_converter
+from webhooks.metrics import AdmissionMetrics
 from webhooks.server import HandlerRegistry, WebhookServer
 from webhooks.settings import WebhookSettings
 from webhooks.triggers import start_triggers
@@ -61,14 +62,16 @@ class WebhookApp:
         *,
         now: Callable[[], datetime] = utcnow,
         watch_triggers: bool = True,
+        metrics: AdmissionMetrics | None = None,
     ) -> None:
         """``watch_triggers``: start the watches of ``webhooks.triggers`` (off when the manager feeds
-        ``cert_sync.trigger`` from its own informers, or for clients without ``watch``)."""
+        ``cert_sync.trigger`` from its own informers, or for clients without ``watch``); ``metrics``: admission
+        latency and denials (``webhooks.metrics``)."""
         self.client = client
         self.watch_triggers = watch_triggers
         self.settings = settings
         self.registry = registry
-        self.server = WebhookServer(registry, settings)
+        self.server = WebhookServer(registry, settings, metrics=metrics)
         self.cert_sync = CertSync(client, settings, registry.paths, now=now,
                                   on_certs_written=self.server.reload_certs)
         self._tasks: list[asyncio.Task[None]] = []

@@ -47,6 +47,7 @@ from webhooks.admission import (
     with_uid,
 )
 from webhooks.conversion import ConvertFn, review_response
+from webhooks.metrics import AdmissionMetrics
 from webhooks.settings import WebhookSettings
 
 Handler = Callable[[AdmissionRequest], Awaitable[AdmissionResponse]]
@@ -127,9 +128,12 @@ class WebhookServer:
     loaded (503 before).
     """
 
-    def __init__(self, registry: HandlerRegistry, settings: WebhookSettings) -> None:
+    def __init__(self, registry: HandlerRegistry, settings: WebhookSettings, *,
+                 metrics: AdmissionMetrics | None = None) -> None:
+        """``metrics``: where admission latency and denials are recorded (the manager's registry)."""
         self.registry = registry
         self.settings = settings
+        self.metrics = metrics
         self._ssl: ssl.SSLContext | None = None
         self._fingerprint: str | None = None
         self._runner: web.AppRunner | None = None
@@ -249,7 +253,7 @@ class WebhookServer:
 
     def _make_view(self, route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def view(request: web.Request) -> web.Response:
-            return await _serve(route, await request.read())
+            return await _serve(route, await request.read(), self.metrics)
 
         return view
 
@@ -262,16 +266,16 @@ class WebhookServer:
         route = self.registry.get(path)
         if route is None:
             raise KeyError(f"no webhook registered at {path}")
-        return await _serve(route, body)
+        return await _serve(route, body, self.metrics)
 
 
-async def _serve(route: Route, body: bytes) -> web.Response:
+async def _serve(route: Route, body: bytes, metrics: AdmissionMetrics | None = None) -> web.Response:
     if route.kind == "conversion":
         return await _serve_conversion(route, body)
-    return await _serve_admission(route, body)
+    return await _serve_admission(route, body, metrics)
 
 
-async def _serve_admission(route: Route, body: bytes) -> web.Response:
+async def _serve_admission(route: Route, body: bytes, metrics: AdmissionMetrics | None = None) -> web.Response:
     started = time.perf_counter()
     try:
         req = decode_review(body)
@@ -285,6 +289,9 @@ async def _serve_admission(route: Route, body: bytes) -> web.Response:
         log.exception("admission handler failed", path=route.path, uid=req.uid)
         resp = errored(500, f"internal error in webhook {route.path}: {exc}")
     resp = with_uid(resp, req.uid)
+    if metrics is not None:
+        metrics.observe(webhook=route.path, operation=req.operation, kind=str(req.kind.get("kind") or ""),
+                        allowed=resp.allowed, code=resp.code, seconds=time.perf_counter() - started)
     if _debug_enabled():
         log.debug("admission", path=route.path, uid=req.uid, operation=req.operation, kind=req.kind.get("kind"),
                   namespace=req.namespace, name=req.name, allowed=resp.allowed, code=resp.code,

@@ -30,8 +30,10 @@ from rollouts.controllers.workloads import available_kruise_resources
 from runtime.cache.reader import CachedReader
 from runtime.kube.client import ClientSettings, KubeClient
 from runtime.kube.resources import MUTATING_WEBHOOK_CONFIGURATIONS
+from runtime.logging import LOG_FORMATS, configure_logging
 from runtime.manager import Manager, ManagerSettings
 from webhooks.app import WebhookApp, build_registry
+from webhooks.metrics import AdmissionMetrics
 from webhooks.settings import WebhookSettings
 from webhooks.validating_rollout import KubeRolloutLister
 from webhooks.workload import register as register_workload_webhooks
@@ -78,6 +80,10 @@ class Options:
     """``--feature-gates`` as parsed (gates left out take ``featuregates.DEFAULTS``)."""
     rollouthistory_workers: int = 3
     """Concurrent RolloutHistory reconciles (upstream ``--rollouthistory-workers``, default 3)."""
+    log_format: str = "auto"
+    """``--log-format``: ``json`` (the chart's ``log.format``), ``console`` (structlog's, for a person),
+    or ``auto``: console with colours when stderr is a terminal, JSON otherwise (``make dev`` in a shell
+    reads well, a pod or a pipe gets JSON lines)."""
 
 
 def _addr(value: str) -> tuple[str, int]:
@@ -102,6 +108,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     p.add_argument("--rollouthistory-workers", type=int, default=defaults.rollouthistory_workers.default)
     p.add_argument("--v", dest="verbosity", type=int, default=0, help="log verbosity (klog style): >= 5 is debug")
     p.add_argument("--feature-gates", default="", help="upstream gates, Name=true|false[,...]")
+    p.add_argument("--log-format", choices=LOG_FORMATS, default="auto",
+                   help="json, console, or auto (console on a terminal, JSON otherwise)")
     a = p.parse_args(argv)
     if a.trafficrouting_workers < 1:
         p.error(f"--trafficrouting-workers must be >= 1 (got {a.trafficrouting_workers})")
@@ -118,7 +126,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
                    health_addr=a.health_addr, leader_elect=a.leader_elect, webhook_port=a.webhook_port,
                    webhook_cert_dir=a.webhook_cert_dir, namespace=a.namespace, rest_config_qps=a.rest_config_qps,
                    rest_config_burst=a.rest_config_burst, trafficrouting_workers=a.trafficrouting_workers,
-                   verbosity=a.verbosity, feature_gates=gates, rollouthistory_workers=a.rollouthistory_workers)
+                   verbosity=a.verbosity, feature_gates=gates, rollouthistory_workers=a.rollouthistory_workers,
+                   log_format=a.log_format)
 
 
 def webhook_settings(opts: Options) -> WebhookSettings:
@@ -134,12 +143,13 @@ class WebhookRunnable:
     """The webhook app as a manager runnable; in local mode it unregisters itself before stopping."""
 
     def __init__(self, client: Any, settings: WebhookSettings, *, unregister_on_stop: bool,
-                 workload_reads: Any = None) -> None:
-        """``workload_reads``: the cached reader the workload handlers use (default: ``client``)."""
+                 workload_reads: Any = None, metrics: AdmissionMetrics | None = None) -> None:
+        """``workload_reads``: the cached reader the workload handlers use (default: ``client``);
+        ``metrics``: where admission latency and denials go (the manager's registry)."""
         self.client = client
         self.registry = build_registry(rollout_lister=KubeRolloutLister(client))
         register_workload_webhooks(self.registry, workload_reads or client, api=client)
-        self.app = WebhookApp(client, settings, self.registry)
+        self.app = WebhookApp(client, settings, self.registry, metrics=metrics)
         self.unregister_on_stop = unregister_on_stop
 
     @property
@@ -193,7 +203,7 @@ def build_manager(client: Any, opts: Options, webhook_client: Any = None) -> tup
                                           MUTATING_WEBHOOK_CONFIGURATIONS:
                                               mgr.informers.informer(MUTATING_WEBHOOK_CONFIGURATIONS)})
     webhook = WebhookRunnable(webhook_client, webhook_settings(opts), unregister_on_stop=opts.local_cluster,
-                              workload_reads=reads)
+                              workload_reads=reads, metrics=AdmissionMetrics(mgr.registry))
     mgr.add_runnable("webhook", webhook, ready=lambda: webhook.ready)
     if opts.metrics_addr != opts.health_addr:
         from runtime.http import HealthServer
@@ -225,10 +235,8 @@ async def run(opts: Options) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from runtime.logging import configure_logging
-
     opts = parse_args(argv)
-    configure_logging(level="debug" if opts.verbosity >= 5 else "info")
+    configure_logging(level="debug" if opts.verbosity >= 5 else "info", log_format=opts.log_format)
     try:
         asyncio.run(run(opts))
     except KeyboardInterrupt:

@@ -18,6 +18,7 @@ from rollouts.controllers.rollouthistory.controller import (
     rollout_for_history,
     rollout_if_released,
 )
+from rollouts.controllers.rollout.metrics import register_rollout_metrics
 from rollouts.controllers.trafficrouting.controller import TrafficRoutingReconciler, traffic_routing_for_rollout
 from rollouts.controllers.workload_setup import add_workload_kinds
 from rollouts.lua.configuration import ScriptConfiguration, default_namespace
@@ -91,6 +92,8 @@ def add_controllers(mgr: Manager, options: ControllerOptions = ControllerOptions
                          settings=ControllerSettings(workers=options.rollout_workers), clock=clock,
                          metrics=mgr.metrics)
     rollout.watch(rollouts)
+    # Per-Rollout series on /metrics, exported by the leader only (rollouts/controllers/rollout/metrics.py).
+    register_rollout_metrics(mgr.registry, rollouts, clock, active=lambda: mgr.is_leader)
     rollout.watch_mapped(brs, lambda o: [request_for(o)])
     rollout.watch_mapped(deployments, lambda o: rollouts_for_workload(rollouts.store, o))
     # A script edit requeues the Rollouts routing through Lua, so a fixed script resumes them at once.

@@ -26,7 +26,7 @@ import structlog
 from ..cache.handlers import EventHandler
 from ..cache.informer import SharedInformer, wait_for_cache_sync
 from ..clock import REAL_CLOCK, Clock
-from ..metrics import RuntimeMetrics
+from ..metrics import RuntimeMetrics, error_reason
 from ..reconcile import Reconciler, Request, Result
 from ..workqueue import NOOP_METRICS, RateLimiterSettings, RateLimitingQueue, ShutDown, default_controller_rate_limiter
 from .handlers import EnqueueRequestForObject, EnqueueRequestForOwner, EnqueueRequestsFromMapFunc, MapFunc
@@ -183,6 +183,7 @@ class Controller:
         m.reconcile_total.inc(controller=self.name, result=decision.result_label)
         if error is not None:
             m.reconcile_errors.inc(controller=self.name)
+            m.reconcile_error_reasons.inc(controller=self.name, reason=error_reason(error))
         m.reconcile_time.observe(seconds, controller=self.name)
 
     def __repr__(self) -> str:

@@ -62,6 +62,7 @@ def test_template_renders_the_installation(helm_offline: Helm) -> None:
     (container,) = pod["containers"]
     opts = parse_args(container["args"])  # the manager accepts exactly what the chart passes
     assert (opts.leader_elect, opts.webhook_port, opts.metrics_addr, opts.health_addr) == (True, 9876, ":8080", ":8081")
+    assert opts.log_format == "json"  # log collectors get JSON lines
     assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"webhook": 9876, "metrics": 8080,
                                                                            "health": 8081}
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"

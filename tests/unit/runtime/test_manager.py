@@ -95,16 +95,54 @@ async def test_failing_runnable_stops_the_manager_with_its_error():
         raise AssertionError("expected the runnable's error")
 
 
+def _samples(text: str) -> dict[tuple[str, frozenset], float]:
+    """Parsed exposition: (sample name, label items) -> value (label order and float format do not matter)."""
+    from prometheus_client.parser import text_string_to_metric_families
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for fam in text_string_to_metric_families(text) for s in fam.samples}
+
+
 def test_metrics_render_histogram_and_escape():
     r = Registry()
     m = RuntimeMetrics(r)
     m.api_request_hook("GET", "200", 0.02)
     m.reconcile_total.inc(controller='a"b', result="success")
     text = r.render()
-    assert 'rest_client_requests_total{method="GET",code="200"} 1' in text
-    assert 'rest_client_request_duration_seconds_bucket{method="GET",le="0.025"} 1' in text
-    assert 'rest_client_request_duration_seconds_count{method="GET"} 1' in text
+    got = _samples(text)
+    assert got[("rest_client_requests_total", frozenset({("method", "GET"), ("code", "200")}))] == 1
+    assert got[("rest_client_request_duration_seconds_bucket", frozenset({("method", "GET"), ("le", "0.025")}))] == 1
+    assert got[("rest_client_request_duration_seconds_bucket", frozenset({("method", "GET"), ("le", "0.01")}))] == 0
+    assert got[("rest_client_request_duration_seconds_count", frozenset({("method", "GET")}))] == 1
     assert 'controller="a\\"b"' in text
+    assert "_created" not in text  # controller-runtime exports no *_created series
+
+
+def test_registry_deduplicates_and_refuses_a_clash():
+    r = Registry()
+    assert r.counter("x_total", "x", ["a"]) is r.counter("x_total", "x", ["a"])
+    try:
+        r.gauge("x_total", "x", ["a"])
+    except ValueError as e:
+        assert "x_total" in str(e)
+    else:
+        raise AssertionError("expected a clash")
+    c = r.counter("y_total", "y", ["ns", "name"])
+    c.inc(ns="a", name="1")
+    c.inc(ns="a", name="2")
+    c.inc(ns="b", name="1")
+    c.remove_matching(ns="a")
+    assert c.series() == [("b", "1")]
+
+
+def test_scrape_hooks_run_before_collection_and_openmetrics_is_negotiated():
+    r = Registry()
+    g = r.gauge("hooked", "set at scrape time")
+    calls = []
+    r.add_collector(lambda: (calls.append(1), g.set(7)))
+    assert "hooked 7.0" in r.render() and calls == [1]
+    body, ctype = r.exposition("application/openmetrics-text; version=1.0.0")
+    assert ctype.startswith("application/openmetrics-text") and body.endswith(b"# EOF\n")
+    assert r.exposition(None)[1].startswith("text/plain")
 
 
 class LeaseAndListClient:

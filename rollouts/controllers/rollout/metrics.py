@@ -1,0 +1,251 @@
+"""Per-Rollout metrics: state read from the Rollout cache at scrape time, events counted from its updates.
+
+Two kinds, for two reasons:
+
+*State* (phase, current step and its state, traffic weight, seconds waiting for approval) is a
+:class:`RolloutStateCollector` that decodes each Rollout in the informer's store when Prometheus scrapes.
+Nothing is stored, so nothing can be forgotten: a deleted Rollout has no series at the next scrape.
+
+*Events* (steps and releases finished and how long they took, approvals, rollbacks) are counters and
+histograms fed by :class:`RolloutEventObserver`, an informer handler that compares each Rollout's old
+and new status. It removes a Rollout's series when the Rollout is deleted, so the cardinality stays
+bounded by the number of Rollouts (every label set is ``namespace``, ``name`` and a small fixed set).
+
+Only the leader exports per-Rollout series (``active``): both replicas watch the same Rollouts, and two
+copies of every series would double each ``sum``. Durations are measured on the injected clock from
+the moment this replica saw the change; a step already under way when the replica became leader is not
+observed (its start is unknown) rather than observed wrongly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from rollouts.api import constants as C
+from rollouts.api.decode import as_rollout
+from rollouts.api.v1beta1.rollout import Rollout
+from rollouts.rollout.model import as_status, parse_time
+from runtime.cache.store import Store
+from runtime.clock import Clock
+from runtime.controller.handlers import unwrap_tombstone
+from runtime.metrics import Registry
+
+__all__ = ["RolloutStateCollector", "RolloutEventObserver", "PHASES", "STEP_STATES", "register_rollout_metrics"]
+
+PHASES = (C.PHASE_INITIAL, C.PHASE_HEALTHY, C.PHASE_PROGRESSING, C.PHASE_TERMINATING, C.PHASE_DISABLING,
+          C.PHASE_DISABLED)
+"""Every phase gets a 0/1 series (kube-state-metrics style): ``== 1`` alerts need no absent() tricks."""
+STEP_STATES = (C.STEP_STATE_BEFORE_UPGRADE, C.STEP_STATE_UPGRADE, C.STEP_STATE_TRAFFIC_ROUTING,
+               C.STEP_STATE_METRICS_ANALYSIS, C.STEP_STATE_PAUSED, C.STEP_STATE_READY, C.STEP_STATE_COMPLETED)
+_AFTER_TRAFFIC = frozenset({C.STEP_STATE_METRICS_ANALYSIS, C.STEP_STATE_PAUSED, C.STEP_STATE_READY,
+                            C.STEP_STATE_COMPLETED})
+"""Step states reached only once the step's traffic was applied (the machine moves past StepTrafficRouting
+when the providers report done)."""
+STEP_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 24 * 3600)
+"""Seconds: steps last from a second (automatic) to a day (a pause waiting for someone)."""
+RELEASE_BUCKETS = (10, 30, 60, 300, 600, 1800, 3600, 4 * 3600, 12 * 3600, 24 * 3600, 3 * 24 * 3600)
+LABELS = ("namespace", "name")
+
+
+def _ident(obj: Mapping[str, Any]) -> tuple[str, str]:
+    meta = obj.get("metadata") or {}
+    return meta.get("namespace") or "", meta.get("name") or ""
+
+
+def _percent(traffic: str | None) -> float | None:
+    if not traffic:
+        return None
+    try:
+        return float(traffic.rstrip("%"))
+    except ValueError:
+        return None
+
+
+def traffic_weight(rollout: Rollout, step_index: int, state: str) -> float | None:
+    """Percent of traffic the controller has applied to the new version (None: no traffic routing or no release).
+
+    The current step's weight once its state is past StepTrafficRouting, the previous step's before
+    (0 before the first step's routing is done)."""
+    strategy = rollout.spec.strategy
+    active = strategy.active()
+    if active is None or not (active.traffic_routings or active.traffic_routing_ref):
+        return None
+    steps = strategy.steps()
+    done = step_index if state in _AFTER_TRAFFIC else step_index - 1
+    for step in reversed(steps[:max(done, 0)]):
+        weight = _percent(step.traffic)
+        if weight is not None:
+            return weight
+    return 0.0
+
+
+class RolloutStateCollector(Collector):
+    """Gauges computed from the Rollout cache at scrape time (see the module docstring)."""
+
+    def __init__(self, store: Store, clock: Clock, *, active: Callable[[], bool] = lambda: True) -> None:
+        self._store, self._clock, self._active = store, clock, active
+
+    def describe(self) -> Iterable[Any]:
+        return self._families()
+
+    def _families(self) -> list[GaugeMetricFamily]:
+        return [
+            GaugeMetricFamily("kruise_rollout_phase", "1 for the Rollout's status.phase, 0 for the others.",
+                              labels=[*LABELS, "phase"]),
+            GaugeMetricFamily("kruise_rollout_step", "status.canaryStatus.currentStepIndex (1-based; 0: no release).",
+                              labels=list(LABELS)),
+            GaugeMetricFamily("kruise_rollout_step_state", "1 for the current step's currentStepState, 0 for the "
+                              "others (no series without a release).", labels=[*LABELS, "state"]),
+            GaugeMetricFamily("kruise_rollout_traffic_weight_percent", "Traffic weight applied to the new version "
+                              "(Rollouts with traffic routing, during a release).", labels=list(LABELS)),
+            GaugeMetricFamily("kruise_rollout_waiting_for_approval_seconds", "Seconds the current step has waited "
+                              "for a manual approval (a pause without duration); 0 when not waiting.",
+                              labels=list(LABELS)),
+        ]
+
+    def collect(self) -> Iterable[Any]:
+        phase, step, state, weight, waiting = families = self._families()
+        if not self._active():
+            return families
+        now = self._clock.now()
+        for obj in self._store.list():
+            ns, name = _ident(obj)
+            try:
+                rollout, status = as_rollout(obj), as_status(obj)
+            except Exception:  # noqa: BLE001 - a Rollout the controller cannot decode has no state series
+                continue
+            for p in PHASES:
+                phase.add_metric([ns, name, p], 1.0 if status.phase == p else 0.0)
+            sub = status.canary_status or status.blue_green_status
+            index = sub.current_step_index if sub is not None else 0
+            step.add_metric([ns, name], float(index))
+            if sub is None or status.phase != C.PHASE_PROGRESSING:
+                waiting.add_metric([ns, name], 0.0)
+                continue
+            for s in STEP_STATES:
+                state.add_metric([ns, name, s], 1.0 if sub.current_step_state == s else 0.0)
+            applied = traffic_weight(rollout, index, sub.current_step_state)
+            if applied is not None:
+                weight.add_metric([ns, name], applied)
+            since = parse_time(sub.last_update_time)
+            wait = 0.0
+            if sub.current_step_state == C.STEP_STATE_PAUSED and _manual_pause(rollout, index) and since:
+                wait = max(0.0, (now - since).total_seconds())
+            waiting.add_metric([ns, name], wait)
+        return families
+
+
+def _manual_pause(rollout: Rollout, index: int) -> bool:
+    steps = rollout.spec.strategy.steps()
+    return 0 < index <= len(steps) and steps[index - 1].pause.duration is None
+
+
+class RolloutEventObserver:
+    """Informer handler counting release events per Rollout (see the module docstring)."""
+
+    def __init__(self, registry: Registry, clock: Clock, *, active: Callable[[], bool] = lambda: True) -> None:
+        self._clock, self._active = clock, active
+        r = registry
+        self.steps = r.histogram("kruise_rollout_step_duration_seconds",
+                                 "Seconds from a step's start to the next step (or completion).",
+                                 list(LABELS), buckets=STEP_BUCKETS)
+        self.releases = r.histogram("kruise_rollout_release_duration_seconds",
+                                    "Seconds from Progressing to the end of the release, by result.",
+                                    [*LABELS, "result"], buckets=RELEASE_BUCKETS)
+        self.approval_wait = r.histogram("kruise_rollout_approval_wait_seconds",
+                                         "Seconds a step waited for its manual approval.", list(LABELS),
+                                         buckets=STEP_BUCKETS)
+        self.approvals = r.counter("kruise_rollout_approvals_total", "Manual approvals of a paused step.",
+                                   list(LABELS))
+        self.rollbacks = r.counter("kruise_rollout_rollbacks_total",
+                                   "Releases rolled back (workload reverted to the stable revision mid-release).",
+                                   list(LABELS))
+        self._step_started: dict[tuple[str, str], tuple[int, float]] = {}
+        self._release_started: dict[tuple[str, str], float] = {}
+        self._paused_since: dict[tuple[str, str], float] = {}
+
+    # EventHandler ------------------------------------------------------------------------------
+    def on_add(self, obj: Mapping[str, Any]) -> None:
+        return None
+
+    def on_update(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        if not self._active():
+            return
+        try:
+            self._observe(_ident(new), as_rollout(new), _progress(old), _progress(new))
+        except Exception:  # noqa: BLE001 - metrics never break the informer; undecodable objects are skipped
+            return
+
+    def on_delete(self, obj: Any) -> None:
+        key = _ident(unwrap_tombstone(obj))
+        for metric in (self.steps, self.approval_wait, self.approvals, self.rollbacks):
+            metric.remove(namespace=key[0], name=key[1])
+        self.releases.remove_matching(namespace=key[0], name=key[1])
+        for memory in (self._step_started, self._release_started, self._paused_since):
+            memory.pop(key, None)
+
+    # transitions -------------------------------------------------------------------------------
+    def _observe(self, key: tuple[str, str], rollout: Rollout, old: _Progress, new: _Progress) -> None:
+        now, ns, name = self._clock.monotonic(), key[0], key[1]
+        if new.phase == C.PHASE_PROGRESSING and old.phase != C.PHASE_PROGRESSING:
+            self._release_started[key] = now
+        if old.phase == C.PHASE_PROGRESSING and new.phase != C.PHASE_PROGRESSING:
+            started = self._release_started.pop(key, None)
+            if started is not None:
+                self.releases.observe(now - started, namespace=ns, name=name,
+                                      result="cancelled" if old.cancelling else "succeeded")
+        if new.rolled_back and not old.rolled_back:
+            self.rollbacks.inc(namespace=ns, name=name)
+        self._observe_step(key, rollout, old, new, now)
+
+    def _observe_step(self, key: tuple[str, str], rollout: Rollout, old: _Progress, new: _Progress,
+                      now: float) -> None:
+        ns, name = key
+        step_changed = new.index != old.index or (new.state == C.STEP_STATE_COMPLETED != old.state)
+        if step_changed:
+            started = self._step_started.pop(key, None)
+            if started is not None and started[0] == old.index:
+                self.steps.observe(now - started[1], namespace=ns, name=name)
+            if new.phase == C.PHASE_PROGRESSING and new.state != C.STEP_STATE_COMPLETED:
+                self._step_started[key] = (new.index, now)
+        if new.state == C.STEP_STATE_PAUSED and old.state != C.STEP_STATE_PAUSED and _manual_pause(rollout, new.index):
+            self._paused_since[key] = now
+        if old.state == C.STEP_STATE_PAUSED and new.state == C.STEP_STATE_READY and old.index == new.index \
+                and _manual_pause(rollout, old.index):
+            self.approvals.inc(namespace=ns, name=name)
+            since = self._paused_since.pop(key, None)
+            if since is not None:
+                self.approval_wait.observe(now - since, namespace=ns, name=name)
+
+
+class _Progress:
+    """The few status fields the observer compares (decoded once per event)."""
+
+    __slots__ = ("phase", "index", "state", "cancelling", "rolled_back")
+
+    def __init__(self, phase: str, index: int, state: str, cancelling: bool, rolled_back: bool) -> None:
+        self.phase, self.index, self.state = phase, index, state
+        self.cancelling, self.rolled_back = cancelling, rolled_back
+
+
+def _progress(obj: Mapping[str, Any]) -> _Progress:
+    status = as_status(obj)
+    sub = status.canary_status or status.blue_green_status
+    reason = next((c.reason for c in status.conditions if c.type == C.CONDITION_PROGRESSING), "")
+    cancelling = reason == C.REASON_CANCELLING
+    in_batch_rollback = sub is not None and sub.observed_rollout_id.startswith("rollback-")
+    return _Progress(status.phase, sub.current_step_index if sub else 0, sub.current_step_state if sub else "",
+                     cancelling, cancelling or in_batch_rollback)
+
+
+def register_rollout_metrics(registry: Registry, rollouts: Any, clock: Clock, *,
+                             active: Callable[[], bool] = lambda: True) -> RolloutEventObserver:
+    """Register the state collector and the event observer for the Rollout informer ``rollouts``."""
+    registry.register(RolloutStateCollector(rollouts.store, clock, active=active))
+    observer = RolloutEventObserver(registry, clock, active=active)
+    rollouts.add_handler(observer, name="rollout-metrics")
+    return observer

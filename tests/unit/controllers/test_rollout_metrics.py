@@ -1,0 +1,155 @@
+"""Per-Rollout metrics: state read from the cache at scrape time, events from status transitions, no
+series left behind by a deleted Rollout."""
+
+from __future__ import annotations
+
+import copy
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from rollouts.controllers.rollout.metrics import RolloutEventObserver, RolloutStateCollector
+from runtime.cache.store import Store, object_key
+from runtime.clock import FakeClock
+from runtime.metrics import Registry
+
+REF = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "d"}
+STEPS = [{"replicas": 1, "traffic": "10%", "pause": {}},
+         {"replicas": "50%", "traffic": "50%", "pause": {"duration": 5}},
+         {"replicas": "100%"}]
+
+
+def rollout(name: str = "ro", *, phase: str = "Progressing", index: int = 1, state: str = "StepUpgrade",
+            routed: bool = True, updated: str = "2026-01-01T00:00:00Z", reason: str = "InRolling",
+            rollout_id: str = "") -> dict:
+    canary: dict = {"steps": copy.deepcopy(STEPS)}
+    if routed:
+        canary["trafficRoutings"] = [{"service": "svc", "ingress": {"name": "ing"}}]
+    return {
+        "apiVersion": "rollouts.kruise.io/v1beta1", "kind": "Rollout",
+        "metadata": {"name": name, "namespace": "ns", "uid": f"uid-{name}"},
+        "spec": {"workloadRef": REF, "strategy": {"canary": canary}},
+        "status": {"phase": phase,
+                   "conditions": [{"type": "Progressing", "status": "True", "reason": reason, "message": ""}],
+                   "canaryStatus": {"currentStepIndex": index, "currentStepState": state, "nextStepIndex": index + 1,
+                                    "podTemplateHash": "h", "canaryRevision": "r", "canaryReplicas": 1,
+                                    "canaryReadyReplicas": 1, "finalisingStep": "", "lastUpdateTime": updated,
+                                    "observedRolloutID": rollout_id}},
+    }
+
+
+def samples(registry: Registry) -> dict[tuple[str, frozenset], float]:
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for fam in text_string_to_metric_families(registry.render()) for s in fam.samples}
+
+
+def series_of(registry: Registry, name: str) -> dict[frozenset, float]:
+    return {labels: v for (n, labels), v in samples(registry).items() if n == name}
+
+
+def setup(*objs: dict, leader: bool = True):
+    store, clock, registry = Store(), FakeClock(), Registry()
+    for o in objs:
+        store.put(object_key(o), o)
+    registry.register(RolloutStateCollector(store, clock, active=lambda: leader))
+    observer = RolloutEventObserver(registry, clock, active=lambda: leader)
+    return store, clock, registry, observer
+
+
+RO = frozenset({("namespace", "ns"), ("name", "ro")})
+
+
+def test_state_gauges_show_phase_step_state_weight_and_the_wait_for_approval() -> None:
+    store, clock, registry, _ = setup(rollout(state="StepPaused", updated="2026-01-01T00:00:00Z"))
+    clock.step(120)  # the fake clock starts at 2026-01-01T00:00:00Z
+    got = samples(registry)
+    assert got[("kruise_rollout_phase", RO | {("phase", "Progressing")})] == 1
+    assert got[("kruise_rollout_phase", RO | {("phase", "Healthy")})] == 0
+    assert got[("kruise_rollout_step", RO)] == 1
+    assert got[("kruise_rollout_step_state", RO | {("state", "StepPaused")})] == 1
+    assert got[("kruise_rollout_step_state", RO | {("state", "StepUpgrade")})] == 0
+    assert got[("kruise_rollout_traffic_weight_percent", RO)] == 10  # step 1's traffic, past StepTrafficRouting
+    assert got[("kruise_rollout_waiting_for_approval_seconds", RO)] == 120
+
+
+def test_weight_is_the_previous_steps_until_the_current_step_routed_and_absent_without_routing() -> None:
+    store, _, registry, _ = setup(rollout(index=2, state="StepTrafficRouting"),
+                                  rollout("plain", routed=False))
+    weights = series_of(registry, "kruise_rollout_traffic_weight_percent")
+    assert weights == {RO: 10.0}
+    store.put("ns/ro", rollout(index=2, state="StepReady"))
+    assert series_of(registry, "kruise_rollout_traffic_weight_percent") == {RO: 50.0}
+
+
+def test_a_timed_pause_is_not_waiting_for_approval() -> None:
+    _, clock, registry, _ = setup(rollout(index=2, state="StepPaused"))
+    clock.step(3600)
+    assert series_of(registry, "kruise_rollout_waiting_for_approval_seconds") == {RO: 0.0}
+
+
+def test_healthy_rollout_has_phase_and_step_but_no_step_state() -> None:
+    _, _, registry, _ = setup(rollout(phase="Healthy", index=3, state="Completed", reason="Completed"))
+    assert series_of(registry, "kruise_rollout_step") == {RO: 3.0}
+    assert series_of(registry, "kruise_rollout_step_state") == {}
+
+
+def test_non_leader_exports_no_rollout_series() -> None:
+    _, _, registry, observer = setup(rollout(), leader=False)
+    observer.on_update(rollout(state="StepPaused"), rollout(state="StepReady"))
+    assert not [n for (n, _) in samples(registry) if n.startswith("kruise_rollout_")]
+
+
+def test_events_steps_approvals_release_duration_and_rollbacks() -> None:
+    _, clock, registry, obs = setup()
+    obs.on_update(rollout(phase="Healthy", index=3, state="Completed", reason="Completed"),
+                  rollout(index=1, state="StepUpgrade"))
+    clock.step(10)
+    obs.on_update(rollout(state="StepUpgrade"), rollout(state="StepPaused"))
+    clock.step(30)
+    obs.on_update(rollout(state="StepPaused"), rollout(state="StepReady"))  # approved after 30 s
+    obs.on_update(rollout(state="StepReady"), rollout(index=2, state="StepUpgrade"))
+    assert obs.approvals.value(namespace="ns", name="ro") == 1
+    assert obs.approval_wait.count(namespace="ns", name="ro") == 1
+    got = samples(registry)
+    assert got[("kruise_rollout_step_duration_seconds_sum", RO)] == 40
+    assert got[("kruise_rollout_approval_wait_seconds_sum", RO)] == 30
+    # A timed pause ending is no approval.
+    obs.on_update(rollout(index=2, state="StepPaused"), rollout(index=2, state="StepReady"))
+    assert obs.approvals.value(namespace="ns", name="ro") == 1
+    clock.step(20)
+    obs.on_update(rollout(index=2, state="StepReady", reason="InRolling"),
+                  rollout(index=2, state="StepReady", reason="Cancelling"))
+    assert obs.rollbacks.value(namespace="ns", name="ro") == 1
+    obs.on_update(rollout(index=2, state="StepReady", reason="Cancelling"),
+                  rollout(phase="Healthy", index=2, state="StepReady", reason="Completed"))
+    got = samples(registry)
+    assert got[("kruise_rollout_release_duration_seconds_count", RO | {("result", "cancelled")})] == 1
+    assert got[("kruise_rollout_release_duration_seconds_sum", RO | {("result", "cancelled")})] == 60
+    assert obs.rollbacks.value(namespace="ns", name="ro") == 1  # counted once, not on every update
+
+
+def test_in_batch_rollback_is_counted_by_its_rollout_id() -> None:
+    _, _, _, obs = setup()
+    obs.on_update(rollout(index=2), rollout(index=1, rollout_id="rollback-abc"))
+    obs.on_update(rollout(index=1, rollout_id="rollback-abc"), rollout(index=1, state="StepReady",
+                                                                      rollout_id="rollback-abc"))
+    assert obs.rollbacks.value(namespace="ns", name="ro") == 1
+
+
+def test_deleting_a_rollout_removes_every_series_of_it_and_keeps_the_others() -> None:
+    other = rollout("other")
+    store, clock, registry, obs = setup(rollout(), other)
+    for name in ("ro", "other"):
+        obs.on_update(rollout(name, phase="Healthy", reason="Completed", state="Completed", index=3),
+                      rollout(name, state="StepPaused"))
+        clock.step(5)
+        obs.on_update(rollout(name, state="StepPaused"), rollout(name, state="StepReady"))
+        obs.on_update(rollout(name, state="StepReady"), rollout(name, index=2))
+        obs.on_update(rollout(name, index=2), rollout(name, phase="Healthy", reason="Completed", index=3,
+                                                      state="Completed"))
+    assert any(("name", "ro") in labels for (_, labels) in samples(registry))
+    store.remove("ns/ro")
+    obs.on_delete(rollout())
+    left = [(n, labels) for (n, labels) in samples(registry) if ("name", "ro") in labels]
+    assert left == []
+    assert any(("name", "other") in labels for (n, labels) in samples(registry)
+               if n == "kruise_rollout_release_duration_seconds_count")
