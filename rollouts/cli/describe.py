@@ -26,15 +26,13 @@ from typing import Any, Protocol, TextIO
 
 import attrs
 
-from rollouts.api import load_hub
+from rollouts.api import keys, load_hub
 from rollouts.api.v1beta1.rollout import CanaryStep, Rollout
 
 #: Seconds between two reads under ``-w``.
 WATCH_INTERVAL_S = 1.0
 #: Events shown (the newest); ``kubectl describe`` shows all, which scrolls the steps away.
 MAX_EVENTS = 8
-DEPLOYMENT_REVISION_LABEL = "pod-template-hash"
-OTHER_REVISION_LABEL = "controller-revision-hash"
 _FIRST_CELL = re.compile(r"^\s+\S+\s+")
 
 
@@ -90,7 +88,7 @@ def summarize_pods(pods: Sequence[Mapping[str, Any]], *, label: str, canary: str
 
 
 def revision_label(kind: str) -> str:
-    return DEPLOYMENT_REVISION_LABEL if kind == "Deployment" else OTHER_REVISION_LABEL
+    return keys.POD_TEMPLATE_HASH_LABEL if kind == "Deployment" else keys.CONTROLLER_REVISION_HASH_LABEL
 
 
 def _age(stamp: str | None, now: datetime) -> str:
@@ -108,7 +106,7 @@ def _age(stamp: str | None, now: datetime) -> str:
     return f"{seconds // 3600}h"
 
 
-def _step_text(step: CanaryStep) -> str:
+def _step_text(step: CanaryStep, last: bool) -> str:
     parts = []
     if step.replicas is not None:
         parts.append(f"replicas {step.replicas}")
@@ -117,22 +115,33 @@ def _step_text(step: CanaryStep) -> str:
     if step.matches:
         parts.append(f"{len(step.matches)} match rule(s)")
     duration = step.pause.duration
-    parts.append("approve to continue" if duration is None else f"pause {duration}s")
+    if last:
+        parts.append("then complete")
+    else:
+        parts.append("approve to continue" if duration is None else f"pause {duration}s")
     return ", ".join(parts)
 
 
+def _completed(state: str, phase: str, index: int, total: int) -> bool:
+    return state == "Completed" or (phase == "Healthy" and index == total and state in ("", "Completed"))
+
+
 def _steps(ro: Rollout, index: int, state: str, phase: str) -> list[str]:
+    """One line per step: ``done`` before the current one, ``->`` on it. Outside a release (phase not
+    Progressing) the sub-status is the last release's, kept by the controller: nothing is marked
+    current then, unless that release completed."""
     steps = ro.spec.strategy.steps()
-    completed = state == "Completed" or (phase == "Healthy" and index == len(steps))
+    completed = _completed(state, phase, index, len(steps))
+    live = phase == "Progressing"
     lines = []
     for i, step in enumerate(steps, start=1):
-        if completed or i < index:
+        if completed or (live and i < index):
             mark, note = "  done", ""
-        elif i == index:
+        elif live and i == index:
             mark, note = "  ->  ", f"  [{state}]"
         else:
             mark, note = "      ", ""
-        lines.append(f"{mark} {i:>2}. {_step_text(step)}{note}")
+        lines.append(f"{mark} {i:>2}. {_step_text(step, i == len(steps))}{note}")
     return lines or ["  (no steps)"]
 
 
@@ -202,7 +211,7 @@ def render(
         f"Phase:       {phase or '<none>'}" + ("  (spec.strategy.paused)" if ro.spec.strategy.paused else "")
         + ("  (spec.disabled)" if ro.spec.disabled else ""),
         f"Message:     {status.message if status else ''}",
-        f"Step:        {index}/{total} {state}",
+        f"Step:        {_step_line(index, total, state, phase)}",
         f"Revisions:   canary {sub.pod_template_hash if sub else '-'}, stable {sub.stable_revision if sub else '-'}",
     ]
     if sub is not None:
@@ -222,6 +231,12 @@ def render(
             for e in recent]
     lines.extend(_table(("AGE", "TYPE", "REASON", "MESSAGE"), rows) if rows else ["  <none>"])
     return "\n".join(lines) + "\n"
+
+
+def _step_line(index: int, total: int, state: str, phase: str) -> str:
+    if phase == "Progressing" or _completed(state, phase, index, total):
+        return f"{index}/{total} {state}"
+    return f"no release in progress (the last one stopped at step {index}/{total} {state})"
 
 
 def _selector(workload: Mapping[str, Any]) -> str:
