@@ -2,6 +2,8 @@
 -- Reads only wire fields (docs/api.md): metadata.generation, status.observedGeneration,
 -- status.phase, status.message, the Progressing condition, the current step state, and the
 -- current step's pause. Returns {status = Healthy|Progressing|Suspended|Degraded, message = ...}.
+-- Uses only Lua's base and table libraries: Argo CD opens no string/math library for these scripts
+-- unless resource.customizations.useOpenLibs is set (tests/unit/argocd checks this).
 local hs = {status = "Progressing", message = ""}
 
 local function progressing_condition(status)
@@ -67,7 +69,7 @@ local function health()
     return "Progressing", message
   end
   -- Progressing: a non-retryable stop first, then pauses, then ordinary progress.
-  if string.find(message, "please rollback first", 1, true) then
+  if message == "new version releasing detected in the progress of blue-green release, please rollback first" then
     return "Degraded", message
   end
   local reason = cond and cond.reason or ""

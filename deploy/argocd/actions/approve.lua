@@ -1,7 +1,7 @@
 -- Approve the current step: what `kubectl kruise rollout approve` writes (StepPaused -> StepReady)
 -- in the active sub-status and, for v1beta1, in the top-level mirror. Argo CD sends the status
 -- change to the /status subresource.
-local v1alpha1 = string.sub(obj.apiVersion or "", -9) == "/v1alpha1"
+local v1alpha1 = obj.apiVersion == "rollouts.kruise.io/v1alpha1"
 if obj.status == nil then obj.status = {} end
 local status = obj.status
 local key = "canaryStatus"

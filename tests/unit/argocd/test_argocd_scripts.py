@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +178,23 @@ def test_approve_refuses_outside_a_waiting_step(label: str, says: str, version: 
 def test_spec_actions_match_the_plugin_patches(name: str, patch: dict, version: str) -> None:
     obj = fixture("paused-step1", version)
     assert lua_normal(argocd_lua.action(name, obj)) == lua_normal(merge(copy.deepcopy(obj), patch))
+
+
+#: Library tables Argo CD does not open for health/action scripts (it opens base, table, package and
+#: a safe ``os``; string and math only with ``resource.customizations.useOpenLibs``). Our sandbox has
+#: string and math, so their absence is checked on the source: a table access or a method call
+#: (``s:find``) on a string would need them.
+_UNAVAILABLE = re.compile(r"\b(string|math|io|debug|coroutine)\.|[\w\)\]\"]:\w+\(")
+
+
+@pytest.mark.parametrize("script", ["health.lua", *(f"actions/{n}.lua" for n in ("discovery", *argocd_lua.ACTIONS))])
+def test_scripts_use_only_libraries_argocd_opens(script: str) -> None:
+    source = "\n".join(line.split("--", 1)[0] for line in (argocd_lua.ARGOCD / script).read_text().splitlines())
+    assert _UNAVAILABLE.findall(source) == []
+
+
+def test_the_library_check_sees_a_string_call() -> None:
+    assert _UNAVAILABLE.search('local x = string.find(m, "a")') and _UNAVAILABLE.search('if m:find("a") then')
 
 
 def test_configmap_snippet_is_rendered_from_the_scripts() -> None:
