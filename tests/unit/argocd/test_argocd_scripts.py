@@ -1,7 +1,8 @@
 """deploy/argocd: the health check and the actions, run by our Lua 5.1 sandbox on real Rollouts.
 
 The fixtures are Rollouts read from the real control plane by tests/integration/cli_describe (both
-API versions of the same object at each state). Cases no real run reaches cheaply (a failure, a
+API versions of the same object at each state; regenerate with ``KRUISE_CAPTURE_ARGOCD_FIXTURES=1
+.venv/bin/python -m pytest tests/integration/cli_describe``). Cases no real run reaches cheaply (a failure, a
 timed pause, a stale generation) are the real objects with one field edited, named ``edited(...)``.
 """
 
