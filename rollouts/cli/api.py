@@ -49,6 +49,12 @@ class RolloutApi(Protocol):
         """RolloutHistory objects (``rollouts.kruise.io/v1alpha1``) matching the selector."""
         ...
 
+    async def get_workload(self, namespace: str, api_version: str, kind: str, name: str) -> dict[str, Any] | None: ...
+
+    async def list_pods(self, namespace: str, label_selector: str) -> list[dict[str, Any]]: ...
+
+    async def list_events(self, namespace: str, field_selector: str) -> list[dict[str, Any]]: ...
+
     async def close(self) -> None: ...
 
 
@@ -105,6 +111,32 @@ class KubeRolloutApi:
 
     async def list_rollout_histories(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
         result = await self._call(self._client.list(self._histories, namespace, label_selector=label_selector))
+        return list(result.get("items") or [])
+
+    async def get_workload(self, namespace: str, api_version: str, kind: str, name: str) -> dict[str, Any] | None:
+        """Any workload kind by the plural kubectl would use (``kind.lower() + "s"``: deployments,
+        statefulsets, daemonsets, clonesets); None when it does not exist."""
+        from runtime.kube.resources import Resource
+
+        group, _, version = api_version.rpartition("/")
+        resource = Resource(group, version, kind.lower() + "s", kind)
+        try:
+            return await self._call(self._client.get(resource, name, namespace))
+        except ApiNotFound:
+            return None
+
+    async def list_pods(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+        from runtime.kube.resources import Resource
+
+        pods = Resource("", "v1", "pods", "Pod")
+        result = await self._call(self._client.list(pods, namespace, label_selector=label_selector))
+        return list(result.get("items") or [])
+
+    async def list_events(self, namespace: str, field_selector: str) -> list[dict[str, Any]]:
+        from runtime.kube.resources import Resource
+
+        events = Resource("", "v1", "events", "Event")
+        result = await self._call(self._client.list(events, namespace, field_selector=field_selector))
         return list(result.get("items") or [])
 
     async def close(self) -> None:

@@ -1,6 +1,6 @@
 """Entry point of the ``kubectl-kruise`` plugin (``kubectl kruise rollout ...``).
 
-Only the ``rollout`` command group is implemented. Global flags (``-n``, ``--kubeconfig``,
+The ``rollout`` command group and ``describe rollout`` are implemented. Global flags (``-n``, ``--kubeconfig``,
 ``--context``) are accepted before or after the verb, as kubectl does.
 """
 
@@ -12,10 +12,11 @@ import os
 import re
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import TextIO
 
-from rollouts.cli import commands, history
-from rollouts.cli.api import ApiFailure, KubeRolloutApi, RolloutApi
+from rollouts.cli import commands, describe, history
+from rollouts.cli.api import ApiFailure, ApiNotFound, KubeRolloutApi, RolloutApi
 from rollouts.cli.kubeconfig import ResolvedConfig, resolve
 from rollouts.cli.target import TargetError, parse_target
 
@@ -75,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
         if verb == "history":
             p.add_argument("--revision", type=int, default=0, help="show this release in detail (1 = oldest)")
             p.add_argument("--rollout-id", default="", help="show the release with this rollout-id in detail")
+    describe = groups.add_parser("describe", help="show a live view of a Kruise Rollout")
+    _global_flags(describe)
+    kinds = describe.add_subparsers(dest="verb", required=True)
+    d = kinds.add_parser("rollout", help="steps, pods, traffic, conditions and events of a rollout")
+    _global_flags(d)
+    d.add_argument("name", help="NAME (or rollout/NAME)")
+    d.add_argument("-w", "--watch", action="store_true", help="print the view again whenever it changes")
     return parser
 
 
@@ -94,6 +102,19 @@ async def _default_api(cfg: ResolvedConfig) -> RolloutApi:
 
 
 async def run(args: argparse.Namespace, cfg: ResolvedConfig, api_factory: ApiFactory, out: TextIO) -> None:
+    if args.group == "describe":
+        target = parse_target([args.name])
+        api = await api_factory(cfg)
+        try:
+            await describe.describe(api, cfg.namespace, target.name, out, watch=args.watch,
+                                    now=lambda: datetime.now(UTC))
+        except ApiNotFound as exc:
+            raise commands.CommandError(
+                f'rollouts.rollouts.kruise.io "{target.name}" not found in namespace "{cfg.namespace}"'
+            ) from exc
+        finally:
+            await api.close()
+        return
     allowed = frozenset({"Rollout", "Deployment"}) if args.verb == "undo" else frozenset({"Rollout"})
     target = parse_target(args.resource, allowed=allowed)
     api = await api_factory(cfg)
