@@ -86,6 +86,14 @@ class ResetForContinuousRelease:
     """Tear down the running release (§8.3); completion arrives as ``reset_done``."""
 
 
+@attrs.frozen
+class RunAnalysis:
+    """Advance the metrics analysis of step ``step_index`` with ``template``; result as ``analysis``."""
+
+    step_index: int
+    template: str
+
+
 Action = (
     PatchHashAnnotation
     | CreateBatchRelease
@@ -98,4 +106,5 @@ Action = (
     | RestoreStableService
     | RunFinalising
     | ResetForContinuousRelease
+    | RunAnalysis
 )
