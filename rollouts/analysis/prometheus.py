@@ -54,7 +54,7 @@ def _number(raw: Any) -> Answer:
 async def query(address: str, promql: str, timeout_seconds: float) -> Answer:
     """Run ``promql`` now against the Prometheus at ``address``."""
     timeout = aiohttp.ClientTimeout(total=timeout_seconds)
-    params = {"query": promql, "timeout": f"{timeout_seconds}s"}
+    params = {"query": promql, "timeout": f"{timeout_seconds:g}s"}  # Go durations: "5s", not "5.0s"
     try:
         async with aiohttp.ClientSession(timeout=timeout) as session, \
                 session.get(f"{address}/api/v1/query", params=params) as resp:

@@ -87,6 +87,13 @@ class ResetForContinuousRelease:
 
 
 @attrs.frozen
+class RouteTrafficToStable:
+    """A failed analysis: the gateway's canary route removed (every request to stable), the stable
+    Service left pinned to the stable pods — unlike :class:`FinaliseTrafficRouting`, which restores its
+    selector and would send stable traffic to canary pods too. Result as ``traffic_done``."""
+
+
+@attrs.frozen
 class RunAnalysis:
     """Advance the metrics analysis of step ``step_index`` with ``template``; result as ``analysis``."""
 
@@ -106,5 +113,6 @@ Action = (
     | RestoreStableService
     | RunFinalising
     | ResetForContinuousRelease
+    | RouteTrafficToStable
     | RunAnalysis
 )

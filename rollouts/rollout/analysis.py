@@ -8,8 +8,9 @@ Two hooks, both pure:
   reconcile: ``Wait`` (no verdict yet, or a verdict configured to keep measuring) stays and rechecks
   when the next measurement is due; ``Continue`` goes on to ``StepPaused`` (whose own pause then
   applies); ``Pause`` and ``Rollback`` go to ``StepPaused`` *held* — ``Rollback`` first sends the
-  traffic back to stable through the same restore path as a step without traffic
-  (:class:`~rollouts.rollout.actions.FinaliseTrafficRouting`).
+  traffic back to stable through the provider's restore path, the one a finished or cancelled release
+  uses (:class:`~rollouts.rollout.actions.RouteTrafficToStable`), keeping the stable Service pinned to
+  the stable pods so that no stable traffic reaches the canary pods either.
 * :func:`held` runs first in ``StepPaused``: while the step's stored run says Pause or Rollback the
   step waits for a human whatever its pause duration says; ``kubectl kruise rollout approve`` (which
   sets ``StepReady``) overrides it, exactly as on any paused step.
@@ -98,7 +99,7 @@ def metrics_analysis(rollout: Rollout, status: RolloutStatus, obs: m.Observation
         rnd.actions.append(act.EmitEvent(f"Analysis{_REASONS.get(a.verdict, a.verdict)}",
                                          f"step {index}: {name}: {a.message}; action {a.action}", kind))
     if a.action == t.ROLLBACK and m.has_traffic_routings(rollout):
-        rnd.actions.append(act.FinaliseTrafficRouting())
+        rnd.actions.append(act.RouteTrafficToStable())
     set_field(sub, "current_step_state", m.STEP_PAUSED)
     set_field(sub, "last_update_time", m.format_time(now))
 
@@ -115,5 +116,5 @@ def held(rollout: Rollout, status: RolloutStatus, obs: m.Observation, rnd: Round
         return False
     set_progressing_message(status, _message(index, n, a), now)
     if a.action == t.ROLLBACK and m.has_traffic_routings(rollout) and not a.fresh:
-        rnd.actions.append(act.FinaliseTrafficRouting())  # keep it there (idempotent), e.g. after a restart
+        rnd.actions.append(act.RouteTrafficToStable())  # keep it there (idempotent), e.g. after a restart
     return True

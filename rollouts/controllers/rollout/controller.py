@@ -349,7 +349,7 @@ RESULT_FLAGS: dict[type, str] = {
     act.RunFinalising: "finalising_done", act.ResetForContinuousRelease: "reset_done",
     act.DoTrafficRouting: "traffic_done", act.FinaliseTrafficRouting: "traffic_done",
     act.PatchStableService: "stable_service_done", act.RestoreStableService: "stable_service_done",
-    act.RunAnalysis: "analysis",
+    act.RunAnalysis: "analysis", act.RouteTrafficToStable: "traffic_done",
 }
 #: Cycle guard: a reconcile feeds back at most finalising/reset, stable Service, traffic and analysis results.
 MAX_FEEDBACK_ROUNDS = 5

@@ -8,7 +8,8 @@ from rollouts.analysis import template as t
 
 
 def _tmpl(**check: Any) -> dict[str, Any]:
-    base = {"name": "errors", "prometheus": {"address": "http://prom:9090", "query": "sum(x{v=\"{{canary_revision}}\"})"},
+    query = 'sum(x{v="{{canary_revision}}"})'
+    base = {"name": "errors", "prometheus": {"address": "http://prom:9090", "query": query},
             "successCondition": "result < 0.05"}
     base.update(check)
     return {"spec": {"checks": [{k: v for k, v in base.items() if v is not None}]}}

@@ -9,7 +9,7 @@ from rollouts.analysis import verdict as v
 from rollouts.analysis.prometheus import Answer, read_answer
 from rollouts.analysis.run import advance
 
-S, F, I, N, E = v.SUCCESSFUL, v.FAILED, v.INCONCLUSIVE_M, v.NO_DATA_M, v.ERROR
+S, F, INC, N, E = v.SUCCESSFUL, v.FAILED, v.INCONCLUSIVE_M, v.NO_DATA_M, v.ERROR
 
 
 def _check(**kw: object) -> t.Check:
@@ -18,7 +18,7 @@ def _check(**kw: object) -> t.Check:
     return t.parse_template({"spec": {"checks": [obj]}}).checks[0]
 
 
-@pytest.mark.parametrize(("value", "phase"), [(0.5, S), (7, F), (3, I), (None, N), (float("nan"), N)])
+@pytest.mark.parametrize(("value", "phase"), [(0.5, S), (7, F), (3, INC), (None, N), (float("nan"), N)])
 def test_classify(value: float | None, phase: str) -> None:
     assert v.classify(_check(), value) == phase
 
@@ -36,7 +36,7 @@ def test_only_a_success_condition_fails_what_it_does_not_accept() -> None:
     ([S, F], {"failureLimit": 1}, t.RUNNING),
     ([F, F], {"failureLimit": 1}, t.FAIL),
     ([E], {}, t.INCONCLUSIVE),                  # Prometheus down is never a pass
-    ([I], {"inconclusiveLimit": 1}, t.RUNNING),
+    ([INC], {"inconclusiveLimit": 1}, t.RUNNING),
     ([S, N, S], {}, t.NO_DATA),
     ([N, N, N, S, S, S], {}, t.PASS),           # the window slides: data arrived
     ([F, S, S, S], {}, t.PASS),                 # an old failure left the window (a Wait run)
@@ -86,7 +86,7 @@ async def test_advance_measures_when_due_and_stops_at_a_final_verdict() -> None:
     asked: list[str] = []
     values = iter([0.5, 0.2, 9.0])
 
-    async def query(address: str, promql: str, timeout: float) -> Answer:
+    async def query(address: str, promql: str, seconds: float) -> Answer:
         asked.append(promql)
         return Answer(next(values))
 
@@ -107,7 +107,7 @@ async def test_a_failure_names_the_check_the_value_and_the_condition() -> None:
     spec = t.parse_template({"spec": {"checks": [{"name": "error-rate", "prometheus": {"address": "http://p",
         "query": "q"}, "failureCondition": "result > 0.1", "count": 3}]}})
 
-    async def query(address: str, promql: str, timeout: float) -> Answer:
+    async def query(address: str, promql: str, seconds: float) -> Answer:
         return Answer(0.4)
 
     d, st = await advance(spec, {}, {}, T0, query)
@@ -119,7 +119,7 @@ async def test_prometheus_errors_are_inconclusive_with_its_message() -> None:
     spec = t.parse_template({"spec": {"checks": [{"name": "c", "prometheus": {"address": "http://p",
         "query": "q"}, "successCondition": "result < 1"}], "actions": {"inconclusive": "Pause"}}})
 
-    async def query(address: str, promql: str, timeout: float) -> Answer:
+    async def query(address: str, promql: str, seconds: float) -> Answer:
         return Answer(error="Prometheus at http://p is unreachable: refused")
 
     d, st = await advance(spec, {}, {}, T0, query)
