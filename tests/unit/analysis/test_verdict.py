@@ -126,3 +126,21 @@ async def test_prometheus_errors_are_inconclusive_with_its_message() -> None:
     assert (d.verdict, d.action) == (t.INCONCLUSIVE, t.PAUSE)
     assert "unreachable: refused" in d.message
     assert st["checks"][0]["measurements"][0]["phase"] == "Error"
+
+
+def test_rollout_status_shows_the_last_analysis_values_once() -> None:
+    from rollouts.cli.commands import status_line
+
+    ro = {"apiVersion": "rollouts.kruise.io/v1beta1", "kind": "Rollout",
+          "metadata": {"name": "ro", "generation": 1}, "spec": {"strategy": {"canary": {"steps": [{}, {}]}}},
+          "status": {"observedGeneration": 1, "phase": "Progressing", "currentStepIndex": 1,
+                     "currentStepState": "StepPaused", "message": "Rollout is in step(1/2), and you need manually "
+                                                                  "confirm to enter the next step",
+                     "conditions": [{"type": "MetricsAnalysis", "status": "True", "reason": "Passed",
+                                     "message": "errors: error-rate: pass, value 0.01, 2/2 measurements"}]}}
+    line, done, failed = status_line(ro)
+    assert line.endswith("(last analysis Passed: errors: error-rate: pass, value 0.01, 2/2 measurements)")
+    assert not done and not failed
+    ro["status"]["message"] = "Rollout is in step(1/2), and metrics analysis errors verdict fail (Rollback): " \
+                              "error-rate: pass, value 0.01, 2/2 measurements; ..."
+    assert "last analysis" not in status_line(ro)[0]  # already in the message
