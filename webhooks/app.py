@@ -34,6 +34,7 @@ from webhooks.conversion import ConvertFn, default_converter
 from webhooks.server import HandlerRegistry, WebhookServer
 from webhooks.settings import WebhookSettings
 from webhooks.triggers import start_triggers
+from webhooks.validating_analysis import AnalysisTemplateValidator
 from webhooks.validating_rollout import RolloutLister, RolloutValidator
 
 
@@ -43,9 +44,11 @@ def build_registry(
     validation_settings: ValidationSettings = DEFAULT_SETTINGS,
     convert: ConvertFn | None = None,
 ) -> HandlerRegistry:
-    """A registry with the Rollout validating webhook and ``/convert``; add mutating handlers to it."""
+    """A registry with the Rollout and AnalysisTemplate validating webhooks and ``/convert``; add mutating
+    handlers to it."""
     registry = HandlerRegistry()
     registry.validating(configs.PATH_VALIDATE_ROLLOUT, RolloutValidator(rollout_lister, validation_settings))
+    registry.validating(configs.PATH_VALIDATE_ANALYSIS_TEMPLATE, AnalysisTemplateValidator())
     registry.conversion(configs.CONVERSION_PATH, convert or default_converter())
     return registry
 

@@ -90,6 +90,8 @@ def test_a_healthy_canary_passes_and_an_error_spike_sends_traffic_back_to_stable
     assert c.condition()["status"] == "True" and c.condition()["reason"] == "Passed"
 
     exporter.set(METRIC, series, 0.5)  # the spike
+    wait_for(lambda: prometheus_server.query(f'{METRIC}{{namespace="{c.ns}"}}'),
+             lambda r: bool(r) and float(r[0]["value"][1]) == 0.5, timeout=20, what="spike scraped")
     c.approve()
     ro = c.wait_message("step(2/3), and metrics analysis errors verdict fail (Rollback)", "step 2 failed")
     assert (ro["status"]["currentStepIndex"], ro["status"]["currentStepState"]) == (2, "StepPaused")
@@ -131,3 +133,19 @@ def test_prometheus_unreachable_is_inconclusive_never_a_pass(c: Analysed, export
     run = c.run()
     assert run["status"]["checks"][0]["measurements"][0]["phase"] == "Error"
     assert json.dumps(run).count('"phase": "Successful"') == 0
+
+
+def test_admission_refuses_a_bad_template_naming_the_field(c: Analysed, prometheus_server: PrometheusServer) -> None:
+    bad = template(prometheus_server.url, {})
+    bad["metadata"]["namespace"] = c.ns
+    bad["spec"]["checks"][0]["failureCondition"] = "result >= high"
+    with pytest.raises(AssertionError) as refused:
+        c.kc("apply", "-f", "-", input=yaml.safe_dump(bad))
+    out = str(refused.value)
+    assert "denied the request" in out and "spec.checks[0].failureCondition: 'high' is not a number" in out, out
+    bad["spec"]["checks"][0]["failureCondition"] = "result >= 0.2"
+    bad["spec"]["checks"][0]["count"] = "3"  # the CRD schema types the integers
+    with pytest.raises(AssertionError) as refused:
+        c.kc("apply", "-f", "-", input=yaml.safe_dump(bad))
+    out = str(refused.value)
+    assert "spec.checks[0].count" in out and "integer" in out, out
