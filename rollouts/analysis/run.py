@@ -27,6 +27,7 @@ Query = Callable[[str, str, float], Awaitable[Answer]]
 
 #: Shortest recheck we ask for: the clocks of measurement times have second precision.
 MIN_REQUEUE_SECONDS: Final = 1.0
+DEADLINE_EXCEEDED: Final = "DeadlineExceeded"
 
 
 @attrs.frozen
@@ -38,6 +39,8 @@ class Decision:
     message: str
     #: Seconds until the next measurement is due (None: nothing more to measure).
     requeue_after: float | None
+    #: Why, when not the checks themselves (``DeadlineExceeded``), else "".
+    reason: str = ""
 
 
 def _time(now: datetime) -> str:
@@ -87,10 +90,25 @@ def decide(spec: t.TemplateSpec, status: Mapping[str, Any], now: datetime) -> tu
         checks.append(entry)
     verdict = v.run_verdict(verdicts)
     action = t.WAIT if verdict == t.RUNNING else spec.actions[verdict]
+    message = "; ".join(lines)
+    if status.get("reason") == DEADLINE_EXCEEDED or (action == t.WAIT and _past_deadline(spec, status, now)):
+        stalled = spec.actions[t.INCONCLUSIVE]
+        return Decision(t.INCONCLUSIVE, t.PAUSE if stalled == t.WAIT else stalled,
+                        f"no verdict within deadlineSeconds {spec.deadline_seconds}: {message}", None,
+                        DEADLINE_EXCEEDED), checks
     wait = None
     if action == t.WAIT:
         wait = max(MIN_REQUEUE_SECONDS, min((d - now).total_seconds() for d in due))
-    return Decision(verdict, action, "; ".join(lines), wait), checks
+        if spec.deadline_seconds is not None and (started := _parse(str(status.get("startedAt", "")))):
+            left = (started + timedelta(seconds=spec.deadline_seconds) - now).total_seconds()
+            wait = max(MIN_REQUEUE_SECONDS, min(wait, left))
+    return Decision(verdict, action, message, wait), checks
+
+
+def _past_deadline(spec: t.TemplateSpec, status: Mapping[str, Any], now: datetime) -> bool:
+    started = _parse(str(status.get("startedAt", "")))
+    return spec.deadline_seconds is not None and started is not None and \
+        now >= started + timedelta(seconds=spec.deadline_seconds)
 
 
 async def advance(spec: t.TemplateSpec, status: Mapping[str, Any], args: Mapping[str, str], now: datetime,
@@ -109,4 +127,6 @@ async def advance(spec: t.TemplateSpec, status: Mapping[str, Any], args: Mapping
     work["checks"] = [checks.get(c.name, {"name": c.name}) for c in spec.checks]
     decision, wire_checks = decide(spec, work, now)
     work.update(checks=wire_checks, verdict=decision.verdict, action=decision.action, message=decision.message)
+    if decision.reason:
+        work["reason"] = decision.reason
     return decision, work

@@ -105,6 +105,10 @@ class TemplateSpec:
     checks: tuple[Check, ...]
     #: Verdict → action (every verdict present, defaults filled).
     actions: Mapping[str, str]
+    #: A run still without a deciding verdict (or still told to ``Wait``) this long after it started
+    #: is stalled: verdict ``inconclusive``, reason ``DeadlineExceeded``, and the inconclusive action
+    #: (``Pause`` if that is ``Wait``). None: no deadline.
+    deadline_seconds: int | None = None
 
 
 def _int(obj: Mapping[str, Any], key: str, path: str, default: int, minimum: int) -> int:
@@ -225,4 +229,5 @@ def parse_template(obj: Mapping[str, Any]) -> TemplateSpec:
         if c.name in seen:
             raise TemplateError(f"spec.checks[{i}].name", f"{c.name!r} is used twice; names must be unique")
         seen.add(c.name)
-    return TemplateSpec(checks=checks, actions=_actions(spec.get("actions")))
+    deadline = _int(spec, "deadlineSeconds", "spec", 0, 1) if spec.get("deadlineSeconds") is not None else None
+    return TemplateSpec(checks=checks, actions=_actions(spec.get("actions")), deadline_seconds=deadline)

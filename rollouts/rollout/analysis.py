@@ -16,7 +16,8 @@ Two hooks, both pure:
   sets ``StepReady``) overrides it, exactly as on any paused step.
 
 Where users see it: the Progressing message and ``status.message`` (check, verdict, value), the
-``MetricsAnalysis`` condition (True: passed, False: failed, Unknown: anything else; reason the
+``MetricsAnalysis`` condition (True: passed, False: failed or stalled, Unknown: anything else; reason
+the verdict, or ``DeadlineExceeded`` when the template's ``deadlineSeconds`` passed without a
 verdict), an Event per decided verdict, and the ``AnalysisRun`` object's status.
 """
 
@@ -61,8 +62,10 @@ def _message(index: int, n: int, a: m.AnalysisObservation) -> str:
 
 
 def _condition(status: RolloutStatus, a: m.AnalysisObservation, now: datetime) -> None:
-    cstatus = "True" if a.verdict == t.PASS else "False" if a.verdict == t.FAIL else "Unknown"
-    cond = new_condition(CONDITION, cstatus, _REASONS.get(a.verdict, a.verdict), f"{a.template}: {a.message}", now)
+    """``MetricsAnalysis``: True passed, False failed or stalled (reason ``DeadlineExceeded``), else Unknown."""
+    cstatus = "True" if a.verdict == t.PASS else "False" if a.verdict == t.FAIL or a.reason else "Unknown"
+    reason = a.reason or _REASONS.get(a.verdict, a.verdict)
+    cond = new_condition(CONDITION, cstatus, reason, f"{a.template}: {a.message}", now)
     set_condition(status, cond)
 
 
@@ -96,7 +99,7 @@ def metrics_analysis(rollout: Rollout, status: RolloutStatus, obs: m.Observation
         return
     kind = "Normal" if a.action == t.CONTINUE else "Warning"
     if previous is None or previous.reason != _REASONS.get(a.verdict) or previous.message != f"{name}: {a.message}":
-        rnd.actions.append(act.EmitEvent(f"Analysis{_REASONS.get(a.verdict, a.verdict)}",
+        rnd.actions.append(act.EmitEvent(f"Analysis{a.reason or _REASONS.get(a.verdict, a.verdict)}",
                                          f"step {index}: {name}: {a.message}; action {a.action}", kind))
     if a.action == t.ROLLBACK and m.has_traffic_routings(rollout):
         rnd.actions.append(act.RouteTrafficToStable())

@@ -199,6 +199,8 @@ class AnalysisObservation:
     requeue_after: float | None = None
     #: Measured in this reconcile (``RunAnalysis``), not read from the stored run.
     fresh: bool = False
+    #: Why the verdict is not the checks' own (``DeadlineExceeded``: the run stalled), else "".
+    reason: str = ""
 
 
 @attrs.frozen

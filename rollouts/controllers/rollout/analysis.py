@@ -49,7 +49,7 @@ def _observation(spec: Mapping[str, Any], status: Mapping[str, Any], *, fresh: b
         step_index=int(spec.get("stepIndex", 0)), canary_revision=str(spec.get("canaryRevision", "")),
         verdict=str(status.get("verdict", t.RUNNING)), action=str(status.get("action", t.WAIT)),
         message=str(status.get("message", "")), template=str(spec.get("template", "")),
-        requeue_after=requeue_after, fresh=fresh)
+        requeue_after=requeue_after, fresh=fresh, reason=str(status.get("reason", "")))
 
 
 async def _template(client: KubeApi, ns: str, name: str) -> t.TemplateSpec | str:

@@ -144,3 +144,28 @@ def test_rollout_status_shows_the_last_analysis_values_once() -> None:
     ro["status"]["message"] = "Rollout is in step(1/2), and metrics analysis errors verdict fail (Rollback): " \
                               "error-rate: pass, value 0.01, 2/2 measurements; ..."
     assert "last analysis" not in status_line(ro)[0]  # already in the message
+
+
+async def test_a_run_without_a_verdict_past_its_deadline_stalls_and_pauses() -> None:
+    spec = t.parse_template({"spec": {"deadlineSeconds": 30, "actions": {"noData": "Wait", "inconclusive": "Wait"},
+                                      "checks": [{"name": "c", "prometheus": {"address": "http://p", "query": "q"},
+                                                  "successCondition": "result < 1", "intervalSeconds": 10,
+                                                  "count": 1}]}})
+    asked = []
+
+    async def query(address: str, promql: str, seconds: float) -> Answer:
+        asked.append(promql)
+        return Answer()  # no data, for ever
+
+    started = {"startedAt": "2026-01-01T00:00:00Z"}
+    d, st = await advance(spec, started, {}, T0, query)
+    assert (d.verdict, d.action, d.reason) == (t.NO_DATA, t.WAIT, "")
+    d, st = await advance(spec, st, {}, T0 + timedelta(seconds=25), query)
+    assert d.requeue_after == 5  # the deadline comes before the next measurement
+    d, st = await advance(spec, st, {}, T0 + timedelta(seconds=30), query)
+    assert (d.verdict, d.action, d.reason) == (t.INCONCLUSIVE, t.PAUSE, "DeadlineExceeded")
+    assert d.message.startswith("no verdict within deadlineSeconds 30: c: noData")
+    assert st["reason"] == "DeadlineExceeded"
+    n = len(asked)
+    d, st = await advance(spec, st, {}, T0 + timedelta(seconds=90), query)
+    assert len(asked) == n and d.reason == "DeadlineExceeded"  # final: no more queries

@@ -138,3 +138,22 @@ def test_a_verdict_of_another_revision_is_not_used() -> None:
     s.analysis = AnalysisObservation(1, "old-revision", t.FAIL, t.ROLLBACK, "stale", "tmpl", None, fresh=True)
     s.settle()
     assert _state(s) == (1, "StepPaused") and s.rollout["status"]["message"].endswith("next step")
+
+
+def test_a_stalled_run_says_so_in_the_condition() -> None:
+    s = _sim({ANN: "tmpl"})
+    s.settle()
+    s.answer = (t.INCONCLUSIVE, t.PAUSE, None)
+    orig = s.step
+
+    def step(advance=0.0):
+        out = orig(advance)
+        if s.analysis is not None and s.analysis.verdict == t.INCONCLUSIVE:
+            s.analysis = attrs.evolve(s.analysis, reason="DeadlineExceeded")
+        return out
+
+    s.step = step  # type: ignore[method-assign]
+    s.settle()
+    assert _state(s) == (1, "StepPaused")
+    assert _cond(s)["status"] == "False" and _cond(s)["reason"] == "DeadlineExceeded"
+    assert "Warning/AnalysisDeadlineExceeded" in s.kinds
