@@ -17,10 +17,14 @@ import attrs
 
 @attrs.frozen
 class Answer:
-    """``value`` None and ``error`` "" means no data (an empty vector, or NaN)."""
+    """``value`` None and ``error`` "" means no data (an empty vector, or NaN).
+
+    ``failure``: the source itself judged the measurement failed (an HTTP check's unexpected status).
+    """
 
     value: float | None = None
     error: str = ""
+    failure: str = ""
 
 
 def read_answer(body: Any) -> Answer:

@@ -13,17 +13,20 @@ arrives, and a deciding verdict is still written (and visible) meanwhile.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 import attrs
 
+from rollouts.analysis import httpcheck
 from rollouts.analysis import template as t
 from rollouts.analysis import verdict as v
 from rollouts.analysis.prometheus import Answer
 
 Query = Callable[[str, str, float], Awaitable[Answer]]
+#: ``(url, expected status, JSON path keys, JSON path text, timeout)`` → answer (:func:`httpcheck.fetch`).
+Fetch = Callable[[str, int, Sequence[str | int], str, float], Awaitable[Answer]]
 
 #: Shortest recheck we ask for: the clocks of measurement times have second precision.
 MIN_REQUEUE_SECONDS: Final = 1.0
@@ -66,11 +69,19 @@ def _due(check: t.Check, ms: list[v.Measurement], now: datetime) -> datetime:
     return now if last is None else last + timedelta(seconds=check.interval_seconds)
 
 
-async def _measure(check: t.Check, args: Mapping[str, str], now: datetime, query: Query) -> v.Measurement:
-    src = check.prometheus
-    answer = await query(src.address, src.render(args), float(src.timeout_seconds))
+async def _measure(check: t.Check, args: Mapping[str, str], now: datetime, query: Query,
+                   fetch: Fetch) -> v.Measurement:
+    if check.prometheus is not None:
+        src = check.prometheus
+        answer = await query(src.address, src.render(args), float(src.timeout_seconds))
+    else:
+        assert check.http is not None  # the parser requires exactly one source
+        h = check.http
+        answer = await fetch(h.render(args), h.expected_status, h.keys, h.json_path, float(h.timeout_seconds))
     if answer.error:
         return v.Measurement(_time(now), v.ERROR, None, answer.error)
+    if answer.failure:
+        return v.Measurement(_time(now), v.FAILED, None, answer.failure)
     return v.Measurement(_time(now), v.classify(check, answer.value), answer.value)
 
 
@@ -112,7 +123,7 @@ def _past_deadline(spec: t.TemplateSpec, status: Mapping[str, Any], now: datetim
 
 
 async def advance(spec: t.TemplateSpec, status: Mapping[str, Any], args: Mapping[str, str], now: datetime,
-                  query: Query) -> tuple[Decision, dict[str, Any]]:
+                  query: Query, fetch: Fetch = httpcheck.fetch) -> tuple[Decision, dict[str, Any]]:
     """Measure every due check (unless the verdict is final), then decide; returns the new status."""
     before, _ = decide(spec, status, now)
     work = {k: val for k, val in status.items() if k != "checks"}
@@ -122,7 +133,7 @@ async def advance(spec: t.TemplateSpec, status: Mapping[str, Any], args: Mapping
             ms = _measurements(status, check.name)
             if _due(check, ms, now) > now:
                 continue
-            ms = [*ms, await _measure(check, args, now, query)][-v.MAX_KEPT:]
+            ms = [*ms, await _measure(check, args, now, query, fetch)][-v.MAX_KEPT:]
             checks[check.name] = {"name": check.name, "measurements": [m.to_wire() for m in ms]}
     work["checks"] = [checks.get(c.name, {"name": c.name}) for c in spec.checks]
     decision, wire_checks = decide(spec, work, now)

@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 import attrs
 
 from rollouts.analysis import condition as cond
+from rollouts.analysis import httpcheck
 
 GROUP: Final = "analysis.kruise-rollouts-py.io"
 VERSION: Final = "v1alpha1"
@@ -83,9 +84,25 @@ class PrometheusSource:
 
 
 @attrs.frozen(kw_only=True)
+class HttpSource:
+    #: URL to GET; may use the ``{{arg}}`` placeholders of :data:`ARGS`.
+    url: str
+    expected_status: int = 200
+    #: ``$.data.errorRate``-style path to the measured number ("" → the status decides alone).
+    json_path: str = ""
+    keys: tuple[str | int, ...] = ()
+    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+
+    def render(self, args: Mapping[str, str]) -> str:
+        return _PLACEHOLDER.sub(lambda m: args.get(m.group(1), ""), self.url)
+
+
+@attrs.frozen(kw_only=True)
 class Check:
     name: str
-    prometheus: PrometheusSource
+    #: Exactly one of ``prometheus`` and ``http`` is set.
+    prometheus: PrometheusSource | None = None
+    http: HttpSource | None = None
     success: cond.Condition | None
     failure: cond.Condition | None
     #: The conditions as written (shown in messages).
@@ -129,12 +146,16 @@ def _str(obj: Mapping[str, Any], key: str, path: str, *, required: bool) -> str:
     return value
 
 
-def check_query(query: str, path: str) -> None:
-    """What can be checked without Prometheus: known placeholders, closed quotes and brackets."""
-    for m in _PLACEHOLDER.finditer(query):
+def check_placeholders(text: str, path: str) -> None:
+    for m in _PLACEHOLDER.finditer(text):
         if m.group(1) not in ARGS:
             raise TemplateError(path, f"unknown placeholder {{{{{m.group(1)}}}}}; use one of "
                                       + ", ".join(f"{{{{{a}}}}}" for a in ARGS))
+
+
+def check_query(query: str, path: str) -> None:
+    """What can be checked without Prometheus: known placeholders, closed quotes and brackets."""
+    check_placeholders(query, path)
     text = _PLACEHOLDER.sub("x", query)
     stack: list[str] = []
     pairs = {")": "(", "]": "[", "}": "{"}
@@ -179,18 +200,51 @@ def _prometheus(obj: Any, path: str) -> PrometheusSource:
     return PrometheusSource(address=address.rstrip("/"), query=query, timeout_seconds=timeout)
 
 
+def _http(obj: Any, path: str) -> HttpSource:
+    if not isinstance(obj, Mapping):
+        raise TemplateError(path, "must be an object with url (and expectedStatus, jsonPath)")
+    url = _str(obj, "url", path, required=True)
+    check_placeholders(url, f"{path}.url")
+    parsed = urlparse(_PLACEHOLDER.sub("x", url))
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise TemplateError(f"{path}.url", f"must be an http(s) URL such as http://canary:8080/healthz, got {url!r}")
+    json_path = _str(obj, "jsonPath", path, required=False)
+    keys: tuple[str | int, ...] = ()
+    if json_path:
+        try:
+            keys = httpcheck.parse_path(json_path)
+        except ValueError as e:
+            raise TemplateError(f"{path}.jsonPath", str(e)) from None
+    return HttpSource(url=url, expected_status=_int(obj, "expectedStatus", path, 200, 100), json_path=json_path,
+                      keys=keys, timeout_seconds=_int(obj, "timeoutSeconds", path, DEFAULT_TIMEOUT_SECONDS, 1))
+
+
+def _source(obj: Mapping[str, Any], path: str) -> tuple[PrometheusSource | None, HttpSource | None]:
+    has_prom, has_http = obj.get("prometheus") is not None, obj.get("http") is not None
+    if has_prom == has_http:
+        raise TemplateError(path, "needs exactly one source: prometheus: {address: ..., query: ...} or "
+                                  "http: {url: ..., expectedStatus: 200, jsonPath: ...}")
+    if has_prom:
+        return _prometheus(obj.get("prometheus"), f"{path}.prometheus"), None
+    return None, _http(obj.get("http"), f"{path}.http")
+
+
 def _check(obj: Any, path: str) -> Check:
     if not isinstance(obj, Mapping):
-        raise TemplateError(path, "must be an object with name, prometheus and conditions")
+        raise TemplateError(path, "must be an object with name, a source (prometheus or http) and conditions")
     name = _str(obj, "name", path, required=True)
     if not _NAME.match(name):
         raise TemplateError(f"{path}.name", f"{name!r} must be lower-case letters, digits and '-'")
+    prom, http = _source(obj, path)
     success, failure = _condition(obj, "successCondition", path), _condition(obj, "failureCondition", path)
-    if success is None and failure is None:
+    status_only = http is not None and not http.json_path
+    if success is None and failure is None and not status_only:
         raise TemplateError(path, "needs successCondition or failureCondition (or both), e.g. "
                                   "successCondition: 'result < 0.05'")
+    if status_only and (success is not None or failure is not None):
+        raise TemplateError(f"{path}.http.jsonPath", "is needed for conditions: they judge the number read there")
     return Check(
-        name=name, prometheus=_prometheus(obj.get("prometheus"), f"{path}.prometheus"),
+        name=name, prometheus=prom, http=http,
         success=success, failure=failure,
         success_text=obj.get("successCondition") or "", failure_text=obj.get("failureCondition") or "",
         interval_seconds=_int(obj, "intervalSeconds", path, DEFAULT_INTERVAL_SECONDS, 1),

@@ -107,10 +107,12 @@ def describe(check: t.Check, verdict: str, measurements: Sequence[Measurement]) 
         return f"{check.name}: {verdict}, not measured yet"
     value = format_value(last.value) if last.value is not None else "no data"
     why = ""
-    if last.phase == FAILED:
+    if last.phase == FAILED and last.message:
+        why = f" ({last.message})"
+    elif last.phase == FAILED:
         why = f" (failureCondition {check.failure_text!r})" if check.failure_text else \
             f" (successCondition {check.success_text!r} not met)"
-    elif last.phase == SUCCESSFUL:
+    elif last.phase == SUCCESSFUL and (check.success_text or check.failure_text):
         why = f" ({check.success_text or 'not ' + check.failure_text!s})"
     elif last.phase == ERROR:
         why = f" ({last.message})"
