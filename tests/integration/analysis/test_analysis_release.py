@@ -149,3 +149,20 @@ def test_admission_refuses_a_bad_template_naming_the_field(c: Analysed, promethe
         c.kc("apply", "-f", "-", input=yaml.safe_dump(bad))
     out = str(refused.value)
     assert "spec.checks[0].count" in out and "integer" in out, out
+
+
+def test_an_http_check_passes_on_its_status_and_fails_on_another(c: Analysed, exporter: Exporter) -> None:
+    tmpl = {"apiVersion": f"{GROUP}/v1alpha1", "kind": "AnalysisTemplate", "metadata": {"name": "errors"},
+            "spec": {"checks": [{"name": "smoke", "http": {"url": f"http://{exporter.address}/metrics"},
+                                 "intervalSeconds": 1, "count": 2}]}}
+    c.setup_analysed(tmpl)
+    c.set_env("version2")
+    c.assert_step(1, "20", 1)
+    assert c.run()["status"]["checks"][0]["lastValue"] == "200"
+    tmpl["metadata"]["namespace"] = c.ns
+    tmpl["spec"]["checks"][0]["http"]["url"] = f"http://{exporter.address}/healthz"  # the exporter answers 404
+    c.kc("apply", "-f", "-", input=yaml.safe_dump(tmpl))
+    c.approve()
+    ro = c.wait_message("step(2/3), and metrics analysis errors verdict fail (Rollback)", "step 2 failed")
+    assert "/healthz answered HTTP 404, expected 200" in ro["status"]["message"]
+    wait_for(c.canary_annotations, lambda a: a is None, timeout=30, what="canary Ingress removed: traffic on stable")
