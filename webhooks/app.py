@@ -35,6 +35,7 @@ from webhooks.metrics import AdmissionMetrics
 from webhooks.server import HandlerRegistry, WebhookServer
 from webhooks.settings import WebhookSettings
 from webhooks.triggers import start_triggers
+from webhooks.validating_analysis import AnalysisTemplateValidator
 from webhooks.validating_rollout import RolloutLister, RolloutValidator
 
 
@@ -44,9 +45,11 @@ def build_registry(
     validation_settings: ValidationSettings = DEFAULT_SETTINGS,
     convert: ConvertFn | None = None,
 ) -> HandlerRegistry:
-    """A registry with the Rollout validating webhook and ``/convert``; add mutating handlers to it."""
+    """A registry with the Rollout and AnalysisTemplate validating webhooks and ``/convert``; add mutating
+    handlers to it."""
     registry = HandlerRegistry()
     registry.validating(configs.PATH_VALIDATE_ROLLOUT, RolloutValidator(rollout_lister, validation_settings))
+    registry.validating(configs.PATH_VALIDATE_ANALYSIS_TEMPLATE, AnalysisTemplateValidator())
     registry.conversion(configs.CONVERSION_PATH, convert or default_converter())
     return registry
 

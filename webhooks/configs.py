@@ -55,6 +55,9 @@ PATH_NATIVE_DAEMONSET = "/mutate-apps-v1-daemonset"
 PATH_DEPLOYMENT = "/mutate-apps-v1-deployment"
 PATH_UNIFIED = "/mutate-unified-workload"
 PATH_VALIDATE_ROLLOUT = "/validate-rollouts-kruise-io-rollout"
+#: Metrics-analysis templates (docs/analysis.md); our own group, so our own path.
+PATH_VALIDATE_ANALYSIS_TEMPLATE = "/validate-analysis-kruise-rollouts-py-io-analysistemplate"
+ANALYSIS_GROUP = "analysis.kruise-rollouts-py.io"
 
 #: failurePolicy of the entry for workloads a Rollout manages (``workload-type`` label present): an
 #: outage must refuse their template changes, or a release would start unmanaged (the fail-safe).
@@ -145,10 +148,14 @@ _WORKLOADS = (
     _Workload("munifiedworload.kb.io", PATH_UNIFIED, [_rule(["*"], ["*"], ["*"], ["CREATE", "UPDATE"])],
               unmanaged_rules=_STATEFULSETS),
 )
-#: (name, path, rules) of the validating entries.
+#: (name, path, rules, failurePolicy) of the validating entries. The template check fails open: the
+#: controller parses every template again before running it (a bad one pauses the step, naming the
+#: field), so an operator outage need not block editing templates.
 _VALIDATING = (
     ("vrollout.kb.io", PATH_VALIDATE_ROLLOUT,
-     [_rule([ROLLOUTS_GROUP], ["v1alpha1", "v1beta1"], ["rollouts"], ["CREATE", "UPDATE"])]),
+     [_rule([ROLLOUTS_GROUP], ["v1alpha1", "v1beta1"], ["rollouts"], ["CREATE", "UPDATE"])], MANAGED_FAILURE_POLICY),
+    ("vanalysistemplate.kruise-rollouts-py.io", PATH_VALIDATE_ANALYSIS_TEMPLATE,
+     [_rule([ANALYSIS_GROUP], ["v1alpha1"], ["analysistemplates"], ["CREATE", "UPDATE"])], UNMANAGED_FAILURE_POLICY),
 )
 
 
@@ -211,7 +218,7 @@ def validating_configuration(settings: WebhookSettings) -> dict[str, Any]:
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingWebhookConfiguration",
         "metadata": {"name": VALIDATING_CONFIGURATION_NAME},
-        "webhooks": [_webhook(settings, name, path, rules) for name, path, rules in _VALIDATING],
+        "webhooks": [_webhook(settings, name, path, rules, policy=policy) for name, path, rules, policy in _VALIDATING],
     }
 
 

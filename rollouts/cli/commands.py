@@ -25,6 +25,8 @@ from rollouts.release.template_hash import POD_TEMPLATE_HASH_LABEL, equal_ignore
 MAX_CONFLICT_RETRIES = 5
 STEP_PAUSED = "StepPaused"
 STEP_READY = "StepReady"
+#: The Rollout condition carrying the last metrics-analysis values (docs/analysis.md).
+ANALYSIS_CONDITION = "MetricsAnalysis"
 #: Deployment annotations kubectl never copies from a ReplicaSet during undo.
 _UNDO_SKIP_ANNOTATIONS = frozenset(
     {
@@ -228,11 +230,11 @@ def status_line(rollout: dict[str, Any]) -> tuple[str, bool, bool]:
     sub = status.get("canaryStatus") or status.get("blueGreenStatus") or {}
     index = sub.get("currentStepIndex", status.get("currentStepIndex", 0))
     msg = status.get("message", "")
-    return (
-        f'Waiting for rollout "{name}" to finish: phase {phase}, step {index}/{len(steps)} {state}: {msg}',
-        False,
-        False,
-    )
+    line = f'Waiting for rollout "{name}" to finish: phase {phase}, step {index}/{len(steps)} {state}: {msg}'
+    analysis = next((c for c in status.get("conditions") or [] if c.get("type") == ANALYSIS_CONDITION), None)
+    if analysis is not None and analysis.get("message") and analysis["message"].split(": ", 1)[-1] not in msg:
+        line += f" (last analysis {analysis.get('reason', '')}: {analysis['message']})"
+    return line, False, False
 
 
 async def watch_status(

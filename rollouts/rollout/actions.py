@@ -86,6 +86,21 @@ class ResetForContinuousRelease:
     """Tear down the running release (§8.3); completion arrives as ``reset_done``."""
 
 
+@attrs.frozen
+class RouteTrafficToStable:
+    """A failed analysis: the gateway's canary route removed (every request to stable), the stable
+    Service left pinned to the stable pods — unlike :class:`FinaliseTrafficRouting`, which restores its
+    selector and would send stable traffic to canary pods too. Result as ``traffic_done``."""
+
+
+@attrs.frozen
+class RunAnalysis:
+    """Advance the metrics analysis of step ``step_index`` with ``template``; result as ``analysis``."""
+
+    step_index: int
+    template: str
+
+
 Action = (
     PatchHashAnnotation
     | CreateBatchRelease
@@ -98,4 +113,6 @@ Action = (
     | RestoreStableService
     | RunFinalising
     | ResetForContinuousRelease
+    | RouteTrafficToStable
+    | RunAnalysis
 )

@@ -183,6 +183,27 @@ class WorkloadObservation:
 
 
 @attrs.frozen
+class AnalysisObservation:
+    """The metrics analysis of one step as the controller found it (:mod:`rollouts.rollout.analysis`)."""
+
+    step_index: int
+    canary_revision: str
+    #: ``pass``/``fail``/``inconclusive``/``noData``/``running`` (``rollouts.analysis.template``).
+    verdict: str
+    #: ``Continue``/``Wait``/``Pause``/``Rollback``.
+    action: str
+    #: The checks' values and reasons, one line each.
+    message: str
+    template: str = ""
+    #: Seconds until the next measurement is due (None: none is).
+    requeue_after: float | None = None
+    #: Measured in this reconcile (``RunAnalysis``), not read from the stored run.
+    fresh: bool = False
+    #: Why the verdict is not the checks' own (``DeadlineExceeded``: the run stalled), else "".
+    reason: str = ""
+
+
+@attrs.frozen
 class Observation:
     """Everything the reconciler read or did this round that the pure machine needs."""
 
@@ -202,6 +223,8 @@ class Observation:
     reset_done: bool = False
     #: Rollback-in-batch policy applies (§7.2, :func:`rollback_in_batch_policy`; never for Deployments).
     rollback_in_batch: bool = False
+    #: The current step's metrics analysis (None: not asked for, or no run for this step yet).
+    analysis: AnalysisObservation | None = None
 
 
 def owner_reference(rollout: Rollout) -> dict[str, Any]:

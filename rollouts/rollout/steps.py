@@ -29,6 +29,7 @@ from rollouts.api.wire import is_present, to_dict
 from rollouts.release.batch import planned_batch_replicas
 from rollouts.release.plan import plan_hash
 from rollouts.rollout import actions as act
+from rollouts.rollout import analysis
 from rollouts.rollout import model as m
 from rollouts.rollout.bluegreen import is_blue_green
 from rollouts.rollout.conditions import set_progressing_message
@@ -275,9 +276,10 @@ def run_step(rollout: Rollout, status: RolloutStatus, obs: m.Observation, rnd: R
             _advance(sub, m.STEP_METRICS_ANALYSIS, now)
         rnd.requeue(DEFAULT_RECHECK_SECONDS)
     elif state == m.STEP_METRICS_ANALYSIS:
-        set_field(sub, "current_step_state", m.STEP_PAUSED)
+        analysis.metrics_analysis(rollout, status, obs, rnd, now, index, n)
     elif state == m.STEP_PAUSED:
-        _step_paused(rollout, status, rnd, now, index, n, step)
+        if not analysis.held(rollout, status, obs, rnd, now, index, n):
+            _step_paused(rollout, status, rnd, now, index, n, step)
     elif state == m.STEP_READY:
         if index < n:
             set_field(sub, "current_step_index", index + 1)

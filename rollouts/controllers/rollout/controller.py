@@ -45,6 +45,7 @@ from rollouts.controllers.common import (
     traffic_routing_name,
     workload_ref,
 )
+from rollouts.controllers.rollout.analysis import run_analysis, stored_analysis
 from rollouts.controllers.rollout.attach import attach
 from rollouts.controllers.rollout.finalising import (
     ROLLBACK,
@@ -190,7 +191,8 @@ class RolloutReconciler:
         obs = Observation(workload=observed, batch_release=as_batch_release(self.batch_releases.store.get(name, ns)),
                           rollback_in_batch=rollback_in_batch_policy(model, labels(deployment) if deployment else {}),
                           traffic_done=False, stable_service_done=False,
-                          initializing_checks_done=init_problem is None)
+                          initializing_checks_done=init_problem is None,
+                          analysis=await stored_analysis(self.client, model, as_status(view).canary_status))
         return deployment, obs, init_problem
 
     async def _finalizer(self, rollout: dict[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -254,7 +256,7 @@ class RolloutReconciler:
                                         rollback_stored=stored == REASON_CANCELLING)
             if not found:
                 break
-            obs = attrs.evolve(obs, **found)  # type: ignore[arg-type]  # keys are Observation's bool flags
+            obs = attrs.evolve(obs, **found)
             nxt = settle(settled.view, obs, now, decoded=model)
             events, settled = events + nxt.events, nxt
         return attrs.evolve(settled, events=events), routed
@@ -262,8 +264,9 @@ class RolloutReconciler:
     async def _results(
         self, model: Rollout, settled: Settled, deployment: Mapping[str, Any] | None, br: BatchRelease | None,
         key: str, performed: set[str], routed: list[RoutingResult], *, rollback_stored: bool = True,
-    ) -> dict[str, bool]:
-        """Perform the not-yet-performed result-bearing actions of the last round; the flags now true."""
+    ) -> dict[str, Any]:
+        """Perform the not-yet-performed result-bearing actions of the last round; the flags now true
+        (and ``analysis``: the run's answer to ``RunAnalysis``)."""
         status = settled.outcome.model if settled.outcome.model is not None else settled.view.get("status") or {}
         ctx = routing_context(model, status, revision_label_key=key)
         tasks = TrafficTasks(self.traffic.manager, ctx)
@@ -272,9 +275,12 @@ class RolloutReconciler:
             flag = RESULT_FLAGS.get(type(a))
             if flag is not None and flag not in performed:
                 pending.setdefault(flag, []).append(a)
-        found = {}
+        found: dict[str, Any] = {}
         for flag, actions in pending.items():
             performed.add(flag)
+            if flag == "analysis":
+                found[flag] = await self._analyse(model, status, actions[0])
+                continue
             for a in actions:  # e.g. RestoreStableService then PatchStableService: stop at the first wait
                 if isinstance(a, act.RunFinalising) and a.reason == ROLLBACK and not rollback_stored:
                     done = False  # next reconcile, after the status write (see _settle)
@@ -292,6 +298,13 @@ class RolloutReconciler:
             else:
                 found[flag] = True
         return found
+
+    async def _analyse(self, model: Rollout, status: RolloutStatus | Mapping[str, Any], a: act.Action) -> Any:
+        """``RunAnalysis``: advance the step's AnalysisRun (``analysis.py``); its answer for the machine."""
+        assert isinstance(a, act.RunAnalysis)
+        sub = status.canary_status if isinstance(status, RolloutStatus) else as_status({"status": status}).canary_status
+        assert sub is not None  # the machine is in a step
+        return await run_analysis(self.client, model, sub, a.step_index, a.template, self.clock.now())
 
     async def _perform(self, rollout: Mapping[str, Any], outcome: Outcome) -> None:
         md = meta(rollout)
@@ -341,9 +354,10 @@ RESULT_FLAGS: dict[type, str] = {
     act.RunFinalising: "finalising_done", act.ResetForContinuousRelease: "reset_done",
     act.DoTrafficRouting: "traffic_done", act.FinaliseTrafficRouting: "traffic_done",
     act.PatchStableService: "stable_service_done", act.RestoreStableService: "stable_service_done",
+    act.RunAnalysis: "analysis", act.RouteTrafficToStable: "traffic_done",
 }
-#: Cycle guard: a reconcile feeds back at most finalising/reset, stable Service and traffic results.
-MAX_FEEDBACK_ROUNDS = 4
+#: Cycle guard: a reconcile feeds back at most finalising/reset, stable Service, traffic and analysis results.
+MAX_FEEDBACK_ROUNDS = 5
 
 
 def with_routing(outcome: Outcome, routed: list[RoutingResult], init_problem: str | None, now: datetime) -> Outcome:

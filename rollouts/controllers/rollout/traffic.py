@@ -128,12 +128,14 @@ class RolloutTraffic:
         return None
 
     async def perform(self, action: act.Action, ctx: RoutingContext) -> RoutingResult:
-        """One of the four traffic actions; user errors become ``problem`` (nothing was written)."""
+        """One of the traffic actions; user errors become ``problem`` (nothing was written)."""
         try:
             if isinstance(action, act.DoTrafficRouting):
                 return _result(await self.manager.do_traffic_routing(ctx), copy_back=True)
             if isinstance(action, act.FinaliseTrafficRouting):
                 return _result(await self.manager.finalising_traffic_routing(ctx), copy_back=True)
+            if isinstance(action, act.RouteTrafficToStable):
+                return _result(await self.manager.restore_gateway(ctx), copy_back=True)
             if isinstance(action, act.PatchStableService):
                 pinned = attrs.evolve(ctx, revision_label_key=action.revision_label_key,
                                       stable_revision=action.stable_revision)
@@ -146,7 +148,7 @@ class RolloutTraffic:
 
 
 #: Actions whose result the machine reads as ``traffic_done`` / ``stable_service_done``.
-ROUTING_ACTIONS: Final = (act.DoTrafficRouting, act.FinaliseTrafficRouting)
+ROUTING_ACTIONS: Final = (act.DoTrafficRouting, act.FinaliseTrafficRouting, act.RouteTrafficToStable)
 STABLE_SERVICE_ACTIONS: Final = (act.PatchStableService, act.RestoreStableService)
 
 

@@ -48,7 +48,8 @@ pytestmark = pytest.mark.integration
 LEASE = "71ddec2c.kruise.io"
 SA = "kruise-rollout"
 CRDS = ("batchreleases.rollouts.kruise.io", "rollouthistories.rollouts.kruise.io", "rollouts.rollouts.kruise.io",
-        "trafficroutings.rollouts.kruise.io")
+        "trafficroutings.rollouts.kruise.io", "analysisruns.analysis.kruise-rollouts-py.io",
+        "analysistemplates.analysis.kruise-rollouts-py.io")
 #: runtime.leaderelection defaults: lease_duration 15 s, retry_period 2 s; acquire attempts are jittered, each
 #: waiting ``retry_period * (1 + 1.2 * random())``, so up to 4.4 s apart.
 LEASE_DURATION_S, RETRY_S, ATTEMPT_GAP_MAX_S = 15.0, 2.0, 4.4

@@ -36,7 +36,8 @@ def test_spec_table() -> None:
     assert v["metadata"]["name"] == "kruise-rollout-validating-webhook-configuration"
     hooks = {w["name"]: w for w in m["webhooks"] + v["webhooks"]}
     twins = {configs.unmanaged_name(n) for n in WORKLOAD_ENTRIES}
-    assert set(hooks) == {*WORKLOAD_ENTRIES, *twins, "vrollout.kb.io"}
+    assert set(hooks) == {*WORKLOAD_ENTRIES, *twins, "vrollout.kb.io", "vanalysistemplate.kruise-rollouts-py.io"}
+    assert hooks["vanalysistemplate.kruise-rollouts-py.io"]["failurePolicy"] == "Ignore"
     assert "mdeployment-unmanaged.kb.io" in twins
     for w in hooks.values():
         assert w["sideEffects"] == "None"
