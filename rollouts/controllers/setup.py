@@ -13,12 +13,12 @@ from rollouts.controllers.batchrelease.controller import (
 from rollouts.controllers.common import BATCHRELEASES, ROLLOUTHISTORIES, ROLLOUTS, TRAFFICROUTINGS
 from rollouts.controllers.deployment.controller import AdvancedDeploymentReconciler
 from rollouts.controllers.rollout.controller import RolloutReconciler, rollouts_for_workload, rollouts_using_scripts
+from rollouts.controllers.rollout.metrics import register_rollout_metrics
 from rollouts.controllers.rollouthistory.controller import (
     RolloutHistoryReconciler,
     rollout_for_history,
     rollout_if_released,
 )
-from rollouts.controllers.rollout.metrics import register_rollout_metrics
 from rollouts.controllers.trafficrouting.controller import TrafficRoutingReconciler, traffic_routing_for_rollout
 from rollouts.controllers.workload_setup import add_workload_kinds
 from rollouts.lua.configuration import ScriptConfiguration, default_namespace
