@@ -11,6 +11,7 @@ into every other object's absent section. (``rollouts.controllers.common`` had i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -71,3 +72,22 @@ def is_controlled_by(obj: Obj | None, owner_uid: str | None) -> bool:
 
 __all__ = ["annotations_of", "creation_timestamp", "generation", "is_controlled_by", "is_deleting", "labels",
            "metadata", "name", "namespace", "owner_references", "uid"]
+
+
+def json_object(raw: str | None) -> dict[str, Any] | None:
+    """``raw`` parsed as a JSON object; None when empty, malformed or not an object.
+
+    Why None and not an error: the annotations read this way are saved settings (the original
+    strategy); upstream ignores a malformed one, and so do we, rather than block the release on it."""
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def json_object_annotation(obj: Obj | None, key: str) -> dict[str, Any] | None:
+    """The annotation ``key`` as :func:`json_object` reads it."""
+    return json_object(annotations_of(obj).get(key))

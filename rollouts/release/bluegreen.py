@@ -75,14 +75,8 @@ class OriginalSetting:
 
 def parse_original(obj: Obj) -> OriginalSetting | None:
     """The saved setting, None when absent or not a JSON object."""
-    raw = meta.annotations_of(obj).get(ORIGINAL_STRATEGY_ANNOTATION)
-    if not raw:
-        return None
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
+    data = meta.json_object_annotation(obj, ORIGINAL_STRATEGY_ANNOTATION)
+    if data is None:
         return None
     pds = data.get("progressDeadlineSeconds")
     return OriginalSetting(max_unavailable=data.get("maxUnavailable"), max_surge=data.get("maxSurge"),

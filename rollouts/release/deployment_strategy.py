@@ -24,6 +24,7 @@ import attrs
 from rollouts.api import keys
 from rollouts.api.intstr import WireIntOrStr
 from rollouts.objects import deployment as deploy
+from rollouts.objects import meta
 from rollouts.release.batch import is_current_more_than_or_equal_to_desired
 
 DEPLOYMENT_STRATEGY_ANNOTATION = keys.DEPLOYMENT_STRATEGY_ANNOTATION
@@ -104,13 +105,8 @@ def labels(obj: Mapping[str, Any]) -> Mapping[str, str]:
 
 def parse_strategy(raw: str | None) -> DeploymentStrategy | None:
     """Parse the annotation value; ``None`` for absent or malformed JSON (upstream ignores those)."""
-    if not raw:
-        return None
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
+    data = meta.json_object(raw)
+    if data is None:
         return None
     ru = data.get("rollingUpdate")
     ru = ru if isinstance(ru, dict) else None
