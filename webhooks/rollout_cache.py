@@ -134,4 +134,5 @@ class CachedRolloutLister:
     @property
     def remembered(self) -> int:
         """Admissions currently remembered (bounded by the admission rate times the lifetime)."""
+        self._expire(self._clock.monotonic())
         return sum(len(v) for v in self._recent.values())
