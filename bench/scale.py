@@ -28,7 +28,8 @@ What it does and prints (one ``figure: value`` line each, then one JSON object):
    time until all are ``Healthy``/``Completed``.
 
 The local nodes accept 1,000 pods each (``deploy/localcluster``): ``--nodes`` defaults to enough for
-3 pods per Rollout. The namespaces are deleted at the end unless ``--keep``.
+3 pods per Rollout. With ``--kubeconfig`` the namespaces are deleted at the end unless ``--keep``;
+a throwaway cluster is just stopped.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ import ssl
 import sys
 import tempfile
 import time
+import traceback
 import tracemalloc
 import urllib.request
 from collections.abc import Awaitable, Callable, Iterable
@@ -60,7 +62,7 @@ from rollouts.objects import pod as podobj  # noqa: E402
 from rollouts.objects.workloadref import WORKLOAD_REF_INDEX, workload_ref_index  # noqa: E402
 from runtime.cache import InformerSettings, SharedInformer  # noqa: E402
 from runtime.kube.client import ClientSettings, KubeClient  # noqa: E402
-from runtime.kube.errors import Conflict  # noqa: E402
+from runtime.kube.errors import ApiError, Conflict  # noqa: E402
 from runtime.kube.resources import DEPLOYMENTS, NAMESPACES, PODS, REPLICASETS, Resource  # noqa: E402
 from runtime.testing import FakeListWatcher  # noqa: E402
 from tests.e2e.harness import Kubectl, ManagerProcess, cleanup_cluster_registrations  # noqa: E402
@@ -282,10 +284,18 @@ async def burst(client: KubeClient, n: int, namespaces: int, timeout: float) -> 
     wanted = set(picked)
     t0 = time.monotonic()
 
+    errors: list[str] = []
+
     async def release(key: tuple[str, str]) -> None:
         ns, name = key
-        await client.patch(DEPLOYMENTS, name, {"spec": {"template": {"spec": {"containers": [
-            {"name": "main", "env": [{"name": "VERSION", "value": "v2"}]}]}}}}, ns, patch_type="strategic")
+        for attempt in range(5):  # an overloaded API server may time the workload webhook out: retry
+            try:
+                await client.patch(DEPLOYMENTS, name, {"spec": {"template": {"spec": {"containers": [
+                    {"name": "main", "env": [{"name": "VERSION", "value": "v2"}]}]}}}}, ns, patch_type="strategic")
+                return
+            except ApiError as e:
+                errors.append(f"release {ns}/{name} attempt {attempt + 1}: {e}")
+                await asyncio.sleep(1)
 
     await bounded(picked, release)
     await wait_rollouts(client, wanted, paused_at_step_1, "burst step 1 paused", timeout)
@@ -294,18 +304,22 @@ async def burst(client: KubeClient, n: int, namespaces: int, timeout: float) -> 
 
     async def approve(key: tuple[str, str]) -> None:
         ns, name = key
-        for _ in range(10):
-            ro = await client.get(ROLLOUTS, name, ns)
+        for attempt in range(10):
             try:
+                ro = await client.get(ROLLOUTS, name, ns)
                 await client.update_status(ROLLOUTS, approved_body(ro))
                 return
-            except Conflict:
-                continue
+            except ApiError as e:
+                if not isinstance(e, Conflict):
+                    errors.append(f"approve {ns}/{name} attempt {attempt + 1}: {e}")
+                await asyncio.sleep(0.2)
 
     await bounded(picked, approve)
     await wait_rollouts(client, wanted, completed, "burst completed", timeout)
+    if errors:
+        say(f"burst: {len(errors)} retried calls, first: {errors[0]}")
     return {"released_to_all_step1_paused_s": round(t_paused, 2),
-            "approved_to_all_healthy_s": round(time.monotonic() - t1, 2)}
+            "approved_to_all_healthy_s": round(time.monotonic() - t1, 2), "retried_calls": len(errors)}
 
 
 async def bench(kubeconfig: str, o: argparse.Namespace) -> dict[str, Any]:
@@ -352,13 +366,18 @@ async def bench(kubeconfig: str, o: argparse.Namespace) -> dict[str, Any]:
         res["idle_cpu_pct_of_core"] = round(100 * (cpu_seconds(pid) - c0) / (time.monotonic() - t), 2)
         say(f"idle CPU over {o.idle:g} s: {res['idle_cpu_pct_of_core']} % of a core")
         if o.burst:
-            res["burst"] = {"rollouts": min(o.burst, o.rollouts),
-                            **await burst(client, min(o.burst, o.rollouts), o.namespaces, o.timeout)}
+            try:
+                res["burst"] = {"rollouts": min(o.burst, o.rollouts),
+                                **await burst(client, min(o.burst, o.rollouts), o.namespaces, o.timeout)}
+            except Exception as e:  # noqa: BLE001 - keep the figures taken so far
+                traceback.print_exc()
+                res["burst"] = {"error": repr(e)}
             say(f"burst: {json.dumps(res['burst'])}")
             res["reconcile_after_burst"] = reconcile_percentiles(scrape(mgr))
+            say(f"reconcile latency after the burst: {json.dumps(res['reconcile_after_burst'])}")
         res["rss_mib_end"] = round(rss_mib(pid), 1)
     finally:
-        if not o.keep:
+        if o.kubeconfig and not o.keep:  # a throwaway cluster is simply stopped
             for k in range(o.namespaces):
                 try:
                     await client.delete(NAMESPACES, f"scale-{k}")
@@ -366,7 +385,8 @@ async def bench(kubeconfig: str, o: argparse.Namespace) -> dict[str, Any]:
                     pass
         await client.aclose()
         mgr.stop()
-        cleanup_cluster_registrations(kc)
+        if o.kubeconfig:
+            cleanup_cluster_registrations(kc)
     return res
 
 
