@@ -43,5 +43,17 @@ class CachedReader:
             return await self.client.list(resource, namespace, **options)
         return {"items": informer.store.list(namespace)}
 
+    def by_index(self, resource: Any, index: str, value: str) -> list[Mapping[str, Any]] | None:
+        """Cached objects of ``resource`` whose ``index`` produced ``value``; None when that cannot be
+        answered from a cache (no synced informer for the resource, or no such index on it): the
+        caller then falls back to a list."""
+        informer = self._synced(resource)
+        if informer is None:
+            return None
+        try:
+            return list(informer.store.by_index(index, value))
+        except KeyError:
+            return None
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.client, name)

@@ -33,10 +33,10 @@ def cached(p):
 def test_pod_cache_keeps_what_the_accessors_read_and_drops_spec():
     c = cached(POD)
     assert "spec" not in c and set(c["status"]) == {"phase", "conditions"}
-    assert c["status"]["conditions"] == [{"type": "Ready", "status": "True"}, {"type": "PodScheduled", "status": "True"}]
+    assert c["status"]["conditions"] == [{"type": "Ready", "status": "True"},
+                                         {"type": "PodScheduled", "status": "True"}]
     assert "managedFields" not in c["metadata"]
-    assert {k: v for k, v in c["metadata"].items()} == {k: v for k, v in POD["metadata"].items()
-                                                         if k != "managedFields"}
+    assert dict(c["metadata"]) == {k: v for k, v in POD["metadata"].items() if k != "managedFields"}
     for read in (pod.is_ready, pod.phase, pod.labels, pod.name, pod.is_terminating, pod.metadata):
         assert read(c) == read({**POD, "metadata": c["metadata"]}), read.__name__
     assert len(json.dumps(c)) < len(json.dumps(POD)) / 2
