@@ -9,6 +9,7 @@ to the API server, so answers are right from the first request. Objects come bac
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,15 +44,15 @@ class CachedReader:
             return await self.client.list(resource, namespace, **options)
         return {"items": informer.store.list(namespace)}
 
-    def by_index(self, resource: Any, index: str, value: str) -> list[Mapping[str, Any]] | None:
+    def by_index(self, resource: Any, index: str, value: str) -> builtins.list[Mapping[str, Any]] | None:
         """Cached objects of ``resource`` whose ``index`` produced ``value``; None when that cannot be
         answered from a cache (no synced informer for the resource, or no such index on it): the
-        caller then falls back to a list."""
+        caller then falls back to a list. (``builtins.list``: in this class ``list`` is the method.)"""
         informer = self._synced(resource)
         if informer is None:
             return None
         try:
-            return list(informer.store.by_index(index, value))
+            return builtins.list(informer.store.by_index(index, value))
         except KeyError:
             return None
 
