@@ -18,7 +18,7 @@ compares API group, kind and name (not the full apiVersion).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -138,7 +138,7 @@ def validate_traffic_routings(refs: list[TrafficRoutingRef], path: str) -> list[
     return errs
 
 
-def conflict_errors(name: str, namespace: str, ref: ObjectRef | None, others: Iterable[dict[str, Any]],
+def conflict_errors(name: str, namespace: str, ref: ObjectRef | None, others: Iterable[Mapping[str, Any]],
                     path: str) -> list[FieldError]:
     """Rule 8: another Rollout (any version) in the namespace already targets the same workload.
 
@@ -166,7 +166,7 @@ def conflict_errors(name: str, namespace: str, ref: ObjectRef | None, others: It
     return []
 
 
-def _workload_ref_of(obj: dict[str, Any]) -> ObjectRef | None:
+def _workload_ref_of(obj: Mapping[str, Any]) -> ObjectRef | None:
     """The workload of a Rollout dict in either version; None when absent or undecodable."""
     raw_spec = obj.get("spec")
     spec: dict[str, Any] = raw_spec if isinstance(raw_spec, dict) else {}
@@ -308,7 +308,7 @@ def validate_rollout(
     obj: dict[str, Any],
     old: dict[str, Any] | None = None,
     *,
-    others: Iterable[dict[str, Any]] = (),
+    others: Iterable[Mapping[str, Any]] = (),
     settings: ValidationSettings = DEFAULT_SETTINGS,
     latest_phase: str | None = None,
     namespace: str | None = None,
@@ -342,7 +342,7 @@ def review_rollout(
     obj: dict[str, Any],
     old: dict[str, Any] | None = None,
     *,
-    others: Iterable[dict[str, Any]] = (),
+    others: Iterable[Mapping[str, Any]] = (),
     settings: ValidationSettings = DEFAULT_SETTINGS,
     latest_phase: str | None = None,
     namespace: str | None = None,
@@ -401,7 +401,7 @@ def _validate_model(
     obj: dict[str, Any],
     old: dict[str, Any] | None,
     *,
-    others: Iterable[dict[str, Any]],
+    others: Iterable[Mapping[str, Any]],
     settings: ValidationSettings,
     latest_phase: str | None,
     namespace: str | None,

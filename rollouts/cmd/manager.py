@@ -27,6 +27,7 @@ from rollouts.cmd.install import install
 from rollouts.controllers.common import ROLLOUTS
 from rollouts.controllers.setup import ControllerOptions, add_controllers
 from rollouts.controllers.workloads import available_kruise_resources
+from rollouts.objects.workloadref import WORKLOAD_REF_INDEX, workload_ref_index
 from runtime.cache.reader import CachedReader
 from runtime.kube.client import ClientSettings, KubeClient
 from runtime.kube.resources import MUTATING_WEBHOOK_CONFIGURATIONS
@@ -34,8 +35,9 @@ from runtime.logging import LOG_FORMATS, configure_logging
 from runtime.manager import Manager, ManagerSettings
 from webhooks.app import WebhookApp, build_registry
 from webhooks.metrics import AdmissionMetrics
+from webhooks.rollout_cache import CachedRolloutLister
 from webhooks.settings import WebhookSettings
-from webhooks.validating_rollout import KubeRolloutLister
+from webhooks.validating_rollout import KubeRolloutLister, RolloutLister
 from webhooks.workload import register as register_workload_webhooks
 
 #: Upstream's leader election id (main.go).
@@ -143,11 +145,13 @@ class WebhookRunnable:
     """The webhook app as a manager runnable; in local mode it unregisters itself before stopping."""
 
     def __init__(self, client: Any, settings: WebhookSettings, *, unregister_on_stop: bool,
-                 workload_reads: Any = None, metrics: AdmissionMetrics | None = None) -> None:
+                 workload_reads: Any = None, metrics: AdmissionMetrics | None = None,
+                 rollout_lister: RolloutLister | None = None) -> None:
         """``workload_reads``: the cached reader the workload handlers use (default: ``client``);
-        ``metrics``: where admission latency and denials go (the manager's registry)."""
+        ``metrics``: where admission latency and denials go (the manager's registry);
+        ``rollout_lister``: the Rollout validator's reads (default: the API server on every call)."""
         self.client = client
-        self.registry = build_registry(rollout_lister=KubeRolloutLister(client))
+        self.registry = build_registry(rollout_lister=rollout_lister or KubeRolloutLister(client))
         register_workload_webhooks(self.registry, workload_reads or client, api=client)
         self.app = WebhookApp(client, settings, self.registry, metrics=metrics)
         self.unregister_on_stop = unregister_on_stop
@@ -199,11 +203,14 @@ def build_manager(client: Any, opts: Options, webhook_client: Any = None) -> tup
     webhook_client = webhook_client or client
     # Every replica runs the informers (only the controllers wait for leadership), so the workload
     # webhooks can read Rollouts and their own configuration from them (webhooks.workload.reads).
-    reads = CachedReader(webhook_client, {ROLLOUTS: mgr.informers.informer(ROLLOUTS),
+    # The Rollout validator finds a Rollout already targeting the same workload by the informer's index.
+    rollouts = mgr.informers.informer(ROLLOUTS, indexers={WORKLOAD_REF_INDEX: workload_ref_index})
+    reads = CachedReader(webhook_client, {ROLLOUTS: rollouts,
                                           MUTATING_WEBHOOK_CONFIGURATIONS:
                                               mgr.informers.informer(MUTATING_WEBHOOK_CONFIGURATIONS)})
     webhook = WebhookRunnable(webhook_client, webhook_settings(opts), unregister_on_stop=opts.local_cluster,
-                              workload_reads=reads, metrics=AdmissionMetrics(mgr.registry))
+                              workload_reads=reads, metrics=AdmissionMetrics(mgr.registry),
+                              rollout_lister=CachedRolloutLister(rollouts, webhook_client, clock=mgr.clock))
     mgr.add_runnable("webhook", webhook, ready=lambda: webhook.ready)
     if opts.metrics_addr != opts.health_addr:
         from runtime.http import HealthServer

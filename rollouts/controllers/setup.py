@@ -22,6 +22,8 @@ from rollouts.controllers.rollouthistory.controller import (
 from rollouts.controllers.trafficrouting.controller import TrafficRoutingReconciler, traffic_routing_for_rollout
 from rollouts.controllers.workload_setup import add_workload_kinds
 from rollouts.lua.configuration import ScriptConfiguration, default_namespace
+from rollouts.objects import pod as podobj
+from rollouts.objects.workloadref import WORKLOAD_REF_INDEX, workload_ref_index
 from rollouts.trafficrouting.manager import TrafficRoutingManager
 from runtime.cache.informer import SharedInformer
 from runtime.controller import Controller
@@ -72,8 +74,12 @@ class Controllers:
 def add_controllers(mgr: Manager, options: ControllerOptions = ControllerOptions()) -> Controllers:
     """Create the informers and controllers and register them (leader-only) with ``mgr``."""
     f = mgr.informers
-    rollouts, brs = f.informer(ROLLOUTS), f.informer(BATCHRELEASES)
+    # The workload-ref index turns every workload/pod event's "which Rollout/BatchRelease?" into a lookup.
+    by_workload = {WORKLOAD_REF_INDEX: workload_ref_index}
+    rollouts, brs = f.informer(ROLLOUTS, indexers=by_workload), f.informer(BATCHRELEASES, indexers=by_workload)
     deployments, rss, pods = f.informer(DEPLOYMENTS), f.informer(REPLICASETS), f.informer(PODS)
+    # Pods are the most numerous objects watched: cache only the fields the controllers read.
+    pods.set_transform(podobj.keep_read_fields)
     clock = mgr.clock
     # Upstream's Rollout events come from "rollout-controller" (seed: `kubectl describe rollout`).
     rollout_events = EventRecorder(mgr.client, settings=EventSettings(component=ROLLOUT_EVENT_COMPONENT), clock=clock)

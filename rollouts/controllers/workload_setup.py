@@ -18,7 +18,7 @@ from rollouts.controllers.common import group_of
 from rollouts.controllers.rollout.controller import rollouts_for_workload
 from rollouts.objects.meta import metadata as meta
 from runtime.cache.informer import SharedInformer
-from runtime.cache.protocols import CacheReader, Informer
+from runtime.cache.protocols import IndexedInformer, IndexedReader, Informer
 from runtime.controller import Controller
 from runtime.controller.controller import ControllerSettings
 from runtime.events import EventSink
@@ -30,7 +30,7 @@ from runtime.reconcile import Request
 _POD_OWNER_KINDS = ("StatefulSet", "CloneSet", "DaemonSet")
 
 
-def batch_release_for_owned_pod(br_store: CacheReader, informers: Mapping[Resource, Informer],
+def batch_release_for_owned_pod(br_store: IndexedReader, informers: Mapping[Resource, Informer],
                                 pod: Mapping[str, Any]) -> list[Request]:
     """Pod → controlling workload (StatefulSet, CloneSet, DaemonSets) → its BatchRelease."""
     for ref in meta(pod).get("ownerReferences") or []:
@@ -45,8 +45,8 @@ def batch_release_for_owned_pod(br_store: CacheReader, informers: Mapping[Resour
     return []
 
 
-def add_workload_kinds(mgr: Manager, *, rollout: Controller, batch: Controller, rollouts: Informer, brs: Informer,
-                       pods: SharedInformer, kruise_resources: Iterable[Resource] = (),
+def add_workload_kinds(mgr: Manager, *, rollout: Controller, batch: Controller, rollouts: IndexedInformer,
+                       brs: IndexedInformer, pods: SharedInformer, kruise_resources: Iterable[Resource] = (),
                        events: EventSink | None = None) -> dict[Resource, SharedInformer]:
     """Create the informers, add the watches; returns the informers by resource (for the reconcilers)."""
     f = mgr.informers

@@ -1,8 +1,9 @@
 """The shared informer: one reflector, one store, many handlers.
 
 Objects enter through :meth:`SharedInformer.replace` (a full list) or :meth:`SharedInformer.apply`
-(a watch event); both run the transform (drops ``metadata.managedFields`` by default: it is often
-the biggest part of an object and controllers never read it), freeze the result (see
+(a watch event); both run the transform (by default drops ``metadata.managedFields`` and the
+last-applied annotation, see :mod:`runtime.cache.transform`; one informer may add its own with
+:meth:`SharedInformer.set_transform`), freeze the result (see
 :mod:`runtime.cache.frozen`), update the store, then push notifications to every handler.
 
 Unlike client-go there is no DeltaFIFO between reflector and store: DeltaFIFO exists to hand
@@ -20,7 +21,7 @@ to handlers registered with ``resync=True``. It makes no API call.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, cast
 
 import attrs
@@ -33,19 +34,11 @@ from .frozen import freeze
 from .handlers import EventHandler, Registration
 from .reflector import ListWatcher, Reflector, ReflectorSettings
 from .store import DeletedFinalStateUnknown, IndexFunc, Store, object_key
+from .transform import Transform, chain, drop_managed_fields, strip_bookkeeping
 
-__all__ = ["SharedInformer", "InformerSettings", "drop_managed_fields", "wait_for_cache_sync"]
+__all__ = ["SharedInformer", "InformerSettings", "drop_managed_fields", "strip_bookkeeping", "wait_for_cache_sync"]
 
 log = structlog.get_logger("runtime.informer")
-Transform = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-def drop_managed_fields(obj: dict[str, Any]) -> dict[str, Any]:
-    """Default transform: remove ``metadata.managedFields`` (server-side apply bookkeeping)."""
-    meta = obj.get("metadata")
-    if isinstance(meta, dict):
-        meta.pop("managedFields", None)
-    return obj
 
 
 @attrs.frozen
@@ -55,8 +48,9 @@ class InformerSettings:
     resync_period: float = 10 * 3600.0
     """Seconds between resyncs (0 disables). controller-runtime's 10 h: a safety net for
     reconcilers with bugs in their watches, not a substitute for requeue_after."""
-    transform: Transform | None = drop_managed_fields
-    """Applied to each object (a fresh mutable dict) before it is frozen and cached."""
+    transform: Transform | None = strip_bookkeeping
+    """Applied to each object (a fresh mutable dict) before it is frozen and cached, in every
+    informer of the factory (an informer's own :meth:`SharedInformer.set_transform` runs after it)."""
     reflector: ReflectorSettings = ReflectorSettings()
     """List/watch timing and back-off."""
 
@@ -77,6 +71,7 @@ class SharedInformer:
         self.store = Store(indexers)
         self.reflector = Reflector(client, resource, self, namespace=namespace, label_selector=label_selector,
                                    field_selector=field_selector, settings=settings.reflector, clock=clock)
+        self._transform = settings.transform
         self._registrations: list[Registration] = []
         self._synced = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -102,10 +97,22 @@ class SharedInformer:
         for reg in self._registrations:
             reg.push(*notification)
 
+    def set_transform(self, transform: Transform) -> None:
+        """Add this informer's own transform (after the factory's default; client-go ``SetTransform``).
+
+        Only before the informer starts: objects already cached would otherwise keep fields the
+        new transform drops, and two readers of the same cache could see different shapes.
+        A shared informer has one transform; a second call replaces the first.
+        """
+        if self.running or len(self.store):
+            raise RuntimeError(f"set_transform on informer {self.resource} after it started; "
+                               "set it where the informer is created, before the manager starts")
+        self._transform = chain(self.settings.transform, transform)
+
     # sink for the reflector --------------------------------------------------------------------
     def _prepare(self, obj: dict[str, Any]) -> Mapping[str, Any]:
-        if self.settings.transform is not None:
-            obj = self.settings.transform(obj)
+        if self._transform is not None:
+            obj = self._transform(obj)
         return freeze(obj)
 
     def replace(self, items: list[dict[str, Any]], resource_version: str | None) -> None:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .informer import SharedInformer
     from .store import Store
 
-__all__ = ["CacheReader", "Informer", "SyncedInformer"]
+__all__ = ["CacheReader", "IndexedReader", "Informer", "IndexedInformer", "SyncedInformer"]
 
 
 class CacheReader(Protocol):
@@ -30,11 +30,27 @@ class CacheReader(Protocol):
         ...
 
 
+class IndexedReader(CacheReader, Protocol):
+    """A :class:`CacheReader` with secondary indices: the per-event lookups that must not scan a
+    namespace (workload → Rollout, Pod → ReplicaSet → BatchRelease) go through ``by_index``."""
+
+    def by_index(self, index: str, value: str) -> list[Mapping[str, Any]]:
+        ...
+
+
 class Informer(Protocol):
     """Anything holding a cache of one resource (an informer, or a store in a test)."""
 
     @property
     def store(self) -> CacheReader:
+        ...
+
+
+class IndexedInformer(Protocol):
+    """An informer whose store answers ``by_index``."""
+
+    @property
+    def store(self) -> IndexedReader:
         ...
 
 
@@ -50,6 +66,12 @@ if TYPE_CHECKING:
     def _store_is_a_cache_reader(store: Store) -> CacheReader:
         """mypy proves here that the real store and informer satisfy the protocols (never called)."""
         return store
+
+    def _store_is_an_indexed_reader(store: Store) -> IndexedReader:
+        return store
+
+    def _shared_informer_is_an_indexed_informer(informer: SharedInformer) -> IndexedInformer:
+        return informer
 
     def _shared_informer_is_a_synced_informer(informer: SharedInformer) -> SyncedInformer:
         return informer

@@ -9,6 +9,7 @@ to the API server, so answers are right from the first request. Objects come bac
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,6 +43,18 @@ class CachedReader:
         if informer is None or any(v is not None for v in options.values()):
             return await self.client.list(resource, namespace, **options)
         return {"items": informer.store.list(namespace)}
+
+    def by_index(self, resource: Any, index: str, value: str) -> builtins.list[Mapping[str, Any]] | None:
+        """Cached objects of ``resource`` whose ``index`` produced ``value``; None when that cannot be
+        answered from a cache (no synced informer for the resource, or no such index on it): the
+        caller then falls back to a list. (``builtins.list``: in this class ``list`` is the method.)"""
+        informer = self._synced(resource)
+        if informer is None:
+            return None
+        try:
+            return builtins.list(informer.store.by_index(index, value))
+        except KeyError:
+            return None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.client, name)

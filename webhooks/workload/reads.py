@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 
 from rollouts.objects import meta
+from rollouts.objects.workloadref import WORKLOAD_REF_INDEX, workload_index_value
 from runtime.kube.errors import ApiError
 from runtime.kube.resources import MUTATING_WEBHOOK_CONFIGURATIONS, Resource
 from webhooks.admission import AdmissionRequest, AdmissionResponse, allowed, errored
@@ -58,8 +59,16 @@ class WorkloadReads:
             labels=meta.labels(new))
 
     async def rollout_for(self, namespace: str, api_version: str, kind: str, name: str) -> Obj | None:
-        """§1.1 ``fetchMatchedRollout``; a miss in a cache is confirmed on the API server."""
-        items = (await self.reads.list(ROLLOUTS, namespace)).get("items") or []
+        """§1.1 ``fetchMatchedRollout``; a miss in a cache is confirmed on the API server.
+
+        From a cache with the ``workload-ref`` index, only the Rollouts targeting this workload are
+        read (in the same name order as a list, so "the first match" is the same Rollout): the scan
+        decoded every Rollout of the namespace on every update of a watched workload."""
+        by_index = getattr(self.reads, "by_index", None)  # a CachedReader; a plain client has none
+        items = by_index(ROLLOUTS, WORKLOAD_REF_INDEX, workload_index_value(namespace, api_version, kind, name)) \
+            if by_index is not None else None
+        if items is None:
+            items = (await self.reads.list(ROLLOUTS, namespace)).get("items") or []
         found = matched_rollout(items, api_version, kind, name)
         if found is None and self.api is not self.reads:
             items = (await self.api.list(ROLLOUTS, namespace)).get("items") or []

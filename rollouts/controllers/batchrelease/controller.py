@@ -30,13 +30,13 @@ from rollouts.controllers.common import (
     finalizers_patch,
     group_of,
     merge_patch,
-    ref_matches,
 )
 from rollouts.controllers.workloads import WorkloadKind, get_workload, kind_of
 from rollouts.objects.meta import annotations_of, is_deleting
 from rollouts.objects.meta import metadata as meta
+from rollouts.objects.workloadref import WORKLOAD_REF_INDEX, workload_index_value
 from runtime.cache.frozen import thaw
-from runtime.cache.protocols import CacheReader, Informer, SyncedInformer
+from runtime.cache.protocols import CacheReader, IndexedReader, Informer, SyncedInformer
 from runtime.clock import REAL_CLOCK, Clock
 from runtime.events import EventSink
 from runtime.expectations import CreateExpectations
@@ -204,7 +204,7 @@ class WorkloadWriteCounter:
         return await self.client.delete(res, name, namespace, **options)
 
 
-def batch_release_for_workload(br_store: CacheReader, obj: Mapping[str, Any]) -> list[Request]:
+def batch_release_for_workload(br_store: IndexedReader, obj: Mapping[str, Any]) -> list[Request]:
     """§1 watches: control-info names the BR; else the last BR in the namespace referencing the workload."""
     md = meta(obj)
     raw = annotations_of(obj).get(CONTROL_INFO_ANNOTATION)
@@ -215,16 +215,15 @@ def batch_release_for_workload(br_store: CacheReader, obj: Mapping[str, Any]) ->
             ref = {}
         if ref.get("apiVersion") == "rollouts.kruise.io/v1beta1" and ref.get("kind") == "BatchRelease":
             return [Request(md.get("namespace"), ref.get("name"))]
-    found = []
-    for br in br_store.list(md.get("namespace")):
-        wref = (br.get("spec") or {}).get("workloadRef") or {}
-        if ref_matches(wref, obj.get("apiVersion", "apps/v1"), obj.get("kind", "Deployment"), md.get("name")):
-            found = [Request(md.get("namespace"), meta(br)["name"])]
-    return found
+    # The last BatchRelease by name, as upstream's scan of the namespace; one index lookup here.
+    value = workload_index_value(md.get("namespace"), obj.get("apiVersion", "apps/v1"),
+                                 obj.get("kind", "Deployment"), md.get("name"))
+    found = br_store.by_index(WORKLOAD_REF_INDEX, value)
+    return [Request(md.get("namespace"), meta(found[-1])["name"])] if found else []
 
 
 def batch_release_for_pod(
-    br_store: CacheReader, rs_store: CacheReader, deploy_store: CacheReader, pod: Mapping[str, Any]
+    br_store: IndexedReader, rs_store: CacheReader, deploy_store: CacheReader, pod: Mapping[str, Any]
 ) -> list[Request]:
     """Pod → ReplicaSet → Deployment → (control-info) BatchRelease."""
     rs = deployment_pods_owner(pod, rs_store)

@@ -34,7 +34,8 @@ from rollouts.release.deployment_strategy import (
     is_under_rollout_control,
 )
 from runtime.cache.frozen import thaw
-from runtime.cache.protocols import Informer
+from runtime.cache.protocols import IndexedInformer, Informer
+from runtime.cache.store import OWNER_UID_INDEX
 from runtime.clock import REAL_CLOCK, Clock
 from runtime.kube.errors import AlreadyExists, Conflict, NotFound
 from runtime.kube.protocols import KubeApi
@@ -55,7 +56,7 @@ log = structlog.get_logger("rollouts.controllers.deployment")
 class AdvancedDeploymentReconciler:
     client: KubeApi
     deployments: Informer
-    replica_sets: Informer
+    replica_sets: IndexedInformer
     clock: Clock = REAL_CLOCK
     #: (namespace, rs name) → (resourceVersion of our last write, monotonic time of the write).
     _expect: dict[tuple[str, str], tuple[int, float]] = attrs.field(factory=dict)
@@ -80,7 +81,8 @@ class AdvancedDeploymentReconciler:
         if not self._caught_up(ns):
             return Result(requeue_after=EXPECTATION_RETRY_SECONDS)
         deployment = thaw(cached)
-        rss = [thaw(rs) for rs in owned_replica_sets(self.replica_sets.store.list(ns), meta(deployment).get("uid", ""))]
+        uid = meta(deployment).get("uid", "")
+        rss = [thaw(rs) for rs in owned_replica_sets(self.replica_sets.store.by_index(OWNER_UID_INDEX, uid), uid)]
         plan = plan_deployment_sync(deployment, rss, now=self.clock.now())
         if plan.status is None:
             return Result()

@@ -41,7 +41,6 @@ from rollouts.controllers.common import (
     OwnWrites,
     finalizers_patch,
     merge_patch,
-    ref_matches,
     traffic_routing_name,
     workload_ref,
 )
@@ -67,6 +66,7 @@ from rollouts.controllers.workloads import WorkloadKind, get_workload, kind_of, 
 from rollouts.lua.configuration import ScriptConfiguration
 from rollouts.objects.meta import is_deleting, labels
 from rollouts.objects.meta import metadata as meta
+from rollouts.objects.workloadref import WORKLOAD_REF_INDEX, workload_index_value
 from rollouts.release.canary_deployment import canary_pod_template_hash
 from rollouts.rollout import actions as act
 from rollouts.rollout import bluegreen, unsupported
@@ -84,7 +84,8 @@ from rollouts.rollout.model import (
 )
 from rollouts.trafficrouting.manager import DEFAULT_CONFIG_NAMESPACE, TrafficRoutingManager
 from runtime.cache.frozen import thaw
-from runtime.cache.protocols import CacheReader, Informer
+from runtime.cache.protocols import CacheReader, IndexedInformer, IndexedReader, Informer
+from runtime.cache.store import OWNER_UID_INDEX
 from runtime.clock import REAL_CLOCK, Clock
 from runtime.events import EventSink
 from runtime.kube.errors import AlreadyExists, NotFound
@@ -106,7 +107,7 @@ class RolloutReconciler:
     rollouts: Informer
     batch_releases: Informer
     deployments: Informer
-    replica_sets: Informer
+    replica_sets: IndexedInformer
     events: EventSink | None = None
     clock: Clock = REAL_CLOCK
     _writes: OwnWrites = attrs.field(factory=OwnWrites)
@@ -168,7 +169,7 @@ class RolloutReconciler:
             observed = await row.observe(self.client, deployment)
         else:
             uid = meta(deployment).get("uid", "")
-            rss = owned_replica_sets(self.replica_sets.store.list(ns), uid) if deployment else []
+            rss = owned_replica_sets(self.replica_sets.store.by_index(OWNER_UID_INDEX, uid), uid) if deployment else []
             observed = observe_deployment(deployment, rss)
             if deployment is not None and uses_extra_workload(model):
                 # Canary style: the new pods run in the canary Deployment, the canary Service selects its hash.
@@ -416,11 +417,14 @@ def rollouts_using_scripts(rollouts_store: CacheReader) -> list[Request]:
     return out
 
 
-def rollouts_for_workload(rollouts_store: CacheReader, obj: Mapping[str, Any]) -> list[Request]:
-    """§1.1: a workload event enqueues the first Rollout in its namespace that references it."""
+def rollouts_for_workload(rollouts_store: IndexedReader, obj: Mapping[str, Any]) -> list[Request]:
+    """§1.1: a workload event enqueues the first Rollout (by name) in its namespace that references it.
+
+    One lookup in the ``workload-ref`` index (``rollouts.objects.workloadref``), not a scan of the
+    namespace: this runs for every event of every watched workload."""
     md = meta(obj)
-    for ro in rollouts_store.list(md.get("namespace")):
-        api_version, kind = obj.get("apiVersion", "apps/v1"), obj.get("kind", "Deployment")
-        if ref_matches(workload_ref(ro), api_version, kind, md.get("name")):
-            return [Request(md.get("namespace"), meta(ro)["name"])]
+    value = workload_index_value(md.get("namespace"), obj.get("apiVersion", "apps/v1"),
+                                 obj.get("kind", "Deployment"), md.get("name"))
+    for ro in rollouts_store.by_index(WORKLOAD_REF_INDEX, value):
+        return [Request(md.get("namespace"), meta(ro)["name"])]
     return []

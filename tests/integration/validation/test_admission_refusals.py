@@ -81,6 +81,23 @@ def test_one_workload_one_rollout_across_api_versions(manager: ManagerProcess, k
     assert names(kc, namespace) == ["first"]
 
 
+def test_conflict_rule_holds_across_cache_lag(manager: ManagerProcess, kc: Kubectl, namespace: str) -> None:
+    """Issue 14: the manager's validator reads an indexed informer cache. Two Rollouts for one workload
+    in one ``kubectl apply`` (back to back) → the second is denied; the first deleted and the second
+    applied at once → admitted. On this cluster the watch usually beats kubectl's next request (with
+    read-your-writes disabled this test still passed), so the lag cases themselves are pinned by the
+    unit tests (tests/unit/webhooks/test_rollout_cache.py); this one checks the real wiring."""
+    ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "lagged"}
+    both = {"apiVersion": "v1", "kind": "List", "items": [beta("one", namespace, ref), beta("two", namespace, ref)]}
+    code, out = apply(kc, both)
+    assert code != 0 and f"conflict with Rollout({namespace}/one)" in out, out
+    assert names(kc, namespace) == ["one"]
+    kc("-n", namespace, "delete", ROLLOUT_RESOURCE, "one", "--wait=true")
+    code, out = apply(kc, beta("two", namespace, ref))
+    assert code == 0, out
+    assert names(kc, namespace) == ["two"]
+
+
 def test_upstream_accepted_oddities_admitted_with_warnings(manager: ManagerProcess, kc: Kubectl,
                                                            namespace: str) -> None:
     code, out = apply(kc, beta("odd", namespace, failureThreshold="200%",

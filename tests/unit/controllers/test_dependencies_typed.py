@@ -17,7 +17,7 @@ from rollouts.controllers.batchrelease.nativedaemonset import PodDeleter
 from rollouts.controllers.batchrelease.partition import PartitionControl
 from rollouts.controllers.deployment.controller import AdvancedDeploymentReconciler
 from rollouts.controllers.rollout.controller import RolloutReconciler
-from runtime.cache.protocols import Informer, SyncedInformer
+from runtime.cache.protocols import IndexedInformer, Informer, SyncedInformer
 from runtime.events import EventSink
 from runtime.kube.protocols import KubeApi
 
@@ -49,4 +49,5 @@ def test_clients_stores_and_recorders_use_the_protocols(cls: type) -> None:
             assert hints[name] == want, f"{cls.__name__}.{name}: {hints[name]}"
     for name in ("rollouts", "batch_releases", "deployments", "replica_sets", "daemonsets"):
         if name in hints:
-            assert hints[name] is Informer, f"{cls.__name__}.{name}: {hints[name]}"
+            # IndexedInformer where the reconciler looks objects up by index (ReplicaSets by owner uid).
+            assert hints[name] in (Informer, IndexedInformer), f"{cls.__name__}.{name}: {hints[name]}"

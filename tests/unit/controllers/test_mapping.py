@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from rollouts.controllers.batchrelease.controller import batch_release_for_pod, batch_release_for_workload
 from rollouts.controllers.rollout.controller import rollouts_for_workload, with_go_zero_values
+from rollouts.objects.workloadref import WORKLOAD_REF_INDEX, workload_ref_index
 from rollouts.release.deployment_strategy import control_info
 from runtime.cache.store import Store, object_key
 from runtime.reconcile import Request
 
 
 def store(*objs: dict) -> Store:
-    s = Store()
+    s = Store({WORKLOAD_REF_INDEX: workload_ref_index})
     for o in objs:
         s.put(object_key(o), o)
     return s

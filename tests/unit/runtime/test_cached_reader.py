@@ -62,3 +62,12 @@ async def test_unsynced_informers_other_resources_and_selectors_go_to_the_api() 
     assert (await reader.list(SECRETS, "ns", label_selector=None))["items"] == []  # no option actually set
     assert await reader.patch("anything") == "patched"
     assert client.calls == [("get", "configmaps", "a"), ("list", "secrets", {"label_selector": "app=x"})]
+
+
+def test_by_index_from_a_synced_informer_else_none() -> None:
+    objs = [{"metadata": {"name": n, "namespace": "ns", "ownerReferences": [{"uid": "o1"}]}} for n in ("b", "a")]
+    reader = CachedReader(Client(), {CONFIGMAPS: Informer(objs), SECRETS: Informer(objs, synced=False)})
+    assert [o["metadata"]["name"] for o in reader.by_index(CONFIGMAPS, "owner-uid", "o1") or []] == ["a", "b"]
+    assert reader.by_index(CONFIGMAPS, "owner-uid", "nobody") == []
+    assert reader.by_index(CONFIGMAPS, "no-such-index", "x") is None   # caller falls back to a list
+    assert reader.by_index(SECRETS, "owner-uid", "o1") is None         # not synced yet

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from typing import Any
 
 from webhooks.admission import AdmissionRequest
@@ -25,16 +26,22 @@ def _req(op: str, obj: dict[str, Any] | None, old: dict[str, Any] | None = None,
 
 
 class Lister:
+    """Hands the validator every item as a candidate: the conflict rule itself must filter them."""
+
     def __init__(self, items: list[dict[str, Any]], stored: dict[str, Any] | None = None, fail: bool = False):
         self.items, self.stored, self.fail = items, stored, fail
+        self.admissions: list[str] = []
 
-    async def list_rollouts(self, namespace: str) -> list[dict[str, Any]]:
+    async def others_targeting(self, namespace: str, rollout: str, workload_ref: Mapping[str, Any]) -> list[Any]:
         if self.fail:
             raise RuntimeError("apiserver down")
         return self.items
 
     async def get_rollout(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self.stored
+
+    def admitted(self, rollout: Mapping[str, Any], namespace: str) -> None:
+        self.admissions.append(rollout["metadata"]["name"])
 
 
 async def test_valid_create_allowed_and_delete_skipped() -> None:

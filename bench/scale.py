@@ -1,0 +1,416 @@
+"""Scale benchmark (issue 14): N Rollouts, each with its Deployment, on one manager replica.
+
+Usage (repo root, project venv; a fresh local control plane unless ``--kubeconfig``):
+    .venv/bin/python bench/scale.py --rollouts 1000 --namespaces 1
+    .venv/bin/python bench/scale.py --rollouts 1000 --namespaces 100
+
+What it does and prints (one ``figure: value`` line each, then one JSON object):
+
+1. starts the manager as a subprocess (``--local-cluster --no-leader-elect``, default flags);
+2. creates ``--namespaces`` namespaces and N Deployments (1–3 replicas, kwok marks the pods Ready)
+   and N v1beta1 Rollouts (partition style, steps ``1`` then ``100%``, the first one paused), 32 at a
+   time. ``admission_create`` is each Rollout CREATE's round trip seen by the client (API server +
+   our validating webhook + etcd): an outside view of admission while the cluster fills;
+   ``deployment_create`` the same for the Deployments (no Rollout webhook): the baseline;
+3. ``healthy_s``: from the first create until every Rollout reports ``phase: Healthy``;
+4. ``webhook_direct``: AdmissionReviews POSTed straight to the webhook server with all N Rollouts
+   present (a new Rollout for a free workload, and one conflicting with an existing Rollout, the
+   path that confirms on the API server): the webhook's own p50/p99;
+5. the manager's RSS (``/proc``) before the objects and with them, per Rollout; ``cache_heap``: the
+   tracemalloc bytes of informer caches holding the same objects as the manager's (same transforms,
+   same indexes), built in *this* process from one LIST of each kind (the manager does not run
+   tracemalloc: it would slow every allocation), per Rollout, with and without the transforms;
+6. ``reconcile``: p50/p99 per controller from the manager's ``controller_runtime_reconcile_time_seconds``
+   histogram (bucket upper bounds, so "≤"), read from its ``/metrics``;
+7. ``idle_cpu``: the manager's CPU time over ``--idle`` seconds with everything Healthy, in % of a core;
+8. ``burst``: ``--burst`` Deployments' templates edited at once; time until all those Rollouts are at
+   step 1 ``StepPaused``; all approved at once (status update, as ``kubectl-kruise rollout approve``);
+   time until all are ``Healthy``/``Completed``.
+
+The local nodes accept 1,000 pods each (``deploy/localcluster``): ``--nodes`` defaults to enough for
+3 pods per Rollout. With ``--kubeconfig`` the namespaces are deleted at the end unless ``--keep``;
+a throwaway cluster is just stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import re
+import ssl
+import sys
+import tempfile
+import time
+import traceback
+import tracemalloc
+import urllib.request
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "deploy")]
+
+from rollouts.cli.commands import approved_body  # noqa: E402
+from rollouts.controllers.common import BATCHRELEASES, ROLLOUTS  # noqa: E402
+from rollouts.objects import pod as podobj  # noqa: E402
+from rollouts.objects.workloadref import WORKLOAD_REF_INDEX, workload_ref_index  # noqa: E402
+from runtime.cache import InformerSettings, SharedInformer  # noqa: E402
+from runtime.kube.client import ClientSettings, KubeClient  # noqa: E402
+from runtime.kube.errors import ApiError, Conflict  # noqa: E402
+from runtime.kube.resources import DEPLOYMENTS, NAMESPACES, PODS, REPLICASETS, Resource  # noqa: E402
+from runtime.testing import FakeListWatcher  # noqa: E402
+from tests.e2e.harness import Kubectl, ManagerProcess, cleanup_cluster_registrations  # noqa: E402
+
+LABEL = "bench.kruise.io/scale"
+PODS_PER_NODE = 1000  # deploy/localcluster: every kwok node's pod capacity
+CONCURRENCY = 32
+POLL_SECONDS = 1.0
+
+
+def say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, math.ceil(p / 100 * len(s)) - 1))] if s else float("nan")
+
+
+def summary_ms(values: list[float]) -> dict[str, float]:
+    return {"n": len(values), "p50_ms": round(pct(values, 50) * 1000, 2), "p99_ms": round(pct(values, 99) * 1000, 2),
+            "max_ms": round(max(values) * 1000, 2) if values else float("nan")}
+
+
+# objects ---------------------------------------------------------------------------------------
+def names(i: int, namespaces: int) -> tuple[str, str]:
+    return f"scale-{i % namespaces}", f"app-{i}"
+
+
+def deployment(ns: str, name: str, replicas: int) -> dict[str, Any]:
+    labels = {"app": name}
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": ns, "labels": {LABEL: "1"}},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [{"name": "main", "image": "nginx:1",
+                                                           "env": [{"name": "VERSION", "value": "v1"}]}]}}}}
+
+
+def rollout(ns: str, name: str, workload: str) -> dict[str, Any]:
+    return {"apiVersion": "rollouts.kruise.io/v1beta1", "kind": "Rollout",
+            "metadata": {"name": name, "namespace": ns, "labels": {LABEL: "1"}},
+            "spec": {"workloadRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": workload},
+                     "strategy": {"canary": {"steps": [{"replicas": 1}, {"replicas": "100%"}]}}}}
+
+
+async def bounded(items: Iterable[Any], fn: Callable[[Any], Awaitable[None]], workers: int = CONCURRENCY) -> None:
+    queue = list(items)[::-1]
+
+    async def worker() -> None:
+        while queue:
+            await fn(queue.pop())
+
+    await asyncio.gather(*(worker() for _ in range(workers)))
+
+
+async def list_all(client: KubeClient, res: Resource) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    async for page in client.list_pages(res, None, label_selector=None, limit=500):
+        out.extend(page.get("items") or [])
+    return out
+
+
+async def scale_rollouts(client: KubeClient) -> list[dict[str, Any]]:
+    return [ro for ro in await list_all(client, ROLLOUTS) if (ro["metadata"].get("labels") or {}).get(LABEL)]
+
+
+async def wait_rollouts(client: KubeClient, wanted: set[tuple[str, str]], ok: Callable[[dict], bool],
+                        what: str, timeout: float) -> float:  # noqa: ASYNC109
+    t0 = time.monotonic()
+    while True:
+        ros = await scale_rollouts(client)
+        done = sum(1 for ro in ros if (ro["metadata"]["namespace"], ro["metadata"]["name"]) in wanted and ok(ro))
+        if done >= len(wanted):
+            return time.monotonic() - t0
+        if time.monotonic() - t0 > timeout:
+            raise TimeoutError(f"{what}: {done}/{len(wanted)} after {timeout}s")
+        await asyncio.sleep(POLL_SECONDS)
+
+
+def healthy(ro: dict) -> bool:
+    return (ro.get("status") or {}).get("phase") == "Healthy"
+
+
+def paused_at_step_1(ro: dict) -> bool:
+    st = ro.get("status") or {}
+    return (st.get("currentStepIndex"), st.get("currentStepState")) == (1, "StepPaused")
+
+
+def completed(ro: dict) -> bool:
+    st = ro.get("status") or {}
+    return st.get("phase") == "Healthy" and (st.get("currentStepIndex"), st.get("currentStepState")) == (2, "Completed")
+
+
+# the manager, from the outside -----------------------------------------------------------------
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+_BUCKET = re.compile(r'^controller_runtime_reconcile_time_seconds_bucket\{(?P<labels>[^}]*)\} (?P<v>\S+)$')
+
+
+def reconcile_percentiles(metrics_text: str) -> dict[str, dict[str, Any]]:
+    """p50/p99 per controller from the cumulative histogram (the bucket bound holding the rank)."""
+    buckets: dict[str, list[tuple[float, float]]] = {}
+    for line in metrics_text.splitlines():
+        m = _BUCKET.match(line)
+        if not m:
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', m["labels"]))
+        le = float("inf") if labels.get("le") == "+Inf" else float(labels.get("le", "nan"))
+        buckets.setdefault(labels.get("controller", "?"), []).append((le, float(m["v"])))
+    out = {}
+    for ctl, bs in sorted(buckets.items()):
+        bs.sort()
+        total = bs[-1][1] if bs else 0
+        if not total:
+            continue
+        def at(q: float, bs: list[tuple[float, float]] = bs, total: float = total) -> str:
+            return next(f"<= {le:g} s" for le, c in bs if c >= q * total)
+        out[ctl] = {"reconciles": int(total), "p50": at(0.5), "p99": at(0.99)}
+    return out
+
+
+def scrape(mgr: ManagerProcess) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{mgr.health_port}/metrics", timeout=10) as r:
+        return r.read().decode()
+
+
+async def webhook_direct(mgr: ManagerProcess, ns: str, taken: str, rounds: int) -> dict[str, Any]:
+    """POST AdmissionReviews to the webhook server (TLS not verified: latency only)."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    url = f"https://127.0.0.1:{mgr.webhook_port}/validate-rollouts-kruise-io-rollout"
+    out: dict[str, Any] = {}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx)) as session:
+        for case, workload in (("free_workload", "no-such-app"), ("conflict", taken)):
+            obj = rollout(ns, "bench-probe", workload)
+            review = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                      "request": {"uid": "u", "kind": {"group": "rollouts.kruise.io", "version": "v1beta1",
+                                                       "kind": "Rollout"},
+                                  "resource": {"group": "rollouts.kruise.io", "version": "v1beta1",
+                                               "resource": "rollouts"},
+                                  "name": "bench-probe", "namespace": ns, "operation": "CREATE", "object": obj}}
+            lat, allowed = [], None
+            for _ in range(rounds):
+                t = time.perf_counter()
+                async with session.post(url, json=review) as resp:
+                    body = await resp.json()
+                lat.append(time.perf_counter() - t)
+                allowed = body["response"]["allowed"]
+            out[case] = {**summary_ms(lat), "allowed": allowed}
+    return out
+
+
+# cache heap, in this process -------------------------------------------------------------------
+async def cache_heap(client: KubeClient, rollouts: int) -> dict[str, Any]:
+    """tracemalloc bytes of informers like the manager's, filled from one LIST of each kind."""
+    kinds: list[tuple[Resource, Any, dict]] = [
+        (ROLLOUTS, None, {WORKLOAD_REF_INDEX: workload_ref_index}),
+        (BATCHRELEASES, None, {WORKLOAD_REF_INDEX: workload_ref_index}),
+        (DEPLOYMENTS, None, {}), (REPLICASETS, None, {}), (PODS, podobj.keep_read_fields, {})]
+    raw = {res: await list_all(client, res) for res, _, _ in kinds}
+    out: dict[str, Any] = {}
+    for label, transformed in (("with_transforms", True), ("without_transforms", False)):
+        total, per_kind = 0, {}
+        for res, extra, indexers in kinds:
+            items = json.loads(json.dumps(raw[res]))
+            tracemalloc.start()
+            before = tracemalloc.get_traced_memory()[0]
+            settings = InformerSettings(resync_period=0) if transformed else InformerSettings(resync_period=0,
+                                                                                              transform=None)
+            inf = SharedInformer(FakeListWatcher(), res, settings=settings, indexers=indexers)
+            if transformed and extra is not None:
+                inf.set_transform(extra)
+            inf.replace(items, "1")
+            del items
+            used = tracemalloc.get_traced_memory()[0] - before
+            tracemalloc.stop()
+            per_kind[res.plural] = {"objects": len(inf.store), "bytes_per_object": used // max(1, len(inf.store))}
+            total += used
+            del inf
+        out[label] = {"kib_per_rollout": round(total / 1024 / max(1, rollouts), 2), "by_kind": per_kind}
+    return out
+
+
+# phases ----------------------------------------------------------------------------------------
+async def create_all(client: KubeClient, n: int, namespaces: int) -> tuple[list[float], list[float]]:
+    for k in range(namespaces):
+        await client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
+                                         "metadata": {"name": f"scale-{k}", "labels": {LABEL: "1"}}})
+    admission: list[float] = []
+    plain: list[float] = []
+
+    async def one(i: int) -> None:
+        ns, name = names(i, namespaces)
+        t = time.perf_counter()
+        await client.create(DEPLOYMENTS, deployment(ns, name, 1 + i % 3), ns)
+        plain.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        await client.create(ROLLOUTS, rollout(ns, name, name), ns)
+        admission.append(time.perf_counter() - t)
+
+    await bounded(range(n), one)
+    return admission, plain
+
+
+async def burst(client: KubeClient, n: int, namespaces: int, timeout: float) -> dict[str, float]:  # noqa: ASYNC109
+    picked = [names(i, namespaces) for i in range(n)]
+    wanted = set(picked)
+    t0 = time.monotonic()
+
+    errors: list[str] = []
+
+    async def release(key: tuple[str, str]) -> None:
+        ns, name = key
+        for attempt in range(5):  # an overloaded API server may time the workload webhook out: retry
+            try:
+                await client.patch(DEPLOYMENTS, name, {"spec": {"template": {"spec": {"containers": [
+                    {"name": "main", "env": [{"name": "VERSION", "value": "v2"}]}]}}}}, ns, patch_type="strategic")
+                return
+            except ApiError as e:
+                errors.append(f"release {ns}/{name} attempt {attempt + 1}: {e}")
+                await asyncio.sleep(1)
+
+    await bounded(picked, release)
+    await wait_rollouts(client, wanted, paused_at_step_1, "burst step 1 paused", timeout)
+    t_paused = time.monotonic() - t0
+    t1 = time.monotonic()
+
+    async def approve(key: tuple[str, str]) -> None:
+        ns, name = key
+        for attempt in range(10):
+            try:
+                ro = await client.get(ROLLOUTS, name, ns)
+                await client.update_status(ROLLOUTS, approved_body(ro))
+                return
+            except ApiError as e:
+                if not isinstance(e, Conflict):
+                    errors.append(f"approve {ns}/{name} attempt {attempt + 1}: {e}")
+                await asyncio.sleep(0.2)
+
+    await bounded(picked, approve)
+    await wait_rollouts(client, wanted, completed, "burst completed", timeout)
+    if errors:
+        say(f"burst: {len(errors)} retried calls, first: {errors[0]}")
+    return {"released_to_all_step1_paused_s": round(t_paused, 2),
+            "approved_to_all_healthy_s": round(time.monotonic() - t1, 2), "retried_calls": len(errors)}
+
+
+async def bench(kubeconfig: str, o: argparse.Namespace) -> dict[str, Any]:
+    kc = Kubectl(kubeconfig)
+    mgr = ManagerProcess(kubeconfig, Path(tempfile.mkdtemp(prefix="bench-scale-")), extra_args=("--no-leader-elect",))
+    mgr.start(timeout=120)
+    assert mgr.proc is not None
+    pid = mgr.proc.pid
+    client = await KubeClient.from_kubeconfig(kubeconfig, settings=ClientSettings(qps=2000, burst=4000))
+    res: dict[str, Any] = {"rollouts": o.rollouts, "namespaces": o.namespaces, "cpus": os.cpu_count(),
+                           "manager_log": str(mgr.log_path)}
+    try:
+        await asyncio.sleep(5)
+        res["rss_mib_empty"] = round(rss_mib(pid), 1)
+        say(f"manager RSS before the objects: {res['rss_mib_empty']} MiB")
+        t0 = time.monotonic()
+        admission, plain = await create_all(client, o.rollouts, o.namespaces)
+        res["created_s"] = round(time.monotonic() - t0, 1)
+        res["admission_create"] = summary_ms(admission)
+        res["deployment_create"] = summary_ms(plain)  # same API server, no Rollout webhook: the baseline
+        say(f"created {o.rollouts} Deployments + Rollouts in {res['created_s']} s; "
+            f"Rollout CREATE round trip p50 {res['admission_create']['p50_ms']} ms, "
+            f"p99 {res['admission_create']['p99_ms']} ms "
+            f"(Deployment CREATE p50 {res['deployment_create']['p50_ms']} ms, "
+            f"p99 {res['deployment_create']['p99_ms']} ms)")
+        all_keys = {names(i, o.namespaces) for i in range(o.rollouts)}
+        await wait_rollouts(client, all_keys, healthy, "all Healthy", o.timeout)
+        res["healthy_s"] = round(time.monotonic() - t0, 1)
+        say(f"all {o.rollouts} Healthy {res['healthy_s']} s after the first create")
+        res["webhook_direct"] = await webhook_direct(mgr, "scale-0", "app-0", o.probes)
+        say(f"webhook direct: {json.dumps(res['webhook_direct'])}")
+        await asyncio.sleep(5)
+        res["rss_mib_loaded"] = round(rss_mib(pid), 1)
+        res["rss_kib_per_rollout"] = round((res["rss_mib_loaded"] - res["rss_mib_empty"]) * 1024 / o.rollouts, 1)
+        say(f"manager RSS with them: {res['rss_mib_loaded']} MiB, "
+            f"{res['rss_kib_per_rollout']} KiB per Rollout (with its Deployment, ReplicaSet, pods, BatchRelease)")
+        res["cache_heap"] = await cache_heap(client, o.rollouts)
+        say(f"cache heap per Rollout: {res['cache_heap']['with_transforms']['kib_per_rollout']} KiB "
+            f"(without transforms {res['cache_heap']['without_transforms']['kib_per_rollout']} KiB)")
+        res["reconcile_after_create"] = reconcile_percentiles(scrape(mgr))
+        say(f"reconcile latency: {json.dumps(res['reconcile_after_create'])}")
+        c0, t = cpu_seconds(pid), time.monotonic()
+        await asyncio.sleep(o.idle)
+        res["idle_cpu_pct_of_core"] = round(100 * (cpu_seconds(pid) - c0) / (time.monotonic() - t), 2)
+        say(f"idle CPU over {o.idle:g} s: {res['idle_cpu_pct_of_core']} % of a core")
+        if o.burst:
+            try:
+                res["burst"] = {"rollouts": min(o.burst, o.rollouts),
+                                **await burst(client, min(o.burst, o.rollouts), o.namespaces, o.timeout)}
+            except Exception as e:  # noqa: BLE001 - keep the figures taken so far
+                traceback.print_exc()
+                res["burst"] = {"error": repr(e)}
+            say(f"burst: {json.dumps(res['burst'])}")
+            res["reconcile_after_burst"] = reconcile_percentiles(scrape(mgr))
+            say(f"reconcile latency after the burst: {json.dumps(res['reconcile_after_burst'])}")
+        res["rss_mib_end"] = round(rss_mib(pid), 1)
+    finally:
+        if o.kubeconfig and not o.keep:  # a throwaway cluster is simply stopped
+            for k in range(o.namespaces):
+                try:
+                    await client.delete(NAMESPACES, f"scale-{k}")
+                except Exception:  # noqa: BLE001 - best-effort cleanup
+                    pass
+        await client.aclose()
+        mgr.stop()
+        if o.kubeconfig:
+            cleanup_cluster_registrations(kc)
+    return res
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rollouts", type=int, default=1000)
+    p.add_argument("--namespaces", type=int, default=1)
+    p.add_argument("--nodes", type=int, default=0, help="kwok nodes (default: 3 pods per Rollout fit)")
+    p.add_argument("--burst", type=int, default=100)
+    p.add_argument("--idle", type=float, default=60.0)
+    p.add_argument("--probes", type=int, default=300, help="AdmissionReviews per direct webhook case")
+    p.add_argument("--timeout", type=float, default=1800.0)
+    p.add_argument("--keep", action="store_true", help="keep the namespaces (with --kubeconfig)")
+    p.add_argument("--kubeconfig", help="existing cluster (default: a fresh local control plane)")
+    o = p.parse_args()
+    nodes = o.nodes or max(3, math.ceil(3 * o.rollouts / PODS_PER_NODE) + 1)
+    from localcluster.cluster import kubeconfig_or_local
+
+    with kubeconfig_or_local(o.kubeconfig, nodes=nodes) as kubeconfig:
+        res = asyncio.run(bench(kubeconfig, o))
+    res["nodes"] = nodes
+    print(json.dumps(res))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
