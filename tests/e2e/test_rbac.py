@@ -86,3 +86,26 @@ def test_manager_works_with_its_rbac_only(sa_manager: ManagerProcess, kc: Kubect
     assert forbidden == [], "\n".join(forbidden[:5])
     assert json.loads(kc("auth", "whoami", "-o", "json", "--kubeconfig", sa_manager.kubeconfig))[
         "status"]["userInfo"]["username"] == f"system:serviceaccount:{OPERATOR_NAMESPACE}:kruise-rollout"
+
+
+def test_an_identity_without_grants_exits_with_one_line_naming_them(
+        kubeconfig: str, kc: Kubectl, tmp_path: Path) -> None:
+    """Missing RBAC at start is one line and exit 1, not a manager that retries 403s for ever."""
+    sa = "kruise-rollout-nobody"
+    kc("create", "namespace", OPERATOR_NAMESPACE, check=False)
+    kc("-n", OPERATOR_NAMESPACE, "create", "serviceaccount", sa, check=False)
+    token = kc("-n", OPERATOR_NAMESPACE, "create", "token", sa, "--duration=600s").strip()
+    cfg = yaml.safe_load(Path(kubeconfig).read_text())
+    cfg["users"] = [{"name": sa, "user": {"token": token}}]
+    for ctx in cfg["contexts"]:
+        ctx["context"]["user"] = sa
+    (tmp_path / "nobody.kubeconfig").write_text(yaml.safe_dump(cfg))
+    proc = subprocess.run(
+        [sys.executable, "-m", "rollouts.cmd.manager", "--kubeconfig", str(tmp_path / "nobody.kubeconfig"),
+         "--no-leader-elect", "--namespace", OPERATOR_NAMESPACE, "--webhook-cert-dir", str(tmp_path / "certs")],
+        cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith("kruise-rollout: cannot start: ") and "Traceback" not in proc.stderr
+    assert "rollouts.rollouts.kruise.io (rollouts.kruise.io/v1beta1, all namespaces) cannot be listed (forbidden" \
+        in line and "config/rbac/role.yaml" in line
