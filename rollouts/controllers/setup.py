@@ -92,8 +92,7 @@ def add_controllers(mgr: Manager, options: ControllerOptions = ControllerOptions
                                field_selector=f"metadata.name={keys.ROLLOUT_CONFIGURATION_CONFIGMAP}")
     rollout_reconciler = RolloutReconciler(mgr.client, rollouts, brs, deployments, rss, rollout_events, clock,
                                            lua_scripts=ScriptConfiguration(namespace=options.namespace,
-                                                                           store=script_config.store),
-                                           config_namespace=options.namespace)
+                                                                           store=script_config.store))
     rollout = Controller("rollout", rollout_reconciler,
                          settings=ControllerSettings(workers=options.rollout_workers), clock=clock,
                          metrics=mgr.metrics)
@@ -123,8 +122,7 @@ def add_controllers(mgr: Manager, options: ControllerOptions = ControllerOptions
     trs = f.informer(TRAFFICROUTINGS)
     traffic_routing = Controller("trafficrouting", TrafficRoutingReconciler(
         mgr.client, trs, clock, rollouts=rollouts,
-        manager=TrafficRoutingManager(mgr.client, clock=clock, config_namespace=options.namespace,
-                                      scripts=rollout_reconciler.traffic.manager.scripts)),
+        manager=TrafficRoutingManager(mgr.client, clock=clock, scripts=rollout_reconciler.traffic.manager.scripts)),
                                  settings=ControllerSettings(workers=options.trafficrouting_workers), clock=clock,
                                  metrics=mgr.metrics)
     traffic_routing.watch(trs)

@@ -43,6 +43,7 @@ from rollouts.api import dump, keys
 from rollouts.api.common import CustomNetworkRef, HTTPHeaderFilter
 from rollouts.api.v1beta1.rollout import HttpRouteMatch
 from rollouts.lua import gojson
+from rollouts.lua.configuration import ScriptConfiguration
 from rollouts.lua.contract import custom_input, custom_output
 from rollouts.lua.sandbox import LuaFailure, LuaRunner, LuaScript
 from rollouts.lua.scripts import ScriptNotFound, custom_script
@@ -50,7 +51,7 @@ from rollouts.objects import meta as objmeta
 from rollouts.trafficrouting.provider import ObjectClient, TrafficRoutingError
 from runtime.kube.discovery import ResourceResolver
 from runtime.kube.errors import NotFound
-from runtime.kube.resources import CONFIGMAPS, Resource
+from runtime.kube.resources import Resource
 
 __all__ = ["SNAPSHOT_ANNOTATION", "CustomNetworkProvider", "Snapshot", "decode_snapshot", "desired_object",
            "encode_snapshot", "restored_object", "snapshot_of"]
@@ -160,21 +161,21 @@ class _Target:
 class CustomNetworkProvider:
     """:class:`~rollouts.trafficrouting.provider.TrafficProvider` over ``customNetworkRefs``.
 
-    ``resolver`` finds each kind's REST resource (API discovery); ``configmap_namespace`` is the
-    manager's namespace, home of ``kruise-rollout-configuration``, read (one GET) on each call that
-    needs a script the project does not ship, so an edit takes effect without a restart. Scripts
+    ``resolver`` finds each kind's REST resource (API discovery); ``scripts`` is the cached
+    ``kruise-rollout-configuration`` ConfigMap (the manager's informer), read on each call that needs
+    a script the project does not ship, so an edit takes effect without a restart or a GET. Scripts
     run through ``runner.run_async`` (a worker thread: the event loop is never held by Lua).
     """
 
     def __init__(
         self, client: ObjectClient, *, resolver: ResourceResolver | None, runner: LuaRunner, namespace: str,
-        refs: Sequence[CustomNetworkRef], stable_service: str, canary_service: str, configmap_namespace: str,
+        refs: Sequence[CustomNetworkRef], stable_service: str, canary_service: str, scripts: ScriptConfiguration,
         ref_field: str,
     ) -> None:
         self._client, self._resolver, self._runner = client, resolver, runner
         self._ns, self._refs = namespace, list(refs)
         self._stable, self._canary = stable_service, canary_service
-        self._cm_ns, self._field = configmap_namespace, f"{ref_field}.customNetworkRefs"
+        self._config, self._field = scripts, f"{ref_field}.customNetworkRefs"
 
     # -- lookups -------------------------------------------------------------------------------
     def _name(self, i: int, ref: CustomNetworkRef) -> str:
@@ -204,23 +205,14 @@ class CustomNetworkProvider:
             found.append(_Target(i, ref, resource, obj))
         return found
 
-    async def _configmap_data(self) -> Mapping[str, str] | None:
-        try:
-            cm = await self._client.get(CONFIGMAPS, keys.ROLLOUT_CONFIGURATION_CONFIGMAP, self._cm_ns)
-        except NotFound:
-            return None
-        return cm.get("data") or {}
-
     async def _scripts(self) -> list[LuaScript] | str:
         """The script of every reference (shipped first, then the ConfigMap), or the first miss."""
-        cache: list[Mapping[str, str] | None] = []
         scripts: list[LuaScript] = []
+        ns = self._config.namespace
         for i, ref in enumerate(self._refs):
-            found = custom_script(ref.api_version, ref.kind, {}, namespace=self._cm_ns)
+            found = custom_script(ref.api_version, ref.kind, {}, namespace=ns)
             if isinstance(found, ScriptNotFound):  # not shipped: the ConfigMap decides
-                if not cache:
-                    cache.append(await self._configmap_data())
-                found = custom_script(ref.api_version, ref.kind, cache[0], namespace=self._cm_ns)
+                found = custom_script(ref.api_version, ref.kind, self._config.data(), namespace=ns)
             if isinstance(found, ScriptNotFound):
                 return f"{self._name(i, ref)}: {found.message}"
             scripts.append(found)

@@ -43,10 +43,7 @@ from rollouts.trafficrouting.services import ServiceControl, canary_name
 from runtime.clock import Clock
 from runtime.kube.discovery import DiscoveryApi, ResourceDiscovery, ResourceResolver
 
-__all__ = ["DEFAULT_CONFIG_NAMESPACE", "Outcome", "RoutingContext", "TrafficRoutingManager"]
-
-#: The manager's ``--namespace`` default, home of the ConfigMap ``kruise-rollout-configuration``.
-DEFAULT_CONFIG_NAMESPACE = "kruise-rollout"
+__all__ = ["Outcome", "RoutingContext", "TrafficRoutingManager"]
 
 
 
@@ -108,26 +105,25 @@ class Outcome:
 class TrafficRoutingManager:
     """Stateless apart from the grace store; one instance per controller (share ``grace``).
 
-    ``config_namespace`` is the manager's namespace (``--namespace``), where user Lua scripts live in
-    the ConfigMap ``kruise-rollout-configuration``. ``discovery`` finds the REST resource of the
-    kinds named in ``customNetworkRefs``; by default the client's own discovery requests (cached).
-    ``scripts`` is the cached ConfigMap of user Lua scripts for the Ingress classes (default: none,
-    shipped scripts only); ``lua`` the sandbox every script runs in.
+    ``scripts`` is the cached ConfigMap ``kruise-rollout-configuration`` of user Lua scripts, in the
+    manager's namespace (``--namespace``), for the Ingress classes and ``customNetworkRefs`` kinds
+    (default: none, shipped scripts only). ``discovery`` finds the REST resource of the kinds named
+    in ``customNetworkRefs``; by default the client's own discovery requests (cached). ``lua`` is the
+    sandbox every script runs in.
     """
 
     def __init__(
         self, client: ObjectClient, *, clock: Clock, grace: GraceExpectations | None = None,
-        config_namespace: str = DEFAULT_CONFIG_NAMESPACE, discovery: ResourceResolver | None = None,
-        scripts: ScriptConfiguration | None = None, lua: LuaRunner | None = None,
+        discovery: ResourceResolver | None = None, scripts: ScriptConfiguration | None = None,
+        lua: LuaRunner | None = None,
     ) -> None:
         self._client = client
         self._clock = clock
         self.grace = grace if grace is not None else GraceExpectations(clock)
-        self._config_namespace = config_namespace
         if discovery is None and isinstance(client, DiscoveryApi):
             discovery = ResourceDiscovery(client)
         self._discovery = discovery
-        self.scripts = scripts if scripts is not None else ScriptConfiguration(namespace=config_namespace)
+        self.scripts = scripts if scripts is not None else ScriptConfiguration()
         self.lua = lua if lua is not None else LuaRunner()
         self._lua = self.lua
 
@@ -141,7 +137,7 @@ class TrafficRoutingManager:
             return CustomNetworkProvider(
                 self._client, resolver=self._discovery, runner=self._lua, namespace=ctx.namespace,
                 refs=ref.custom_network_refs, stable_service=ref.service, canary_service=ctx.canary_service,
-                configmap_namespace=self._config_namespace, ref_field=field)
+                scripts=self.scripts, ref_field=field)
         if ref.ingress is not None:
             # Every classType, nginx included, through its Lua script; a class without one is
             # refused by the provider's check(), naming the ConfigMap key to add.

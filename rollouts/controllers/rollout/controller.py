@@ -82,7 +82,7 @@ from rollouts.rollout.model import (
     rollback_in_batch_policy,
     uses_extra_workload,
 )
-from rollouts.trafficrouting.manager import DEFAULT_CONFIG_NAMESPACE, TrafficRoutingManager
+from rollouts.trafficrouting.manager import TrafficRoutingManager
 from runtime.cache.frozen import thaw
 from runtime.cache.protocols import CacheReader, IndexedInformer, IndexedReader, Informer
 from runtime.cache.store import OWNER_UID_INDEX
@@ -115,14 +115,12 @@ class RolloutReconciler:
     workload_stores: dict[Resource, Informer] = attrs.field(factory=dict)
     #: Resources of custom StatefulSet-like kinds found so far (``workloads.kind_of``).
     _custom_kinds: dict[tuple[str, str], Resource] = attrs.field(factory=dict)
-    #: The manager's namespace, where the ConfigMap with users' Lua scripts lives.
-    config_namespace: str = DEFAULT_CONFIG_NAMESPACE
-    #: The ``kruise-rollout-configuration`` ConfigMap holding user Lua scripts (default: none).
+    #: The ``kruise-rollout-configuration`` ConfigMap holding user Lua scripts, in the manager's
+    #: namespace (default: none, shipped scripts only).
     lua_scripts: ScriptConfiguration | None = None
     #: The traffic routing core, one per controller: its grace store outlives a reconcile (§6).
     traffic: RolloutTraffic = attrs.field(default=attrs.Factory(
-        lambda self: RolloutTraffic(TrafficRoutingManager(self.client, clock=self.clock, scripts=self.lua_scripts,
-                                                          config_namespace=self.config_namespace)),
+        lambda self: RolloutTraffic(TrafficRoutingManager(self.client, clock=self.clock, scripts=self.lua_scripts)),
         takes_self=True))
 
     async def reconcile(self, request: Request) -> Result:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+from collections.abc import Mapping
 from typing import Any
 
 from runtime.kube.errors import AlreadyExists, NotFound
@@ -82,3 +83,18 @@ class FakeClient:
             raise NotFound(f"{res.plural} {name!r} not found")
         self.writes.append(("delete", res.kind, name))
         return None
+
+
+class ConfigMapStore:
+    """The informer store of the one ConfigMap ``kruise-rollout-configuration`` in ``namespace``:
+    ``data`` None → the ConfigMap does not exist. Tests edit ``data`` to show a script edit applies."""
+
+    def __init__(self, data: dict[str, str] | None = None, *, namespace: str = "kruise-rollout") -> None:
+        self.data, self.namespace = data, namespace
+
+    def get(self, name: str, namespace: str | None = None) -> Mapping[str, Any] | None:
+        assert (name, namespace) == ("kruise-rollout-configuration", self.namespace)
+        return None if self.data is None else {"metadata": {"name": name}, "data": dict(self.data)}
+
+    def list(self, namespace: str | None = None, **_: Any) -> list[Mapping[str, Any]]:
+        raise AssertionError("not used")

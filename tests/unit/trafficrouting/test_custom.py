@@ -12,6 +12,7 @@ import pytest
 from rollouts.api.common import CustomNetworkRef, HTTPHeaderFilter
 from rollouts.api.v1beta1.rollout import HttpRouteMatch
 from rollouts.api.wire import from_dict
+from rollouts.lua.configuration import ScriptConfiguration
 from rollouts.lua.sandbox import LuaLimits, LuaRunner
 from rollouts.trafficrouting.custom import (
     SNAPSHOT_ANNOTATION,
@@ -22,8 +23,8 @@ from rollouts.trafficrouting.custom import (
 )
 from rollouts.trafficrouting.provider import TrafficRoutingError
 from runtime.kube.errors import Conflict, NotFound
-from runtime.kube.resources import CONFIGMAPS, Resource
-from tests.unit.trafficrouting.fakes import FakeClient
+from runtime.kube.resources import Resource
+from tests.unit.trafficrouting.fakes import ConfigMapStore, FakeClient
 
 VS = Resource("networking.istio.io", "v1alpha3", "virtualservices", "VirtualService")
 DR = Resource("networking.istio.io", "v1beta1", "destinationrules", "DestinationRule")
@@ -61,7 +62,10 @@ PATH = match({"path": {"type": "PathPrefix", "value": "/pc"}})
 
 
 class Client(FakeClient):
-    """FakeClient plus full updates (resourceVersion checked) and a resourceVersion on every write."""
+    """FakeClient plus full updates (resourceVersion checked) and a resourceVersion on every write; ``scripts``
+    is the manager's cached ConfigMap of user scripts, beside it."""
+
+    scripts: ScriptConfiguration = ScriptConfiguration(namespace=CM_NS, store=ConfigMapStore(None, namespace=CM_NS))
 
     def put(self, res: Resource, body: dict, namespace: str) -> dict:
         obj = super().put(res, body, namespace)
@@ -97,7 +101,7 @@ def provider(client: Client, *objs: dict, canary: str = "echoserver-canary",
              runner: LuaRunner | None = None) -> CustomNetworkProvider:
     return CustomNetworkProvider(
         client, resolver=Resolver(), runner=runner or LuaRunner(), namespace="default", refs=[ref(o) for o in objs],
-        stable_service="echoserver", canary_service=canary, configmap_namespace=CM_NS,
+        stable_service="echoserver", canary_service=canary, scripts=client.scripts,
         ref_field="spec.strategy.canary.trafficRoutings[0]")
 
 
@@ -106,8 +110,7 @@ def seeded(*objs: dict, configmap: dict[str, str] | None = None) -> Client:
     for obj in objs:
         res = KINDS[(obj["apiVersion"], obj["kind"])]
         client.put(res, obj, "default")
-    if configmap is not None:
-        client.put(CONFIGMAPS, {"metadata": {"name": "kruise-rollout-configuration"}, "data": configmap}, CM_NS)
+    client.scripts = ScriptConfiguration(namespace=CM_NS, store=ConfigMapStore(configmap, namespace=CM_NS))
     return client
 
 
@@ -221,7 +224,9 @@ async def test_a_user_kind_uses_the_configmap_script_read_on_every_call() -> Non
     with pytest.raises(TrafficRoutingError, match=f"ConfigMap {CM_NS}/kruise-rollout-configuration key {WIDGET_KEY}"):
         await p.ensure_routes(weight=30, matches=[])
     assert client.writes == []
-    client.find(CONFIGMAPS, "kruise-rollout-configuration", CM_NS)["data"][WIDGET_KEY] = WIDGET_SCRIPT  # type: ignore[index]
+    store = client.scripts.store
+    assert isinstance(store, ConfigMapStore) and store.data is not None
+    store.data[WIDGET_KEY] = WIDGET_SCRIPT  # a ConfigMap edit: the informer's store changes
     assert await converge(p, weight=30) == 1
     assert live(client, WIDGET_OBJ)["spec"] == {"size": 1, "canaryWeight": 30}
     assert live(client, WIDGET_OBJ)["metadata"]["labels"] == {"routed": "30"}

@@ -8,7 +8,6 @@ missing script is a TrafficRoutingError naming the script (or the key to add), w
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from rollouts.trafficrouting.manager import RoutingContext, TrafficRoutingManage
 from rollouts.trafficrouting.provider import TrafficRoutingError
 from runtime.clock import FakeClock
 from runtime.kube.resources import INGRESSES, SERVICES
-from tests.unit.trafficrouting.fakes import SEED_INGRESS, SEED_SERVICE, FakeClient
+from tests.unit.trafficrouting.fakes import SEED_INGRESS, SEED_SERVICE, ConfigMapStore, FakeClient
 
 N, A, M = "nginx.ingress.kubernetes.io/", "alb.ingress.kubernetes.io/", "mse.ingress.kubernetes.io/"
 NS = "kruise-rollout"
@@ -35,20 +34,6 @@ CM_NAME = f"ConfigMap {NS}/{keys.ROLLOUT_CONFIGURATION_CONFIGMAP}"
 OWNER = {"apiVersion": "rollouts.kruise.io/v1beta1", "kind": "Rollout", "name": "r", "uid": "u",
          "controller": True, "blockOwnerDeletion": True}
 ALB_CONDITIONS = (Path(__file__).parents[3] / "docs/examples/aliyun-alb-conditions.lua").read_text()
-
-
-class ConfigMapStore:
-    """The informer store of the one ConfigMap: ``data`` None → the ConfigMap does not exist."""
-
-    def __init__(self, data: dict[str, str] | None = None) -> None:
-        self.data = data
-
-    def get(self, name: str, namespace: str | None = None) -> Mapping[str, Any] | None:
-        assert (name, namespace) == (keys.ROLLOUT_CONFIGURATION_CONFIGMAP, NS)
-        return None if self.data is None else {"metadata": {"name": name}, "data": dict(self.data)}
-
-    def list(self, namespace: str | None = None, **_: Any) -> list[Mapping[str, Any]]:
-        raise AssertionError("not used")
 
 
 def match(*headers: dict, **extra: Any) -> HttpRouteMatch:
