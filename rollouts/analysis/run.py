@@ -27,6 +27,8 @@ from rollouts.analysis.prometheus import Answer
 Query = Callable[[str, str, float], Awaitable[Answer]]
 #: ``(url, expected status, JSON path keys, JSON path text, timeout)`` → answer (:func:`httpcheck.fetch`).
 Fetch = Callable[[str, int, Sequence[str | int], str, float], Awaitable[Answer]]
+#: A ``kubernetes`` check's source → answer (the controller binds :func:`kubecheck.observe` to the release).
+Observe = Callable[[t.KubernetesSource], Awaitable[Answer]]
 
 #: Shortest recheck we ask for: the clocks of measurement times have second precision.
 MIN_REQUEUE_SECONDS: Final = 1.0
@@ -69,11 +71,17 @@ def _due(check: t.Check, ms: list[v.Measurement], now: datetime) -> datetime:
     return now if last is None else last + timedelta(seconds=check.interval_seconds)
 
 
+async def _no_observer(source: t.KubernetesSource) -> Answer:
+    return Answer(error="kubernetes checks need the controller's API client (none was given)")
+
+
 async def _measure(check: t.Check, args: Mapping[str, str], now: datetime, query: Query,
-                   fetch: Fetch) -> v.Measurement:
+                   fetch: Fetch, observe: Observe) -> v.Measurement:
     if check.prometheus is not None:
         src = check.prometheus
         answer = await query(src.address, src.render(args), float(src.timeout_seconds))
+    elif check.kubernetes is not None:
+        answer = await observe(check.kubernetes)
     else:
         assert check.http is not None  # the parser requires exactly one source
         h = check.http
@@ -123,7 +131,8 @@ def _past_deadline(spec: t.TemplateSpec, status: Mapping[str, Any], now: datetim
 
 
 async def advance(spec: t.TemplateSpec, status: Mapping[str, Any], args: Mapping[str, str], now: datetime,
-                  query: Query, fetch: Fetch = httpcheck.fetch) -> tuple[Decision, dict[str, Any]]:
+                  query: Query, fetch: Fetch = httpcheck.fetch,
+                  observe: Observe = _no_observer) -> tuple[Decision, dict[str, Any]]:
     """Measure every due check (unless the verdict is final), then decide; returns the new status."""
     before, _ = decide(spec, status, now)
     work = {k: val for k, val in status.items() if k != "checks"}
@@ -133,7 +142,7 @@ async def advance(spec: t.TemplateSpec, status: Mapping[str, Any], args: Mapping
             ms = _measurements(status, check.name)
             if _due(check, ms, now) > now:
                 continue
-            ms = [*ms, await _measure(check, args, now, query, fetch)][-v.MAX_KEPT:]
+            ms = [*ms, await _measure(check, args, now, query, fetch, observe)][-v.MAX_KEPT:]
             checks[check.name] = {"name": check.name, "measurements": [m.to_wire() for m in ms]}
     work["checks"] = [checks.get(c.name, {"name": c.name}) for c in spec.checks]
     decision, wire_checks = decide(spec, work, now)

@@ -97,12 +97,28 @@ class HttpSource:
         return _PLACEHOLDER.sub(lambda m: args.get(m.group(1), ""), self.url)
 
 
+#: Signals of the ``kubernetes`` check kind (:mod:`rollouts.analysis.kubecheck` says what each counts).
+SIGNALS: Final = ("restarts", "notReady", "oomKilled", "crashLoopBackOff", "warningEvents")
+#: ``kubernetes.baseline``: ``stable`` → result = canary per-pod rate minus stable per-pod rate;
+#: ``none`` → result = the canary pods' total count.
+BASELINES: Final = ("stable", "none")
+
+
+@attrs.frozen(kw_only=True)
+class KubernetesSource:
+    #: One of :data:`SIGNALS`.
+    signal: str
+    #: One of :data:`BASELINES` (default ``stable``).
+    baseline: str = "stable"
+
+
 @attrs.frozen(kw_only=True)
 class Check:
     name: str
-    #: Exactly one of ``prometheus`` and ``http`` is set.
+    #: Exactly one of ``prometheus``, ``http`` and ``kubernetes`` is set.
     prometheus: PrometheusSource | None = None
     http: HttpSource | None = None
+    kubernetes: KubernetesSource | None = None
     success: cond.Condition | None
     failure: cond.Condition | None
     #: The conditions as written (shown in messages).
@@ -219,23 +235,47 @@ def _http(obj: Any, path: str) -> HttpSource:
                       keys=keys, timeout_seconds=_int(obj, "timeoutSeconds", path, DEFAULT_TIMEOUT_SECONDS, 1))
 
 
-def _source(obj: Mapping[str, Any], path: str) -> tuple[PrometheusSource | None, HttpSource | None]:
-    has_prom, has_http = obj.get("prometheus") is not None, obj.get("http") is not None
-    if has_prom == has_http:
-        raise TemplateError(path, "needs exactly one source: prometheus: {address: ..., query: ...} or "
-                                  "http: {url: ..., expectedStatus: 200, jsonPath: ...}")
-    if has_prom:
-        return _prometheus(obj.get("prometheus"), f"{path}.prometheus"), None
-    return None, _http(obj.get("http"), f"{path}.http")
+def _kubernetes(obj: Any, path: str) -> KubernetesSource:
+    if not isinstance(obj, Mapping):
+        raise TemplateError(path, "must be an object with signal (and baseline), e.g. {signal: restarts}")
+    signal = _str(obj, "signal", path, required=True)
+    if signal not in SIGNALS:
+        raise TemplateError(f"{path}.signal", f"{signal!r} is not a signal; use one of {', '.join(SIGNALS)}")
+    baseline = _str(obj, "baseline", path, required=False) or "stable"
+    if baseline not in BASELINES:
+        raise TemplateError(f"{path}.baseline", f"{baseline!r} is not a baseline; use stable (canary per pod minus "
+                                                "stable per pod) or none (the canary pods' count)")
+    unknown = sorted(set(obj) - {"signal", "baseline"})
+    if unknown:
+        raise TemplateError(f"{path}.{unknown[0]}", "is not a field of a kubernetes check; use signal and baseline")
+    return KubernetesSource(signal=signal, baseline=baseline)
+
+
+_SOURCES: Final = ("prometheus", "http", "kubernetes")
+
+
+def _source(obj: Mapping[str, Any], path: str) -> tuple[PrometheusSource | None, HttpSource | None,
+                                                          KubernetesSource | None]:
+    present = [k for k in _SOURCES if obj.get(k) is not None]
+    if len(present) != 1:
+        raise TemplateError(path, "needs exactly one source: prometheus: {address: ..., query: ...}, "
+                                  "http: {url: ..., expectedStatus: 200, jsonPath: ...} or "
+                                  "kubernetes: {signal: restarts, baseline: stable}")
+    if present[0] == "prometheus":
+        return _prometheus(obj.get("prometheus"), f"{path}.prometheus"), None, None
+    if present[0] == "http":
+        return None, _http(obj.get("http"), f"{path}.http"), None
+    return None, None, _kubernetes(obj.get("kubernetes"), f"{path}.kubernetes")
 
 
 def _check(obj: Any, path: str) -> Check:
     if not isinstance(obj, Mapping):
-        raise TemplateError(path, "must be an object with name, a source (prometheus or http) and conditions")
+        raise TemplateError(path, "must be an object with name, a source (prometheus, http or kubernetes) and "
+                                  "conditions")
     name = _str(obj, "name", path, required=True)
     if not _NAME.match(name):
         raise TemplateError(f"{path}.name", f"{name!r} must be lower-case letters, digits and '-'")
-    prom, http = _source(obj, path)
+    prom, http, kube = _source(obj, path)
     success, failure = _condition(obj, "successCondition", path), _condition(obj, "failureCondition", path)
     status_only = http is not None and not http.json_path
     if success is None and failure is None and not status_only:
@@ -244,7 +284,7 @@ def _check(obj: Any, path: str) -> Check:
     if status_only and (success is not None or failure is not None):
         raise TemplateError(f"{path}.http.jsonPath", "is needed for conditions: they judge the number read there")
     return Check(
-        name=name, prometheus=prom, http=http,
+        name=name, prometheus=prom, http=http, kubernetes=kube,
         success=success, failure=failure,
         success_text=obj.get("successCondition") or "", failure_text=obj.get("failureCondition") or "",
         interval_seconds=_int(obj, "intervalSeconds", path, DEFAULT_INTERVAL_SECONDS, 1),

@@ -18,11 +18,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from rollouts.analysis import prometheus, refs
+from rollouts.analysis import kubecheck, prometheus, refs
 from rollouts.analysis import run as analysis_run
 from rollouts.analysis import template as t
 from rollouts.api.status import CanaryStatus
 from rollouts.api.v1beta1.rollout import Rollout
+from rollouts.release.template_hash import POD_TEMPLATE_HASH_LABEL
 from rollouts.rollout import model as m
 from runtime.kube.errors import AlreadyExists, Conflict, NotFound
 from runtime.kube.protocols import KubeApi
@@ -86,8 +87,16 @@ async def _run_object(client: KubeApi, rollout: Rollout, spec: dict[str, Any]) -
     return live
 
 
+def _observer(client: KubeApi, ns: str, sub: CanaryStatus, revision_key: str) -> analysis_run.Observe:
+    """``kubernetes`` checks: canary pods by the canary Service's selector value, stable by the stable one's."""
+    async def observe(source: t.KubernetesSource) -> prometheus.Answer:
+        return await kubecheck.observe(client, ns, revision_key, sub.pod_template_hash, sub.stable_revision, source)
+    return observe
+
+
 async def run_analysis(client: KubeApi, rollout: Rollout, sub: CanaryStatus, index: int, template: str,
-                       now: datetime, query: analysis_run.Query = prometheus.query) -> m.AnalysisObservation:
+                       now: datetime, query: analysis_run.Query = prometheus.query, *,
+                       revision_key: str = POD_TEMPLATE_HASH_LABEL) -> m.AnalysisObservation:
     """Advance the step's run once (measuring what is due) and report its decision."""
     ns = rollout.metadata.get("namespace", "")
     spec = _run_spec(rollout, sub, index, template)
@@ -98,7 +107,8 @@ async def run_analysis(client: KubeApi, rollout: Rollout, sub: CanaryStatus, ind
         status: dict[str, Any] = {"verdict": t.INCONCLUSIVE, "action": t.PAUSE, "message": found}
         requeue = None
     else:
-        decision, status = await analysis_run.advance(found, stored, _args(rollout, sub), now, query)
+        decision, status = await analysis_run.advance(found, stored, _args(rollout, sub), now, query,
+                                                      observe=_observer(client, ns, sub, revision_key))
         requeue = decision.requeue_after
     status.setdefault("startedAt", stored.get("startedAt") or m.format_time(now))
     if status != stored:

@@ -278,7 +278,7 @@ class RolloutReconciler:
         for flag, actions in pending.items():
             performed.add(flag)
             if flag == "analysis":
-                found[flag] = await self._analyse(model, status, actions[0])
+                found[flag] = await self._analyse(model, status, actions[0], key)
                 continue
             for a in actions:  # e.g. RestoreStableService then PatchStableService: stop at the first wait
                 if isinstance(a, act.RunFinalising) and a.reason == ROLLBACK and not rollback_stored:
@@ -298,12 +298,14 @@ class RolloutReconciler:
                 found[flag] = True
         return found
 
-    async def _analyse(self, model: Rollout, status: RolloutStatus | Mapping[str, Any], a: act.Action) -> Any:
+    async def _analyse(self, model: Rollout, status: RolloutStatus | Mapping[str, Any], a: act.Action,
+                       key: str) -> Any:
         """``RunAnalysis``: advance the step's AnalysisRun (``analysis.py``); its answer for the machine."""
         assert isinstance(a, act.RunAnalysis)
         sub = status.canary_status if isinstance(status, RolloutStatus) else as_status({"status": status}).canary_status
         assert sub is not None  # the machine is in a step
-        return await run_analysis(self.client, model, sub, a.step_index, a.template, self.clock.now())
+        return await run_analysis(self.client, model, sub, a.step_index, a.template, self.clock.now(),
+                                  revision_key=key)
 
     async def _perform(self, rollout: Mapping[str, Any], outcome: Outcome) -> None:
         md = meta(rollout)
