@@ -35,6 +35,7 @@ from rollouts.api.v1beta1.rollout import Rollout, RolloutStatus
 from rollouts.api.wire import from_dict, to_dict
 from rollouts.rollout import actions as act
 from rollouts.rollout import model as m
+from rollouts.rollout import progress
 from rollouts.rollout.bluegreen import MSG_CONTINUOUS_REFUSED, canary_view, is_blue_green
 from rollouts.rollout.conditions import (
     PROGRESSING,
@@ -116,6 +117,7 @@ def _round(rollout: Rollout, hash_value: str, status: RolloutStatus, obs: m.Obse
         _cleanup_phase(new, obs, rnd, "RolloutDeleting", terminating=True)
     elif stored_phase == m.PHASE_DISABLING:
         _cleanup_phase(new, obs, rnd, "RolloutDisabled", terminating=False)
+    progress.watch(rollout, new, obs, rnd, now)  # the step progress deadline (Stalled), whatever happened
     mirror_step(new)
     return Outcome(new, tuple(rnd.actions), rnd.requeue_after)
 
