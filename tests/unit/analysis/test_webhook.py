@@ -34,3 +34,13 @@ async def test_delete_is_not_checked() -> None:
 
 def test_the_manager_serves_the_path() -> None:
     assert PATH_VALIDATE_ANALYSIS_TEMPLATE in build_registry().paths()
+
+
+async def test_kubernetes_checks_are_admitted_and_a_bad_baseline_is_refused() -> None:
+    check = {"name": "restarts", "kubernetes": {"signal": "restarts"}, "failureCondition": "result > 0"}
+    ok = {**GOOD, "spec": {"checks": [check]}}
+    assert (await AnalysisTemplateValidator()(_request(ok))).allowed
+    bad = {**GOOD, "spec": {"checks": [{**check, "kubernetes": {"signal": "restarts", "baseline": "prod"}}]}}
+    resp = await AnalysisTemplateValidator()(_request(bad))
+    assert not resp.allowed and resp.code == 422
+    assert "spec.checks[0].kubernetes.baseline: 'prod' is not a baseline; use stable" in resp.message
