@@ -27,6 +27,7 @@ from rollouts.cmd import featuregates
 from rollouts.cmd.install import install
 from rollouts.controllers.common import ROLLOUTS
 from rollouts.controllers.setup import ControllerOptions, add_controllers
+from rollouts.controllers.sharding import Shard, lease_name, parse_shard
 from rollouts.controllers.workloads import available_kruise_resources
 from rollouts.objects.workloadref import WORKLOAD_REF_INDEX, workload_ref_index
 from runtime.cache.reader import CachedReader
@@ -88,6 +89,10 @@ class Options:
     """``--log-format``: ``json`` (the chart's ``log.format``), ``console`` (structlog's, for a person),
     or ``auto``: console with colours when stderr is a terminal, JSON otherwise (``make dev`` in a shell
     reads well, a pod or a pipe gets JSON lines)."""
+    shard: Shard | None = None
+    """``--shard-name`` with ``--shard-selector`` and/or ``--shard-namespaces``: reconcile only that
+    shard's Rollouts, electing a leader on the Lease ``71ddec2c.kruise.io-shard-<name>`` (docs/operations.md
+    "Sharding"). None: every Rollout, upstream's Lease."""
 
 
 def _addr(value: str) -> tuple[str, int]:
@@ -114,7 +119,16 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     p.add_argument("--feature-gates", default="", help="upstream gates, Name=true|false[,...]")
     p.add_argument("--log-format", choices=LOG_FORMATS, default="auto",
                    help="json, console, or auto (console on a terminal, JSON otherwise)")
+    p.add_argument("--shard-name", default=None, help="run as this shard (its own Lease); needs --shard-selector "
+                   "and/or --shard-namespaces")
+    p.add_argument("--shard-selector", default=None,
+                   help="label selector on the Rollouts this shard owns, e.g. shard=a")
+    p.add_argument("--shard-namespaces", default=None, help="namespaces whose Rollouts this shard owns, e.g. a,b")
     a = p.parse_args(argv)
+    try:
+        shard = parse_shard(a.shard_name, a.shard_selector, a.shard_namespaces)
+    except ValueError as e:
+        p.error(str(e))
     if a.trafficrouting_workers < 1:
         p.error(f"--trafficrouting-workers must be >= 1 (got {a.trafficrouting_workers})")
     if a.rollouthistory_workers < 1:
@@ -131,7 +145,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
                    webhook_cert_dir=a.webhook_cert_dir, namespace=a.namespace, rest_config_qps=a.rest_config_qps,
                    rest_config_burst=a.rest_config_burst, trafficrouting_workers=a.trafficrouting_workers,
                    verbosity=a.verbosity, feature_gates=gates, rollouthistory_workers=a.rollouthistory_workers,
-                   log_format=a.log_format)
+                   log_format=a.log_format, shard=shard)
 
 
 def webhook_settings(opts: Options) -> WebhookSettings:
@@ -185,7 +199,8 @@ def build_manager(client: Any, opts: Options, webhook_client: Any = None) -> tup
     rate limiter so an admission answer never queues behind the controllers' requests."""
     host, port = _addr(opts.health_addr)
     settings = ManagerSettings(http_host=host, http_port=port, leader_election=opts.leader_elect,
-                               leader_election_id=LEADER_ELECTION_ID, leader_election_namespace=opts.namespace)
+                               leader_election_id=lease_name(LEADER_ELECTION_ID, opts.shard),
+                               leader_election_namespace=opts.namespace)
     mgr = Manager(client, settings=settings)
 
     async def setup() -> None:
@@ -199,7 +214,8 @@ def build_manager(client: Any, opts: Options, webhook_client: Any = None) -> tup
             kruise_resources=resources, namespace=opts.namespace, trafficrouting_workers=opts.trafficrouting_workers,
             rollouthistory_workers=opts.rollouthistory_workers,
             rollout_history=featuregates.enabled(gates, "RolloutHistory"),
-            keep_workload_paused_on_deletion=featuregates.enabled(gates, "KeepWorkloadPausedOnRolloutDeletion")))
+            keep_workload_paused_on_deletion=featuregates.enabled(gates, "KeepWorkloadPausedOnRolloutDeletion"),
+            shard=opts.shard))
         # Every informer exists now (the controllers' and the webhooks'): a missing CRD or grant stops
         # the start here with one line, instead of reflectors retrying 404/403 for ever.
         if problems := await check_collections(client, collections_of(mgr.informers.informers)):
@@ -210,6 +226,7 @@ def build_manager(client: Any, opts: Options, webhook_client: Any = None) -> tup
     # Every replica runs the informers (only the controllers wait for leadership), so the workload
     # webhooks can read Rollouts and their own configuration from them (webhooks.workload.reads).
     # The Rollout validator finds a Rollout already targeting the same workload by the informer's index.
+    # This informer is never sharded: the check must see every shard's Rollouts.
     rollouts = mgr.informers.informer(ROLLOUTS, indexers={WORKLOAD_REF_INDEX: workload_ref_index})
     reads = CachedReader(webhook_client, {ROLLOUTS: rollouts,
                                           MUTATING_WEBHOOK_CONFIGURATIONS:

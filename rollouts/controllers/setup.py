@@ -19,6 +19,13 @@ from rollouts.controllers.rollouthistory.controller import (
     rollout_for_history,
     rollout_if_released,
 )
+from rollouts.controllers.sharding import (
+    Shard,
+    gated,
+    owns_batch_release,
+    owns_own_labels,
+    owns_workload,
+)
 from rollouts.controllers.trafficrouting.controller import TrafficRoutingReconciler, traffic_routing_for_rollout
 from rollouts.controllers.workload_setup import add_workload_kinds
 from rollouts.lua.configuration import ScriptConfiguration, default_namespace
@@ -59,6 +66,8 @@ class ControllerOptions:
     """Feature gate ``RolloutHistory`` (default off, as upstream): record every release."""
     keep_workload_paused_on_deletion: bool = False
     """Feature gate ``KeepWorkloadPausedOnRolloutDeletion`` (batch-release.md §11)."""
+    shard: Shard | None = None
+    """``--shard-*``: reconcile only this shard's Rollouts (rollouts/controllers/sharding.py); None: all."""
 
 
 @attrs.frozen
@@ -76,7 +85,12 @@ def add_controllers(mgr: Manager, options: ControllerOptions = ControllerOptions
     f = mgr.informers
     # The workload-ref index turns every workload/pod event's "which Rollout/BatchRelease?" into a lookup.
     by_workload = {WORKLOAD_REF_INDEX: workload_ref_index}
-    rollouts, brs = f.informer(ROLLOUTS, indexers=by_workload), f.informer(BATCHRELEASES, indexers=by_workload)
+    shard = options.shard
+    # A shard's controllers see only its Rollouts (server-side label selector, client-side namespace
+    # set); the webhooks keep their own unfiltered Rollout informer (rollouts/cmd/manager.py).
+    rollouts = f.informer(ROLLOUTS, indexers=by_workload, label_selector=shard.label_query if shard else None,
+                          keep=shard.in_namespaces if shard and shard.namespaces else None)
+    brs = f.informer(BATCHRELEASES, indexers=by_workload)
     deployments, rss, pods = f.informer(DEPLOYMENTS), f.informer(REPLICASETS), f.informer(PODS)
     # Pods are the most numerous objects watched: cache only the fields the controllers read.
     pods.set_transform(podobj.keep_read_fields)
@@ -106,23 +120,26 @@ def add_controllers(mgr: Manager, options: ControllerOptions = ControllerOptions
 
     batch_reconciler = BatchReleaseReconciler(mgr.client, brs, deployments, mgr.events, clock, pods=pods,
                                               keep_workload_paused=options.keep_workload_paused_on_deletion)
-    batch = Controller("batchrelease", batch_reconciler,
+    batch = Controller("batchrelease", gated(batch_reconciler, shard, lambda s: owns_batch_release(s, rollouts, brs)),
                        settings=ControllerSettings(workers=options.batchrelease_workers), clock=clock,
                        metrics=mgr.metrics)
     batch.watch(brs)
     batch.watch_mapped(deployments, lambda o: batch_release_for_workload(brs.store, o))
     batch.watch_mapped(pods, lambda o: batch_release_for_pod(brs.store, rss.store, deployments.store, o))
 
-    deployment = Controller("advanced-deployment", AdvancedDeploymentReconciler(mgr.client, deployments, rss, clock),
+    deployment = Controller("advanced-deployment", gated(
+        AdvancedDeploymentReconciler(mgr.client, deployments, rss, clock), shard,
+        lambda _: owns_workload(deployments, lambda o: rollouts_for_workload(rollouts.store, o))),
                             settings=ControllerSettings(workers=options.deployment_workers), clock=clock,
                             metrics=mgr.metrics)
     deployment.watch(deployments)
     deployment.watch_owned(rss, kind="Deployment", group="apps")
 
     trs = f.informer(TRAFFICROUTINGS)
-    traffic_routing = Controller("trafficrouting", TrafficRoutingReconciler(
+    traffic_routing = Controller("trafficrouting", gated(TrafficRoutingReconciler(
         mgr.client, trs, clock, rollouts=rollouts,
         manager=TrafficRoutingManager(mgr.client, clock=clock, scripts=rollout_reconciler.traffic.manager.scripts)),
+        shard, lambda s: owns_own_labels(s, trs)),
                                  settings=ControllerSettings(workers=options.trafficrouting_workers), clock=clock,
                                  metrics=mgr.metrics)
     traffic_routing.watch(trs)
@@ -130,7 +147,7 @@ def add_controllers(mgr: Manager, options: ControllerOptions = ControllerOptions
     traffic_routing.watch_mapped(rollouts, traffic_routing_for_rollout)
 
     stores = add_workload_kinds(mgr, rollout=rollout, batch=batch, rollouts=rollouts, brs=brs, pods=pods,
-                                kruise_resources=options.kruise_resources, events=mgr.events)
+                                kruise_resources=options.kruise_resources, events=mgr.events, shard=shard)
     rollout_reconciler.workload_stores.update(stores)
     batch_reconciler.workload_stores.update(stores)
     for ctl in (rollout, batch, deployment, traffic_routing):

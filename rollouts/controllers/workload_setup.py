@@ -16,6 +16,7 @@ from rollouts.controllers.batchrelease.controller import batch_release_for_workl
 from rollouts.controllers.batchrelease.nativedaemonset import PodDeleter
 from rollouts.controllers.common import group_of
 from rollouts.controllers.rollout.controller import rollouts_for_workload
+from rollouts.controllers.sharding import Shard, gated, owns_workload
 from rollouts.objects.meta import metadata as meta
 from runtime.cache.informer import SharedInformer
 from runtime.cache.protocols import IndexedInformer, IndexedReader, Informer
@@ -47,15 +48,20 @@ def batch_release_for_owned_pod(br_store: IndexedReader, informers: Mapping[Reso
 
 def add_workload_kinds(mgr: Manager, *, rollout: Controller, batch: Controller, rollouts: IndexedInformer,
                        brs: IndexedInformer, pods: SharedInformer, kruise_resources: Iterable[Resource] = (),
-                       events: EventSink | None = None) -> dict[Resource, SharedInformer]:
-    """Create the informers, add the watches; returns the informers by resource (for the reconcilers)."""
+                       events: EventSink | None = None, shard: Shard | None = None) -> dict[Resource, SharedInformer]:
+    """Create the informers, add the watches; returns the informers by resource (for the reconcilers).
+
+    ``shard``: the native DaemonSet pod deleter acts only on DaemonSets a shard's Rollout targets."""
     f = mgr.informers
     informers = {res: f.informer(res) for res in (STATEFULSETS, DAEMONSETS, *kruise_resources)}
     for informer in informers.values():
         rollout.watch_mapped(informer, lambda o: rollouts_for_workload(rollouts.store, o))
         batch.watch_mapped(informer, lambda o: batch_release_for_workload(brs.store, o))
     batch.watch_mapped(pods, lambda o: batch_release_for_owned_pod(brs.store, informers, o))
-    deleter = Controller("native-daemonset", PodDeleter(mgr.client, informers[DAEMONSETS], events),
+    daemonsets = informers[DAEMONSETS]
+    deleter_reconciler = gated(PodDeleter(mgr.client, daemonsets, events), shard,
+                               lambda _: owns_workload(daemonsets, lambda o: rollouts_for_workload(rollouts.store, o)))
+    deleter = Controller("native-daemonset", deleter_reconciler,
                          settings=ControllerSettings(workers=1), clock=mgr.clock, metrics=mgr.metrics)
     deleter.watch(informers[DAEMONSETS])
     mgr.add_controller(deleter)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from ..clock import REAL_CLOCK, Clock
 from ..kube.resources import Resource
-from .informer import InformerSettings, SharedInformer, wait_for_cache_sync
+from .informer import InformerSettings, Keep, SharedInformer, wait_for_cache_sync
 from .reflector import ListWatcher
 from .store import IndexFunc
 
@@ -35,14 +35,19 @@ class SharedInformerFactory:
     def informer(
         self, resource: Resource, *, namespace: str | None = None, label_selector: str | None = None,
         field_selector: str | None = None, indexers: Mapping[str, IndexFunc] | None = None,
+        keep: Keep | None = None,
     ) -> SharedInformer:
-        """The shared informer for this key, created on first use (extra ``indexers`` are added)."""
+        """The shared informer for this key, created on first use (extra ``indexers`` are added).
+
+        ``keep`` (a client-side filter, see :class:`SharedInformer`) is part of the key: a filtered
+        informer is never handed to a caller that asked for the unfiltered one."""
         ns = (namespace or self.namespace) if resource.namespaced else None
-        key = (resource, ns, label_selector, field_selector)
+        key = (resource, ns, label_selector, field_selector, keep)
         inf = self._informers.get(key)
         if inf is None:
             inf = SharedInformer(self.client, resource, namespace=ns, label_selector=label_selector,
-                                 field_selector=field_selector, settings=self.settings, clock=self._clock)
+                                 field_selector=field_selector, settings=self.settings, clock=self._clock,
+                                 keep=keep)
             self._informers[key] = inf
         if indexers:
             inf.store.add_indexers({n: f for n, f in indexers.items() if n not in inf.store._indexers})

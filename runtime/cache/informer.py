@@ -21,7 +21,7 @@ to handlers registered with ``resync=True``. It makes no API call.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import attrs
@@ -39,6 +39,8 @@ from .transform import Transform, chain, drop_managed_fields, strip_bookkeeping
 __all__ = ["SharedInformer", "InformerSettings", "drop_managed_fields", "strip_bookkeeping", "wait_for_cache_sync"]
 
 log = structlog.get_logger("runtime.informer")
+Keep = Callable[[Mapping[str, Any]], bool]
+"""A client-side object filter (:class:`SharedInformer` ``keep``): True keeps the object."""
 
 
 @attrs.frozen
@@ -62,9 +64,13 @@ class SharedInformer:
         self, client: ListWatcher, resource: Resource, *, namespace: str | None = None,
         label_selector: str | None = None, field_selector: str | None = None,
         settings: InformerSettings = InformerSettings(), clock: Clock = REAL_CLOCK,
-        indexers: Mapping[str, IndexFunc] | None = None,
+        indexers: Mapping[str, IndexFunc] | None = None, keep: Keep | None = None,
     ) -> None:
+        """``keep``: a client-side filter for what no server selector can say (e.g. a set of
+        namespaces); objects it rejects are never cached, and one that stops matching is seen as
+        deleted. It runs after the transform."""
         self.resource = resource
+        self.keep = keep
         self.namespace = namespace
         self.settings = settings
         self._clock = clock
@@ -120,6 +126,8 @@ class SharedInformer:
         seen: set[str] = set()
         for raw in items:
             obj = self._prepare(raw)
+            if self.keep is not None and not self.keep(obj):
+                continue
             key = object_key(obj)
             seen.add(key)
             old = self.store.put(key, obj)
@@ -139,7 +147,14 @@ class SharedInformer:
     def apply(self, event: WatchEvent) -> None:
         obj = self._prepare(event.object)
         key = object_key(obj)
+        if event.type != "DELETED" and self.keep is not None and not self.keep(obj):
+            # It no longer matches (or never did): gone from this informer's point of view.
+            if (old := self.store.remove(key)) is not None:
+                self._notify("delete", old)
+            return
         if event.type == "DELETED":
+            if self.keep is not None and self.store.get_by_key(key) is None:
+                return
             self.store.remove(key)
             self._notify("delete", obj)
             return

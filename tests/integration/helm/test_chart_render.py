@@ -131,3 +131,28 @@ def test_zero_replicas_renders_no_disruption_budget(helm_offline: Helm) -> None:
     docs = helm_offline.template("--set", "replicaCount=0")
     assert by_kind(docs, "PodDisruptionBudget") == []
     assert by_kind(docs, "Deployment")[0]["spec"]["replicas"] == 0
+
+
+def test_shards_render_one_deployment_each_with_its_shard_flags(helm_offline: Helm, tmp_path: Path) -> None:
+    values = tmp_path / "shards.yaml"
+    shards = [{"name": "a", "selector": "tier in (x,y)"},
+              {"name": "b", "namespaces": ["team-b", "team-c"], "replicaCount": 1}]
+    values.write_text(yaml.safe_dump({"shards": shards}))
+    docs = helm_offline.template("-f", str(values))
+    deploys = {d["metadata"]["name"]: d for d in by_kind(docs, "Deployment")}
+    assert sorted(deploys) == ["kruise-rollout-controller-manager-a", "kruise-rollout-controller-manager-b"]
+    a, b = deploys["kruise-rollout-controller-manager-a"], deploys["kruise-rollout-controller-manager-b"]
+    shard_a = parse_args(a["spec"]["template"]["spec"]["containers"][0]["args"]).shard
+    shard_b = parse_args(b["spec"]["template"]["spec"]["containers"][0]["args"]).shard
+    assert shard_a is not None and shard_a.name == "a" and shard_a.label_query == "tier in (x,y)"
+    assert shard_b is not None and shard_b.namespaces == {"team-b", "team-c"} and b["spec"]["replicas"] == 1
+    # Disjoint Deployment selectors; every shard's Pods keep the labels the webhook Service selects.
+    assert a["spec"]["selector"] != b["spec"]["selector"]
+    (service,) = by_kind(docs, "Service")
+    for d in (a, b):
+        assert service["spec"]["selector"].items() <= d["spec"]["template"]["metadata"]["labels"].items()
+
+
+def test_a_shard_without_selector_or_namespaces_fails_in_the_schema(helm_offline: Helm) -> None:
+    proc = helm_offline.run("template", "kruise-rollout", str(CHART), "--set", "shards[0].name=a", check=False)
+    assert proc.returncode != 0 and "/shards/0" in proc.stderr, proc.stderr
