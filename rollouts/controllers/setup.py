@@ -12,6 +12,7 @@ from rollouts.controllers.batchrelease.controller import (
 )
 from rollouts.controllers.common import BATCHRELEASES, ROLLOUTHISTORIES, ROLLOUTS, TRAFFICROUTINGS
 from rollouts.controllers.deployment.controller import AdvancedDeploymentReconciler
+from rollouts.controllers.rollout.analysis_metrics import register_analysis_metrics
 from rollouts.controllers.rollout.controller import RolloutReconciler, rollouts_for_workload, rollouts_using_scripts
 from rollouts.controllers.rollout.metrics import register_rollout_metrics
 from rollouts.controllers.rollouthistory.controller import (
@@ -106,7 +107,9 @@ def add_controllers(mgr: Manager, options: ControllerOptions = ControllerOptions
                                field_selector=f"metadata.name={keys.ROLLOUT_CONFIGURATION_CONFIGMAP}")
     rollout_reconciler = RolloutReconciler(mgr.client, rollouts, brs, deployments, rss, rollout_events, clock,
                                            lua_scripts=ScriptConfiguration(namespace=options.namespace,
-                                                                           store=script_config.store))
+                                                                           store=script_config.store),
+                                           analysis_metrics=register_analysis_metrics(
+                                               mgr.registry, rollouts.store, active=lambda: mgr.is_leader))
     rollout = Controller("rollout", rollout_reconciler,
                          settings=ControllerSettings(workers=options.rollout_workers), clock=clock,
                          metrics=mgr.metrics)

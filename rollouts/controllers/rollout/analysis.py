@@ -14,7 +14,7 @@ A missing or invalid template is not a pass: it is an ``inconclusive`` verdict w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -96,8 +96,11 @@ def _observer(client: KubeApi, ns: str, sub: CanaryStatus, revision_key: str) ->
 
 async def run_analysis(client: KubeApi, rollout: Rollout, sub: CanaryStatus, index: int, template: str,
                        now: datetime, query: analysis_run.Query = prometheus.query, *,
-                       revision_key: str = POD_TEMPLATE_HASH_LABEL) -> m.AnalysisObservation:
-    """Advance the step's run once (measuring what is due) and report its decision."""
+                       revision_key: str = POD_TEMPLATE_HASH_LABEL,
+                       on_checks: Callable[[Sequence[Mapping[str, Any]]], None] | None = None,
+                       ) -> m.AnalysisObservation:
+    """Advance the step's run once (measuring what is due) and report its decision; ``on_checks`` gets
+    the run's per-check status (``/metrics``: ``analysis_metrics.py``)."""
     ns = rollout.metadata.get("namespace", "")
     spec = _run_spec(rollout, sub, index, template)
     found = await _template(client, ns, template)
@@ -111,6 +114,8 @@ async def run_analysis(client: KubeApi, rollout: Rollout, sub: CanaryStatus, ind
                                                       observe=_observer(client, ns, sub, revision_key))
         requeue = decision.requeue_after
     status.setdefault("startedAt", stored.get("startedAt") or m.format_time(now))
+    if on_checks is not None:
+        on_checks(status.get("checks") or [])
     if status != stored:
         run["status"] = status
         try:

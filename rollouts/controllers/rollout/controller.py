@@ -45,6 +45,7 @@ from rollouts.controllers.common import (
     workload_ref,
 )
 from rollouts.controllers.rollout.analysis import run_analysis, stored_analysis
+from rollouts.controllers.rollout.analysis_metrics import AnalysisMetrics
 from rollouts.controllers.rollout.attach import attach
 from rollouts.controllers.rollout.finalising import (
     ROLLBACK,
@@ -118,6 +119,8 @@ class RolloutReconciler:
     #: The ``kruise-rollout-configuration`` ConfigMap holding user Lua scripts, in the manager's
     #: namespace (default: none, shipped scripts only).
     lua_scripts: ScriptConfiguration | None = None
+    #: Where each analysis round's check values and verdicts go for ``/metrics`` (default: nowhere).
+    analysis_metrics: AnalysisMetrics | None = None
     #: The traffic routing core, one per controller: its grace store outlives a reconcile (§6).
     traffic: RolloutTraffic = attrs.field(default=attrs.Factory(
         lambda self: RolloutTraffic(TrafficRoutingManager(self.client, clock=self.clock, scripts=self.lua_scripts)),
@@ -304,8 +307,11 @@ class RolloutReconciler:
         assert isinstance(a, act.RunAnalysis)
         sub = status.canary_status if isinstance(status, RolloutStatus) else as_status({"status": status}).canary_status
         assert sub is not None  # the machine is in a step
+        ns, name = model.metadata.get("namespace", ""), model.metadata.get("name", "")
+        record = self.analysis_metrics.record if self.analysis_metrics is not None else None
         return await run_analysis(self.client, model, sub, a.step_index, a.template, self.clock.now(),
-                                  revision_key=key)
+                                  revision_key=key,
+                                  on_checks=(lambda checks: record(ns, name, checks)) if record else None)
 
     async def _perform(self, rollout: Mapping[str, Any], outcome: Outcome) -> None:
         md = meta(rollout)

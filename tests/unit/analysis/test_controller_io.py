@@ -85,8 +85,12 @@ async def test_a_run_of_another_revision_starts_afresh_and_values_are_stored() -
 
     first = await run_analysis(client, _rollout(), _sub("c1"), 1, "errors", NOW, query)  # type: ignore[arg-type]
     assert (first.verdict, first.action) == (t.PASS, t.CONTINUE)
-    again = await run_analysis(client, _rollout(), _sub("c2"), 1, "errors", NOW, query)  # type: ignore[arg-type]
+    seen: list[list] = []
+    again = await run_analysis(client, _rollout(), _sub("c2"), 1, "errors", NOW, query,  # type: ignore[arg-type]
+                               on_checks=lambda checks: seen.append(list(checks)))
     assert again.verdict == t.PASS and asked == ['x{v="c1"}', 'x{v="c2"}']
+    assert [(c["name"], c["verdict"], c["lastValue"]) for c in seen[0]] == [
+        (c["name"], t.PASS, "0.5") for c in _template()["spec"]["checks"]]  # what /metrics gets
     run = client.find(ANALYSIS_RUNS, "ro", NS)
     assert run is not None and run["spec"]["canaryRevision"] == "c2"
     assert len(run["status"]["checks"][0]["measurements"]) == 1 and run["status"]["checks"][0]["lastValue"] == "0.5"
