@@ -160,3 +160,15 @@ def test_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def _ret(api: Any) -> Any:
     return api
+
+
+def test_the_last_analysis_values_show_in_the_conditions() -> None:
+    """Issue 16 item 6: describe shows each check's last value, through the MetricsAnalysis condition."""
+    ro = fixture("paused-step1")
+    message = "errors: analysis failed: error-rate=0.31 (failureCondition result >= 0.2)"
+    ro["status"]["conditions"].append({"type": "MetricsAnalysis", "status": "False", "reason": "Failed",
+                                       "message": message, "lastUpdateTime": "2026-12-03T00:57:00Z"})
+    lines = d.render(ro, WORKLOAD, None, [], NOW).splitlines()
+    conditions = lines[lines.index("Conditions:") + 1:lines.index("Events:")]
+    assert any(line.split()[:3] == ["MetricsAnalysis", "False", "Failed"] and line.endswith(message)
+               for line in conditions), conditions
