@@ -180,7 +180,7 @@ class LocalCluster:
             popen = subprocess.Popen(args, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      start_new_session=True, cwd=self.run_dir,
                                      env=None if env is None else {**os.environ, **env},
-                                     preexec_fn=_die_with_parent if self.settings.die_with_owner else None)
+                                     preexec_fn=die_with_parent if self.settings.die_with_owner else None)
         proc = _Proc(name, popen, log_path)
         self._procs.append(proc)
         return proc
@@ -388,7 +388,7 @@ class LocalCluster:
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child, before exec: ask the kernel for SIGKILL when the spawning process dies."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)

@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from . import build, versions
+from .cluster import die_with_parent
 
 PACKAGE = "prometheus"
 BINARY = "prometheus"
@@ -114,7 +115,8 @@ class PrometheusServer:
                 f"--storage.tsdb.path={self.run_dir / 'data'}", f"--web.listen-address=127.0.0.1:{self.port}",
                 "--web.enable-lifecycle", "--storage.tsdb.retention.time=1h", "--log.level=warn"]
         with self.log_path.open("ab") as log:
-            self._proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+            # Dies with the test process (as the cluster's components do): a killed run leaves no server.
+            self._proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
         deadline = time.monotonic() + timeout
         while not self._ready():
             if self._proc.poll() is not None or time.monotonic() > deadline:
