@@ -28,8 +28,9 @@ from typing import Any
 from shell import DemoShell
 
 HERE = Path(__file__).resolve().parent
-CANARY = "nginx.ingress.kubernetes.io/canary"
-WEIGHT = "nginx.ingress.kubernetes.io/canary-weight"
+P = "nginx.ingress.kubernetes.io/"
+CANARY = P + "canary"
+WEIGHT = P + "canary-weight"
 BY_HEADER = "nginx.ingress.kubernetes.io/canary-by-header"
 BY_HEADER_VALUE = "nginx.ingress.kubernetes.io/canary-by-header-value"
 PATCH_V2 = ('{"spec":{"template":{"spec":{"containers":[{"name":"busybox", '
@@ -195,6 +196,10 @@ class BlueGreenDemo(TrafficDemo):
     IMAGE_V2 = "registry.aliyuncs.com/google_containers/echoserver:1.11"
     SELECTORS = ("get", "svc", "-o", "custom-columns=NAME:.metadata.name,SELECTOR:.spec.selector")
     PODS = ("get", "pods", "-l", "app=echoserver", "-L", "pod-template-hash")
+    #: The Ingresses with the nginx canary annotations the release writes (the rest is the user's).
+    INGRESSES = ("get", "ingress", "-o", r"custom-columns=NAME:.metadata.name,"
+                 r"CANARY:.metadata.annotations.nginx\.ingress\.kubernetes\.io/canary,"
+                 r"WEIGHT:.metadata.annotations.nginx\.ingress\.kubernetes\.io/canary-weight")
 
     def sides(self) -> dict[str, int]:
         """pod-template-hash → ready pods, over the echoserver ReplicaSets that have replicas."""
@@ -209,10 +214,7 @@ class BlueGreenDemo(TrafficDemo):
                 and sorted(self.sides().values()) == sorted([5, new]))
 
     def show_step(self) -> None:
-        self.views(("get", "rollout", self.rollout), self.PODS, ("get", "ingress"))
-        if self.exists("ingress", "echoserver-canary"):
-            self.run("get", "ingress", "echoserver-canary", "-o", "jsonpath={.metadata.annotations}{\"\\n\"}")
-        self.run(*self.SELECTORS)
+        self.views(("get", "rollout", self.rollout), self.PODS, self.INGRESSES, self.SELECTORS)
 
     def finished(self) -> bool:
         return (self.state() == "Healthy/4/Completed" and list(self.sides().values()) == [5]
@@ -242,7 +244,7 @@ class BlueGreenDemo(TrafficDemo):
         self.run("kruise", "rollout", "approve", f"rollout/{self.rollout}", "-n", "default")
         self.stage("completed, old pods gone, canary Service/Ingress removed", self.finished)
         self.views(("get", "rollout", self.rollout), ("get", "deploy"), ("get", "rs"),
-                   self.PODS, ("get", "ingress"), self.SELECTORS)
+                   self.PODS, self.INGRESSES, self.SELECTORS)
 
 
 SCENARIOS: dict[str, type[TrafficDemo]] = {"canary": CanaryDemo, "ab": ABDemo, "bluegreen": BlueGreenDemo}

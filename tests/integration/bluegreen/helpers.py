@@ -154,7 +154,7 @@ class RollbackTimeline:
                 self.samples.append(self._sample())
             except (AssertionError, ValueError, KeyError):
                 pass  # a kubectl hiccup or an object between writes: the next sample will do
-            self._stop.wait(0.1)
+            self._stop.wait(0.15)
 
     def __enter__(self) -> RollbackTimeline:
         self._thread.start()
