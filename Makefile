@@ -53,7 +53,8 @@ cluster-status: $(STAMP)
 
 ## The seed walkthrough on a fresh local cluster: SCENARIO=multibatch (default; KIND=deployment,
 ## statefulset, daemonset, cloneset, advanced-statefulset, advanced-daemonset), SCENARIO=canary (part 2:
-## echoserver, extra canary Deployment, nginx weights) or SCENARIO=ab (part 3: A/B by header).
+## echoserver, extra canary Deployment, nginx weights), SCENARIO=ab (part 3: A/B by header) or
+## SCENARIO=bluegreen (echoserver released blue-green: new pods beside the old, then the traffic, approved).
 demo: $(STAMP)
 	@SCENARIO=$${SCENARIO:-multibatch} KIND=$${KIND:-deployment} $(PY) deploy/demo/run.py $(DEMO_ARGS)
 

@@ -1,4 +1,5 @@
-"""``make demo SCENARIO=canary`` and ``SCENARIO=ab``: parts 2 and 3 of the seed walkthrough.
+"""``make demo SCENARIO=canary``, ``ab`` and ``bluegreen``: parts 2 and 3 of the seed walkthrough, and
+the seed's blue-green key feature.
 
 * **canary** (金丝雀发布策略): the seed's echoserver Deployment, Service and nginx Ingress and its
   canary Rollout (an extra canary Deployment; 5% of the traffic and 1 pod with manual approval, then
@@ -7,6 +8,9 @@
   ``ingress-demo``; first the seed's A/B Rollout *verbatim*, which the webhook refuses naming its three
   mistakes, then the corrected one: step 1 routes header ``user-agent: pc`` to 1 new pod, steps 2 and
   3 drop the header rule and update 50% and 100% in place.
+* **bluegreen**: the same echoserver objects released by a v1beta1 blue-green Rollout (steps
+  ``{50%,0%}``, ``{100%,0%}``, ``{100%,50%}``, ``{100%,100%}``, each approved): the new pods come up
+  beside the old ones, then the traffic moves; at the end the old pods go (docs/bluegreen.md).
 
 Every stage waits for what the seed shows, with a timeout: when a stage does not come (or the
 Rollout is refused), the demo stops with the stage, the Rollout's status and a non-zero exit instead
@@ -24,8 +28,9 @@ from typing import Any
 from shell import DemoShell
 
 HERE = Path(__file__).resolve().parent
-CANARY = "nginx.ingress.kubernetes.io/canary"
-WEIGHT = "nginx.ingress.kubernetes.io/canary-weight"
+P = "nginx.ingress.kubernetes.io/"
+CANARY = P + "canary"
+WEIGHT = P + "canary-weight"
 BY_HEADER = "nginx.ingress.kubernetes.io/canary-by-header"
 BY_HEADER_VALUE = "nginx.ingress.kubernetes.io/canary-by-header-value"
 PATCH_V2 = ('{"spec":{"template":{"spec":{"containers":[{"name":"busybox", '
@@ -40,9 +45,10 @@ NEEDS = ("canary and A/B releases need the canary-Deployment executor and traffi
 
 
 class TrafficDemo(DemoShell):
-    """Helpers shared by both scenarios."""
+    """Helpers shared by the scenarios."""
 
     rollout = ""
+    needs = NEEDS
 
     def play(self) -> None:
         raise NotImplementedError
@@ -56,11 +62,11 @@ class TrafficDemo(DemoShell):
                                   "{.status.currentStepIndex} {.status.currentStepState}: {.status.message}",
                                   show=False)[1]
             raise SystemExit(f"[demo] stage '{what}' did not come within {timeout:.0f}s.\n"
-                             f"Rollout {self.rollout} status: {status or '(none)'}\n{NEEDS}") from None
+                             f"Rollout {self.rollout} status: {status or '(none)'}\n{self.needs}") from None
 
     def apply_rollout(self, path: Path) -> None:
         if self.attempt("apply", "-f", str(path))[0] != 0:
-            raise SystemExit(f"[demo] the Rollout {path.name} was refused (see above).\n{NEEDS}")
+            raise SystemExit(f"[demo] the Rollout {path.name} was refused (see above).\n{self.needs}")
 
     def state(self) -> str:
         return self.run("get", "rollout", self.rollout, "-o",
@@ -179,7 +185,69 @@ class ABDemo(TrafficDemo):
         self.views(("get", "deploy"), ("get", "ingress"), ("get", "svc"), ("get", "rollout"))
 
 
-SCENARIOS: dict[str, type[TrafficDemo]] = {"canary": CanaryDemo, "ab": ABDemo}
+class BlueGreenDemo(TrafficDemo):
+    """echoserver released blue-green: both sides' pods, canary Ingress and Service selectors per step."""
+
+    rollout = "rollouts-bluegreen-demo"
+    needs = "blue-green releases are described in docs/bluegreen.md (issue 13)"
+    #: (step, canary Ingress weight or None for no canary Ingress, new pods beside the 5 old ones)
+    TABLE = ((1, None, 3), (2, None, 5), (3, "50", 5), (4, "100", 5))
+    #: The edited image (on kwok no pod pulls it: a new tag is what makes a new revision).
+    IMAGE_V2 = "registry.aliyuncs.com/google_containers/echoserver:1.11"
+    SELECTORS = ("get", "svc", "-o", "custom-columns=NAME:.metadata.name,SELECTOR:.spec.selector")
+    PODS = ("get", "pods", "-l", "app=echoserver", "-L", "pod-template-hash")
+    #: The Ingresses with the nginx canary annotations the release writes (the rest is the user's).
+    INGRESSES = ("get", "ingress", "-o", r"custom-columns=NAME:.metadata.name,"
+                 r"CANARY:.metadata.annotations.nginx\.ingress\.kubernetes\.io/canary,"
+                 r"WEIGHT:.metadata.annotations.nginx\.ingress\.kubernetes\.io/canary-weight")
+
+    def sides(self) -> dict[str, int]:
+        """pod-template-hash → ready pods, over the echoserver ReplicaSets that have replicas."""
+        items = json.loads(self.run("get", "rs", "-l", "app=echoserver", "-o", "json", show=False))["items"]
+        return {rs["metadata"]["labels"]["pod-template-hash"]: int(rs["status"].get("readyReplicas") or 0)
+                for rs in items if rs["spec"].get("replicas") and not rs["metadata"].get("deletionTimestamp")}
+
+    def at_step(self, step: int, weight: str | None, new: int) -> bool:
+        anns = self.ingress_annotations("echoserver-canary")
+        routed = anns is None if weight is None else (anns or {}).get(WEIGHT) == weight
+        return (self.state() == f"Progressing/{step}/StepPaused" and routed
+                and sorted(self.sides().values()) == sorted([5, new]))
+
+    def show_step(self) -> None:
+        self.views(("get", "rollout", self.rollout), self.PODS, self.INGRESSES, self.SELECTORS)
+
+    def finished(self) -> bool:
+        return (self.state() == "Healthy/4/Completed" and list(self.sides().values()) == [5]
+                and _ready(self.deployments().get("echoserver"), 5, 5)
+                and not self.exists("ingress", "echoserver-canary") and not self.exists("svc", "echoserver-canary"))
+
+    def play(self) -> None:
+        print("# 1. echoserver (1.10) behind the Service and the nginx Ingress echoserver")
+        self.run("apply", "-f", str(HERE / "workload-canary-demo.yaml"))
+        self.stage("5 ready echoserver pods", lambda: _ready(self.deployments().get("echoserver"), 5))
+        self.views(self.PODS, self.SELECTORS)
+        print("\n# 2. the blue-green Rollout (50%/0%, 100%/0%, 100%/50%, 100%/100%, each approved)")
+        self.apply_rollout(HERE / "rollout-bluegreen-demo.yaml")
+        self.stage("Healthy", lambda: self.state() == "Healthy/4/Completed")
+        self.run("get", "rollout", self.rollout)
+        print("\n# 3. a new image: the new pods come up beside the old ones")
+        self.run("set", "image", "deployment/echoserver", f"echoserver={self.IMAGE_V2}")
+        for step, weight, new in self.TABLE:
+            if step > 1:
+                print(f"\n# {step + 2}. approve: step {step}, {new} new pods beside 5 old, "
+                      f"{'no canary Ingress' if weight is None else weight + '% of the traffic to the new pods'}")
+                self.run("kruise", "rollout", "approve", f"rollout/{self.rollout}", "-n", "default")
+            self.stage(f"step {step} paused with {new} new pods beside 5 old",
+                       lambda s=step, w=weight, n=new: self.at_step(s, w, n))
+            self.show_step()
+        print("\n# 7. approve: the release completes, the Service is restored and the old pods go")
+        self.run("kruise", "rollout", "approve", f"rollout/{self.rollout}", "-n", "default")
+        self.stage("completed, old pods gone, canary Service/Ingress removed", self.finished)
+        self.views(("get", "rollout", self.rollout), ("get", "deploy"), ("get", "rs"),
+                   self.PODS, self.INGRESSES, self.SELECTORS)
+
+
+SCENARIOS: dict[str, type[TrafficDemo]] = {"canary": CanaryDemo, "ab": ABDemo, "bluegreen": BlueGreenDemo}
 
 
 def play(scenario: str, kubeconfig: str) -> None:

@@ -1,7 +1,8 @@
 """``make demo``: the seed walkthrough, played step by step.
 
 ``SCENARIO=multibatch`` (the default) is part 1, the multi-batch Deployment release;
-``SCENARIO=canary`` and ``SCENARIO=ab`` are parts 2 and 3 (``demo_traffic.py``).
+``SCENARIO=canary`` and ``SCENARIO=ab`` are parts 2 and 3, ``SCENARIO=bluegreen`` the seed's echoserver
+released blue-green (``demo_traffic.py``).
 
 Starts a fresh local control plane (or uses ``--kubeconfig``), runs the kruise-rollout manager
 (``python -m rollouts.cmd.manager --local-cluster``) unless ``--no-manager`` says one is already

@@ -9,8 +9,11 @@ pods Ready. :meth:`BlueGreen.sides` reads both sides from the ReplicaSets.
 from __future__ import annotations
 
 import copy
+import threading
+import time
 from typing import Any
 
+import attrs
 import yaml
 
 from tests.e2e.harness import step_paused_message, wait_for
@@ -114,3 +117,49 @@ class BlueGreen(CanaryTraffic):
         anns = d["metadata"].get("annotations") or {}
         assert not {ORIGINAL, CONTROL_INFO, "rollouts.kruise.io/in-progressing"} & set(anns), anns
         assert "rollouts.kruise.io/stable-revision" not in (d["metadata"].get("labels") or {})
+
+
+@attrs.frozen
+class Look:
+    """One sample of a blue-green rollback: the canary Ingress's weight (None: no canary Ingress), the
+    new side's ``spec.replicas`` (0: scaled away) and the stable Service's selector."""
+
+    at: float
+    weight: str | None
+    new_replicas: int
+    selector: dict[str, str]
+
+
+class RollbackTimeline:
+    """Samples :meth:`BlueGreen.look` in a thread, so a test can assert the *order* of a rollback:
+    traffic back to the old side before a single new pod goes (traffic-routing.md §7)."""
+
+    def __init__(self, c: BlueGreen, new_hash: str) -> None:
+        self.c, self.new_hash = c, new_hash
+        self.samples: list[Look] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> Look:
+        objs = self.c.look()
+        ing = objs.get(("Ingress", f"{NAME}-canary"))
+        weight = (ing["metadata"].get("annotations") or {}).get(P + "canary-weight") if ing else None
+        new = [int(rs["spec"].get("replicas") or 0) for (kind, _), rs in objs.items()
+               if kind == "ReplicaSet" and rs["metadata"]["labels"].get(PTH) == self.new_hash]
+        return Look(time.monotonic(), weight, sum(new), dict(objs[("Service", NAME)]["spec"]["selector"]))
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.samples.append(self._sample())
+            except (AssertionError, ValueError, KeyError):
+                pass  # a kubectl hiccup or an object between writes: the next sample will do
+            self._stop.wait(0.15)
+
+    def __enter__(self) -> RollbackTimeline:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)

@@ -9,12 +9,12 @@ and delete. ``gracePeriodSeconds: 0`` keeps the module fast (grace waits are uni
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
 from tests.e2e.harness import ROLLOUT_RESOURCE, Kubectl, ManagerProcess, wait_for
-from tests.integration.bluegreen.helpers import BlueGreen
-from tests.integration.canarytraffic.helpers import Timeline
+from tests.integration.bluegreen.helpers import PTH, BlueGreen, RollbackTimeline
 from tests.integration.release.test_canary_style import NAME, ROLLOUT
 
 pytestmark = pytest.mark.integration
@@ -65,26 +65,47 @@ def test_step_table_then_success_hands_the_deployment_back(c: BlueGreen) -> None
     assert c.batch_releases() == []
 
 
-def test_rollback_moves_traffic_back_before_new_pods_go(c: BlueGreen) -> None:
-    c.setup()
+#: (step, canary Ingress weight, new pods) of :data:`helpers.STEPS` on 5 replicas.
+TABLE = [(1, "0", 3), (2, "0", 5), (3, "50", 5), (4, "100", 5)]
+
+
+def advance_to(c: BlueGreen, step: int) -> dict[str, Any]:
+    """Release version2 and approve up to ``step``; the ``blueGreenStatus`` paused there."""
     c.set_env("version2")
-    c.assert_step(1, "0", 3)
-    c.fast_approve()
-    c.assert_step(2, "0", 5)
-    c.fast_approve()
-    bg = c.assert_step(3, "50", 5)
-    stable_pods = {n for n, v in c.stable_pods().items() if v == "version1"}
-    with Timeline(c) as t:
+    bg: dict[str, Any] = {}
+    for at, weight, new in TABLE[:step]:
+        if at > 1:
+            c.fast_approve()
+        bg = c.assert_step(at, weight, new)
+    return bg
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 4])
+def test_rollback_at_each_step_moves_traffic_back_before_new_pods_go(c: BlueGreen, step: int) -> None:
+    c.setup()
+    bg = advance_to(c, step)
+    old_pods = {n for n, v in c.stable_pods().items() if v == "version1"}
+    assert len(old_pods) == 5
+    with RollbackTimeline(c, bg["podTemplateHash"]) as t:
         c.set_env("version1")
         c.wait_rollout(CANCELED)
         c.wait_restored()
         c.wait_sides({bg["stableRevision"]: 5})
-    ingress_gone = t.first(lambda s: not s.canary_ingress)
-    assert ingress_gone is not None
-    new_pods_gone = wait_for(c.sides, lambda s: bg["podTemplateHash"] not in s, what="new side gone")
-    assert bg["podTemplateHash"] not in new_pods_gone
+    assert t.samples, "the rollback was never sampled"
+    new_at_step = TABLE[step - 1][2]
+    going = [s for s in t.samples if s.new_replicas < new_at_step]
+    assert going and going[-1].new_replicas == 0, t.samples[-3:]
+    # traffic-routing.md §7: the gateway is restored before the workload resumes; no new pod goes
+    # while the canary Ingress still sends it traffic, and the stable Service never selects the new side
+    assert [s for s in going if s.weight is not None] == [], going[:3]
+    assert all(s.selector.get(PTH) in (None, bg["stableRevision"]) for s in t.samples), t.samples[-3:]
+    assert t.samples[-1].selector == {"app": NAME} and t.samples[-1].weight is None
+    if step >= 3:  # the canary Ingress had a weight when the rollback began
+        assert t.samples[0].weight == TABLE[step - 1][1], t.samples[0]
     c.assert_handed_back_as_before()
-    assert {n for n, v in c.stable_pods().items() if v == "version1"} == stable_pods  # old pods kept
+    assert set(c.stable_pods()) == old_pods  # the old pods kept, every pod on version1
+    assert set(c.stable_pods().values()) == {"version1"}
+    assert c.batch_releases() == []
 
 
 def test_new_version_mid_release_is_refused_then_disable_restores_everything(c: BlueGreen) -> None:

@@ -206,8 +206,8 @@ DEMO = crdgen.CRD_DIR.parents[1] / "deploy" / "demo"
 
 def test_demo_manifests_are_the_seed_yaml_and_are_judged_like_it() -> None:
     """``make demo SCENARIO=ab`` shows the verbatim refusal with deploy/demo/rollout-ab-seed.yaml: it is
-    the seed's text (as the unit sample), refused with unknown fields; the corrected and the canary
-    Rollouts have no mistakes of their own (refused at most as not built yet)."""
+    the seed's text (as the unit sample), refused with unknown fields; the corrected, the canary and the
+    blue-green Rollouts have no mistakes of their own (refused at most as not built yet)."""
     def body(text: str) -> list[str]:
         return [line for line in text.splitlines() if not line.startswith("#")]
 
@@ -215,6 +215,6 @@ def test_demo_manifests_are_the_seed_yaml_and_are_judged_like_it() -> None:
     sample = (crdgen.CRD_DIR.parents[1] / "tests/unit/api/samples/invalid_rollout_v1alpha1_seed_ab_typo.yaml")
     assert body(seed) == body(sample.read_text())
     assert [e.type for e in review_rollout(yaml.safe_load(seed)).errors][:5] == [UNKNOWN] * 5
-    for name in ("rollout-ab-demo.yaml", "rollout-canary-demo.yaml"):
+    for name in ("rollout-ab-demo.yaml", "rollout-canary-demo.yaml", "rollout-bluegreen-demo.yaml"):
         review = review_rollout(yaml.safe_load((DEMO / name).read_text()))
         assert [str(e) for e in review.errors if e.type != FORBIDDEN or NOT_YET not in e.detail] == [], name
