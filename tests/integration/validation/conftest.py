@@ -1,6 +1,6 @@
-"""One cluster, one manager for the module; a blue-green Rollout (a feature not built yet) is created
-*before* the manager (and its validating webhook) starts, as a Rollout created before the webhook was
-installed would be."""
+"""One cluster, one manager for the module; a Rollout asking for a feature not built yet (request header
+modification without a provider that can do it) is created *before* the manager (and its validating
+webhook) starts, as a Rollout created before the webhook was installed would be."""
 
 from __future__ import annotations
 
@@ -14,19 +14,21 @@ from tests.conftest import fresh_namespace
 from tests.e2e.conftest import kc  # noqa: F401 - fixture
 from tests.e2e.harness import REPO, Kubectl, ManagerProcess, manifest, running
 
-PREEXISTING = "bluegreen-before-webhook"
+PREEXISTING = "unbuilt-before-webhook"
 
 
 def unbuilt_rollout(namespace: str) -> dict:
     return {"apiVersion": "rollouts.kruise.io/v1beta1", "kind": "Rollout",
             "metadata": {"name": PREEXISTING, "namespace": namespace},
             "spec": {"workloadRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "workload-demo"},
-                     "strategy": {"blueGreen": {"steps": [{"replicas": "50%"}, {"replicas": "100%"}]}}}}
+                     "strategy": {"canary": {"steps": [
+                         {"replicas": 1, "requestHeaderModifier": {"set": [{"name": "x-canary", "value": "1"}]}},
+                         {"replicas": "100%"}]}}}}
 
 
 @pytest.fixture(scope="module")
 def preexisting(local_cluster: LocalCluster, kc: Kubectl, request: pytest.FixtureRequest) -> Iterator[str]:  # noqa: F811
-    """A namespace holding the seed Deployment and a blue-green Rollout no webhook has seen."""
+    """A namespace holding the seed Deployment and an unbuildable Rollout no webhook has seen."""
     kc("delete", "validatingwebhookconfiguration", "kruise-rollout-validating-webhook-configuration",
        "--ignore-not-found")
     kc("apply", "--server-side", "--force-conflicts", "-f", str(REPO / "config" / "crd"))

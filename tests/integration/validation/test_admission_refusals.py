@@ -37,7 +37,7 @@ def names(kc: Kubectl, ns: str) -> list[str]:
 
 
 def _refusals(ns: str) -> list[tuple[str, dict[str, Any], list[str]]]:
-    blue_green = beta("bg", ns)
+    blue_green = beta("bg", ns, ref={"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "web"})
     blue_green["spec"]["strategy"] = {"blueGreen": {"steps": [{"replicas": "50%"}, {"replicas": "100%"}]}}
     return [
         ("match nginx cannot express", beta("hdr", ns, steps=[{"replicas": 1, "matches": [{"headers": [
@@ -45,7 +45,9 @@ def _refusals(ns: str) -> list[tuple[str, dict[str, Any], list[str]]]:
             {"service": "web", "ingress": {"name": "web"}}]),
          ["spec.strategy.canary.steps[0].matches[0].headers: Invalid value",
           "needs exactly one header per match (got 2)"]),
-        ("blue-green", blue_green, ["spec.strategy.blueGreen: Forbidden: blue-green release"]),
+        ("blue-green of a StatefulSet", blue_green, [
+            "spec.workloadRef: Invalid value", "WorkloadRef kind is not supported for bluegreen style",
+            "blue-green supports apps Deployment and apps.kruise.io CloneSet"]),
         ("replicas beyond int32", beta("big", ns, steps=[{"replicas": 2147483648}]),
          ["spec.strategy.canary.steps[0].replicas", "int32"]),
         ("apps/v2", beta("v2", ns, ref={"apiVersion": "apps/v2", "kind": "Deployment", "name": "web"}),
@@ -127,15 +129,15 @@ def test_preexisting_unsupported_rollout_reports_instead_of_releasing(manager: M
     ro = wait_for(get, lambda r: (r.get("status") or {}).get("message", "").startswith("Rollout is not run"),
                   what="the unsupported message in the status")
     msg = ro["status"]["message"]
-    assert "spec.strategy.blueGreen: blue-green release" in msg
-    assert "is not yet supported by this controller" in msg and "use spec.strategy.canary" in msg
+    assert "spec.strategy.canary.steps[0].requestHeaderModifier: request header modification in a step" in msg
+    assert "is not yet supported by this controller" in msg and "remove requestHeaderModifier" in msg
     (cond,) = [c for c in ro["status"]["conditions"] if c["type"] == "Progressing"]
     assert (cond["status"], cond["reason"]) == ("False", "Unsupported")
     assert kc("-n", ns, "get", "batchreleases.rollouts.kruise.io", "-o", "name").strip() == ""
 
     # fixing the spec (allowed: the Rollout is not Progressing) lets the controller run it
     kc("-n", ns, "patch", "rollouts.v1beta1.rollouts.kruise.io", PREEXISTING, "--type=merge",
-       "-p", '{"spec":{"strategy":{"blueGreen":null,"canary":{"steps":[{"replicas":1},{"replicas":"100%"}]}}}}')
+       "-p", '{"spec":{"strategy":{"canary":{"steps":[{"replicas":1},{"replicas":"100%"}]}}}}')
     ro = wait_for(get, lambda r: (r.get("status") or {}).get("phase") == "Healthy", what="Healthy once fixed")
     assert not [c for c in ro["status"].get("conditions") or [] if c.get("reason") == "Unsupported"]
 
