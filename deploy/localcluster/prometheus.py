@@ -168,15 +168,3 @@ class PrometheusServer:
         self.stop()
         shutil.rmtree(self.run_dir / "data", ignore_errors=True)
 
-
-def main() -> int:
-    try:
-        print(ensure_installed())
-    except build.BuildError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -9,7 +9,6 @@ pods Ready. :meth:`BlueGreen.sides` reads both sides from the ReplicaSets.
 from __future__ import annotations
 
 import copy
-import threading
 import time
 from typing import Any
 
@@ -17,7 +16,7 @@ import attrs
 import yaml
 
 from tests.e2e.harness import step_paused_message, wait_for
-from tests.integration.canarytraffic.helpers import SERVICE, CanaryTraffic, P
+from tests.integration.canarytraffic.helpers import SERVICE, CanaryTraffic, P, Sampling
 from tests.integration.release.test_canary_style import NAME, ROLLOUT
 from tests.unit.trafficrouting.fakes import SEED_INGRESS
 
@@ -130,15 +129,13 @@ class Look:
     selector: dict[str, str]
 
 
-class RollbackTimeline:
+class RollbackTimeline(Sampling[Look]):
     """Samples :meth:`BlueGreen.look` in a thread, so a test can assert the *order* of a rollback:
     traffic back to the old side before a single new pod goes (traffic-routing.md §7)."""
 
     def __init__(self, c: BlueGreen, new_hash: str) -> None:
+        super().__init__()
         self.c, self.new_hash = c, new_hash
-        self.samples: list[Look] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _sample(self) -> Look:
         objs = self.c.look()
@@ -147,19 +144,3 @@ class RollbackTimeline:
         new = [int(rs["spec"].get("replicas") or 0) for (kind, _), rs in objs.items()
                if kind == "ReplicaSet" and rs["metadata"]["labels"].get(PTH) == self.new_hash]
         return Look(time.monotonic(), weight, sum(new), dict(objs[("Service", NAME)]["spec"]["selector"]))
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.samples.append(self._sample())
-            except (AssertionError, ValueError, KeyError):
-                pass  # a kubectl hiccup or an object between writes: the next sample will do
-            self._stop.wait(0.15)
-
-    def __enter__(self) -> RollbackTimeline:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)

@@ -13,7 +13,7 @@ import copy
 import json
 import threading
 import time
-from typing import Any
+from typing import Any, Generic, Self, TypeVar
 
 import attrs
 import yaml
@@ -21,6 +21,8 @@ import yaml
 from tests.e2e.harness import step_paused_message, wait_for
 from tests.integration.release.test_canary_style import CANARY_NAME, NAME, ROLLOUT, Canary
 from tests.unit.trafficrouting.fakes import SEED_INGRESS
+
+S = TypeVar("S")
 
 P = "nginx.ingress.kubernetes.io/"
 PTH = "pod-template-hash"
@@ -135,30 +137,44 @@ class CanaryTraffic(Canary):
         return canary
 
 
-class Timeline:
-    """Samples :meth:`CanaryTraffic.sample` in a thread until stopped (a context manager)."""
+class Sampling(Generic[S]):
+    """Calls ``_sample`` every 0.15 s in a thread until stopped (a context manager), keeping each sample;
+    a sample that raises (a kubectl hiccup, an object between writes) is skipped."""
 
-    def __init__(self, c: CanaryTraffic) -> None:
-        self.c = c
-        self.samples: list[Sample] = []
+    def __init__(self) -> None:
+        self.samples: list[S] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> S:
+        raise NotImplementedError
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.samples.append(self.c.sample())
+                self.samples.append(self._sample())
             except (AssertionError, ValueError, KeyError):
-                pass  # a kubectl hiccup: the next sample will do
+                pass  # the next sample will do
             self._stop.wait(0.15)
 
-    def __enter__(self) -> Timeline:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(timeout=30)
+
+
+class Timeline(Sampling[Sample]):
+    """Samples :meth:`CanaryTraffic.sample` in a thread until stopped (a context manager)."""
+
+    def __init__(self, c: CanaryTraffic) -> None:
+        super().__init__()
+        self.c = c
+
+    def _sample(self) -> Sample:
+        return self.c.sample()
 
     def first(self, pred: Any) -> float | None:
         return next((s.at for s in self.samples if pred(s)), None)
