@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 KUBECONFIG_LOCAL := $(CURDIR)/.local/cluster/kubeconfig
 PYTEST_ARGS ?=
+# make test's lanes: pytest-xdist workers, each with its own local cluster (1 = no xdist).
+TEST_LANES ?= 2
 
 IMAGE ?= kruise-rollouts-py:latest
 
@@ -34,7 +36,7 @@ dev: $(STAMP)
 
 ## Every test: unit, then integration against a real control plane the suite starts itself.
 test: $(STAMP)
-	@$(PY) -m localcluster.cli test -- $(PYTEST_ARGS)
+	@$(PY) -m localcluster.cli test --lanes $(TEST_LANES) -- $(PYTEST_ARGS)
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)

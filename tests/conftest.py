@@ -110,3 +110,23 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
     if _TIMINGS:
         parts = ", ".join(f"{k} {v:.1f}s" for k, v in sorted(_TIMINGS.items()))
         terminalreporter.write_line(f"local control plane (real etcd/kube-apiserver/kcm/scheduler/kwok): {parts}")
+
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Lanes (``make test`` runs pytest-xdist workers, each with its own session cluster): a file's
+    tests stay in one lane, so its module-scoped manager starts once and its tests keep their order;
+    every OpenKruise file shares one lane, so only that lane starts the second, OpenKruise cluster.
+    Lanes never meet each other's cluster-wide objects (webhook configurations, CRDs, RBAC).
+
+    A scheduler, not ``xdist_group`` marks: xdist 3.8 writes the group into ``item._nodeid``,
+    which pytest 9.2 no longer reads, so ``--dist loadgroup`` silently groups nothing."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFile(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "openkruise" if "/openkruise/" in path else path
+
+    return ByFile(config, log)

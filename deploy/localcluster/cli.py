@@ -13,7 +13,10 @@ Commands
   status            say whether that cluster is up and answering
   dev               the main job: the controller manager against the local cluster (started
                     if needed) or against ``--kubeconfig`` for a real cluster
-  test [-- ARGS]    build, then run every test with pytest, printing how long each part took
+  test [--lanes N] [-- ARGS]
+                    build and fetch everything the suite needs, then run every test with pytest in
+                    N lanes (pytest-xdist workers, each with its own cluster; default 2 or
+                    $KRUISE_TEST_LANES), printing how long each part took
 
 The state of a detached cluster (pids, server, run dir) lives in ``.local/cluster/state.json``
 so ``down`` and ``status`` work from another shell.
@@ -30,7 +33,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import build, helm, openkruise, prometheus
+from . import build, gatewayapi, helm, openkruise, prometheus
 from .cluster import ClusterError, ClusterSettings, LocalCluster
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -190,17 +193,29 @@ def cmd_dev(args: argparse.Namespace) -> int:
 def cmd_test(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     try:
+        # Everything the suite builds or fetches into the cache, before the lanes start: two lanes
+        # must never build the same cache entry at once (each would otherwise do it on first use).
         build.ensure_binaries()
+        openkruise.ensure_built()
+        helm.ensure_built()
+        prometheus.ensure_installed()
+        gatewayapi.ensure_fetched()
     except build.BuildError as e:
         print(f"error: the local control plane cannot be built, so the tests cannot run: {e}", file=sys.stderr)
         return 1
     t_build = time.monotonic() - t0
     pytest_args = [a for a in args.pytest_args if a != "--"]
-    # The slowest tests in every CI log: the suite's time budget is watched from there.
-    rc = subprocess.call([sys.executable, "-m", "pytest", "--durations=40", *pytest_args])
+    # Lanes: pytest-xdist workers, each with its own session cluster; tests/conftest.py's scheduler
+    # keeps a file's tests (and its module-scoped manager) in one lane. The slowest tests print in every
+    # CI log: the suite's time budget is watched from there.
+    # --no-loadscope-reorder: files go out in collection order (tests/e2e's long releases first, the
+    # unit tests' many small files last, filling the lanes' ends), not most-tests-first, which put
+    # the two longest files (one and three tests) at the very end of one lane.
+    lanes = ["-n", str(args.lanes), "--dist", "loadscope", "--no-loadscope-reorder"] if args.lanes > 1 else []
+    rc = subprocess.call([sys.executable, "-m", "pytest", "--durations=40", *lanes, *pytest_args])
     t_tests = time.monotonic() - t0 - t_build
-    print(f"\ntimings: control-plane build/cache check {t_build:.1f}s, tests {t_tests:.1f}s "
-          f"(cluster start is in the pytest summary above), total {time.monotonic() - t0:.1f}s")
+    print(f"\ntimings: build/cache check {t_build:.1f}s, tests {t_tests:.1f}s in {args.lanes} lane(s), "
+          f"total {time.monotonic() - t0:.1f}s")
     return rc
 
 
@@ -239,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("manager_args", nargs="*")
     dev.set_defaults(fn=cmd_dev)
     test = sub.add_parser("test")
+    test.add_argument("--lanes", type=int, default=int(os.environ.get("KRUISE_TEST_LANES", "2")),
+                      help="pytest-xdist workers, each with its own local cluster (1: one process, no xdist)")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)
     test.set_defaults(fn=cmd_test)
     args = parser.parse_args(argv)

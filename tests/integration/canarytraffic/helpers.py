@@ -158,6 +158,14 @@ class Sampling(Generic[S]):
             self._stop.wait(0.15)
 
     def __enter__(self) -> Self:
+        # the first sample is taken before the body runs, so ``samples[0]`` is the state the body started
+        # from even when the thread's first ``kubectl`` would land after a loaded controller already acted
+        for _ in range(20):
+            try:
+                self.samples.append(self._sample())
+                break
+            except (AssertionError, ValueError, KeyError):
+                time.sleep(0.15)
         self._thread.start()
         return self
 
