@@ -23,6 +23,7 @@ from typing import Any
 
 import attrs
 
+from rollouts.analysis import deadline
 from rollouts.api import constants as C
 from rollouts.api import keys
 from rollouts.api import v1alpha1 as a
@@ -358,12 +359,26 @@ def review_rollout(
     new, errs = va.decode_rollout(obj)
     if errs or new is None:
         return Review(errs)
-    fields = _new_unknown_fields(obj, old)
+    fields = _new_unknown_fields(obj, old) + _annotation_errors(new, old)
     if old is not None and not fields and _spec_unchanged(old, new):
         return Review([])
     errs = _validate_model(new, obj, old, others=others, settings=settings, latest_phase=latest_phase,
                            namespace=namespace, extra=True)
     return Review(fields + errs + unsupported_errors(new), rollout_warnings(new))
+
+
+def _annotation_errors(new: a.Rollout | b.Rollout, old: dict[str, Any] | None) -> list[FieldError]:
+    """Our annotations whose values form a closed set (the progress deadline action), refused otherwise.
+
+    A value the stored object already carries is kept (ratcheting, as :func:`_spec_unchanged`): a
+    Rollout annotated before this rule must stay updatable; the controller treats it as ``none``."""
+    raw = new.annotations.get(deadline.ACTION_ANNOTATION)
+    if raw is None or (problem := deadline.action_problem(raw)) is None:
+        return []
+    stored = ((old.get("metadata") or {}).get("annotations") or {}) if isinstance(old, dict) else {}
+    if stored.get(deadline.ACTION_ANNOTATION) == raw:
+        return []
+    return [invalid(f"metadata.annotations[{deadline.ACTION_ANNOTATION}]", raw, problem)]
 
 
 def _new_unknown_fields(obj: dict[str, Any], old: dict[str, Any] | None) -> list[FieldError]:

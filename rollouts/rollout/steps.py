@@ -29,7 +29,7 @@ from rollouts.api.wire import is_present, to_dict
 from rollouts.release.batch import planned_batch_replicas
 from rollouts.release.plan import plan_hash
 from rollouts.rollout import actions as act
-from rollouts.rollout import analysis
+from rollouts.rollout import analysis, progress
 from rollouts.rollout import model as m
 from rollouts.rollout.bluegreen import is_blue_green
 from rollouts.rollout.conditions import set_progressing_message
@@ -278,7 +278,7 @@ def run_step(rollout: Rollout, status: RolloutStatus, obs: m.Observation, rnd: R
     elif state == m.STEP_METRICS_ANALYSIS:
         analysis.metrics_analysis(rollout, status, obs, rnd, now, index, n)
     elif state == m.STEP_PAUSED:
-        if not analysis.held(rollout, status, obs, rnd, now, index, n):
+        if not analysis.held(rollout, status, obs, rnd, now, index, n) and not progress.held(rollout, status, rnd, now):
             _step_paused(rollout, status, rnd, now, index, n, step)
     elif state == m.STEP_READY:
         if index < n:

@@ -2,7 +2,8 @@
 
 The exporter serves ``demo_error_ratio{namespace, version}``; the template's query selects the canary
 by ``{{namespace}}`` and ``{{canary_revision}}``. Checks measure every second, two measurements per
-verdict, so each step's analysis decides within a few seconds.
+verdict, so each step's analysis decides within a few seconds. The session's Prometheus also scrapes the
+module's manager (conftest.py), so the tests read ``kruise_rollout_analysis_check_*`` back through PromQL.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -71,6 +73,13 @@ class Analysed(CanaryTraffic):
         return [e["reason"] for e in items]
 
 
+def scraped(prom: PrometheusServer, ns: str, series: str, extra: str = "") -> float | None:
+    """``kruise_rollout_analysis_check_<series>`` of the module's Rollout as the real Prometheus scraped it."""
+    sel = f'job="manager",namespace="{ns}",name="{ROLLOUT}",check="error-rate"{extra}'
+    result = prom.query(f"kruise_rollout_analysis_check_{series}{{{sel}}}")
+    return float(result[0]["value"][1]) if len(result) == 1 else None
+
+
 @pytest.fixture
 def c(manager: ManagerProcess, kc: Kubectl, namespace: str) -> Analysed:
     return Analysed(kc, namespace)
@@ -88,6 +97,11 @@ def test_a_healthy_canary_passes_and_an_error_spike_sends_traffic_back_to_stable
     assert (run["spec"]["stepIndex"], run["status"]["verdict"], run["status"]["action"]) == (1, "pass", "Continue")
     assert run["status"]["checks"][0]["lastValue"] == "0.01"
     assert c.condition()["status"] == "True" and c.condition()["reason"] == "Passed"
+    # the real Prometheus scrapes the module's manager: PromQL answers the measured value and the verdict
+    assert wait_for(lambda: scraped(prometheus_server, c.ns, "value"), lambda v: v == 0.01, timeout=20,
+                    what="PromQL kruise_rollout_analysis_check_value") == 0.01
+    assert scraped(prometheus_server, c.ns, "verdict", ',verdict="pass"') == 1.0
+    assert scraped(prometheus_server, c.ns, "verdict", ',verdict="fail"') == 0.0
 
     exporter.set(METRIC, series, 0.5)  # the spike
     wait_for(lambda: prometheus_server.query(f'{METRIC}{{namespace="{c.ns}"}}'),
@@ -101,6 +115,9 @@ def test_a_healthy_canary_passes_and_an_error_spike_sends_traffic_back_to_stable
     assert c.run()["status"]["verdict"] == "fail"
     assert c.condition()["status"] == "False" and c.condition()["reason"] == "Failed"
     assert {"AnalysisPassed", "AnalysisFailed"} <= set(c.event_reasons())
+    wait_for(lambda: scraped(prometheus_server, c.ns, "value"), lambda v: v == 0.5, timeout=20,
+             what="PromQL: the failing value")
+    assert scraped(prometheus_server, c.ns, "verdict", ',verdict="fail"') == 1.0
     # held: the step neither moves on nor gets its traffic back while nobody acts
     assert c.rollout()["status"]["currentStepState"] == "StepPaused" and c.canary_annotations() is None
 
@@ -133,6 +150,40 @@ def test_prometheus_unreachable_is_inconclusive_never_a_pass(c: Analysed, export
     run = c.run()
     assert run["status"]["checks"][0]["measurements"][0]["phase"] == "Error"
     assert json.dumps(run).count('"phase": "Successful"') == 0
+
+
+def test_prometheus_going_away_mid_analysis_is_inconclusive_never_a_pass(
+        c: Analysed, exporter: Exporter, prometheus_server: PrometheusServer, tmp_path: Path) -> None:
+    """The session's Prometheus serves other modules, so this test starts a second one of its own (the same
+    cached binary) scraping the exporter, lets the check pass on it, then stops it. ``pass: Wait`` (and
+    ``noData: Wait`` until the first scrape) keeps a passing check measuring every second; the first
+    measurement after the stop cannot reach Prometheus (``Error``), and with ``inconclusiveLimit: 0`` the
+    verdict turns inconclusive and its default action, ``Pause``, holds the step. The session's Prometheus
+    scrapes the manager, so the verdict is also read back through PromQL."""
+    with PrometheusServer(tmp_path / "own-prometheus").start({"analysis": [exporter.address]}) as own:
+        c.setup_analysed(template(own.url, {"pass": "Wait", "noData": "Wait"}))
+        c.set_env("version2")
+        exporter.set(METRIC, {"namespace": c.ns, "version": c.canary_revision()}, 0.01)
+        ro = c.wait_message("metrics analysis errors is pass", "the check passing while Prometheus is up")
+        assert ro["status"]["currentStepState"] == "StepMetricsAnalysis"
+        wait_for(lambda: scraped(prometheus_server, c.ns, "verdict", ',verdict="pass"'), lambda v: v == 1.0,
+                 timeout=20, what="PromQL: the check's verdict pass, scraped from the manager")
+        own.stop()  # Prometheus goes away mid-analysis
+
+        ro = c.wait_message("verdict inconclusive (Pause)", "inconclusive once Prometheus is gone")
+    assert (ro["status"]["currentStepIndex"], ro["status"]["currentStepState"]) == (1, "StepPaused")
+    assert "is unreachable" in ro["status"]["message"] and ro["status"]["message"] != step_paused_message(1)
+    phases = [m["phase"] for m in c.run()["status"]["checks"][0]["measurements"]]
+    first_error = phases.index("Error")
+    assert "Successful" in phases[:first_error] and "Successful" not in phases[first_error:], phases
+    assert c.run()["status"]["verdict"] == "inconclusive"
+    assert c.condition()["status"] == "Unknown" and c.condition()["reason"] == "Inconclusive"
+    wait_for(lambda: scraped(prometheus_server, c.ns, "verdict", ',verdict="inconclusive"'), lambda v: v == 1.0,
+             timeout=20, what="PromQL: the check's verdict inconclusive")
+    assert scraped(prometheus_server, c.ns, "verdict", ',verdict="pass"') == 0.0
+    # held: Pause keeps the step's traffic and waits for a human
+    assert c.canary_annotations() is not None
+    assert c.rollout()["status"]["currentStepState"] == "StepPaused"
 
 
 def test_admission_refuses_a_bad_template_naming_the_field(c: Analysed, prometheus_server: PrometheusServer) -> None:

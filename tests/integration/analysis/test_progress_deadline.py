@@ -2,8 +2,9 @@
 
 The release's canary pods ask for a node no kwok node matches, so they stay Pending and step 1 stays
 in ``StepUpgrade``; with a 3 s deadline the Rollout gets ``Stalled``/``ProgressDeadlineExceeded`` and
-a Warning Event, and nothing else changes. Dropping the nodeSelector (a new release) moves the step on
-and clears the condition.
+a Warning Event, and (action ``none``) nothing else changes. Dropping the nodeSelector (a new release)
+moves the step on and clears the condition. With ``progress-deadline-action: pause`` the stalled step
+is held in ``StepPaused`` until approved.
 """
 
 from __future__ import annotations
@@ -16,12 +17,16 @@ import pytest
 import yaml
 
 from tests.e2e.harness import Kubectl, ManagerProcess, wait_for
-from tests.integration.canarytraffic.helpers import NAME, SERVICE, STEPS, CanaryTraffic, rollout_body
+from tests.integration.canarytraffic.helpers import NAME, ROLLOUT, SERVICE, STEPS, CanaryTraffic, rollout_body
 from tests.unit.trafficrouting.fakes import SEED_INGRESS
 
 pytestmark = pytest.mark.integration
 
 ANNOTATION = "analysis.kruise-rollouts-py.io/progress-deadline-seconds"
+ACTION = "analysis.kruise-rollouts-py.io/progress-deadline-action"
+#: A new version whose pods ask for a node no kwok node matches: they stay Pending.
+PIN = {"spec": {"template": {"spec": {"nodeSelector": {"kruise-rollouts-py.io/no-such-node": "x"},
+                                      "containers": [{"name": NAME, "env": [{"name": "VERSION", "value": "v2"}]}]}}}}
 
 
 def _stalled(ro: dict[str, Any]) -> dict[str, Any] | None:
@@ -41,10 +46,7 @@ def test_a_step_whose_pods_never_become_ready_is_stalled_and_clears_when_it_move
     body = rollout_body(c.ns, STEPS)
     body["metadata"]["annotations"] = {ANNOTATION: "3"}
     c.create(body)
-    patch = {"spec": {"template": {"spec": {"nodeSelector": {"kruise-rollouts-py.io/no-such-node": "x"},
-                                            "containers": [{"name": NAME, "env": [{"name": "VERSION",
-                                                                                   "value": "v2"}]}]}}}}
-    c.kc("-n", c.ns, "patch", "deployment", NAME, "-p", json.dumps(patch))
+    c.kc("-n", c.ns, "patch", "deployment", NAME, "-p", json.dumps(PIN))
     ro = wait_for(c.rollout, lambda r: _stalled(r) is not None, timeout=60, what="Stalled condition")
     cond = _stalled(ro)
     assert cond is not None and (cond["status"], cond["reason"]) == ("True", "ProgressDeadlineExceeded")
@@ -59,3 +61,30 @@ def test_a_step_whose_pods_never_become_ready_is_stalled_and_clears_when_it_move
     ro = wait_for(c.rollout, lambda r: (r.get("status") or {}).get("currentStepState") == "StepPaused",
                   timeout=90, what="step 1 paused after the pods became ready")
     assert _stalled(ro) is None
+
+
+def test_the_pause_action_holds_the_stalled_step_for_a_human_and_a_bad_action_is_refused(c: CanaryTraffic) -> None:
+    for obj in (SERVICE, SEED_INGRESS):
+        seed = copy.deepcopy(obj)
+        seed["metadata"]["namespace"] = c.ns
+        c.kc("apply", "-f", "-", input=yaml.safe_dump(seed))
+    body = rollout_body(c.ns, STEPS)
+    body["metadata"]["annotations"] = {ANNOTATION: "3", ACTION: "pause"}
+    c.create(body)
+    with pytest.raises(AssertionError) as refused:
+        c.kc("-n", c.ns, "annotate", "rollout", ROLLOUT, f"{ACTION}=stop", "--overwrite")
+    assert f'metadata.annotations[{ACTION}]: Invalid value: "stop": must be one of none, pause, rollback' \
+        in str(refused.value), refused.value
+    c.kc("-n", c.ns, "patch", "deployment", NAME, "-p", json.dumps(PIN))
+
+    ro = wait_for(c.rollout, lambda r: _stalled(r) is not None and r["status"].get("currentStepState") == "StepPaused",
+                  timeout=60, what="step 1 stalled and paused by the deadline action")
+    cond = _stalled(ro)
+    assert cond is not None and (cond["status"], cond["reason"]) == ("True", "ProgressDeadlineExceeded")
+    assert cond["message"].startswith("step 1 has been in StepUpgrade since ")
+    assert "progress-deadline-action pause: the step is paused" in cond["message"]
+    assert ro["status"]["message"] == f"Rollout is in step(1/3), held by the progress deadline: {cond['message']}"
+    c.approve()  # the human: as on any paused step
+    ro = wait_for(c.rollout, lambda r: r["status"].get("currentStepIndex") == 2, timeout=30,
+                  what="step 2 after approve")
+    assert not (_stalled(ro) or {}).get("message", "").startswith("step 1 ")  # step 1's hold is gone with it
