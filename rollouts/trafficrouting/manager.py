@@ -35,6 +35,7 @@ from rollouts.lua.scripts import ingress_script
 from rollouts.objects import meta as objmeta
 from rollouts.trafficrouting.composite import CompositeProvider, split_ref
 from rollouts.trafficrouting.custom import CustomNetworkProvider
+from rollouts.trafficrouting.dryrun import DryRunCache
 from rollouts.trafficrouting.gateway import GatewayProvider
 from rollouts.trafficrouting.grace import DEFAULT_GRACE_SECONDS, GraceExpectations, effective_grace
 from rollouts.trafficrouting.luaingress import LuaIngressProvider
@@ -146,6 +147,8 @@ class TrafficRoutingManager:
         self.scripts = scripts if scripts is not None else ScriptConfiguration()
         self.lua = lua if lua is not None else LuaRunner()
         self._lua = self.lua
+        #: Successful Ingress-script dry runs (``initialize``), so a traffic round runs the script once.
+        self.dry_runs = DryRunCache()
 
     # -- building blocks ------------------------------------------------------------------------
     def provider(self, ctx: RoutingContext) -> TrafficProvider:
@@ -165,7 +168,8 @@ class TrafficRoutingManager:
             return LuaIngressProvider(
                 self._client, script=script, runner=self.lua, class_type=ref.ingress.class_type,
                 namespace=ctx.namespace, ingress=ref.ingress.name, stable_service=ref.service,
-                canary_service=ctx.canary_service, owner_ref=ctx.owner_ref, where=ctx.step_field, ref_field=field)
+                canary_service=ctx.canary_service, owner_ref=ctx.owner_ref, where=ctx.step_field, ref_field=field,
+                dry_runs=self.dry_runs)
         if ref.gateway is not None:
             if not ref.gateway.http_route_name:
                 raise TrafficRoutingError(f"{field}.gateway.httpRouteName: required; set the name of the HTTPRoute "
