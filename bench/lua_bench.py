@@ -5,7 +5,9 @@
 2. The provider path per shipped Ingress script: one ``LuaIngressProvider.annotations`` call (models
    dumped to wire form, ``obj`` built, the script on a worker thread via ``run_async``, the result
    checked), awaited on the event loop; p50/p99 over ROUNDS calls. This is what a traffic step costs
-   beyond its API calls.
+   beyond its API calls. Beside it, ``initialize`` (the dry run every round starts with, the stable
+   Ingress read from an in-memory stub) without and with the memory of successful dry runs
+   (``rollouts.trafficrouting.dryrun``): a round costs ``initialize`` + ``annotations``.
 3. Runaway user scripts (infinite loop, ``pcall``-wrapped loop, memory bomb, loop with the
    instruction limit lifted so the wall-clock limit must stop it): time until the call returns, and
    the longest gap of a 1 ms ticker on the event loop meanwhile, both when the call runs inline on
@@ -20,6 +22,7 @@ import argparse
 import asyncio
 import statistics
 import time
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
 
@@ -30,6 +33,7 @@ from rollouts.api.v1beta1.rollout import HttpRouteMatch
 from rollouts.api.wire import from_dict
 from rollouts.lua import LuaFailure, LuaLimits, LuaRunner, LuaScript, LuaSuccess
 from rollouts.lua.scripts import ingress_script, shipped_scripts
+from rollouts.trafficrouting.dryrun import DryRunCache
 from rollouts.trafficrouting.luaingress import LuaIngressProvider
 
 RUNAWAYS = {
@@ -64,30 +68,59 @@ def per_call(rounds: int) -> None:
         print(f"{name:58s} {q[49] * 1e6:8.0f} {q[98] * 1e6:8.0f} {c[49] * 1e6:8.0f} {c[98] * 1e6:8.0f}")
 
 
+class _StableIngress:
+    """The one read ``initialize`` makes, answered from memory (the bench measures Lua, not the API)."""
+
+    def __init__(self, annotations: dict[str, str]) -> None:
+        self.ingress = {"metadata": {"name": "echoserver", "annotations": annotations}}
+
+    async def get(self, resource: object, name: str, namespace: str | None = None) -> dict:
+        return self.ingress
+
+
+async def _quantiles(call: Callable[[], Awaitable[object]], rounds: int) -> tuple[float, float]:
+    wall = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        await call()
+        wall.append(time.perf_counter() - start)
+    q = statistics.quantiles(wall, n=100)
+    return q[49] * 1e6, q[98] * 1e6
+
+
+async def _provider_class(class_type: str, runner: LuaRunner, rounds: int) -> str:
+    """One row: the step's annotations, then ``initialize`` without and with the dry-run memory."""
+    obj = _first_case(f"trafficrouting_ingress/{class_type}.lua")
+    script = ingress_script(class_type, None, namespace="kruise-rollout")
+    current = obj.get("annotations") or {}
+
+    def build(dry_runs: DryRunCache | None) -> LuaIngressProvider:
+        return LuaIngressProvider(
+            _StableIngress(current), script=script, runner=runner,  # type: ignore[arg-type]  # get() only
+            class_type=class_type, namespace="default", ingress="echoserver", stable_service="echoserver",
+            canary_service=obj.get("canaryService", "echoserver-canary"), owner_ref={}, where="steps[0]",
+            ref_field="trafficRoutings[0]", dry_runs=dry_runs)
+
+    provider, remembering = build(None), build(DryRunCache())
+    weight = None if obj.get("weight", "-1") == "-1" else int(obj["weight"])
+    matches = [from_dict(HttpRouteMatch, m) for m in obj.get("matches") or []]
+    modifier = obj.get("requestHeaderModifier")
+    header_modifier = from_dict(HTTPHeaderFilter, modifier) if modifier else None
+    step = await _quantiles(lambda: provider.annotations(current, weight=weight, matches=matches,
+                                                         header_modifier=header_modifier), rounds)
+    dry = await _quantiles(provider.initialize, rounds)
+    remembered = await _quantiles(remembering.initialize, rounds)
+    cells = " ".join(f"{p50:6.0f} /{p99:6.0f}" for p50, p99 in (step, dry, remembered))
+    return f"{'trafficrouting_ingress/' + class_type + '.lua':42s} {cells}"
+
+
 async def provider_path(rounds: int) -> None:
-    """The Ingress provider's annotation step per shipped class, on its first testdata case."""
-    print(f"\n{'provider path (LuaIngressProvider.annotations)':58s} {'p50 µs':>8s} {'p99 µs':>8s}")
+    """The Ingress provider's annotation step and its dry run per shipped class, on its first testdata case."""
+    print(f"\n{'provider path, p50 / p99 µs':42s} {'annotations':>14s} {'initialize':>14s} "
+          f"{'init, memory':>14s}")
     runner = LuaRunner()
     for class_type in ("nginx", "aliyun-alb", "higress", "mse"):
-        obj = _first_case(f"trafficrouting_ingress/{class_type}.lua")
-        script = ingress_script(class_type, None, namespace="kruise-rollout")
-        provider = LuaIngressProvider(
-            None, script=script, runner=runner, class_type=class_type,  # type: ignore[arg-type] - no I/O here
-            namespace="default", ingress="echoserver", stable_service="echoserver",
-            canary_service=obj.get("canaryService", "echoserver-canary"), owner_ref={}, where="steps[0]",
-            ref_field="trafficRoutings[0]")
-        weight = None if obj.get("weight", "-1") == "-1" else int(obj["weight"])
-        matches = [from_dict(HttpRouteMatch, m) for m in obj.get("matches") or []]
-        modifier = obj.get("requestHeaderModifier")
-        header_modifier = from_dict(HTTPHeaderFilter, modifier) if modifier else None
-        current = obj.get("annotations") or {}
-        wall = []
-        for _ in range(rounds):
-            start = time.perf_counter()
-            await provider.annotations(current, weight=weight, matches=matches, header_modifier=header_modifier)
-            wall.append(time.perf_counter() - start)
-        q = statistics.quantiles(wall, n=100)
-        print(f"{'trafficrouting_ingress/' + class_type + '.lua':58s} {q[49] * 1e6:8.0f} {q[98] * 1e6:8.0f}")
+        print(await _provider_class(class_type, runner, rounds))
 
 
 async def _stall(source: str, limits: LuaLimits, *, threaded: bool) -> tuple[float, float, str]:

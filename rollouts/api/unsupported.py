@@ -74,6 +74,20 @@ def _modifies_headers(r: b.Rollout) -> bool:
     return ref.ingress is not None and ref.ingress.class_type in HEADER_MODIFYING_INGRESS_CLASSES
 
 
+def _gateway_without_canary_service(r: b.Rollout) -> bool:
+    """``disableGenerateCanaryService`` over an HTTPRoute (``trafficRoutings[0].gateway``).
+
+    Without ``<svc>-canary`` the canary backend is the stable Service itself, and the HTTPRoute
+    provider recognises its own backendRefs and rules by the canary Service's name: its weights would
+    land on the user's own backendRef and its finalise would delete every rule sending only to that
+    Service, i.e. the user's routes. Upstream runs it anyway; making it correct needs the provider to
+    record what it added (a snapshot, as customNetworkRefs do), which is not built.
+    """
+    active, ref = r.spec.strategy.active(), _first_routing(r)
+    return bool(active is not None and active.disable_generate_canary_service and ref is not None
+                and ref.gateway is not None)
+
+
 @attrs.frozen(kw_only=True)
 class NotBuilt:
     """One feature the controller cannot run yet, and how to say so."""
@@ -105,6 +119,14 @@ NOT_BUILT: tuple[NotBuilt, ...] = (
                  "classType mse, or an Istio VirtualService in customNetworkRefs)",
              find=lambda r: None if _modifies_headers(r) else _first_step(
                  lambda s: s.request_header_modifier is not None)(r)),
+    NotBuilt(field="spec.strategy.{strategy}.disableGenerateCanaryService",
+             v1alpha1_field="spec.strategy.canary.disableGenerateCanaryService",
+             what="disableGenerateCanaryService: true with a Gateway API HTTPRoute (trafficRoutings[0].gateway)",
+             fix="remove disableGenerateCanaryService (the release then routes the HTTPRoute to its own "
+                 "<service>-canary), or route through an Ingress or customNetworkRefs: without a canary Service the "
+                 "canary backend would be the stable Service itself, which the HTTPRoute provider cannot tell apart "
+                 "from your own backendRefs, so restoring the route would delete your rules",
+             find=_when(_gateway_without_canary_service)),
 )
 
 

@@ -27,7 +27,7 @@ from rollouts.controllers.sharding import (
     owns_own_labels,
     owns_workload,
 )
-from rollouts.controllers.trafficrouting.controller import TrafficRoutingReconciler, traffic_routing_for_rollout
+from rollouts.controllers.trafficrouting.controller import TrafficRoutingReconciler, traffic_routings_for_rollout
 from rollouts.controllers.workload_setup import add_workload_kinds
 from rollouts.lua.configuration import ScriptConfiguration, default_namespace
 from rollouts.objects import pod as podobj
@@ -146,8 +146,9 @@ def add_controllers(mgr: Manager, options: ControllerOptions = ControllerOptions
                                  settings=ControllerSettings(workers=options.trafficrouting_workers), clock=clock,
                                  metrics=mgr.metrics)
     traffic_routing.watch(trs)
-    # A Rollout event (its deletion above all) looks at the TrafficRouting it names (vanished Rollouts).
-    traffic_routing.watch_mapped(rollouts, traffic_routing_for_rollout)
+    # A Rollout event (its deletion above all) looks at the TrafficRouting it names and at those holding its
+    # finalizer (vanished Rollouts, and Rollouts whose annotation was removed mid-release).
+    traffic_routing.watch_mapped(rollouts, lambda o: traffic_routings_for_rollout(trs.store, o))
 
     stores = add_workload_kinds(mgr, rollout=rollout, batch=batch, rollouts=rollouts, brs=brs, pods=pods,
                                 kruise_resources=options.kruise_resources, events=mgr.events, shard=shard)

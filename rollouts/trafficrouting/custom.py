@@ -24,8 +24,13 @@ update and the script's result in a second, running the scripts in between, so a
 leaves snapshotted objects behind; here every script runs (and every object is fetched) before the
 first write, and the snapshot travels in the same update as the result. A snapshot that is not valid
 JSON is an error naming the annotation (upstream ignores the parse error and writes ``spec: null``).
-Upstream also returns "done" without routing for a step with ``traffic: "0%"``; here the script runs
-(the Istio script then sends 0 % to the canary), so matches in such a step are honoured.
+Upstream returns "done" for a step with ``traffic: "0%"`` without reading an object or running a
+script (its comment: "weight 0 indicates finalising"); only blue-green admits such a step (its usual
+first step: new pods up, no traffic yet). We match it where nothing was routed yet — weight 0, no
+matches and no object snapshotted: done, nothing run or written, as the Ingress provider does with
+no canary Ingress — and otherwise run the scripts, so a ``"0%"`` step after a routed step really
+takes the traffic back (upstream leaves the previous weight and reports done) and matches in such
+a step are honoured (upstream drops them). The spec (traffic-routing.md §4.3) records neither.
 
 Writes are full updates guarded by the ``resourceVersion`` read in the same call: a concurrent edit
 makes the update fail with a Conflict, which the controller retries with fresh reads.
@@ -236,9 +241,15 @@ class CustomNetworkProvider:
         self, *, weight: int | None, matches: list[HttpRouteMatch], header_modifier: HTTPHeaderFilter | None = None,
     ) -> bool:
         """Run every script on its snapshot, then update the objects that differ; True = none differed."""
-        targets, scripts = await self._targets(), await self._scripts()
-        if isinstance(targets, str) or isinstance(scripts, str):
-            raise TrafficRoutingError(targets if isinstance(targets, str) else str(scripts))
+        targets = await self._targets()
+        if isinstance(targets, str):
+            raise TrafficRoutingError(targets)
+        if weight == 0 and not matches and not any(SNAPSHOT_ANNOTATION in objmeta.annotations_of(t.obj)
+                                                   for t in targets):
+            return True  # nothing routed yet and nothing to route: all traffic is on stable already
+        scripts = await self._scripts()
+        if isinstance(scripts, str):
+            raise TrafficRoutingError(scripts)
         updates: list[tuple[_Target, dict[str, Any]]] = []
         for target, script in zip(targets, scripts, strict=True):
             text = objmeta.annotations_of(target.obj).get(SNAPSHOT_ANNOTATION)

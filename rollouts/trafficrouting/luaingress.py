@@ -20,7 +20,9 @@ What the script is trusted with:
   class without a script raises :class:`TrafficRoutingError` naming the script and the cause before
   anything is written to the canary Ingress; :meth:`LuaIngressProvider.initialize` also runs it
   once on the stable Ingress's annotations, so a broken script holds the release before the
-  Services are touched. The Rollout controller retries, so fixing the ConfigMap resumes it.
+  Services are touched. The Rollout controller retries, so fixing the ConfigMap resumes it. That
+  dry run is remembered once it succeeded (:mod:`rollouts.trafficrouting.dryrun`), so a round
+  runs the script once, not twice, until the script or the stable Ingress's annotations change.
 
 Lua runs on a worker thread (:meth:`LuaRunner.run_async`), bounded in time, instructions and
 memory: the event loop is never held by a script.
@@ -38,6 +40,7 @@ from rollouts.lua import LuaFailure, LuaRunner, LuaScript
 from rollouts.lua.contract import ingress_annotations, ingress_input
 from rollouts.lua.scripts import DEFAULT_INGRESS_CLASS, ScriptNotFound
 from rollouts.objects import meta as objmeta
+from rollouts.trafficrouting.dryrun import DryRunCache, dry_run_key
 from rollouts.trafficrouting.nginx import CanaryIngressProvider, check_matches
 from rollouts.trafficrouting.provider import ObjectClient, TrafficRoutingError, refuse_header_modifier
 
@@ -66,12 +69,14 @@ class LuaIngressProvider(CanaryIngressProvider):
     def __init__(
         self, client: ObjectClient, *, script: LuaScript | ScriptNotFound, runner: LuaRunner, class_type: str,
         namespace: str, ingress: str, stable_service: str, canary_service: str, owner_ref: Mapping, where: str,
-        ref_field: str,
+        ref_field: str, dry_runs: DryRunCache | None = None,
     ) -> None:
         super().__init__(client, namespace=namespace, ingress=ingress, stable_service=stable_service,
                          canary_service=canary_service, owner_ref=owner_ref, where=where, ref_field=ref_field)
         self.script, self._runner = script, runner
         self._class = class_type or DEFAULT_INGRESS_CLASS
+        #: Successful dry runs, shared by the providers of one manager (None: every dry run runs).
+        self._dry_runs = dry_runs
 
     def _script(self) -> LuaScript:
         if isinstance(self.script, ScriptNotFound):
@@ -84,10 +89,22 @@ class LuaIngressProvider(CanaryIngressProvider):
         if stable is None:
             return self._missing()
         try:
-            await self.annotations(objmeta.annotations_of(stable), weight=0, matches=[], header_modifier=None)
+            await self.initial_annotations(objmeta.annotations_of(stable))
         except TrafficRoutingError as e:
             return str(e)
         return None
+
+    async def initial_annotations(self, stable: Mapping[str, str]) -> dict[str, str]:
+        """The dry run of :meth:`initialize` (also the canary Ingress's first annotations), remembered on success."""
+        cache = self._dry_runs
+        if cache is None:
+            return await super().initial_annotations(stable)
+        key = dry_run_key(self._script(), stable, self._canary_service)
+        if (known := cache.get(key)) is not None:
+            return known
+        result = await super().initial_annotations(stable)
+        cache.put(key, result)
+        return result
 
     def check(
         self, *, weight: int | None, matches: list[HttpRouteMatch], header_modifier: HTTPHeaderFilter | None = None,

@@ -35,6 +35,7 @@ from rollouts.lua.scripts import ingress_script
 from rollouts.objects import meta as objmeta
 from rollouts.trafficrouting.composite import CompositeProvider, split_ref
 from rollouts.trafficrouting.custom import CustomNetworkProvider
+from rollouts.trafficrouting.dryrun import DryRunCache
 from rollouts.trafficrouting.gateway import GatewayProvider
 from rollouts.trafficrouting.grace import DEFAULT_GRACE_SECONDS, GraceExpectations, effective_grace
 from rollouts.trafficrouting.luaingress import LuaIngressProvider
@@ -89,6 +90,26 @@ class RoutingContext:
         return canary_name(self.ref.service) if self.own_canary_service else self.ref.service
 
 
+def _shared_backend_refused(ctx: RoutingContext, field: str) -> str:
+    """Why an HTTPRoute is not routed when the canary backend would be the stable Service itself.
+
+    The HTTPRoute provider tells its own backendRefs and canary rules apart from the user's by the
+    canary Service's name: with the stable Service in that role its weights would land on the user's
+    backendRef and its finalise would delete the user's rules. Admission refuses the combination
+    (``rollouts.api.unsupported``); this covers Rollouts stored before the webhook, and since
+    :meth:`TrafficRoutingManager.restore_gateway` treats a refused provider as restored, their
+    deletion writes nothing to the route either.
+    """
+    if ctx.only_traffic_routing:
+        return (f"{field}.gateway: a TrafficRouting cannot route an HTTPRoute (its canary backend would be the stable "
+                "Service itself); route through an nginx Ingress")
+    strategy = ctx.refs_field.rsplit(".", 1)[0]
+    return (f"{field}.gateway: an HTTPRoute cannot be routed with {strategy}.disableGenerateCanaryService: true "
+            f"(the canary backend would be the stable Service {ctx.ref.service} itself, which the HTTPRoute provider "
+            "cannot tell apart from your own backendRefs, so restoring the route would delete your rules); remove "
+            "disableGenerateCanaryService, or route through an Ingress or customNetworkRefs. Nothing was written")
+
+
 @attrs.frozen
 class Outcome:
     """Result of one call. ``last_update_time`` is to be copied back into the sub-status."""
@@ -126,6 +147,8 @@ class TrafficRoutingManager:
         self.scripts = scripts if scripts is not None else ScriptConfiguration()
         self.lua = lua if lua is not None else LuaRunner()
         self._lua = self.lua
+        #: Successful Ingress-script dry runs (``initialize``), so a traffic round runs the script once.
+        self.dry_runs = DryRunCache()
 
     # -- building blocks ------------------------------------------------------------------------
     def provider(self, ctx: RoutingContext) -> TrafficProvider:
@@ -145,11 +168,14 @@ class TrafficRoutingManager:
             return LuaIngressProvider(
                 self._client, script=script, runner=self.lua, class_type=ref.ingress.class_type,
                 namespace=ctx.namespace, ingress=ref.ingress.name, stable_service=ref.service,
-                canary_service=ctx.canary_service, owner_ref=ctx.owner_ref, where=ctx.step_field, ref_field=field)
+                canary_service=ctx.canary_service, owner_ref=ctx.owner_ref, where=ctx.step_field, ref_field=field,
+                dry_runs=self.dry_runs)
         if ref.gateway is not None:
             if not ref.gateway.http_route_name:
                 raise TrafficRoutingError(f"{field}.gateway.httpRouteName: required; set the name of the HTTPRoute "
                                           "that sends traffic to the stable Service")
+            if not ctx.own_canary_service:
+                raise TrafficRoutingError(_shared_backend_refused(ctx, field))
             return GatewayProvider(
                 self._client, namespace=ctx.namespace, route=ref.gateway.http_route_name, stable_service=ref.service,
                 canary_service=ctx.canary_service, where=ctx.step_field, ref_field=field)

@@ -128,6 +128,10 @@ class CanaryIngressProvider:
         """The canary Ingress's complete annotations for a step; raises :class:`TrafficRoutingError`."""
         raise NotImplementedError
 
+    async def initial_annotations(self, stable: Mapping[str, str]) -> dict[str, str]:
+        """The annotations the canary Ingress is created with: the stable Ingress's at weight 0, no matches."""
+        return await self.annotations(stable, weight=0, matches=[], header_modifier=None)
+
     async def ensure_routes(
         self, *, weight: int | None, matches: list[HttpRouteMatch], header_modifier: HTTPHeaderFilter | None = None,
     ) -> bool:
@@ -140,8 +144,7 @@ class CanaryIngressProvider:
             if stable is None:
                 raise TrafficRoutingError(self._missing())
             # Created at weight 0 without matches (upstream): the next round writes the step.
-            initial = await self.annotations(objmeta.annotations_of(stable), weight=0, matches=[],
-                                             header_modifier=None)
+            initial = await self.initial_annotations(objmeta.annotations_of(stable))
             body = build_canary_ingress(stable, stable_service=self._stable_service,
                                         canary_service=self._canary_service, owner_ref=self._owner_ref,
                                         annotations=initial)

@@ -42,7 +42,7 @@ from rollouts.objects import meta as objmeta
 from rollouts.trafficrouting.manager import Outcome, RoutingContext, TrafficRoutingManager
 from rollouts.trafficrouting.provider import TrafficRoutingError
 from runtime.cache.frozen import thaw
-from runtime.cache.protocols import Informer
+from runtime.cache.protocols import CacheReader, Informer
 from runtime.clock import REAL_CLOCK, Clock
 from runtime.kube.errors import NotFound
 from runtime.kube.protocols import KubeApi
@@ -115,30 +115,41 @@ class TrafficRoutingReconciler:
         return Result()
 
     async def _release_departed(self, obj: dict[str, Any]) -> dict[str, Any]:
-        """Drop the progressing finalizers of Rollouts that no longer exist.
+        """Drop the progressing finalizers of Rollouts that no longer release through this object.
 
-        A Rollout detaches in its finalising (rollout-lifecycle.md §8), but one removed without it
-        (its own finalizer stripped by hand, its namespace force-cleaned) would keep this object
-        Progressing, and the canary route in the gateway, for ever. Upstream has no such check.
-        A cache miss is confirmed with a GET before the finalizer goes.
+        A Rollout detaches in its finalising (rollout-lifecycle.md §8), but two kinds never do:
+
+        * one removed without it (its own finalizer stripped by hand, its namespace force-cleaned);
+        * one whose ``rollouts.kruise.io/trafficrouting`` annotation (and ``trafficRoutingRef``) was
+          removed, or changed to another object, mid-release: its finalising detaches from the
+          object it names *then*, so this one kept the finalizer until the Rollout was deleted.
+
+        Either would keep this object Progressing, and the canary route in the gateway, for ever (or
+        for the Rollout's lifetime). Upstream has no such check. A cache that says so is confirmed
+        with a GET before the finalizer goes; once the last one is gone the next rounds restore the
+        gateway (Finalizing), the restore that is due when nothing releases through it any more.
         """
         if self.rollouts is None:
             return obj
         ns, name = objmeta.namespace(obj), objmeta.name(obj)
         for rollout in ph.attached_rollouts(list(objmeta.finalizers(obj))):
-            if self.rollouts.store.get(rollout, ns) is not None:
+            cached = self.rollouts.store.get(rollout, ns)
+            if cached is not None and traffic_routing_name(cached) == name:
                 continue
             try:
-                await self.client.get(ROLLOUTS, rollout, ns)
-                continue
+                live = await self.client.get(ROLLOUTS, rollout, ns)
             except NotFound:
-                pass
+                why = "vanished"
+            else:
+                if traffic_routing_name(live) == name:
+                    continue
+                why = "no longer names it"
             patch = finalizers_patch(obj, keys.progressing_rollout_finalizer(rollout), present=False)
             if patch:
                 obj = await self.client.patch(TRAFFICROUTINGS, name, patch, ns)
                 self._writes.record(ns, name, obj)
-                log.info("released the finalizer of a vanished Rollout", trafficrouting=f"{ns}/{name}",
-                         rollout=rollout)
+                log.info("released the finalizer of a Rollout that left", trafficrouting=f"{ns}/{name}",
+                         rollout=rollout, why=why)
         return obj
 
     async def _call(self, call: str, ctx: RoutingContext) -> CallResult:
@@ -182,3 +193,20 @@ def traffic_routing_for_rollout(rollout: Mapping[str, Any]) -> list[Request]:
     """The TrafficRouting a Rollout names (annotation or ``trafficRoutingRef``), to be looked at again."""
     name = traffic_routing_name(rollout)
     return [Request(objmeta.namespace(rollout), name)] if name else []
+
+
+def traffic_routings_for_rollout(traffic_routings: CacheReader, rollout: Mapping[str, Any]) -> list[Request]:
+    """The TrafficRouting a Rollout names, and every one holding its progressing finalizer.
+
+    The second kind is what a Rollout event must reach when its annotation was just removed or
+    changed: the new object no longer names the TrafficRouting it is attached to, which then lets it
+    go (:meth:`TrafficRoutingReconciler._release_departed`). A scan of one namespace's cached objects:
+    TrafficRoutings are few (one per shared gateway).
+    """
+    ns = objmeta.namespace(rollout)
+    out = traffic_routing_for_rollout(rollout)
+    finalizer = keys.progressing_rollout_finalizer(objmeta.name(rollout))
+    for tr in traffic_routings.list(ns):
+        if finalizer in objmeta.finalizers(tr) and (req := Request(ns, objmeta.name(tr))) not in out:
+            out.append(req)
+    return out

@@ -206,6 +206,14 @@ def test_a_rollout_waits_for_its_trafficrouting_to_exist(manager: ManagerProcess
     s.apply(copy.deepcopy(TRAFFIC_ROUTING))
     s.wait_rollout("a", ("Progressing", "1", "StepPaused"))
     wait_for(s.canary_weight, lambda w: w == "20", what="canary weight 20")
+    # The annotation removed mid-release (through v1alpha1, so trafficRoutingRef goes too): the object lets
+    # the Rollout go and restores the Ingress, instead of holding both until the Rollout is deleted.
+    s.kc("-n", namespace, "annotate", "rollouts.v1alpha1.rollouts.kruise.io/rollout-a",
+         "rollouts.kruise.io/trafficrouting-")
+    s.wait_tr(HEALTHY)
+    s.wait_restored()
+    assert s.progressing_finalizers() == []
+    assert s.rollout_row("a")[0] == "Progressing"  # the release itself goes on
 
 
 def test_an_httproute_is_refused_and_left_untouched(manager: ManagerProcess, kc: Kubectl, namespace: str,

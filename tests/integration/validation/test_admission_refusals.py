@@ -59,6 +59,12 @@ def _refusals(ns: str) -> list[tuple[str, dict[str, Any], list[str]]]:
          ["spec.workloadRef.name", "(10000 characters)", "at most 253 characters"]),
         ("traffic without routing", beta("tr", ns, steps=[{"replicas": 1, "traffic": "5%"}]),
          ["spec.strategy.canary.steps[0].traffic: Invalid value", "needs a traffic routing"]),
+        ("HTTPRoute without a canary Service", beta("gwd", ns, steps=[{"replicas": 1, "traffic": "20%"}],
+                                                    trafficRoutings=[{"service": "web", "gateway": {
+                                                        "httpRouteName": "web"}}],
+                                                    disableGenerateCanaryService=True),
+         ["spec.strategy.canary.disableGenerateCanaryService: Forbidden", "with a Gateway API HTTPRoute",
+          "remove disableGenerateCanaryService"]),
     ]
 
 

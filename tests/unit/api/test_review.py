@@ -51,6 +51,17 @@ NOT_BUILT = [
     ("step header modifier", beta(trafficRoutings=ING, steps=[{"replicas": 1, "requestHeaderModifier": {
         "set": [{"name": "h", "value": "v"}]}}]), "spec.strategy.canary.steps[0].requestHeaderModifier",
      "request header modification", "remove requestHeaderModifier"),
+    ("gateway without canary Service", beta(trafficRoutings=GW, disableGenerateCanaryService=True),
+     "spec.strategy.canary.disableGenerateCanaryService", "with a Gateway API HTTPRoute (trafficRoutings[0].gateway)",
+     "remove disableGenerateCanaryService"),
+    ("v1alpha1 gateway without canary Service", alpha(trafficRoutings=GW, disableGenerateCanaryService=True),
+     "spec.strategy.canary.disableGenerateCanaryService", "with a Gateway API HTTPRoute",
+     "route through an Ingress or customNetworkRefs"),
+    ("blue-green gateway without canary Service", {**blue_green(), "spec": {**blue_green()["spec"], "strategy": {
+        "blueGreen": {"steps": [{"replicas": "50%", "traffic": "0%"}, {"replicas": "100%"}], "trafficRoutings": GW,
+                      "disableGenerateCanaryService": True}}}},
+     "spec.strategy.blueGreen.disableGenerateCanaryService", "trafficRoutings[0].gateway",
+     "restoring the route would delete your rules"),
 ]
 
 #: mse and custom (Lua) providers apply requestHeaderModifier; the row only refuses it elsewhere.
@@ -72,6 +83,8 @@ TRAFFIC_OK = [
     ("gateway weights", beta(trafficRoutings=GW, steps=[{"replicas": 1, "traffic": "20%"}, {"replicas": "100%"}])),
     ("gateway path and query matches", beta(trafficRoutings=GW, steps=[{"replicas": 1, "matches": [
         {"path": {"type": "PathPrefix", "value": "/v2"}}, {"queryParams": [{"name": "canary", "value": "1"}]}]}])),
+    ("disableGenerateCanaryService with an Ingress", beta(trafficRoutings=ING, disableGenerateCanaryService=True,
+                                                          steps=[{"replicas": 1, "traffic": "5%"}])),
     ("v1alpha1 gateway", alpha(trafficRoutings=[{"service": "svc", "gateway": {"httpRouteName": "h"}}],
                                steps=[{"replicas": 1, "weight": 5}])),
     ("custom network refs", beta(trafficRoutings=[{"service": "svc", "customNetworkRefs": [

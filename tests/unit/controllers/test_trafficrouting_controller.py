@@ -22,6 +22,7 @@ from rollouts.controllers.trafficrouting.controller import (
     FINALIZER,
     TrafficRoutingReconciler,
     traffic_routing_for_rollout,
+    traffic_routings_for_rollout,
 )
 from runtime.clock import FakeClock
 from runtime.kube.errors import NotFound
@@ -32,6 +33,8 @@ from tests.unit.trafficrouting.fakes import SEED_INGRESS, SEED_SERVICE, FakeClie
 P = "nginx.ingress.kubernetes.io/"
 NS = "default"
 PROGRESSING_A = "progressing.rollouts.kruise.io/rollout-a"
+TR_ANNOTATION = "rollouts.kruise.io/trafficrouting"
+NAMES_TR_DEMO = {TR_ANNOTATION: "tr-demo"}
 HEALTHY = ("Healthy", "TrafficRouting is Healthy")
 TR_BODY: dict = {
     "apiVersion": "rollouts.kruise.io/v1alpha1", "kind": "TrafficRouting",
@@ -288,7 +291,7 @@ def test_a_vanished_rollout_is_let_go_and_the_gateway_restored() -> None:
     """A Rollout removed without its finalising (never detached) must not hold the canary route for ever."""
     client, rec, clock = setup()
     rec.rollouts = Informer(Store(client, ROLLOUTS))
-    client.put(ROLLOUTS, {"metadata": {"name": "rollout-b"}}, NS)
+    client.put(ROLLOUTS, {"metadata": {"name": "rollout-b", "annotations": NAMES_TR_DEMO}}, NS)
     settle(rec, clock)
     edit(client, {"metadata": {"finalizers": [FINALIZER, PROGRESSING_A, "progressing.rollouts.kruise.io/rollout-b"]}})
     run(rec)
@@ -299,6 +302,50 @@ def test_a_vanished_rollout_is_let_go_and_the_gateway_restored() -> None:
     del client.objects[(ROLLOUTS.plural, NS, "rollout-b")]
     assert traffic_routing_for_rollout({"metadata": {"name": "rollout-b", "namespace": NS, "annotations": {
         "rollouts.kruise.io/trafficrouting": "tr-demo"}}}) == [Request(NS, "tr-demo")]
+    run(rec)
+    assert tr_of(client)["metadata"]["finalizers"] == [FINALIZER]
+    assert status(client)[0] == "Finalizing"
+    settle(rec, clock)
+    assert status(client) == HEALTHY and client.find(INGRESSES, "echoserver-canary", NS) is None
+
+
+class StaleStore(Store):
+    """A Rollout cache that has not seen the annotation yet (the API server has it)."""
+
+    def get(self, name: str, namespace: str | None = None) -> dict | None:
+        obj = super().get(name, namespace)
+        if obj is not None:
+            obj["metadata"].pop("annotations", None)
+        return obj
+
+
+def test_a_rollout_whose_annotation_is_removed_mid_release_is_let_go_and_the_gateway_restored() -> None:
+    """Issue 12 leftover: its finalising detaches from the object it names *then*, so the one it was
+    attached to kept the finalizer (and the canary route) until the Rollout was deleted."""
+    client, rec, clock = setup()
+    progressing_b = "progressing.rollouts.kruise.io/rollout-b"
+    for name in ("rollout-a", "rollout-b"):
+        client.put(ROLLOUTS, {"metadata": {"name": name, "annotations": dict(NAMES_TR_DEMO)}}, NS)
+    settle(rec, clock)
+    edit(client, {"metadata": {"finalizers": [FINALIZER, PROGRESSING_A, progressing_b]}})
+    rec.rollouts = Informer(StaleStore(client, ROLLOUTS))
+    run(rec)  # Progressing written (the status event would requeue it)
+    settle(rec, clock)
+    assert tr_of(client)["metadata"]["finalizers"] == [FINALIZER, PROGRESSING_A, progressing_b], "GET confirms"
+    assert status(client)[0] == "Progressing" and client.find(INGRESSES, "echoserver-canary", NS) is not None
+    rec.rollouts = Informer(Store(client, ROLLOUTS))
+
+    rollout_a = client.find(ROLLOUTS, "rollout-a", NS)
+    rollout_a["metadata"]["annotations"] = {}
+    trs = Store(client, TRAFFICROUTINGS)
+    assert traffic_routings_for_rollout(trs, rollout_a) == [Request(NS, "tr-demo")], "the event reaches it"
+    assert traffic_routings_for_rollout(trs, {"metadata": {"name": "rollout-c", "namespace": NS}}) == []
+    run(rec)
+    assert tr_of(client)["metadata"]["finalizers"] == [FINALIZER, progressing_b]
+    settle(rec, clock)
+    assert status(client)[0] == "Progressing", "rollout-b still releases through it"
+
+    client.find(ROLLOUTS, "rollout-b", NS)["metadata"]["annotations"] = {TR_ANNOTATION: "another"}
     run(rec)
     assert tr_of(client)["metadata"]["finalizers"] == [FINALIZER]
     assert status(client)[0] == "Finalizing"

@@ -85,3 +85,17 @@ def test_fixed_spec_drops_the_stale_condition_and_the_release_starts_over() -> N
     sim = Sim(dict(view))
     sim.settle()
     assert sim.rollout["status"]["phase"] == "Healthy"
+
+
+def test_disable_generate_canary_service_over_an_httproute_is_halted_before_any_write() -> None:
+    """A Rollout stored before the webhook: reported, never released (its route would lose the user's rules)."""
+    ro = seed_rollout()
+    canary = ro["spec"]["strategy"]["canary"]
+    canary["trafficRoutings"] = [{"service": "svc", "gateway": {"httpRouteName": "route"}}]
+    canary["disableGenerateCanaryService"] = True
+    _, halted = guard(ro, NOW)
+    assert halted is not None
+    assert halted["message"].startswith(f"{MSG_PREFIX}spec.strategy.canary.disableGenerateCanaryService: "
+                                        "disableGenerateCanaryService: true with a Gateway API HTTPRoute")
+    del canary["disableGenerateCanaryService"]
+    assert guard(ro, NOW)[1] is None

@@ -181,6 +181,30 @@ async def test_the_e2e_steps_then_finalise_restore_the_object_exactly() -> None:
     assert [w[0] for w in client.writes] == ["update"] * 3
 
 
+async def test_zero_percent_before_anything_was_routed_is_done_without_a_script_as_upstream() -> None:
+    """Upstream returns done for ``traffic: "0%"`` (blue-green's first step) without touching the
+    objects; so do we while nothing is snapshotted — even a kind without any script."""
+    client = seeded(VS_OBJ, WIDGET_OBJ)  # no ConfigMap: the Widget has no script
+    original = copy.deepcopy(live(client, VS_OBJ))
+    p = provider(client, VS_OBJ, WIDGET_OBJ)
+    assert await p.ensure_routes(weight=0, matches=[]) is True
+    assert client.writes == [] and live(client, VS_OBJ) == original
+    with pytest.raises(TrafficRoutingError, match=WIDGET_KEY):  # a match step still needs every script
+        await p.ensure_routes(weight=0, matches=[HEADER])
+
+
+async def test_zero_percent_after_a_routed_step_takes_the_traffic_back() -> None:
+    """Where upstream would report done and leave the previous weight, the script runs at 0 %."""
+    client = seeded(VS_OBJ)
+    p = provider(client, VS_OBJ)
+    assert await converge(p, weight=50) == 1
+    assert await converge(p, weight=0) == 1
+    assert '{"destination":{"host":"echoserver"},"weight":100}' in spec_json(client, VS_OBJ)
+    assert '{"destination":{"host":"echoserver-canary"},"weight":0}' in spec_json(client, VS_OBJ)
+    assert await converge(p, weight=0, matches=[HEADER]) == 1  # matches in a 0 % step are honoured
+    assert '"headers":{"user-agent":{"exact":"pc"}}' in spec_json(client, VS_OBJ)
+
+
 async def test_a_step_is_computed_from_the_snapshot_not_from_the_live_object() -> None:
     client = seeded(VS_OBJ)
     p = provider(client, VS_OBJ)

@@ -202,3 +202,76 @@ def test_a_configmap_event_requeues_every_rollout_that_routes_traffic() -> None:
             return None
 
     assert rollouts_using_scripts(Store()) == [Request("ns", "ingress"), Request("ns", "bg")]
+
+
+class CountingRunner(LuaRunner):
+    """A real runner that records the weight (``obj.weight``) of every script run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weights: list[str] = []
+
+    async def run_async(self, script: Any, obj: Any) -> Any:
+        self.weights.append(obj["weight"])
+        return await super().run_async(script, obj)
+
+
+async def test_a_round_runs_the_script_once_the_dry_run_is_remembered_until_its_inputs_change() -> None:
+    """Issue 12 leftover: ``initialize`` (every round) dry-runs the script at weight 0 only when the
+    script text or the stable Ingress's annotations changed; a broken script still stops the release."""
+    cm = ConfigMapStore({KEY + "nginx": 'local a = obj.annotations or {}\na["x/w"] = obj.weight\nreturn a'})
+    lua = CountingRunner()
+    mgr, client, ctx = setup("", cm=cm, lua=lua)
+    step = attrs.evolve(ctx, traffic="20%")
+    assert await mgr.initialize(step) is None
+    assert lua.weights == ["0"]  # the dry run
+    for _ in range(4):  # Services, canary Ingress created (from the remembered dry run), step, verified
+        out = await mgr.do_traffic_routing(step)
+        step = attrs.evolve(step, last_update_time=None)
+    assert out.done, out.reason
+    assert lua.weights == ["0", "20", "20"], "the dry run and the creation reuse the remembered run"
+    assert client.find(INGRESSES, "echoserver-canary")["metadata"]["annotations"] == {"x/w": "20"}
+    lua.weights.clear()
+    assert (await mgr.do_traffic_routing(step)).done
+    assert lua.weights == ["20"], "one run per round"
+
+    cm.data = {KEY + "nginx": 'local a = obj.annotations or {}\na["x/w"] = obj.weight .. "%"\nreturn a'}
+    lua.weights.clear()
+    assert not (await mgr.do_traffic_routing(step)).done  # an edited script: dry run again, then the step
+    assert lua.weights == ["0", "20"]
+
+    stable = client.find(INGRESSES, "echoserver")
+    stable["metadata"]["annotations"] = {"kubernetes.io/ingress.class": "nginx"}
+    lua.weights.clear()
+    await mgr.do_traffic_routing(step)
+    assert lua.weights == ["0", "20"], "the stable Ingress's annotations are an input of the dry run"
+
+    cm.data = {KEY + "nginx": 'error("boom")'}  # broken: the dry run runs and stops the round before any write
+    client.writes.clear()
+    lua.weights.clear()
+    out = await mgr.do_traffic_routing(step)
+    assert out.blocked and "boom" in out.reason and client.writes == [] and lua.weights == ["0"]
+    lua.weights.clear()
+    await mgr.do_traffic_routing(step)
+    assert lua.weights == ["0"], "a failure is not remembered: the next round tries again"
+
+
+def test_the_dry_run_memory_is_bounded_and_keyed_by_every_input() -> None:
+    from rollouts.lua import LuaScript
+    from rollouts.trafficrouting.dryrun import DryRunCache, dry_run_key
+
+    a, b = LuaScript("a", "return obj.annotations"), LuaScript("renamed", "return obj.annotations")
+    base = dry_run_key(a, {"k": "v"}, "svc-canary")
+    assert dry_run_key(b, {"k": "v"}, "svc-canary") == base  # the source counts, not the name
+    assert len({base, dry_run_key(LuaScript("a", "return {}"), {"k": "v"}, "svc-canary"),
+                dry_run_key(a, {"k": "w"}, "svc-canary"), dry_run_key(a, {"k": "v"}, "svc")}) == 4
+    cache = DryRunCache(max_entries=2)
+    cache.put("1", {"a": "1"})
+    cache.put("2", {"a": "2"})
+    assert cache.get("1") == {"a": "1"}  # now the most recently used
+    cache.put("3", {"a": "3"})
+    assert len(cache) == 2 and cache.get("2") is None and cache.get("1") == {"a": "1"}
+    got = cache.get("1")
+    assert got is not None
+    got["a"] = "changed"
+    assert cache.get("1") == {"a": "1"}, "callers get a copy"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import re
 from collections.abc import Awaitable, Callable
 
 import attrs
@@ -18,7 +19,7 @@ from rollouts.trafficrouting.manager import Outcome, RoutingContext, TrafficRout
 from rollouts.trafficrouting.provider import TrafficRoutingError
 from runtime.clock import FakeClock
 from runtime.kube.errors import ConnectionFailed
-from runtime.kube.resources import INGRESSES, SERVICES
+from runtime.kube.resources import HTTPROUTES, INGRESSES, SERVICES
 from tests.unit.trafficrouting.fakes import SEED_INGRESS, SEED_SERVICE, FakeClient
 
 P = "nginx.ingress.kubernetes.io/"
@@ -142,6 +143,30 @@ async def test_disable_generate_canary_service_routes_with_the_stable_service() 
     assert (await mgr.patch_stable_service(ctx)).done
     await settle(mgr.finalising_traffic_routing, ctx, clock)
     assert client.find(INGRESSES, "echoserver-canary") is None
+
+
+async def test_disable_generate_canary_service_over_an_httproute_is_refused_and_never_written() -> None:
+    """Issue 12 leftover: the canary backend would be the stable Service, which the HTTPRoute provider
+    cannot tell from the user's backendRef; routing and finalising would rewrite the user's rules."""
+    client, clock = FakeClient(), FakeClock()
+    client.put(SERVICES, SEED_SERVICE, "default")
+    route = {"apiVersion": "gateway.networking.k8s.io/v1beta1", "kind": "HTTPRoute",
+             "metadata": {"name": "r", "namespace": "default"},
+             "spec": {"rules": [{"backendRefs": [{"kind": "Service", "name": "echoserver", "port": 80}]}]}}
+    client.put(HTTPROUTES, route, "default")
+    gateway = from_dict(TrafficRoutingRef, {"service": "echoserver", "gateway": {"httpRouteName": "r"}})
+    ctx = context(refs=[gateway], traffic="20%", disable_generate_canary_service=True)
+    mgr = TrafficRoutingManager(client, clock=clock)
+    field = "spec.strategy.canary.trafficRoutings[0].gateway"
+    with pytest.raises(TrafficRoutingError, match=re.escape(field) + r".*spec\.strategy\.canary\."
+                       r"disableGenerateCanaryService: true.*remove disableGenerateCanaryService"):
+        await mgr.initialize(ctx)
+    with pytest.raises(TrafficRoutingError, match="Nothing was written"):
+        await mgr.do_traffic_routing(ctx)
+    for task in (mgr.restore_gateway, mgr.finalising_traffic_routing):  # deletion/disable: done, route untouched
+        assert (await task(ctx)).done
+    assert client.writes == []
+    assert client.find(HTTPROUTES, "r")["spec"] == route["spec"]
 
 
 async def test_rollback_order_moves_traffic_first() -> None:
