@@ -13,7 +13,9 @@ What it does:
    traffic, its own Service and Ingress), and waits for all to be Healthy;
 3. for ``--minutes``: every Rollout is released again and again: a template edit, an approval of
    each paused step as soon as it is seen, ``Healthy``/``Completed``, ``--gap`` seconds, the next edit.
-   A Rollout whose state does not change for ``--stuck`` seconds fails the run (exit 1);
+   A release whose Rollout state does not change for ``--stuck`` seconds is reported at once
+   (``STUCK``, with the status) and fails the run (exit 1 at the end); the soak keeps going so the
+   memory figures are still taken, and says whether and when that release finished after all;
 4. every ``--interval`` seconds a row: manager RSS (``/proc``), the heap figures, cache objects,
    the number of series on ``/metrics``, the machine's load average and the releases completed;
 5. the verdict: the least-squares slope of RSS over the last two thirds of the run, in KiB/min,
@@ -28,6 +30,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -53,6 +56,7 @@ NS = "soak"
 LABEL = "bench.kruise.io/soak"
 STEPS = 3
 POLL_SECONDS = 2.0
+REVISION_HISTORY = 2
 
 
 def say(msg: str) -> None:
@@ -131,6 +135,9 @@ def objects(i: int) -> list[tuple[Any, dict[str, Any]]]:
     name = f"app-{i}"
     dep = scale.deployment(NS, name, 1 + i % 3)
     dep["metadata"]["labels"] = {LABEL: "1"}
+    # every release makes a ReplicaSet and the Deployment keeps 10 old ones by default: the cluster (and
+    # so the caches) would grow for the first ~10 releases of each Rollout, whatever the manager does
+    dep["spec"]["revisionHistoryLimit"] = REVISION_HISTORY
     canary: dict[str, Any] = {"steps": [{"replicas": 1}, {"replicas": "50%"}, {"replicas": "100%"}]}
     out: list[tuple[Any, dict[str, Any]]] = [(DEPLOYMENTS, dep)]
     if i % 2:
@@ -169,10 +176,6 @@ async def listed(client: KubeClient) -> dict[str, dict[str, Any]]:
 
 
 # the release loop ------------------------------------------------------------------------------
-class Stuck(Exception):
-    pass
-
-
 @dataclass
 class Soak:
     client: KubeClient
@@ -180,6 +183,7 @@ class Soak:
     releases: dict[str, Release]
     completed: int = 0
     retried: int = 0
+    stuck: dict[str, dict[str, Any]] = field(default_factory=dict)  # "name vN" → what was seen
 
     async def release(self, rel: Release) -> None:
         rel.version += 1
@@ -217,15 +221,19 @@ class Soak:
             st = (ros.get(name) or {}).get("status") or {}
             rel.observe((st.get("phase"), st.get("currentStepIndex"), st.get("currentStepState"), st.get("message")),
                         now)
-            if rel.stuck_for(now) > self.o.stuck:
-                raise Stuck(f"Rollout {NS}/{name} (release v{rel.version}) unchanged for {self.o.stuck:g} s: "
-                            f"{json.dumps(st)}")
+            key = f"{name} v{rel.version}"
+            if rel.stuck_for(now) > self.o.stuck and key not in self.stuck:
+                self.stuck[key] = {"since_edit_s": round(now - (rel.editing_since or now)), "status": st}
+                say(f"STUCK: Rollout {NS}/{name} (release v{rel.version}) unchanged for {self.o.stuck:g} s: "
+                    f"{json.dumps(st)}")
             action = next_action(rel, st, now, self.o.gap, reapprove=30.0)
             if action == "release":
                 jobs.append(self.release(rel))
             elif action == "approve":
                 jobs.append(self.approve(rel, st["currentStepIndex"]))
             elif action == "done":
+                if key in self.stuck:
+                    self.stuck[key]["finished_after_s"] = round(now - (rel.editing_since or now))
                 rel.editing_since, rel.idle_since = None, now
                 self.completed += 1
         await scale.bounded(jobs, lambda job: job, workers=8)
@@ -258,12 +266,12 @@ def row(t: float, pid: int, mgr: ManagerProcess, stats: dict[str, Any], soak: So
             "cache_objects": sum(v["objects"] for v in informers.values()),
             "index_entries": sum(v["index_entries"] for v in informers.values()),
             "queue_entries": sum(sum(q.values()) for q in queues.values()),
-            "metric_series": series_count(mgr), "releases": soak.completed,
+            "metric_series": series_count(mgr), "releases": soak.completed, "stuck": len(soak.stuck),
             "load1": float(Path("/proc/loadavg").read_text().split()[0])}
 
 
 COLUMNS = ("t_s", "rss_mib", "cpu_s", "gc_objects", "traced_mib", "cache_objects", "index_entries",
-           "queue_entries", "metric_series", "releases", "load1")
+           "queue_entries", "metric_series", "releases", "stuck", "load1")
 
 
 def table_line(r: dict[str, Any]) -> str:
@@ -334,15 +342,14 @@ async def soak(kubeconfig: str, o: argparse.Namespace) -> dict[str, Any]:
             await request_snapshot(workdir, "third")
             await runner.run(t0 + run_s)
             await request_snapshot(workdir, "end")
-        except Stuck as e:
-            res["stuck"] = str(e)
-            say(f"STUCK: {e}")
         finally:
             sampler.cancel()
             rows.append(row(time.monotonic() - t0, mgr.proc.pid, mgr, last_stats(stats), runner))
             say(table_line(rows[-1]))
         res["releases_completed"] = runner.completed
         res["retried_calls"] = runner.retried
+        res["stuck"] = runner.stuck
+        res["load1_mean"] = round(sum(r["load1"] for r in rows) / len(rows), 1)
         res["rows"] = rows
         res["verdict"] = verdict([(r["t_s"], r["rss_mib"]) for r in rows], o.flat_mib)
         res["heap_verdict"] = verdict([(r["t_s"], r["traced_mib"]) for r in rows], o.flat_mib) \
@@ -363,23 +370,31 @@ async def wait_healthy(client: KubeClient, n: int, timeout: float = 600) -> None
         await asyncio.sleep(POLL_SECONDS)
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rollouts", type=int, default=50)
     p.add_argument("--minutes", type=float, default=30.0)
     p.add_argument("--interval", type=float, default=30.0, help="seconds between samples")
     p.add_argument("--gap", type=float, default=10.0, help="seconds between a Rollout's Healthy and its next edit")
-    p.add_argument("--stuck", type=float, default=300.0, help="a Rollout unchanged this long fails the run")
+    p.add_argument("--stuck", type=float, default=300.0, help="a release unchanged this long fails the run")
     p.add_argument("--flat-mib", type=float, default=2.0, help="fitted growth over the window that still counts flat")
     p.add_argument("--tracemalloc", action="store_true", help="trace the manager's allocations (slower)")
     p.add_argument("--kubeconfig", help="existing cluster (default: a fresh local control plane)")
     o = p.parse_args()
     from localcluster.cluster import kubeconfig_or_local
 
+    # a background job's SIGINT is ignored: let SIGTERM stop the manager and the cluster cleanly
+    signal.signal(signal.SIGTERM, _interrupt)
+
     with kubeconfig_or_local(o.kubeconfig, nodes=3) as kubeconfig:
         res = asyncio.run(soak(kubeconfig, o))
     v = res["verdict"]
-    say(f"releases completed: {res['releases_completed']} ({res['retried_calls']} retried calls)")
+    say(f"releases completed: {res['releases_completed']} ({res['retried_calls']} retried calls); "
+        f"load average (1 min) mean {res['load1_mean']} on {res['cpus']} CPUs")
     say(f"RSS: first {v.get('first_mib')} MiB, last {v.get('last_mib')} MiB, max {v.get('max_mib')} MiB; "
         f"slope over the last {v.get('window_min')} min: {v.get('slope_kib_per_min')} KiB/min "
         f"(fitted growth {v.get('fitted_growth_mib')} MiB) -> {'FLAT' if v.get('flat') else 'GROWS'}")
@@ -391,7 +406,7 @@ def main() -> int:
         say(f"  {line}")
     print(json.dumps({k: v for k, v in res.items() if k != "rows"}))
     if res.get("stuck"):
-        say(f"FAILED: a release got stuck: {res['stuck']}")
+        say(f"FAILED: {len(res['stuck'])} release(s) stuck: {json.dumps(res['stuck'])}")
         return 1
     return 0
 
