@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -47,7 +48,7 @@ import time
 import traceback
 import tracemalloc
 import urllib.request
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -322,13 +323,37 @@ async def burst(client: KubeClient, n: int, namespaces: int, timeout: float) -> 
             "approved_to_all_healthy_s": round(time.monotonic() - t1, 2), "retried_calls": len(errors)}
 
 
-async def bench(kubeconfig: str, o: argparse.Namespace) -> dict[str, Any]:
-    kc = Kubectl(kubeconfig)
-    mgr = ManagerProcess(kubeconfig, Path(tempfile.mkdtemp(prefix="bench-scale-")), extra_args=("--no-leader-elect",))
+@contextlib.asynccontextmanager
+async def manager_and_client(kubeconfig: str, prefix: str, *, module: str = "rollouts.cmd.manager",
+                             env: dict[str, str] | None = None) -> AsyncIterator[tuple[ManagerProcess, KubeClient]]:
+    """The manager as a subprocess (``--no-leader-elect``, default flags) and a fast client, for a bench.
+
+    With ``--kubeconfig`` (a cluster that outlives the bench) the manager's cluster-wide
+    registrations are removed after it stops; a throwaway cluster is simply stopped.
+    """
+    mgr = ManagerProcess(kubeconfig, Path(tempfile.mkdtemp(prefix=prefix)), extra_args=("--no-leader-elect",),
+                         module=module, env=env)
     mgr.start(timeout=120)
     assert mgr.proc is not None
-    pid = mgr.proc.pid
     client = await KubeClient.from_kubeconfig(kubeconfig, settings=ClientSettings(qps=2000, burst=4000))
+    try:
+        yield mgr, client
+    finally:
+        await client.aclose()
+        mgr.stop()
+
+
+async def bench(kubeconfig: str, o: argparse.Namespace) -> dict[str, Any]:
+    async with manager_and_client(kubeconfig, "bench-scale-") as (mgr, client):
+        res = await measure(mgr, client, o)
+    if o.kubeconfig:
+        cleanup_cluster_registrations(Kubectl(kubeconfig))
+    return res
+
+
+async def measure(mgr: ManagerProcess, client: KubeClient, o: argparse.Namespace) -> dict[str, Any]:
+    assert mgr.proc is not None
+    pid = mgr.proc.pid
     res: dict[str, Any] = {"rollouts": o.rollouts, "namespaces": o.namespaces, "cpus": os.cpu_count(),
                            "manager_log": str(mgr.log_path)}
     try:
@@ -383,10 +408,6 @@ async def bench(kubeconfig: str, o: argparse.Namespace) -> dict[str, Any]:
                     await client.delete(NAMESPACES, f"scale-{k}")
                 except Exception:  # noqa: BLE001 - best-effort cleanup
                     pass
-        await client.aclose()
-        mgr.stop()
-        if o.kubeconfig:
-            cleanup_cluster_registrations(kc)
     return res
 
 

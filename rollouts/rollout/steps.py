@@ -303,6 +303,11 @@ def _stable_service_ready(
     Partition style at full size restores the selector (ingress-nginx bug bypass: the stable
     backend must never become empty); step 1 pins it to the stable revision so new pods never get
     unrouted traffic. Returns False while the caller must wait.
+
+    The two are exclusive: a step 1 that is already full size (a 1-replica Deployment, step
+    ``replicas: 1``) restored then pinned the selector every round, each undoing the other, so the
+    Rollout never left BeforeStepUpgrade (upstream does the same; seen by ``bench/soak.py``).
+    Restoring wins: no stable pod survives that step, so a pinned selector would select nothing.
     """
     canary = m.canary(rollout)
     wanted: list[act.Action] = []
@@ -310,7 +315,7 @@ def _stable_service_ready(
     # §6.3: blue-green has no ingress-nginx bypass (old pods stay behind the stable Service).
     if not m.uses_extra_workload(rollout) and not is_blue_green(rollout) and full:
         wanted.append(act.RestoreStableService())
-    if index == 1 and not canary.disable_generate_canary_service and m.has_traffic_routings(rollout):
+    elif index == 1 and not canary.disable_generate_canary_service and m.has_traffic_routings(rollout):
         wanted.append(act.PatchStableService(obs.workload.revision_label_key, sub.stable_revision))
     if not wanted:
         return True

@@ -84,6 +84,7 @@ class BatchReleaseReconciler:
         # model) and it is encoded once per status write.
         st, mark = brstatus.decode(brstatus.stored(br)), edit_count()
         if is_deleting(br) and st.phase == executor.COMPLETED:
+            self._specs.forget(meta(br).get("uid") or "")  # its last reconcile: keep no decoded spec
             patch = finalizers_patch(br, BATCH_RELEASE_FINALIZER, present=False)
             if patch:
                 await self.client.patch(BATCHRELEASES, name, patch, ns)

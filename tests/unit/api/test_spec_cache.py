@@ -77,6 +77,39 @@ def test_the_cache_is_bounded_least_recently_used_first_out() -> None:
     assert SpecCache.key(br(uid="b")) not in specs._entries
 
 
+def test_a_newer_generation_replaces_the_older_one_of_the_same_object() -> None:
+    # a release walks one BatchRelease through several generations: one entry, not one per generation
+    specs = SpecCache()
+    for generation in (1, 2, 3):
+        model = batch_release_for_executor(br(generation=generation, partition=generation - 1), specs)
+    assert len(specs) == 1 and list(specs._entries) == [("u1", 3)]
+    assert batch_release_for_executor(br(generation=3, partition=2), specs).spec is model.spec
+    batch_release_for_executor(br(uid="u2"), specs)
+    assert len(specs) == 2  # other objects keep theirs
+
+
+def test_forget_drops_a_batch_release_that_goes_away() -> None:
+    specs = SpecCache()
+    model = batch_release_for_executor(br(uid="gone"), specs)
+    batch_release_for_executor(br(uid="kept"), specs)
+    specs.forget("gone")
+    specs.forget("never-seen")
+    assert list(specs._entries) == [("kept", 1)]
+    assert specs.plan_hash(model) == plan_hash(model.spec.release_plan)  # a read after forget still works
+    assert len(specs) == 1
+
+
+def test_many_releases_leave_the_cache_at_the_live_objects() -> None:
+    # the soak's pattern: each release makes a new BatchRelease, walks it through generations, deletes it
+    specs = SpecCache()
+    for release in range(50):
+        for generation in (1, 2, 3):
+            batch_release_for_executor(br(uid=f"r{release}", generation=generation), specs)
+        if release % 10:  # one in ten still live
+            specs.forget(f"r{release}")
+    assert len(specs) == 5 and len(specs._generations) == 5
+
+
 def test_metadata_and_status_are_per_read() -> None:
     specs = SpecCache()
     batch_release_for_executor(br(), specs)

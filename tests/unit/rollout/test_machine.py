@@ -328,6 +328,27 @@ def test_traffic_step_one_pins_stable_service_first():
     assert any(isinstance(a, act.CreateBatchRelease) for a in out.actions)
 
 
+def test_full_size_traffic_step_one_restores_and_does_not_pin_the_stable_service():
+    # a 1-replica Deployment: step 1 (one pod) replaces every stable pod. Restoring the selector
+    # (ingress-nginx bypass) and pinning it (step 1) undid each other every round: stuck for ever.
+    steps = [{"traffic": "20%", "replicas": 1}, {"traffic": "50%", "replicas": "50%"}, {"replicas": "100%"}]
+    ro = seed_rollout(steps)
+    ro["spec"]["strategy"]["canary"]["trafficRoutings"] = [{"service": "svc", "ingress": {"name": "ing"}}]
+    s = Sim(ro, replicas=1)
+    s.settle()
+    s.release("v2")
+    s.step()  # Healthy -> Progressing
+    s.step(advance=3)  # Initializing -> InRolling
+    assert s.rollout["status"]["canaryStatus"]["currentStepState"] == "BeforeStepUpgrade"
+    out = reconcile_rollout(s.rollout, Observation(workload=s.workload, stable_service_done=False), s.now)
+    assert act.RestoreStableService() in out.actions
+    assert not any(isinstance(a, act.PatchStableService) for a in out.actions)
+    assert out.status["canaryStatus"]["currentStepState"] == "BeforeStepUpgrade"
+    out = reconcile_rollout(s.rollout, Observation(workload=s.workload), s.now)
+    assert not any(isinstance(a, act.PatchStableService) for a in out.actions)
+    assert out.status["canaryStatus"]["currentStepState"] == "StepUpgrade"
+
+
 def _br(batches, partition):
     return {"spec": {"releasePlan": {"batches": [{"canaryReplicas": b} for b in batches], "batchPartition": partition}}}
 
