@@ -22,8 +22,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-#: ``rollouts.analysis.template.GROUP``, spelled out: ``rollouts.api`` imports this module, and the
-#: template module pulls in the HTTP client (a unit test checks the two agree).
+#: Our analysis group, defined here (the template module re-exports it): ``rollouts.api`` imports this
+#: module, and the template module pulls in the HTTP client.
 GROUP: Final = "analysis.kruise-rollouts-py.io"
 SECONDS_ANNOTATION: Final = f"{GROUP}/progress-deadline-seconds"
 ACTION_ANNOTATION: Final = f"{GROUP}/progress-deadline-action"

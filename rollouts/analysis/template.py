@@ -24,8 +24,8 @@ import attrs
 
 from rollouts.analysis import condition as cond
 from rollouts.analysis import httpcheck
+from rollouts.analysis.deadline import GROUP
 
-GROUP: Final = "analysis.kruise-rollouts-py.io"
 VERSION: Final = "v1alpha1"
 API_VERSION: Final = f"{GROUP}/{VERSION}"
 KIND_TEMPLATE: Final = "AnalysisTemplate"
