@@ -131,17 +131,36 @@ async def scale_rollouts(client: KubeClient) -> list[dict[str, Any]]:
     return [ro for ro in await list_all(client, ROLLOUTS) if (ro["metadata"].get("labels") or {}).get(LABEL)]
 
 
+async def get_each(client: KubeClient, keys: set[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The burst's few Rollouts one GET each: a LIST of all 10,000 every second would load the API
+    server (and this process) more than the 100 releases being timed."""
+    out: list[dict[str, Any]] = []
+
+    async def one(key: tuple[str, str]) -> None:
+        out.append(await client.get(ROLLOUTS, key[1], key[0]))
+
+    await bounded(keys, one)
+    return out
+
+
+def poll_seconds(n: int) -> float:
+    """One LIST of every Rollout per poll: at 10,000 that is ~40 MB of JSON for the API server to
+    encode and this process to decode, so the poll slows with N (1 s at 1,000, 10 s at 10,000) to
+    keep the bench's own load off the figures it takes."""
+    return max(POLL_SECONDS, n / 1000)
+
+
 async def wait_rollouts(client: KubeClient, wanted: set[tuple[str, str]], ok: Callable[[dict], bool],
-                        what: str, timeout: float) -> float:  # noqa: ASYNC109
+                        what: str, timeout: float, poll: float = POLL_SECONDS) -> float:  # noqa: ASYNC109
     t0 = time.monotonic()
     while True:
-        ros = await scale_rollouts(client)
+        ros = await (get_each(client, wanted) if len(wanted) <= 500 else scale_rollouts(client))
         done = sum(1 for ro in ros if (ro["metadata"]["namespace"], ro["metadata"]["name"]) in wanted and ok(ro))
         if done >= len(wanted):
             return time.monotonic() - t0
         if time.monotonic() - t0 > timeout:
             raise TimeoutError(f"{what}: {done}/{len(wanted)} after {timeout}s")
-        await asyncio.sleep(POLL_SECONDS)
+        await asyncio.sleep(poll)
 
 
 def healthy(ro: dict) -> bool:
@@ -192,8 +211,23 @@ def reconcile_percentiles(metrics_text: str) -> dict[str, dict[str, Any]]:
             continue
         def at(q: float, bs: list[tuple[float, float]] = bs, total: float = total) -> str:
             return next(f"<= {le:g} s" for le, c in bs if c >= q * total)
-        out[ctl] = {"reconciles": int(total), "p50": at(0.5), "p99": at(0.99)}
+        out[ctl] = {"reconciles": int(total), "p50": at(0.5), "p99": at(0.99),
+                    "p99_interpolated_s": interpolated(bs, 0.99)}
     return out
+
+
+def interpolated(buckets: list[tuple[float, float]], q: float) -> float:
+    """PromQL's ``histogram_quantile``: linear inside the bucket holding the rank (an estimate, as the
+    bucket bound is an upper bound: both are printed)."""
+    total = buckets[-1][1]
+    rank, lower, below = q * total, 0.0, 0.0
+    for le, count in buckets:
+        if count >= rank:
+            if le == float("inf"):
+                return lower
+            return round(lower + (le - lower) * (rank - below) / max(count - below, 1e-9), 3)
+        lower, below = le, count
+    return float("nan")
 
 
 def scrape(mgr: ManagerProcess) -> str:
@@ -325,13 +359,14 @@ async def burst(client: KubeClient, n: int, namespaces: int, timeout: float) -> 
 
 @contextlib.asynccontextmanager
 async def manager_and_client(kubeconfig: str, prefix: str, *, module: str = "rollouts.cmd.manager",
-                             env: dict[str, str] | None = None) -> AsyncIterator[tuple[ManagerProcess, KubeClient]]:
+                             env: dict[str, str] | None = None,
+                             args: tuple[str, ...] = ()) -> AsyncIterator[tuple[ManagerProcess, KubeClient]]:
     """The manager as a subprocess (``--no-leader-elect``, default flags) and a fast client, for a bench.
 
     With ``--kubeconfig`` (a cluster that outlives the bench) the manager's cluster-wide
     registrations are removed after it stops; a throwaway cluster is simply stopped.
     """
-    mgr = ManagerProcess(kubeconfig, Path(tempfile.mkdtemp(prefix=prefix)), extra_args=("--no-leader-elect",),
+    mgr = ManagerProcess(kubeconfig, Path(tempfile.mkdtemp(prefix=prefix)), extra_args=("--no-leader-elect", *args),
                          module=module, env=env)
     mgr.start(timeout=120)
     assert mgr.proc is not None
@@ -344,7 +379,7 @@ async def manager_and_client(kubeconfig: str, prefix: str, *, module: str = "rol
 
 
 async def bench(kubeconfig: str, o: argparse.Namespace) -> dict[str, Any]:
-    async with manager_and_client(kubeconfig, "bench-scale-") as (mgr, client):
+    async with manager_and_client(kubeconfig, "bench-scale-", args=tuple(o.manager_arg)) as (mgr, client):
         res = await measure(mgr, client, o)
     if o.kubeconfig:
         cleanup_cluster_registrations(Kubectl(kubeconfig))
@@ -355,7 +390,7 @@ async def measure(mgr: ManagerProcess, client: KubeClient, o: argparse.Namespace
     assert mgr.proc is not None
     pid = mgr.proc.pid
     res: dict[str, Any] = {"rollouts": o.rollouts, "namespaces": o.namespaces, "cpus": os.cpu_count(),
-                           "manager_log": str(mgr.log_path)}
+                           "manager_args": o.manager_arg, "manager_log": str(mgr.log_path)}
     try:
         await asyncio.sleep(5)
         res["rss_mib_empty"] = round(rss_mib(pid), 1)
@@ -371,7 +406,7 @@ async def measure(mgr: ManagerProcess, client: KubeClient, o: argparse.Namespace
             f"(Deployment CREATE p50 {res['deployment_create']['p50_ms']} ms, "
             f"p99 {res['deployment_create']['p99_ms']} ms)")
         all_keys = {names(i, o.namespaces) for i in range(o.rollouts)}
-        await wait_rollouts(client, all_keys, healthy, "all Healthy", o.timeout)
+        await wait_rollouts(client, all_keys, healthy, "all Healthy", o.timeout, poll_seconds(o.rollouts))
         res["healthy_s"] = round(time.monotonic() - t0, 1)
         say(f"all {o.rollouts} Healthy {res['healthy_s']} s after the first create")
         res["webhook_direct"] = await webhook_direct(mgr, "scale-0", "app-0", o.probes)
@@ -422,11 +457,16 @@ def main() -> int:
     p.add_argument("--timeout", type=float, default=1800.0)
     p.add_argument("--keep", action="store_true", help="keep the namespaces (with --kubeconfig)")
     p.add_argument("--kubeconfig", help="existing cluster (default: a fresh local control plane)")
+    p.add_argument("--manager-arg", action="append", default=[],
+                   help="extra manager flag, repeatable: --manager-arg=--rest-config-qps=200")
+    p.add_argument("--apiserver-flag", action="append", default=[],
+                   help="extra kube-apiserver flag of the fresh cluster, repeatable (the later one wins): "
+                        "--apiserver-flag=--max-requests-inflight=3000")
     o = p.parse_args()
     nodes = o.nodes or max(3, math.ceil(3 * o.rollouts / PODS_PER_NODE) + 1)
     from localcluster.cluster import kubeconfig_or_local
 
-    with kubeconfig_or_local(o.kubeconfig, nodes=nodes) as kubeconfig:
+    with kubeconfig_or_local(o.kubeconfig, nodes=nodes, apiserver_flags=tuple(o.apiserver_flag)) as kubeconfig:
         res = asyncio.run(bench(kubeconfig, o))
     res["nodes"] = nodes
     print(json.dumps(res))

@@ -431,10 +431,11 @@ def _terminate(proc: _Proc) -> None:
 
 
 @contextlib.contextmanager
-def kubeconfig_or_local(kubeconfig: str | None, *, nodes: int = 3) -> Iterator[str]:
+def kubeconfig_or_local(kubeconfig: str | None, *, nodes: int = 3,
+                        apiserver_flags: tuple[str, ...] = ()) -> Iterator[str]:
     """``kubeconfig`` as given, or a fresh local control plane's for the duration (benchmarks)."""
     if kubeconfig:
         yield kubeconfig
         return
-    with LocalCluster(ClusterSettings(nodes=nodes)) as cluster:
+    with LocalCluster(ClusterSettings(nodes=nodes, apiserver_flags=apiserver_flags)) as cluster:
         yield str(cluster.kubeconfig)

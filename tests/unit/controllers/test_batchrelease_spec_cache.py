@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from rollouts.api import decode
+from rollouts.api import decode, keys
 from rollouts.controllers.batchrelease.controller import BatchReleaseReconciler
 from rollouts.release.plan import release_plan_hash
 from runtime.cache.store import Store, object_key
+from runtime.kube.errors import NotFound
 from runtime.reconcile import Request
 
 
@@ -111,3 +112,23 @@ async def test_one_decode_per_generation_and_the_new_generations_hash_is_written
     assert decodes == [("br-u", 1), ("br-u", 2)]
     hashes = [p["status"].get("observedReleasePlanHash") for p in client.status_patches]
     assert release_plan_hash(moved["spec"]["releasePlan"]) in hashes
+
+
+async def test_finalizer_release_of_an_already_deleted_batch_release_is_done_not_an_error() -> None:
+    """Two reconciles of a finished, deleting BatchRelease race the watch: the second one's patch
+    finds it gone (404). That is the end the patch wanted, not a failure to log and retry."""
+    br = batch_release(1, 0)
+    br["metadata"]["deletionTimestamp"] = "2026-12-03T08:00:00Z"
+    br["metadata"]["finalizers"] = [keys.BATCH_RELEASE_FINALIZER]
+    br["status"] = {"phase": "Completed"}
+
+    class Gone(Client):
+        async def patch(self, res: Any, name: str, body: Any, namespace: str | None = None, **_: Any) -> Any:
+            self.patched = body
+            raise NotFound(f'batchreleases.rollouts.kruise.io "{name}" not found')
+
+    client = Gone({"BatchRelease": br})
+    reconciler = BatchReleaseReconciler(client, Inf(br), Inf(DEPLOYMENT))  # type: ignore[arg-type]
+    result = await reconciler.reconcile(Request("ns", "br"))
+    assert client.patched  # it did try to release the finalizer
+    assert not result.requeue and not result.requeue_after
