@@ -294,24 +294,52 @@ async def cache_heap(client: KubeClient, rollouts: int) -> dict[str, Any]:
 
 
 # phases ----------------------------------------------------------------------------------------
-async def create_all(client: KubeClient, n: int, namespaces: int) -> tuple[list[float], list[float]]:
+async def create_all(client: KubeClient, n: int, namespaces: int, *,
+                     deployments_first: bool = False) -> tuple[list[float], list[float], float | None]:
+    """N Deployments and their Rollouts; the third value is how long the cluster took to make every
+    Deployment available before the first Rollout (``deployments_first``), else None."""
     for k in range(namespaces):
         await client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
                                          "metadata": {"name": f"scale-{k}", "labels": {LABEL: "1"}}})
     admission: list[float] = []
     plain: list[float] = []
 
-    async def one(i: int) -> None:
+    async def create_deployment(i: int) -> None:
         ns, name = names(i, namespaces)
         t = time.perf_counter()
         await client.create(DEPLOYMENTS, deployment(ns, name, 1 + i % 3), ns)
         plain.append(time.perf_counter() - t)
+
+    async def create_rollout(i: int) -> None:
+        ns, name = names(i, namespaces)
         t = time.perf_counter()
         await client.create(ROLLOUTS, rollout(ns, name, name), ns)
         admission.append(time.perf_counter() - t)
 
-    await bounded(range(n), one)
-    return admission, plain
+    async def both(i: int) -> None:
+        await create_deployment(i)
+        await create_rollout(i)
+
+    if not deployments_first:
+        await bounded(range(n), both)
+        return admission, plain, None
+    t0 = time.monotonic()
+    await bounded(range(n), create_deployment)
+    await wait_deployments_available(client, n, poll_seconds(n))
+    available_s = time.monotonic() - t0
+    await bounded(range(n), create_rollout)
+    return admission, plain, available_s
+
+
+async def wait_deployments_available(client: KubeClient, n: int, poll: float) -> None:
+    """The cluster's own work (ReplicaSets, pods scheduled, kwok marking them Ready) done."""
+    while True:
+        ready = sum(1 for d in await list_all(client, DEPLOYMENTS)
+                    if (d.get("status") or {}).get("availableReplicas") == d["spec"]["replicas"]
+                    and (d["metadata"].get("labels") or {}).get(LABEL))
+        if ready >= n:
+            return
+        await asyncio.sleep(poll)
 
 
 async def burst(client: KubeClient, n: int, namespaces: int, timeout: float) -> dict[str, float]:  # noqa: ASYNC109
@@ -379,7 +407,13 @@ async def manager_and_client(kubeconfig: str, prefix: str, *, module: str = "rol
 
 
 async def bench(kubeconfig: str, o: argparse.Namespace) -> dict[str, Any]:
-    async with manager_and_client(kubeconfig, "bench-scale-", args=tuple(o.manager_arg)) as (mgr, client):
+    module, env = "rollouts.cmd.manager", None
+    if o.heap_diff:  # the same main() with the soak's sampler thread, tracing allocations
+        o.heap_dir = Path(tempfile.mkdtemp(prefix="bench-scale-heap-"))
+        module, env = "bench.soak_manager", {"SOAK_STATS_FILE": str(o.heap_dir / "stats.jsonl"),
+                                             "SOAK_INTERVAL": "3600", "SOAK_TRACEMALLOC": "1"}
+    async with manager_and_client(kubeconfig, "bench-scale-", module=module, env=env,
+                                  args=tuple(o.manager_arg)) as (mgr, client):
         res = await measure(mgr, client, o)
     if o.kubeconfig:
         cleanup_cluster_registrations(Kubectl(kubeconfig))
@@ -396,7 +430,13 @@ async def measure(mgr: ManagerProcess, client: KubeClient, o: argparse.Namespace
         res["rss_mib_empty"] = round(rss_mib(pid), 1)
         say(f"manager RSS before the objects: {res['rss_mib_empty']} MiB")
         t0 = time.monotonic()
-        admission, plain = await create_all(client, o.rollouts, o.namespaces)
+        admission, plain, available_s = await create_all(client, o.rollouts, o.namespaces,
+                                                         deployments_first=o.deployments_first)
+        if available_s is not None:  # time to Healthy counts from the first Rollout create
+            res["deployments_available_s"] = round(available_s, 1)
+            say(f"{o.rollouts} Deployments available after {res['deployments_available_s']} s "
+                f"(the cluster's work); creating the Rollouts")
+            t0 += available_s
         res["created_s"] = round(time.monotonic() - t0, 1)
         res["admission_create"] = summary_ms(admission)
         res["deployment_create"] = summary_ms(plain)  # same API server, no Rollout webhook: the baseline
@@ -426,6 +466,9 @@ async def measure(mgr: ManagerProcess, client: KubeClient, o: argparse.Namespace
         res["idle_cpu_pct_of_core"] = round(100 * (cpu_seconds(pid) - c0) / (time.monotonic() - t), 2)
         say(f"idle CPU over {o.idle:g} s: {res['idle_cpu_pct_of_core']} % of a core")
         if o.burst:
+            if o.heap_diff:
+                from soak import request_snapshot  # soak imports this module: imported when used
+                await request_snapshot(o.heap_dir, "before-burst")
             try:
                 res["burst"] = {"rollouts": min(o.burst, o.rollouts),
                                 **await burst(client, min(o.burst, o.rollouts), o.namespaces, o.timeout)}
@@ -435,6 +478,14 @@ async def measure(mgr: ManagerProcess, client: KubeClient, o: argparse.Namespace
             say(f"burst: {json.dumps(res['burst'])}")
             res["reconcile_after_burst"] = reconcile_percentiles(scrape(mgr))
             say(f"reconcile latency after the burst: {json.dumps(res['reconcile_after_burst'])}")
+            res["rss_mib_after_burst"] = round(rss_mib(pid), 1)
+            say(f"manager RSS after the burst: {res['rss_mib_after_burst']} MiB")
+            if o.heap_diff:
+                from soak import heap_diff, request_snapshot
+                await request_snapshot(o.heap_dir, "after-burst")
+                res["burst_heap_diff"] = heap_diff(o.heap_dir, "before-burst", "after-burst")
+                say("burst heap diff:\n  " + "\n  ".join(res["burst_heap_diff"].get("sites", [])
+                                                         + res["burst_heap_diff"].get("types", [])))
         res["rss_mib_end"] = round(rss_mib(pid), 1)
     finally:
         if o.kubeconfig and not o.keep:  # a throwaway cluster is simply stopped
@@ -457,6 +508,12 @@ def main() -> int:
     p.add_argument("--timeout", type=float, default=1800.0)
     p.add_argument("--keep", action="store_true", help="keep the namespaces (with --kubeconfig)")
     p.add_argument("--kubeconfig", help="existing cluster (default: a fresh local control plane)")
+    p.add_argument("--deployments-first", action="store_true",
+                   help="create every Deployment and wait until the cluster made them available, then the "
+                        "Rollouts (bypass onto existing workloads; time to Healthy then measures the Rollouts only)")
+    p.add_argument("--heap-diff", action="store_true",
+                   help="run the manager with tracemalloc (bench/soak_manager.py) and print what the burst "
+                        "allocated and kept (slower: not for the latency figures)")
     p.add_argument("--manager-arg", action="append", default=[],
                    help="extra manager flag, repeatable: --manager-arg=--rest-config-qps=200")
     p.add_argument("--apiserver-flag", action="append", default=[],

@@ -85,6 +85,16 @@ class Options:
     """``--feature-gates`` as parsed (gates left out take ``featuregates.DEFAULTS``)."""
     rollouthistory_workers: int = 3
     """Concurrent RolloutHistory reconciles (upstream ``--rollouthistory-workers``, default 3)."""
+    rollout_workers: int = 3
+    """Concurrent Rollout reconciles (upstream ``--rollout-workers``, default 3). A reconcile mostly
+    waits on API round trips, so on a busy API server (thousands of Rollouts starting at once,
+    bench/RESULTS.md "Scale") the throughput is workers / round-trip time: raise it with the QPS."""
+    batchrelease_workers: int = 3
+    """Concurrent BatchRelease reconciles (upstream ``--batchrelease-workers``, default 3)."""
+    deployment_workers: int = 2
+    """Concurrent advanced-Deployment syncs (upstream ``--deployment-workers``)."""
+    nativedaemonset_workers: int = 1
+    """Concurrent native-DaemonSet pod-deleter syncs (upstream ``--nativedaemonset-workers``)."""
     log_format: str = "auto"
     """``--log-format``: ``json`` (the chart's ``log.format``), ``console`` (structlog's, for a person),
     or ``auto``: console with colours when stderr is a terminal, JSON otherwise (``make dev`` in a shell
@@ -93,6 +103,10 @@ class Options:
     """``--shard-name`` with ``--shard-selector`` and/or ``--shard-namespaces``: reconcile only that
     shard's Rollouts, electing a leader on the Lease ``71ddec2c.kruise.io-shard-<name>`` (docs/operations.md
     "Sharding"). None: every Rollout, upstream's Lease."""
+
+
+#: Upstream's per-controller concurrency flags, ``--<name>-workers`` (rollout-lifecycle.md "Workers").
+WORKER_FLAGS = ("rollout", "batchrelease", "deployment", "nativedaemonset", "trafficrouting", "rollouthistory")
 
 
 def _addr(value: str) -> tuple[str, int]:
@@ -113,8 +127,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     defaults = attrs.fields(Options)
     p.add_argument("--rest-config-qps", type=float, default=defaults.rest_config_qps.default)
     p.add_argument("--rest-config-burst", type=int, default=defaults.rest_config_burst.default)
-    p.add_argument("--trafficrouting-workers", type=int, default=defaults.trafficrouting_workers.default)
-    p.add_argument("--rollouthistory-workers", type=int, default=defaults.rollouthistory_workers.default)
+    for flag in WORKER_FLAGS:
+        p.add_argument(f"--{flag}-workers", type=int, default=getattr(defaults, f"{flag}_workers").default)
     p.add_argument("--v", dest="verbosity", type=int, default=0, help="log verbosity (klog style): >= 5 is debug")
     p.add_argument("--feature-gates", default="", help="upstream gates, Name=true|false[,...]")
     p.add_argument("--log-format", choices=LOG_FORMATS, default="auto",
@@ -129,10 +143,10 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         shard = parse_shard(a.shard_name, a.shard_selector, a.shard_namespaces)
     except ValueError as e:
         p.error(str(e))
-    if a.trafficrouting_workers < 1:
-        p.error(f"--trafficrouting-workers must be >= 1 (got {a.trafficrouting_workers})")
-    if a.rollouthistory_workers < 1:
-        p.error(f"--rollouthistory-workers must be >= 1 (got {a.rollouthistory_workers})")
+    workers = {f"{flag}_workers": getattr(a, f"{flag}_workers") for flag in WORKER_FLAGS}
+    for flag in WORKER_FLAGS:
+        if workers[f"{flag}_workers"] < 1:
+            p.error(f"--{flag}-workers must be >= 1 (got {workers[f'{flag}_workers']})")
     try:
         gates = featuregates.parse(a.feature_gates)
     except ValueError as e:
@@ -143,9 +157,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     return Options(kubeconfig=a.kubeconfig, local_cluster=a.local_cluster, metrics_addr=a.metrics_addr,
                    health_addr=a.health_addr, leader_elect=a.leader_elect, webhook_port=a.webhook_port,
                    webhook_cert_dir=a.webhook_cert_dir, namespace=a.namespace, rest_config_qps=a.rest_config_qps,
-                   rest_config_burst=a.rest_config_burst, trafficrouting_workers=a.trafficrouting_workers,
-                   verbosity=a.verbosity, feature_gates=gates, rollouthistory_workers=a.rollouthistory_workers,
-                   log_format=a.log_format, shard=shard)
+                   rest_config_burst=a.rest_config_burst, verbosity=a.verbosity, feature_gates=gates,
+                   log_format=a.log_format, shard=shard, **workers)
 
 
 def webhook_settings(opts: Options) -> WebhookSettings:
@@ -188,6 +201,17 @@ class WebhookRunnable:
             await asyncio.shield(self.app.stop(unregister=self.unregister_on_stop))
 
 
+def controller_options(opts: Options, resources: frozenset) -> ControllerOptions:
+    """The controllers' part of the flags (worker counts, gates, shard) and the OpenKruise kinds found."""
+    gates = dict(opts.feature_gates)
+    return ControllerOptions(
+        kruise_resources=resources, namespace=opts.namespace,
+        **{f"{flag}_workers": getattr(opts, f"{flag}_workers") for flag in WORKER_FLAGS},
+        rollout_history=featuregates.enabled(gates, "RolloutHistory"),
+        keep_workload_paused_on_deletion=featuregates.enabled(gates, "KeepWorkloadPausedOnRolloutDeletion"),
+        shard=opts.shard)
+
+
 def build_manager(client: Any, opts: Options, webhook_client: Any = None) -> tuple[Manager, WebhookRunnable]:
     """The fully wired manager (tests call this with their own client).
 
@@ -209,13 +233,7 @@ def build_manager(client: Any, opts: Options, webhook_client: Any = None) -> tup
         resources = opts.kruise_resources
         if resources is None:
             resources = await available_kruise_resources(client)
-        gates = dict(opts.feature_gates)
-        add_controllers(mgr, ControllerOptions(
-            kruise_resources=resources, namespace=opts.namespace, trafficrouting_workers=opts.trafficrouting_workers,
-            rollouthistory_workers=opts.rollouthistory_workers,
-            rollout_history=featuregates.enabled(gates, "RolloutHistory"),
-            keep_workload_paused_on_deletion=featuregates.enabled(gates, "KeepWorkloadPausedOnRolloutDeletion"),
-            shard=opts.shard))
+        add_controllers(mgr, controller_options(opts, resources))
         # Every informer exists now (the controllers' and the webhooks'): a missing CRD or grant stops
         # the start here with one line, instead of reflectors retrying 404/403 for ever.
         if problems := await check_collections(client, collections_of(mgr.informers.informers)):

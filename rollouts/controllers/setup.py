@@ -46,7 +46,7 @@ ROLLOUT_EVENT_COMPONENT = "rollout-controller"
 
 @attrs.frozen
 class ControllerOptions:
-    """Worker counts (upstream ``--rollout-workers``, ``--batchrelease-workers``, ``--trafficrouting-workers``: 3)."""
+    """Worker counts (upstream ``--<controller>-workers``, rollouts.cmd.manager.WORKER_FLAGS) and what to run."""
 
     rollout_workers: int = 3
     """Concurrent Rollout reconciles (different Rollouts)."""
@@ -57,7 +57,9 @@ class ControllerOptions:
     rollouthistory_workers: int = 3
     """Concurrent RolloutHistory reconciles (``--rollouthistory-workers``)."""
     deployment_workers: int = 2
-    """Concurrent advanced-Deployment syncs."""
+    """Concurrent advanced-Deployment syncs (``--deployment-workers``)."""
+    nativedaemonset_workers: int = 1
+    """Concurrent native-DaemonSet pod-deleter syncs (``--nativedaemonset-workers``)."""
     kruise_resources: frozenset = frozenset()
     """OpenKruise workload resources whose CRDs exist (``workloads.available_kruise_resources``)."""
     namespace: str = attrs.field(factory=default_namespace)
@@ -151,7 +153,8 @@ def add_controllers(mgr: Manager, options: ControllerOptions = ControllerOptions
     traffic_routing.watch_mapped(rollouts, lambda o: traffic_routings_for_rollout(trs.store, o))
 
     stores = add_workload_kinds(mgr, rollout=rollout, batch=batch, rollouts=rollouts, brs=brs, pods=pods,
-                                kruise_resources=options.kruise_resources, events=mgr.events, shard=shard)
+                                kruise_resources=options.kruise_resources, events=mgr.events, shard=shard,
+                                deleter_workers=options.nativedaemonset_workers)
     rollout_reconciler.workload_stores.update(stores)
     batch_reconciler.workload_stores.update(stores)
     for ctl in (rollout, batch, deployment, traffic_routing):

@@ -48,7 +48,8 @@ def batch_release_for_owned_pod(br_store: IndexedReader, informers: Mapping[Reso
 
 def add_workload_kinds(mgr: Manager, *, rollout: Controller, batch: Controller, rollouts: IndexedInformer,
                        brs: IndexedInformer, pods: SharedInformer, kruise_resources: Iterable[Resource] = (),
-                       events: EventSink | None = None, shard: Shard | None = None) -> dict[Resource, SharedInformer]:
+                       events: EventSink | None = None, shard: Shard | None = None,
+                       deleter_workers: int = 1) -> dict[Resource, SharedInformer]:
     """Create the informers, add the watches; returns the informers by resource (for the reconcilers).
 
     ``shard``: the native DaemonSet pod deleter acts only on DaemonSets a shard's Rollout targets."""
@@ -62,7 +63,7 @@ def add_workload_kinds(mgr: Manager, *, rollout: Controller, batch: Controller, 
     deleter_reconciler = gated(PodDeleter(mgr.client, daemonsets, events), shard,
                                lambda _: owns_workload(daemonsets, lambda o: rollouts_for_workload(rollouts.store, o)))
     deleter = Controller("native-daemonset", deleter_reconciler,
-                         settings=ControllerSettings(workers=1), clock=mgr.clock, metrics=mgr.metrics)
+                         settings=ControllerSettings(workers=deleter_workers), clock=mgr.clock, metrics=mgr.metrics)
     deleter.watch(informers[DAEMONSETS])
     mgr.add_controller(deleter)
     return informers

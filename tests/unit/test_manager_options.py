@@ -43,3 +43,23 @@ def test_feature_gates_and_rollouthistory_workers_reach_the_options(capsys):
     with pytest.raises(SystemExit):
         parse_args(["--rollouthistory-workers", "0"])
     assert "--rollouthistory-workers must be >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["rollout", "batchrelease", "deployment", "nativedaemonset", "trafficrouting",
+                                  "rollouthistory"])
+def test_every_upstream_worker_flag_sets_its_controllers_workers(flag: str, capsys) -> None:
+    """rollout-lifecycle.md "Workers": each ``--<name>-workers`` reaches that controller's worker count."""
+    from rollouts.cmd.manager import controller_options
+    from rollouts.controllers.setup import add_controllers
+    from runtime.manager import Manager
+
+    opts = parse_args([f"--{flag}-workers", "7", "--feature-gates=RolloutHistory=true"])
+    mgr = Manager(object())  # type: ignore[arg-type]  # nothing is called before start
+    add_controllers(mgr, controller_options(opts, frozenset()))
+    name = {"deployment": "advanced-deployment", "nativedaemonset": "native-daemonset"}.get(flag, flag)
+    workers = {c.name: c.settings.workers for c in mgr._controllers}
+    assert workers[name] == 7
+    assert all(n == name or w != 7 for n, w in workers.items())  # the others keep their defaults
+    with pytest.raises(SystemExit):
+        parse_args([f"--{flag}-workers", "0"])
+    assert f"--{flag}-workers must be >= 1 (got 0)" in capsys.readouterr().err
