@@ -15,7 +15,9 @@ What it does and prints (one ``figure: value`` line each, then one JSON object):
 3. ``healthy_s``: from the first create until every Rollout reports ``phase: Healthy``;
 4. ``webhook_direct``: AdmissionReviews POSTed straight to the webhook server with all N Rollouts
    present (a new Rollout for a free workload, and one conflicting with an existing Rollout, the
-   path that confirms on the API server): the webhook's own p50/p99;
+   path that confirms on the API server): the webhook's own p50/p99, once right after the last
+   Healthy (``webhook_direct_draining``: the controllers still work on the same event loop) and once
+   after the idle period (``webhook_direct``);
 5. the manager's RSS (``/proc``) before the objects and with them, per Rollout; ``cache_heap``: the
    tracemalloc bytes of informer caches holding the same objects as the manager's (same transforms,
    same indexes), built in *this* process from one LIST of each kind (the manager does not run
@@ -449,8 +451,9 @@ async def measure(mgr: ManagerProcess, client: KubeClient, o: argparse.Namespace
         await wait_rollouts(client, all_keys, healthy, "all Healthy", o.timeout, poll_seconds(o.rollouts))
         res["healthy_s"] = round(time.monotonic() - t0, 1)
         say(f"all {o.rollouts} Healthy {res['healthy_s']} s after the first create")
-        res["webhook_direct"] = await webhook_direct(mgr, "scale-0", "app-0", o.probes)
-        say(f"webhook direct: {json.dumps(res['webhook_direct'])}")
+        # Right after the last Healthy the controllers still drain their queues on the same event loop.
+        res["webhook_direct_draining"] = await webhook_direct(mgr, "scale-0", "app-0", o.probes)
+        say(f"webhook direct, queues draining: {json.dumps(res['webhook_direct_draining'])}")
         await asyncio.sleep(5)
         res["rss_mib_loaded"] = round(rss_mib(pid), 1)
         res["rss_kib_per_rollout"] = round((res["rss_mib_loaded"] - res["rss_mib_empty"]) * 1024 / o.rollouts, 1)
@@ -465,6 +468,8 @@ async def measure(mgr: ManagerProcess, client: KubeClient, o: argparse.Namespace
         await asyncio.sleep(o.idle)
         res["idle_cpu_pct_of_core"] = round(100 * (cpu_seconds(pid) - c0) / (time.monotonic() - t), 2)
         say(f"idle CPU over {o.idle:g} s: {res['idle_cpu_pct_of_core']} % of a core")
+        res["webhook_direct"] = await webhook_direct(mgr, "scale-0", "app-0", o.probes)  # the manager idle
+        say(f"webhook direct, manager idle: {json.dumps(res['webhook_direct'])}")
         if o.burst:
             if o.heap_diff:
                 from soak import request_snapshot  # soak imports this module: imported when used

@@ -236,3 +236,21 @@ async def test_a_rollout_found_in_the_cache_needs_no_api_read() -> None:
 
     response = await DeploymentHandler(FakeClient([ROLLOUT], []), NoApi())(request(DEPLOYMENT, v2(DEPLOYMENT)))
     assert applied(response.patch, v2(DEPLOYMENT))["spec"]["paused"] is True
+
+
+async def test_a_release_start_lists_only_the_deployments_replicasets_on_the_server() -> None:
+    """The namespace's whole ReplicaSet list per admission was ~100 MB at 10,000 Deployments in one
+    namespace (bench/RESULTS.md "Scale"): the server filters by the Deployment's selector."""
+    calls: list[tuple[str, str | None, Any]] = []
+
+    class Recording(FakeClient):
+        async def list(self, res: Any, namespace: str | None = None, **kw: Any) -> dict:
+            calls.append((res.plural, namespace, kw.get("label_selector")))
+            return await super().list(res, namespace)
+
+    new = v2(DEPLOYMENT)
+    new["spec"]["selector"] = {"matchLabels": {"app": "demo"}, "matchExpressions": [
+        {"key": "tier", "operator": "In", "values": ["web", "api"]}]}
+    response = await DeploymentHandler(Recording([ROLLOUT], [STABLE_RS]))(request(DEPLOYMENT, new))
+    assert response.allowed and response.patch  # the release did start
+    assert ("replicasets", "ns", "app=demo,tier in (api,web)") in calls
