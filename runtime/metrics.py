@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import prometheus_client
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 from prometheus_client import Counter as _PCounter
 from prometheus_client import Gauge as _PGauge
 from prometheus_client import Histogram as _PHistogram
@@ -129,6 +129,12 @@ class Registry:
         """The prometheus_client registry (register custom :class:`Collector` objects here via :meth:`register`)."""
         self._hooks = _Hooks()
         self.collectors.register(self._hooks)
+        # controller-runtime's registry carries the process and runtime series (process_*, go_*), and
+        # dashboards and the soak bench read RSS and CPU from them: ours are process_* and python_*.
+        # Several managers in one test process each report that same process, which is the truth.
+        ProcessCollector(registry=self.collectors)
+        GCCollector(registry=self.collectors)
+        PlatformCollector(registry=self.collectors)
         self._metrics: dict[str, _Metric] = {}
 
     def add_collector(self, collect: Callable[[], None]) -> None:

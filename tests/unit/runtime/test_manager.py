@@ -117,6 +117,19 @@ def test_metrics_render_histogram_and_escape():
     assert "_created" not in text  # controller-runtime exports no *_created series
 
 
+def test_every_registry_exposes_the_process_and_python_runtime_series():
+    """As controller-runtime's process_*/go_*: RSS and CPU for dashboards and the soak bench, GC counts."""
+    import os
+
+    got = _samples(Registry().render())
+    rss = got[("process_resident_memory_bytes", frozenset())]
+    with open(f"/proc/{os.getpid()}/status") as f:
+        vm_rss = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:"))
+    assert 0.5 * vm_rss < rss < 2 * vm_rss
+    assert got[("process_cpu_seconds_total", frozenset())] > 0
+    assert ("python_gc_collections_total", frozenset({("generation", "2")})) in got
+
+
 def test_registry_deduplicates_and_refuses_a_clash():
     r = Registry()
     assert r.counter("x_total", "x", ["a"]) is r.counter("x_total", "x", ["a"])
