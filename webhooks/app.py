@@ -54,6 +54,10 @@ def build_registry(
     return registry
 
 
+#: How long :meth:`WebhookApp.stop_sync` waits before it repeats a cancellation that was lost.
+RECANCEL_SECONDS = 2.0
+
+
 class WebhookApp:
     """The certificate sync plus the HTTPS server, as one startable/stoppable component."""
 
@@ -97,10 +101,19 @@ class WebhookApp:
             raise
 
     async def stop_sync(self) -> None:
-        """Stop the sync loop and its watches (the server keeps serving). Idempotent."""
-        for task in self._tasks:
+        """Stop the sync loop and its watches (the server keeps serving). Idempotent.
+
+        A task still running after ``RECANCEL_SECONDS`` is cancelled again: on Python 3.11 a
+        cancellation can be lost (``asyncio.wait_for`` returns the inner result when the inner call
+        finishes in the same loop turn as the cancel, CPython gh-86296), and a lone ``gather`` then
+        waits for ever — a CI run hung once in this teardown with the server still listening."""
+        pending = set(self._tasks)
+        for task in pending:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        while pending:
+            _, pending = await asyncio.wait(pending, timeout=RECANCEL_SECONDS)
+            for task in pending:
+                task.cancel()
         self._tasks = []
 
     async def stop(self, *, unregister: bool = False) -> None:

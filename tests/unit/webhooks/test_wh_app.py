@@ -78,3 +78,28 @@ async def test_stop_unregister_stops_sync_before_deleting_and_serves_until_then(
     assert order == ["delete sync_running=False serving=True"] * 2
     assert not any(k[0].endswith("webhookconfigurations") for k in kube.objects)
     await app.stop(unregister=True)  # idempotent: nothing left to delete
+
+
+async def test_stop_sync_repeats_a_cancellation_the_task_lost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sync task that loses its first cancellation (Python 3.11's wait_for race) does not hang the stop."""
+    import asyncio
+
+    from webhooks import app as app_module
+
+    monkeypatch.setattr(app_module, "RECANCEL_SECONDS", 0.05)
+    cancels = 0
+
+    async def swallows_the_first_cancel() -> None:
+        nonlocal cancels
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                cancels += 1
+                if cancels > 1:
+                    raise
+
+    app = WebhookApp(FakeKube(), _settings(tmp_path), build_registry(convert=lambda o, v: o), watch_triggers=False)
+    app._tasks = [asyncio.create_task(swallows_the_first_cancel())]
+    await asyncio.wait_for(app.stop_sync(), timeout=5)
+    assert cancels == 2 and app._tasks == []
