@@ -145,8 +145,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         p.error(str(e))
     workers = {f"{flag}_workers": getattr(a, f"{flag}_workers") for flag in WORKER_FLAGS}
     for flag in WORKER_FLAGS:
-        if workers[f"{flag}_workers"] < 1:
-            p.error(f"--{flag}-workers must be >= 1 (got {workers[f'{flag}_workers']})")
+        if (count := getattr(a, f"{flag}_workers")) < 1:
+            p.error(f"--{flag}-workers must be >= 1 (got {count})")
     try:
         gates = featuregates.parse(a.feature_gates)
     except ValueError as e:
