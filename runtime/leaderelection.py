@@ -31,6 +31,7 @@ import structlog
 from .clock import REAL_CLOCK, Clock
 from .kube.errors import AlreadyExists, ApiError, Conflict, NotFound
 from .kube.resources import LEASES
+from .tasks import cancel_and_wait
 
 __all__ = ["LeaderElector", "LeaderElectionSettings", "LeadershipLost", "micro_time"]
 
@@ -226,8 +227,6 @@ class LeaderElector:
             worker.result()  # propagate the work's own exception
         finally:
             self._set_leader(False)
-            for task in (renewer, worker):
-                task.cancel()
-            await asyncio.gather(renewer, worker, return_exceptions=True)
+            await cancel_and_wait([renewer, worker])
             if graceful and self.settings.release_on_cancel:
                 await asyncio.shield(self.release())

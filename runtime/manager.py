@@ -48,6 +48,7 @@ from .events import EventRecorder, EventSettings
 from .http import Check, HealthServer
 from .leaderelection import LeaderElectionSettings, LeaderElector
 from .metrics import Registry, RuntimeMetrics
+from .tasks import cancel_and_wait, failure
 
 __all__ = ["Manager", "ManagerSettings"]
 
@@ -223,9 +224,7 @@ class Manager:
             await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopper.cancel()
-            if not task.done():
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+            await cancel_and_wait([task])
         if task.cancelled():
             return False
         task.result()
@@ -314,7 +313,6 @@ class Manager:
 
 async def _cancel_in_reverse(tasks: list[tuple[str, asyncio.Task[Any]]]) -> None:
     for name, task in reversed(tasks):
-        task.cancel()
-        results = await asyncio.gather(task, return_exceptions=True)
-        if results and isinstance(results[0], Exception) and not isinstance(results[0], asyncio.CancelledError):
-            log.warning("runnable stopped with an error", runnable=name, error=repr(results[0]))
+        await cancel_and_wait([task])
+        if isinstance(exc := failure(task), Exception):
+            log.warning("runnable stopped with an error", runnable=name, error=repr(exc))

@@ -28,6 +28,7 @@ import attrs
 from rollouts.api.validation import DEFAULT_SETTINGS, ValidationSettings
 from runtime.kube.errors import NotFound
 from runtime.kube.resources import MUTATING_WEBHOOK_CONFIGURATIONS, VALIDATING_WEBHOOK_CONFIGURATIONS
+from runtime.tasks import cancel_and_wait
 from webhooks import configs
 from webhooks.certsync import CertSync, SyncClient, utcnow
 from webhooks.conversion import ConvertFn, default_converter
@@ -52,10 +53,6 @@ def build_registry(
     registry.validating(configs.PATH_VALIDATE_ANALYSIS_TEMPLATE, AnalysisTemplateValidator())
     registry.conversion(configs.CONVERSION_PATH, convert or default_converter())
     return registry
-
-
-#: How long :meth:`WebhookApp.stop_sync` waits before it repeats a cancellation that was lost.
-RECANCEL_SECONDS = 2.0
 
 
 class WebhookApp:
@@ -103,17 +100,9 @@ class WebhookApp:
     async def stop_sync(self) -> None:
         """Stop the sync loop and its watches (the server keeps serving). Idempotent.
 
-        A task still running after ``RECANCEL_SECONDS`` is cancelled again: on Python 3.11 a
-        cancellation can be lost (``asyncio.wait_for`` returns the inner result when the inner call
-        finishes in the same loop turn as the cancel, CPython gh-86296), and a lone ``gather`` then
-        waits for ever — a CI run hung once in this teardown with the server still listening."""
-        pending = set(self._tasks)
-        for task in pending:
-            task.cancel()
-        while pending:
-            _, pending = await asyncio.wait(pending, timeout=RECANCEL_SECONDS)
-            for task in pending:
-                task.cancel()
+        A task that loses its cancellation is cancelled again (``runtime.tasks``: a CI run hung once
+        in this teardown with the server still listening)."""
+        await cancel_and_wait(self._tasks)
         self._tasks = []
 
     async def stop(self, *, unregister: bool = False) -> None:

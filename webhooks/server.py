@@ -37,6 +37,7 @@ import attrs
 import structlog
 from aiohttp import web
 
+from runtime.tasks import cancel_and_wait
 from webhooks.admission import (
     AdmissionRequest,
     AdmissionResponse,
@@ -205,8 +206,7 @@ class WebhookServer:
     async def stop(self) -> None:
         """Stop accepting connections and finish; safe to call twice."""
         if self._poller is not None:
-            self._poller.cancel()
-            await asyncio.gather(self._poller, return_exceptions=True)
+            await cancel_and_wait([self._poller])
             self._poller = None
         if self._runner is not None:
             await self._runner.cleanup()

@@ -30,6 +30,7 @@ import structlog
 from ..clock import REAL_CLOCK, Clock
 from ..kube.resources import Resource
 from ..kube.watch import WatchEvent
+from ..tasks import cancel_and_wait
 from .frozen import freeze
 from .handlers import EventHandler, Registration
 from .reflector import ListWatcher, Reflector, ReflectorSettings
@@ -204,9 +205,7 @@ class SharedInformer:
         return bool(self._tasks)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
         self._tasks.clear()
         for reg in self._registrations:
             reg.stop()

@@ -28,6 +28,7 @@ from ..cache.informer import SharedInformer, wait_for_cache_sync
 from ..clock import REAL_CLOCK, Clock
 from ..metrics import RuntimeMetrics, error_reason
 from ..reconcile import Reconciler, Request, Result
+from ..tasks import cancel_and_wait
 from ..workqueue import NOOP_METRICS, RateLimiterSettings, RateLimitingQueue, ShutDown, default_controller_rate_limiter
 from .handlers import EnqueueRequestForObject, EnqueueRequestForOwner, EnqueueRequestsFromMapFunc, MapFunc
 from .policy import Action, Decision, decide
@@ -118,9 +119,7 @@ class Controller:
             drained = await self.queue.shutdown_with_drain(self.settings.drain_timeout)
             if not drained:
                 self._log.warning("reconciles still running after drain timeout; cancelling them")
-            for w in workers:
-                w.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+            await cancel_and_wait(workers)
             self._log.info("workers stopped")
 
     async def _worker(self) -> None:

@@ -84,9 +84,9 @@ async def test_stop_sync_repeats_a_cancellation_the_task_lost(tmp_path: Path, mo
     """A sync task that loses its first cancellation (Python 3.11's wait_for race) does not hang the stop."""
     import asyncio
 
-    from webhooks import app as app_module
+    from runtime import tasks
 
-    monkeypatch.setattr(app_module, "RECANCEL_SECONDS", 0.05)
+    monkeypatch.setattr(tasks, "RECANCEL_SECONDS", 0.05)
     cancels = 0
 
     async def swallows_the_first_cancel() -> None:
