@@ -192,29 +192,40 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-_BUCKET = re.compile(r'^controller_runtime_reconcile_time_seconds_bucket\{(?P<labels>[^}]*)\} (?P<v>\S+)$')
-
-
-def reconcile_percentiles(metrics_text: str) -> dict[str, dict[str, Any]]:
-    """p50/p99 per controller from the cumulative histogram (the bucket bound holding the rank)."""
+def histograms(metrics_text: str, metric: str, label: str) -> dict[str, list[tuple[float, float]]]:
+    """Cumulative buckets ``(le, count)`` of one histogram, by the value of ``label``, sorted by ``le``."""
+    pattern = re.compile(rf'^{re.escape(metric)}_bucket\{{(?P<labels>[^}}]*)\}} (?P<v>\S+)$')
     buckets: dict[str, list[tuple[float, float]]] = {}
     for line in metrics_text.splitlines():
-        m = _BUCKET.match(line)
+        m = pattern.match(line)
         if not m:
             continue
         labels = dict(re.findall(r'(\w+)="([^"]*)"', m["labels"]))
         le = float("inf") if labels.get("le") == "+Inf" else float(labels.get("le", "nan"))
-        buckets.setdefault(labels.get("controller", "?"), []).append((le, float(m["v"])))
+        buckets.setdefault(labels.get(label, "?"), []).append((le, float(m["v"])))
+    return {k: sorted(v) for k, v in sorted(buckets.items()) if v and v[-1][1]}
+
+
+def reconcile_percentiles(metrics_text: str) -> dict[str, dict[str, Any]]:
+    """p50/p99 per controller from the cumulative histogram (the bucket bound holding the rank)."""
     out = {}
-    for ctl, bs in sorted(buckets.items()):
-        bs.sort()
-        total = bs[-1][1] if bs else 0
-        if not total:
-            continue
+    for ctl, bs in histograms(metrics_text, "controller_runtime_reconcile_time_seconds", "controller").items():
+        total = bs[-1][1]
         def at(q: float, bs: list[tuple[float, float]] = bs, total: float = total) -> str:
             return next(f"<= {le:g} s" for le, c in bs if c >= q * total)
         out[ctl] = {"reconciles": int(total), "p50": at(0.5), "p99": at(0.99),
                     "p99_interpolated_s": interpolated(bs, 0.99)}
+    return out
+
+
+def gc_pauses(metrics_text: str) -> dict[str, dict[str, Any]]:
+    """Per generation: collections, the longest pause's bucket bound, and the total paused (from ``_sum``)."""
+    sums = dict(re.findall(r'^python_gc_duration_seconds_sum\{generation="(\d)"\} (\S+)$', metrics_text, re.M))
+    out = {}
+    for gen, bs in histograms(metrics_text, "python_gc_duration_seconds", "generation").items():
+        below = [le for (le, c), (_, prev) in zip(bs, [(0.0, 0.0), *bs[:-1]], strict=True) if c > prev]
+        out[gen] = {"collections": int(bs[-1][1]), "longest_le_s": below[-1] if below else 0.0,
+                    "total_s": round(float(sums.get(gen, "nan")), 3)}
     return out
 
 
@@ -465,6 +476,8 @@ async def measure(mgr: ManagerProcess, client: KubeClient, o: argparse.Namespace
                 f"(without transforms {res['cache_heap']['without_transforms']['kib_per_rollout']} KiB)")
         res["reconcile_after_create"] = reconcile_percentiles(scrape(mgr))
         say(f"reconcile latency: {json.dumps(res['reconcile_after_create'])}")
+        res["gc_after_create"] = gc_pauses(scrape(mgr))
+        say(f"collector pauses: {json.dumps(res['gc_after_create'])}")
         c0, t = cpu_seconds(pid), time.monotonic()
         await asyncio.sleep(o.idle)
         res["idle_cpu_pct_of_core"] = round(100 * (cpu_seconds(pid) - c0) / (time.monotonic() - t), 2)
@@ -484,6 +497,8 @@ async def measure(mgr: ManagerProcess, client: KubeClient, o: argparse.Namespace
             say(f"burst: {json.dumps(res['burst'])}")
             res["reconcile_after_burst"] = reconcile_percentiles(scrape(mgr))
             say(f"reconcile latency after the burst: {json.dumps(res['reconcile_after_burst'])}")
+            res["gc_after_burst"] = gc_pauses(scrape(mgr))
+            say(f"collector pauses after the burst: {json.dumps(res['gc_after_burst'])}")
             res["rss_mib_after_burst"] = round(rss_mib(pid), 1)
             say(f"manager RSS after the burst: {res['rss_mib_after_burst']} MiB")
             if o.heap_diff:

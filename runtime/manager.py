@@ -29,6 +29,7 @@ former leader must not be reused.
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import signal
 import socket
@@ -45,6 +46,7 @@ from .cache.informer import InformerSettings
 from .clock import REAL_CLOCK, Clock
 from .controller.controller import Controller
 from .events import EventRecorder, EventSettings
+from .gcpolicy import GcPolicy, GcSettings
 from .http import Check, HealthServer
 from .leaderelection import LeaderElectionSettings, LeaderElector
 from .metrics import Registry, RuntimeMetrics
@@ -98,6 +100,8 @@ class ManagerSettings:
     """Event recorder settings."""
     namespace: str | None = None
     """Restrict informers to one namespace (None: cluster-wide)."""
+    gc: GcSettings = GcSettings()
+    """Cycle-collector policy (:mod:`runtime.gcpolicy`): pause metrics always; freezing if asked."""
 
 
 class Manager:
@@ -115,6 +119,7 @@ class Manager:
         self.informers = SharedInformerFactory(client, namespace=self.settings.namespace,
                                                settings=self.settings.informers, clock=clock)
         self.events = EventRecorder(client, settings=self.settings.events, clock=clock)
+        self.gc = GcPolicy(self.registry, self.settings.gc, clock=clock)
         self.http = HealthServer(self.registry, host=self.settings.http_host, port=self.settings.http_port or 0)
         self.elector: LeaderElector | None = None
         if self.settings.leader_election:
@@ -205,13 +210,15 @@ class Manager:
             started.append((name, task))
             await self._wait_ready(name, task, ready)
         log.info("serving", runnables=[n for n, _, _ in self._serve_first])
-        for name, runnable in [*self._runnables, ("event-recorder", self.events.run)]:
+        for name, runnable in [*self._runnables, ("event-recorder", self.events.run), ("gc-policy", self.gc.run)]:
             started.append((name, asyncio.create_task(runnable(), name=name)))
         self.informers.start()
         if not await self.informers.wait_for_cache_sync(self.settings.cache_sync_timeout):
             raise TimeoutError(f"informer caches did not sync within {self.settings.cache_sync_timeout}s")
         self.synced = True
-        log.info("caches synced")
+        if self.settings.gc.freeze:  # the first lists are most of the heap: collect once, freeze them
+            self.gc.rescan()
+        log.info("caches synced", frozen_objects=gc.get_freeze_count())
         leading = self.elector.run(self._lead) if self.elector else self._lead()
         started.append(("leader", asyncio.create_task(leading, name="leader")))
 

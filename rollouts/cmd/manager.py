@@ -31,6 +31,7 @@ from rollouts.controllers.sharding import Shard, lease_name, parse_shard
 from rollouts.controllers.workloads import available_kruise_resources
 from rollouts.objects.workloadref import WORKLOAD_REF_INDEX, workload_ref_index
 from runtime.cache.reader import CachedReader
+from runtime.gcpolicy import GcSettings
 from runtime.kube.client import ClientSettings, KubeClient
 from runtime.kube.resources import MUTATING_WEBHOOK_CONFIGURATIONS
 from runtime.logging import LOG_FORMATS, configure_logging
@@ -99,6 +100,11 @@ class Options:
     """``--log-format``: ``json`` (the chart's ``log.format``), ``console`` (structlog's, for a person),
     or ``auto``: console with colours when stderr is a terminal, JSON otherwise (``make dev`` in a shell
     reads well, a pod or a pipe gets JSON lines)."""
+    gc_freeze: bool = True
+    """``--gc-freeze``: stop the cycle collector from rescanning the informer caches (survivors of each
+    full collection are frozen; runtime/gcpolicy.py says why). ``--no-gc-freeze``: CPython's default."""
+    gc_rescan_interval: float = 1800.0
+    """``--gc-rescan-interval`` seconds: how often the frozen objects are scanned once anyway."""
     shard: Shard | None = None
     """``--shard-name`` with ``--shard-selector`` and/or ``--shard-namespaces``: reconcile only that
     shard's Rollouts, electing a leader on the Lease ``71ddec2c.kruise.io-shard-<name>`` (docs/operations.md
@@ -138,7 +144,13 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     p.add_argument("--shard-selector", default=None,
                    help="label selector on the Rollouts this shard owns, e.g. shard=a")
     p.add_argument("--shard-namespaces", default=None, help="namespaces whose Rollouts this shard owns, e.g. a,b")
+    p.add_argument("--gc-freeze", action=argparse.BooleanOptionalAction, default=defaults.gc_freeze.default,
+                   help="freeze what survives a full garbage collection (short pauses with large caches)")
+    p.add_argument("--gc-rescan-interval", type=float, default=defaults.gc_rescan_interval.default,
+                   help="seconds between full scans of the frozen objects")
     a = p.parse_args(argv)
+    if a.gc_rescan_interval <= 0:
+        p.error(f"--gc-rescan-interval must be > 0 seconds (got {a.gc_rescan_interval})")
     try:
         shard = parse_shard(a.shard_name, a.shard_selector, a.shard_namespaces)
     except ValueError as e:
@@ -158,7 +170,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
                    health_addr=a.health_addr, leader_elect=a.leader_elect, webhook_port=a.webhook_port,
                    webhook_cert_dir=a.webhook_cert_dir, namespace=a.namespace, rest_config_qps=a.rest_config_qps,
                    rest_config_burst=a.rest_config_burst, verbosity=a.verbosity, feature_gates=gates,
-                   log_format=a.log_format, shard=shard, **workers)
+                   log_format=a.log_format, shard=shard, gc_freeze=a.gc_freeze,
+                   gc_rescan_interval=a.gc_rescan_interval, **workers)
 
 
 def webhook_settings(opts: Options) -> WebhookSettings:
@@ -224,7 +237,8 @@ def build_manager(client: Any, opts: Options, webhook_client: Any = None) -> tup
     host, port = _addr(opts.health_addr)
     settings = ManagerSettings(http_host=host, http_port=port, leader_election=opts.leader_elect,
                                leader_election_id=lease_name(LEADER_ELECTION_ID, opts.shard),
-                               leader_election_namespace=opts.namespace)
+                               leader_election_namespace=opts.namespace,
+                               gc=GcSettings(freeze=opts.gc_freeze, rescan_interval=opts.gc_rescan_interval))
     mgr = Manager(client, settings=settings)
 
     async def setup() -> None:

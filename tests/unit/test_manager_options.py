@@ -63,3 +63,18 @@ def test_every_upstream_worker_flag_sets_its_controllers_workers(flag: str, caps
     with pytest.raises(SystemExit):
         parse_args([f"--{flag}-workers", "0"])
     assert f"--{flag}-workers must be >= 1 (got 0)" in capsys.readouterr().err
+
+
+def test_gc_flags_reach_the_managers_gc_policy(capsys) -> None:
+    """``--gc-freeze`` is on by default (runtime/gcpolicy.py); ``--no-gc-freeze`` and the interval reach the manager."""
+    from rollouts.cmd.manager import build_manager
+
+    mgr, _ = build_manager(object(), parse_args(["--health-addr=127.0.0.1:0"]))
+    assert mgr.settings.gc.freeze is True and mgr.settings.gc.rescan_interval == 1800.0
+    mgr, _ = build_manager(object(), parse_args(["--health-addr=127.0.0.1:0", "--no-gc-freeze",
+                                                  "--gc-rescan-interval=60"]))
+    assert mgr.settings.gc.freeze is False and mgr.settings.gc.rescan_interval == 60.0
+    assert mgr.gc.settings is mgr.settings.gc
+    with pytest.raises(SystemExit):
+        parse_args(["--gc-rescan-interval=0"])
+    assert "--gc-rescan-interval must be > 0 seconds (got 0.0)" in capsys.readouterr().err

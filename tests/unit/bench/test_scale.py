@@ -45,3 +45,19 @@ def test_percentiles_per_controller_give_bound_and_estimate_and_skip_empty_ones(
 @pytest.mark.parametrize(("n", "seconds"), [(10, 1.0), (1000, 1.0), (10000, 10.0)])
 def test_poll_slows_with_the_number_of_rollouts(n: int, seconds: float) -> None:
     assert scale.poll_seconds(n) == seconds
+
+
+GC = "\n".join([
+    'python_gc_duration_seconds_bucket{generation="2",le="0.01"} 1.0',
+    'python_gc_duration_seconds_bucket{generation="2",le="0.5"} 1.0',
+    'python_gc_duration_seconds_bucket{generation="2",le="1.0"} 3.0',
+    'python_gc_duration_seconds_bucket{generation="2",le="2.5"} 3.0',
+    'python_gc_duration_seconds_bucket{generation="2",le="+Inf"} 3.0',
+    'python_gc_duration_seconds_sum{generation="2"} 1.7504',
+    'python_gc_duration_seconds_bucket{generation="0",le="0.01"} 0.0',
+    'python_gc_duration_seconds_bucket{generation="0",le="+Inf"} 0.0',
+])
+
+
+def test_gc_pauses_give_count_longest_bucket_and_total_per_generation() -> None:
+    assert scale.gc_pauses(GC) == {"2": {"collections": 3, "longest_le_s": 1.0, "total_s": 1.75}}
