@@ -95,6 +95,12 @@ def reconcile_rollout(rollout: Mapping[str, Any], obs: m.Observation, now: datet
     return _round(ro, plan_hash(ro), m.as_status(rollout), _decoded(obs), now)
 
 
+def desired_hash(rollout: Rollout) -> str:
+    """The ``rollouts.kruise.io/hash`` a round wants stored for this decoded Rollout (the reconciler
+    writes it with the finalizer on the first reconcile: one PATCH instead of two)."""
+    return plan_hash(canary_view(rollout))
+
+
 def _decoded(obs: m.Observation) -> m.Observation:
     """The observation with its BatchRelease decoded (once per reconcile, not once per read)."""
     br = m.as_batch_release(obs.batch_release)

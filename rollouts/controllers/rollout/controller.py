@@ -72,7 +72,7 @@ from rollouts.release.canary_deployment import canary_pod_template_hash
 from rollouts.rollout import actions as act
 from rollouts.rollout import bluegreen, unsupported
 from rollouts.rollout.conditions import PROGRESSING, TERMINATING, find_condition, get_condition, set_progressing_message
-from rollouts.rollout.machine import Outcome, Settled, settle
+from rollouts.rollout.machine import Outcome, Settled, desired_hash, settle
 from rollouts.rollout.model import (
     PHASE_PROGRESSING,
     REASON_CANCELLING,
@@ -96,6 +96,7 @@ from runtime.reconcile import Request, Result
 
 ROLLOUT_FINALIZER = keys.ROLLOUT_FINALIZER
 WORKLOAD_TYPE_LABEL = keys.WORKLOAD_TYPE_LABEL
+HASH_ANNOTATION = keys.ROLLOUT_HASH_ANNOTATION
 
 log = structlog.get_logger("rollouts.controllers.rollout")
 
@@ -203,6 +204,11 @@ class RolloutReconciler:
         if not is_deleting(rollout):
             patch = finalizers_patch(rollout, ROLLOUT_FINALIZER, present=True)
             if patch:
+                # A new Rollout's first round would PATCH the plan hash next: store it in this write
+                # (one round trip fewer per new Rollout; at 10k they queue on a busy API server).
+                wanted = desired_hash(as_rollout(rollout))
+                if (md.get("annotations") or {}).get(HASH_ANNOTATION) != wanted:
+                    patch["metadata"]["annotations"] = {HASH_ANNOTATION: wanted}
                 rollout = await self.client.patch(ROLLOUTS, md["name"], patch, md["namespace"])
             return rollout, False
         cond = find_condition(as_status(rollout), TERMINATING)
@@ -318,7 +324,7 @@ class RolloutReconciler:
         ns, name = md["namespace"], md["name"]
         for a in outcome.actions:
             if isinstance(a, act.PatchHashAnnotation):
-                body = {"metadata": {"annotations": {"rollouts.kruise.io/hash": a.value}}}
+                body = {"metadata": {"annotations": {HASH_ANNOTATION: a.value}}}
                 await self.client.patch(ROLLOUTS, name, body, ns)
             elif isinstance(a, act.CreateBatchRelease):
                 try:

@@ -26,13 +26,22 @@ class Inf:
 
 
 class Client:
-    def __init__(self) -> None:
+    def __init__(self, obj: dict | None = None) -> None:
+        """``obj``: the object a metadata PATCH is applied to (the answer is then the whole object, as
+        the API server's); without it the answer carries only the name and the finalizers."""
         self.calls: list[tuple] = []
         self.rv = 100
+        self.obj = obj
 
     async def patch(self, res: Any, name: str, body: dict, ns: str | None = None, **_: Any) -> dict:
         self.rv += 1
         self.calls.append(("patch", res.kind, body))
+        if self.obj is not None:
+            patched = copy.deepcopy(self.obj)
+            md, change = patched["metadata"], body.get("metadata") or {}
+            md.update({k: v for k, v in change.items() if k != "annotations"}, resourceVersion=str(self.rv))
+            md["annotations"] = {**(md.get("annotations") or {}), **(change.get("annotations") or {})}
+            return patched
         return {"metadata": {"name": name, "namespace": ns, "resourceVersion": str(self.rv),
                              "finalizers": (body.get("metadata") or {}).get("finalizers", [])}}
 
@@ -95,6 +104,21 @@ async def test_unchanged_status_is_not_written() -> None:
 async def test_finalizer_added_first() -> None:
     ro = rollout()
     ro["metadata"]["finalizers"] = []
+    client = Client(ro)
+    await reconciler(ro, client).reconcile(Request("ns", "ro"))
+    from rollouts.rollout.hashing import rollout_plan_hash
+    assert client.calls[0] == ("patch", "Rollout", {"metadata": {
+        "finalizers": ["rollouts.kruise.io/rollout"], "resourceVersion": "10",
+        "annotations": {"rollouts.kruise.io/hash": rollout_plan_hash(ro)}}})
+    # The plan hash went with the finalizer: the round does not PATCH the Rollout's metadata again.
+    assert [c[0] for c in client.calls if c[1] == "Rollout"] == ["patch", "status"]
+
+
+async def test_a_stored_hash_is_not_rewritten_with_the_finalizer() -> None:
+    from rollouts.rollout.hashing import rollout_plan_hash
+    ro = rollout()
+    ro["metadata"]["finalizers"] = []
+    ro["metadata"].setdefault("annotations", {})["rollouts.kruise.io/hash"] = rollout_plan_hash(ro)
     client = Client()
     await reconciler(ro, client).reconcile(Request("ns", "ro"))
     assert client.calls[0] == ("patch", "Rollout", {"metadata": {"finalizers": ["rollouts.kruise.io/rollout"],
