@@ -1,14 +1,14 @@
 """The real manager plus a memory sampler thread, for ``bench/soak.py``.
 
-Why a launcher: the manager exposes no heap or cache-size figures (its ``/metrics`` has no
-``process_*`` series and it does not run tracemalloc, which would slow every allocation in
-production). The soak needs them from the *same* process whose RSS it watches, so this entry point
-starts a daemon thread next to the unchanged production ``main()``. Every ``SOAK_INTERVAL`` seconds
-it appends one JSON line to ``SOAK_STATS_FILE``: live Python objects (``gc``), tracemalloc's traced
-bytes when ``SOAK_TRACEMALLOC=1``, the size of every informer store and its index entries, and of
-every work queue's internal maps (the places a per-key leak would show). When a file
-``request-<label>`` appears next to the stats file it dumps a tracemalloc snapshot and a count of
-live objects by type under that label, for the soak's diff of two points.
+Why a launcher: the manager's ``/metrics`` has RSS and collector counts but no heap or cache-size
+figures, and it does not run tracemalloc (which would slow every allocation in production). The soak
+needs them from the *same* process whose RSS it watches, so this entry point starts a daemon thread
+next to the unchanged production ``main()``. Every ``SOAK_INTERVAL`` seconds it appends one JSON line
+to ``SOAK_STATS_FILE``: live Python objects (``gc``, frozen ones included), tracemalloc's traced bytes
+when ``SOAK_TRACEMALLOC=1``, the size of every informer store and its index entries, and of every work
+queue's internal maps (the places a per-key leak would show). When a file ``request-<label>`` appears
+next to the stats file it dumps a tracemalloc snapshot and a count of live objects by type under that
+label, for the soak's diff of two points.
 
 Run as ``python -m bench.soak_manager <manager args>``.
 """
@@ -23,11 +23,13 @@ import sys
 import threading
 import time
 import tracemalloc
+import weakref
 from pathlib import Path
 from typing import Any
 
 from rollouts.cmd import manager
 from runtime.cache.informer import SharedInformer
+from runtime.manager import Manager
 from runtime.workqueue.queue import WorkQueue
 
 #: Work-queue attributes that hold one entry per key (a key that is never removed is a leak).
@@ -44,11 +46,40 @@ def _queue_sizes(q: WorkQueue[Any]) -> dict[str, int]:
     return sizes
 
 
+_managers: weakref.WeakSet[Manager] = weakref.WeakSet()
+"""Every Manager built in this process: roots for the informers and queues that ``gc.get_objects``
+cannot see once the manager froze them (``--gc-freeze``: frozen objects are in no generation)."""
+_manager_init = Manager.__init__
+
+
+def _recording_init(self: Manager, *args: Any, **kwargs: Any) -> None:
+    _manager_init(self, *args, **kwargs)
+    _managers.add(self)
+
+
+Manager.__init__ = _recording_init  # type: ignore[method-assign]
+
+
+def _candidates() -> list[Any]:
+    """Informers and queues: whatever the collector tracks, plus those reachable from a manager."""
+    rooted: list[Any] = []
+    for mgr in list(_managers):
+        rooted += mgr.informers.informers
+        rooted += [c.queue for c in mgr._controllers]
+    seen: set[int] = set()
+    out = []
+    for obj in [*rooted, *gc.get_objects()]:
+        if isinstance(obj, (SharedInformer, WorkQueue)) and id(obj) not in seen:
+            seen.add(id(obj))
+            out.append(obj)
+    return out
+
+
 def caches() -> dict[str, Any]:
-    """Objects held by every live informer and work queue, found through the garbage collector."""
+    """Objects held by every live informer and work queue (found through the collector and the managers)."""
     informers: dict[str, dict[str, int]] = {}
     queues: dict[str, dict[str, int]] = {}
-    for obj in gc.get_objects():
+    for obj in _candidates():
         if isinstance(obj, SharedInformer):
             indices = getattr(obj.store, "_indices", {})
             entries = sum(len(keys) for index in indices.values() for keys in index.values())
@@ -62,12 +93,17 @@ def caches() -> dict[str, Any]:
 
 def sample(t0: float) -> dict[str, Any]:
     traced, peak = tracemalloc.get_traced_memory() if tracemalloc.is_tracing() else (0, 0)
-    return {"t": round(time.monotonic() - t0, 1), "gc_objects": len(gc.get_objects()),
+    # Frozen objects are in no generation: count them too, so the figure is comparable with or without
+    # --gc-freeze (acyclic garbage leaves the frozen set as it is freed; a leaked cycle stays and shows).
+    return {"t": round(time.monotonic() - t0, 1), "gc_objects": len(gc.get_objects()) + gc.get_freeze_count(),
             "traced_bytes": traced, "traced_peak_bytes": peak, **caches()}
 
 
 def snapshot(out: Path, label: str) -> None:
-    """A tracemalloc snapshot (when tracing) and the live objects counted by type, at one point."""
+    """A tracemalloc snapshot (when tracing) and the live objects counted by type, at one point.
+
+    With ``--gc-freeze`` (the default) the type count sees only objects the collector still tracks
+    (those since the last full collection); run the manager with ``--no-gc-freeze`` for a full count."""
     if tracemalloc.is_tracing():
         tracemalloc.take_snapshot().dump(str(out / f"snap-{label}.tracemalloc"))
     types = collections.Counter(type(o).__qualname__ for o in gc.get_objects())
