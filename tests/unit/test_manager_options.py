@@ -78,3 +78,16 @@ def test_gc_flags_reach_the_managers_gc_policy(capsys) -> None:
     with pytest.raises(SystemExit):
         parse_args(["--gc-rescan-interval=0"])
     assert "--gc-rescan-interval must be > 0 seconds (got 0.0)" in capsys.readouterr().err
+
+
+def test_the_pod_informer_is_indexed_by_label() -> None:
+    """BatchReleases list a workload's pods by label on every round: from the index, not a namespace scan."""
+    from rollouts.cmd.manager import controller_options
+    from rollouts.controllers.setup import add_controllers
+    from runtime.cache.store import LABELS_INDEX
+    from runtime.kube.resources import PODS
+    from runtime.manager import Manager
+
+    mgr = Manager(object())  # type: ignore[arg-type]
+    add_controllers(mgr, controller_options(parse_args([]), frozenset()))
+    assert LABELS_INDEX in mgr.informers.informer(PODS).store._indices

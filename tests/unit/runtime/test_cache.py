@@ -295,6 +295,40 @@ def test_store_list_with_label_selector():
     assert len(s.list(selector={})) == 2
 
 
+def test_label_index_lists_the_same_objects_as_a_scan_without_reading_the_others():
+    """``LABELS_INDEX``: ``list(ns, labels=...)`` answers from the index, equal to the scan it replaces."""
+    from runtime.cache.store import LABELS_INDEX, label_index
+    plain, indexed = Store(), Store({LABELS_INDEX: label_index})
+    for i in range(40):
+        labels = {"app": f"a{i % 4}", "hash": f"h{i % 3}"} if i % 5 else {}
+        o = freeze(obj(f"p{i}", "1", f"ns{i % 2}", metadata={"labels": labels}))
+        plain.put(f"ns{i % 2}/p{i}", o)
+        indexed.put(f"ns{i % 2}/p{i}", o)
+    indexed.put("ns0/p4", freeze(obj("p4", "2", "ns0", metadata={"labels": {"app": "a3"}})))
+    plain.put("ns0/p4", indexed.get("p4", "ns0"))
+    indexed.remove("ns1/p9")
+    plain.remove("ns1/p9")
+    indexed.check_invariants()
+    for ns in (None, "ns0", "ns1", "other"):
+        for labels in ({"app": "a1"}, {"app": "a3"}, {"app": "a1", "hash": "h1"}, {"app": "zz"}, {"hash": "h0"}):
+            assert indexed.list(ns, labels=labels) == plain.list(ns, labels=labels), (ns, labels)
+    names = [o["metadata"]["name"] for o in indexed.list("ns1", labels={"app": "a3"})]
+    assert names == ["p11", "p19", "p23", "p27", "p3", "p31", "p39", "p7"]  # by key, as the namespace scan
+    assert [o["metadata"]["name"] for o in indexed.list("ns0", labels={"app": "a3"})] == ["p4"]
+
+    touched = []
+
+    class Spy(dict):
+        def get(self, key, default=None):  # matches_labels reads labels through .get
+            touched.append(key)
+            return super().get(key, default)
+
+    indexed.put("ns0/x", Spy(obj("x", "1", "ns0", metadata={"labels": {"app": "other"}})))
+    touched.clear()  # the indexers read it once, when stored
+    indexed.list("ns0", labels={"app": "a1"})
+    assert touched == [], "an object without the labels is not read"
+
+
 async def test_populated_informer_for_reconciler_tests():
     from runtime.testing import populated_informer
     inf = populated_informer(CONFIGMAPS, [obj("a", "1", "ns"), obj("b", "2", "ns")])
