@@ -243,6 +243,28 @@ def interpolated(buckets: list[tuple[float, float]], q: float) -> float:
     return float("nan")
 
 
+def queue_work(metrics_text: str) -> tuple[float, float]:
+    """Items waiting in every work queue, and reconciles done so far (all controllers)."""
+    depth = sum(float(v) for v in re.findall(r'^workqueue_depth\{[^}]*\} (\S+)$', metrics_text, re.M))
+    done = sum(float(v) for v in re.findall(r'^controller_runtime_reconcile_total\{[^}]*\} (\S+)$', metrics_text, re.M))
+    return depth, done
+
+
+async def until_drained(mgr: ManagerProcess, *, quiet: float = 10.0, timeout: float = 900.0) -> float:  # noqa: ASYNC109
+    """Seconds until every queue is empty and no reconcile ran for ``quiet`` seconds: the idle figures
+    are taken after this (Healthy Rollouts can still have reconciles queued at 10k)."""
+    t0 = time.monotonic()
+    last_done, since = -1.0, time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        depth, done = queue_work(scrape(mgr))
+        if depth or done != last_done:
+            last_done, since = done, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return round(time.monotonic() - t0 - quiet, 1)
+        await asyncio.sleep(1.0)
+    return float("nan")
+
+
 def scrape(mgr: ManagerProcess) -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{mgr.health_port}/metrics", timeout=10) as r:
         return r.read().decode()
@@ -478,6 +500,8 @@ async def measure(mgr: ManagerProcess, client: KubeClient, o: argparse.Namespace
         say(f"reconcile latency: {json.dumps(res['reconcile_after_create'])}")
         res["gc_after_create"] = gc_pauses(scrape(mgr))
         say(f"collector pauses: {json.dumps(res['gc_after_create'])}")
+        res["drained_after_s"] = await until_drained(mgr)
+        say(f"queues drained {res['drained_after_s']} s later (no reconcile for 10 s)")
         c0, t = cpu_seconds(pid), time.monotonic()
         await asyncio.sleep(o.idle)
         res["idle_cpu_pct_of_core"] = round(100 * (cpu_seconds(pid) - c0) / (time.monotonic() - t), 2)

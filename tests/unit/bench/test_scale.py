@@ -61,3 +61,10 @@ GC = "\n".join([
 
 def test_gc_pauses_give_count_longest_bucket_and_total_per_generation() -> None:
     assert scale.gc_pauses(GC) == {"2": {"collections": 3, "longest_le_s": 1.0, "total_s": 1.75}}
+
+
+def test_queue_work_sums_depths_and_reconciles_over_controllers() -> None:
+    text = "\n".join(['workqueue_depth{name="rollout"} 3.0', 'workqueue_depth{name="batchrelease"} 1.0',
+                      'controller_runtime_reconcile_total{controller="rollout",result="success"} 10.0',
+                      'controller_runtime_reconcile_total{controller="rollout",result="error"} 2.0'])
+    assert scale.queue_work(text) == (4.0, 12.0)
