@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import json
 import math
@@ -263,6 +264,31 @@ async def until_drained(mgr: ManagerProcess, *, quiet: float = 10.0, timeout: fl
             return round(time.monotonic() - t0 - quiet, 1)
         await asyncio.sleep(1.0)
     return float("nan")
+
+
+async def profile(pid: int, seconds: float, out: Path, top: int = 25) -> list[str]:
+    """``py-spy record`` of the manager for ``seconds`` (raw stacks in ``out``); the hottest frames,
+    inclusive, our code only. What the idle CPU is spent on when it is not near zero."""
+    spy = Path(sys.executable).with_name("py-spy")
+    proc = await asyncio.create_subprocess_exec(str(spy), "record", "--pid", str(pid), "-d", str(int(seconds)),
+                                                "-r", "50", "-f", "raw", "-o", str(out),
+                                                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    _, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"py-spy failed ({proc.returncode}): {err.decode()[-500:]}")
+    return hottest(await asyncio.to_thread(out.read_text), top)
+
+
+def hottest(raw: str, top: int) -> list[str]:
+    """Inclusive share of samples per frame from py-spy's raw format (``a;b;c N`` lines)."""
+    total, frames = 0, collections.Counter[str]()
+    for line in raw.splitlines():
+        stack, _, n = line.rpartition(" ")
+        total += int(n)
+        for frame in set(stack.split(";")):
+            frames[frame] += int(n)
+    ours = [(f, n) for f, n in frames.most_common() if any(d in f for d in ("rollouts/", "runtime/", "webhooks/"))]
+    return [f"{100 * n / max(total, 1):5.1f} % {f}" for f, n in ours[:top]] + [f"({total} samples)"]
 
 
 def scrape(mgr: ManagerProcess) -> str:
@@ -503,7 +529,11 @@ async def measure(mgr: ManagerProcess, client: KubeClient, o: argparse.Namespace
         res["drained_after_s"] = await until_drained(mgr)
         say(f"queues drained {res['drained_after_s']} s later (no reconcile for 10 s)")
         c0, t = cpu_seconds(pid), time.monotonic()
-        await asyncio.sleep(o.idle)
+        if o.profile_idle:
+            res["idle_profile"] = await profile(pid, o.idle, Path(str(mgr.log_path)).with_name("idle.pyspy"))
+            say("idle profile (inclusive % of samples):\n  " + "\n  ".join(res["idle_profile"]))
+        else:
+            await asyncio.sleep(o.idle)
         res["idle_cpu_pct_of_core"] = round(100 * (cpu_seconds(pid) - c0) / (time.monotonic() - t), 2)
         say(f"idle CPU over {o.idle:g} s: {res['idle_cpu_pct_of_core']} % of a core")
         res["webhook_direct"] = await webhook_direct(mgr, "scale-0", "app-0", o.probes)  # the manager idle
@@ -548,6 +578,8 @@ def main() -> int:
     p.add_argument("--namespaces", type=int, default=1)
     p.add_argument("--nodes", type=int, default=0, help="kwok nodes (default: 3 pods per Rollout fit)")
     p.add_argument("--burst", type=int, default=100)
+    p.add_argument("--profile-idle", action="store_true",
+                   help="run py-spy on the manager during the idle window and print its hottest frames")
     p.add_argument("--idle", type=float, default=60.0)
     p.add_argument("--probes", type=int, default=300, help="AdmissionReviews per direct webhook case")
     p.add_argument("--timeout", type=float, default=1800.0)
