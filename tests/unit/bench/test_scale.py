@@ -73,6 +73,7 @@ def test_queue_work_sums_depths_and_reconciles_over_controllers() -> None:
 def test_hottest_gives_inclusive_shares_of_our_frames_only() -> None:
     raw = "\n".join(["main (x.py:1);Store.list (runtime/cache/store.py:156) 30",
                      "main (x.py:1);select (selectors.py:468) 70",
-                     "main (x.py:1);reconcile (rollouts/controllers/a.py:9);Store.list (runtime/cache/store.py:156) 10"])
+                     "main (x.py:1);reconcile (rollouts/controllers/a.py:9);"
+                     "Store.list (runtime/cache/store.py:156) 10"])
     assert scale.hottest(raw, 5) == [" 36.4 % Store.list (runtime/cache/store.py:156)",
                                      "  9.1 % reconcile (rollouts/controllers/a.py:9)", "(110 samples)"]
