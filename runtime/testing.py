@@ -4,7 +4,9 @@
   synced, for unit tests of reconcilers that read from listers;
 * :class:`FakeListWatcher`: scripted ``list``/``watch`` answers (exceptions included) to drive a
   real :class:`~runtime.cache.SharedInformer` through relists, 410s and broken streams;
-* :class:`ScriptedSource`: a scripted watch byte stream for :func:`runtime.kube.watch.stream_events`.
+* :class:`ScriptedSource`: a scripted watch byte stream for :func:`runtime.kube.watch.stream_events`;
+* :class:`CancelSwallower`: a task body that loses its first cancellations (Python 3.11's
+  ``wait_for`` race), for the stop paths of :mod:`runtime.tasks`.
 
 These are real runtime objects fed scripted inputs, not mocks of the runtime; integration tests
 against the local control plane remain the reference.
@@ -24,7 +26,7 @@ from .kube.errors import ConnectionFailed
 from .kube.resources import Resource
 from .kube.watch import WatchEvent, parse_event
 
-__all__ = ["FakeListWatcher", "ScriptedSource", "HANG", "populated_informer"]
+__all__ = ["FakeListWatcher", "ScriptedSource", "HANG", "populated_informer", "CancelSwallower"]
 
 HANG = object()
 """ScriptedSource marker: block until closed (a half-open connection)."""
@@ -106,3 +108,22 @@ def populated_informer(
                               settings=InformerSettings(resync_period=0), clock=clock, indexers=indexers)
     informer.replace([json.loads(json.dumps(o)) for o in objects], "1")
     return informer
+
+
+class CancelSwallower:
+    """``await CancelSwallower(n)()`` sleeps until cancelled ``n + 1`` times: the first ``n`` cancels
+    are swallowed, as a task does whose ``asyncio.wait_for`` lost one (CPython gh-86296)."""
+
+    def __init__(self, swallow: int = 1) -> None:
+        self.swallow = swallow
+        self.cancels = 0
+        """Cancellations received so far."""
+
+    async def __call__(self) -> None:
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                self.cancels += 1
+                if self.cancels > self.swallow:
+                    raise

@@ -8,44 +8,24 @@ import pytest
 
 from runtime import tasks
 from runtime.tasks import cancel_and_wait, failure
+from runtime.testing import CancelSwallower
 
 
 async def test_a_task_that_swallows_its_first_cancel_is_cancelled_again() -> None:
-    cancels = 0
-
-    async def swallows_once() -> None:
-        nonlocal cancels
-        while True:
-            try:
-                await asyncio.sleep(3600)
-            except asyncio.CancelledError:
-                cancels += 1
-                if cancels > 1:
-                    raise
-
-    task = asyncio.create_task(swallows_once())
+    body = CancelSwallower(1)
+    task = asyncio.create_task(body())
     await asyncio.sleep(0)
     await asyncio.wait_for(cancel_and_wait([task], recancel_after=0.05), timeout=5)
-    assert cancels == 2 and task.cancelled()
+    assert body.cancels == 2 and task.cancelled()
 
 
 async def test_the_default_period_is_read_when_called(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tasks, "RECANCEL_SECONDS", 0.01)
-    seen = []
-
-    async def swallows_twice() -> None:
-        while True:
-            try:
-                await asyncio.sleep(3600)
-            except asyncio.CancelledError:
-                seen.append(1)
-                if len(seen) > 2:
-                    raise
-
-    task = asyncio.create_task(swallows_twice())
+    body = CancelSwallower(2)
+    task = asyncio.create_task(body())
     await asyncio.sleep(0)
     await asyncio.wait_for(cancel_and_wait([task]), timeout=1)
-    assert len(seen) == 3
+    assert body.cancels == 3
 
 
 async def test_failure_reports_an_error_but_not_a_cancel_or_a_return() -> None:

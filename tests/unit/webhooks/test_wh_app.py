@@ -85,21 +85,11 @@ async def test_stop_sync_repeats_a_cancellation_the_task_lost(tmp_path: Path, mo
     import asyncio
 
     from runtime import tasks
+    from runtime.testing import CancelSwallower
 
     monkeypatch.setattr(tasks, "RECANCEL_SECONDS", 0.05)
-    cancels = 0
-
-    async def swallows_the_first_cancel() -> None:
-        nonlocal cancels
-        while True:
-            try:
-                await asyncio.sleep(3600)
-            except asyncio.CancelledError:
-                cancels += 1
-                if cancels > 1:
-                    raise
-
+    body = CancelSwallower(1)
     app = WebhookApp(FakeKube(), _settings(tmp_path), build_registry(convert=lambda o, v: o), watch_triggers=False)
-    app._tasks = [asyncio.create_task(swallows_the_first_cancel())]
+    app._tasks = [asyncio.create_task(body())]
     await asyncio.wait_for(app.stop_sync(), timeout=5)
-    assert cancels == 2 and app._tasks == []
+    assert body.cancels == 2 and app._tasks == []
