@@ -61,7 +61,7 @@ class HealthServer:
         return web.Response(text=text, status=200 if ok else 500)
 
     async def _metrics(self, request: web.Request) -> web.Response:
-        body, content_type = self.registry.exposition(request.headers.get("Accept"))
+        body, content_type = await self.registry.exposition_off_loop(request.headers.get("Accept"))
         return web.Response(body=body, headers={"Content-Type": content_type, "X-Content-Type-Options": "nosniff"})
 
     async def start(self) -> int:

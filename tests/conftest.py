@@ -18,8 +18,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from localcluster.cluster import ClusterSettings, LocalCluster
 from localcluster.prometheus import PrometheusServer
+
+# Property tests assert results, not speed: hypothesis's 200 ms per-example deadline failed them on a
+# loaded 2-core machine (two test lanes plus a benchmark), which says nothing about the code.
+settings.register_profile("suite", deadline=None)
+settings.load_profile("suite")
 
 _TIMINGS: dict[str, float] = {}
 #: Nodes in the shared test cluster; DaemonSet tests want several.

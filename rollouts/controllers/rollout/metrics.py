@@ -20,6 +20,7 @@ observed (its start is unknown) rather than observed wrongly.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily
@@ -84,59 +85,100 @@ def traffic_weight(rollout: Rollout, step_index: int, state: str) -> float | Non
 
 
 class RolloutStateCollector(Collector):
-    """Gauges computed from the Rollout cache at scrape time (see the module docstring)."""
+    """Gauges computed from the Rollout cache at scrape time (see the module docstring).
+
+    Decoding a Rollout costs ~0.2 ms, and at 10,000 Rollouts decoding all of them made each scrape hold
+    the event loop for seconds (admission answers waited behind it). So each Rollout's samples are kept
+    by its ``resourceVersion`` and rebuilt only when the Rollout changed; only the seconds waiting for
+    approval depend on the clock, and they are recomputed at every scrape from the kept start time.
+    Entries of Rollouts gone from the cache are dropped at each scrape; an object without a
+    resourceVersion (never in an informer's cache) is decoded every time."""
 
     def __init__(self, store: Store, clock: Clock, *, active: Callable[[], bool] = lambda: True) -> None:
         self._store, self._clock, self._active = store, clock, active
+        self._rows: dict[str, _Row] = {}
 
     def describe(self) -> Iterable[Any]:
-        return self._families()
-
-    def _families(self) -> list[GaugeMetricFamily]:
-        return [
-            GaugeMetricFamily("kruise_rollout_phase", "1 for the Rollout's status.phase, 0 for the others.",
-                              labels=[*LABELS, "phase"]),
-            GaugeMetricFamily("kruise_rollout_step", "status.canaryStatus.currentStepIndex (1-based; 0: no release).",
-                              labels=list(LABELS)),
-            GaugeMetricFamily("kruise_rollout_step_state", "1 for the current step's currentStepState, 0 for the "
-                              "others (no series without a release).", labels=[*LABELS, "state"]),
-            GaugeMetricFamily("kruise_rollout_traffic_weight_percent", "Traffic weight applied to the new version "
-                              "(Rollouts with traffic routing, during a release).", labels=list(LABELS)),
-            GaugeMetricFamily("kruise_rollout_waiting_for_approval_seconds", "Seconds the current step has waited "
-                              "for a manual approval (a pause without duration); 0 when not waiting.",
-                              labels=list(LABELS)),
-        ]
+        return _state_families()
 
     def collect(self) -> Iterable[Any]:
-        phase, step, state, weight, waiting = families = self._families()
+        families = _state_families()
         if not self._active():
+            self._rows.clear()
             return families
-        now = self._clock.now()
+        now, waiting = self._clock.now(), families[-1]
+        rows: dict[str, _Row] = {}
         for obj in self._store.list():
             ns, name = _ident(obj)
-            try:
-                rollout, status = as_rollout(obj), as_status(obj)
-            except Exception:  # noqa: BLE001 - a Rollout the controller cannot decode has no state series
+            version = (obj.get("metadata") or {}).get("resourceVersion") or ""
+            row = self._rows.get(f"{ns}/{name}")
+            if row is None or not version or row.version != version:
+                row = _row(obj, version)
+            if row is None:
                 continue
-            for p in PHASES:
-                phase.add_metric([ns, name, p], 1.0 if status.phase == p else 0.0)
-            sub = status.canary_status or status.blue_green_status
-            index = sub.current_step_index if sub is not None else 0
-            step.add_metric([ns, name], float(index))
-            if sub is None or status.phase != C.PHASE_PROGRESSING:
-                waiting.add_metric([ns, name], 0.0)
-                continue
-            for s in STEP_STATES:
-                state.add_metric([ns, name, s], 1.0 if sub.current_step_state == s else 0.0)
-            applied = traffic_weight(rollout, index, sub.current_step_state)
-            if applied is not None:
-                weight.add_metric([ns, name], applied)
-            since = parse_time(sub.last_update_time)
-            wait = 0.0
-            if sub.current_step_state == C.STEP_STATE_PAUSED and _manual_pause(rollout, index) and since:
-                wait = max(0.0, (now - since).total_seconds())
-            waiting.add_metric([ns, name], wait)
+            rows[f"{ns}/{name}"] = row
+            for family, samples in zip(families, row.samples, strict=True):
+                family.samples.extend(samples)
+            if row.paused_since is not None:
+                waiting.add_metric([ns, name], max(0.0, (now - row.paused_since).total_seconds()))
+        self._rows = rows
         return families
+
+
+def _state_families() -> list[GaugeMetricFamily]:
+    return [
+        GaugeMetricFamily("kruise_rollout_phase", "1 for the Rollout's status.phase, 0 for the others.",
+                          labels=[*LABELS, "phase"]),
+        GaugeMetricFamily("kruise_rollout_step", "status.canaryStatus.currentStepIndex (1-based; 0: no release).",
+                          labels=list(LABELS)),
+        GaugeMetricFamily("kruise_rollout_step_state", "1 for the current step's currentStepState, 0 for the "
+                          "others (no series without a release).", labels=[*LABELS, "state"]),
+        GaugeMetricFamily("kruise_rollout_traffic_weight_percent", "Traffic weight applied to the new version "
+                          "(Rollouts with traffic routing, during a release).", labels=list(LABELS)),
+        GaugeMetricFamily("kruise_rollout_waiting_for_approval_seconds", "Seconds the current step has waited "
+                          "for a manual approval (a pause without duration); 0 when not waiting.",
+                          labels=list(LABELS)),
+    ]
+
+
+class _Row:
+    """One Rollout's samples as of ``version``, one list per family; while it waits for an approval
+    (``paused_since``), the wait grows with the clock and is computed at each scrape instead."""
+
+    __slots__ = ("version", "samples", "paused_since")
+
+    def __init__(self, version: str, samples: list[list[Any]], paused_since: datetime | None) -> None:
+        self.version, self.samples, self.paused_since = version, samples, paused_since
+
+
+def _row(obj: Mapping[str, Any], version: str) -> _Row | None:
+    """Decode ``obj`` into its samples (None: a Rollout the controller cannot decode has no series)."""
+    ns, name = _ident(obj)
+    try:
+        rollout, status = as_rollout(obj), as_status(obj)
+    except Exception:  # noqa: BLE001 - a Rollout the controller cannot decode has no state series
+        return None
+    phase, step, state, weight, waiting = _state_families()
+    for p in PHASES:
+        phase.add_metric([ns, name, p], 1.0 if status.phase == p else 0.0)
+    sub = status.canary_status or status.blue_green_status
+    index = sub.current_step_index if sub is not None else 0
+    step.add_metric([ns, name], float(index))
+    samples = [phase.samples, step.samples, state.samples, weight.samples, waiting.samples]
+    if sub is None or status.phase != C.PHASE_PROGRESSING:
+        waiting.add_metric([ns, name], 0.0)
+        return _Row(version, samples, None)
+    for s in STEP_STATES:
+        state.add_metric([ns, name, s], 1.0 if sub.current_step_state == s else 0.0)
+    applied = traffic_weight(rollout, index, sub.current_step_state)
+    if applied is not None:
+        weight.add_metric([ns, name], applied)
+    since = parse_time(sub.last_update_time)
+    manual = sub.current_step_state == C.STEP_STATE_PAUSED and _manual_pause(rollout, index)
+    if not (manual and since):
+        waiting.add_metric([ns, name], 0.0)
+        return _Row(version, samples, None)
+    return _Row(version, samples, since)  # the wait grows with the clock: computed at each scrape
 
 
 def _manual_pause(rollout: Rollout, index: int) -> bool:

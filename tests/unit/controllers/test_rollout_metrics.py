@@ -153,3 +153,69 @@ def test_deleting_a_rollout_removes_every_series_of_it_and_keeps_the_others() ->
     assert left == []
     assert any(("name", "other") in labels for (n, labels) in samples(registry)
                if n == "kruise_rollout_release_duration_seconds_count")
+
+
+def versioned(version: str, **kw) -> dict:
+    obj = rollout(**kw)
+    obj["metadata"]["resourceVersion"] = version
+    return obj
+
+
+def counting_decodes(monkeypatch) -> list[str]:
+    import rollouts.controllers.rollout.metrics as mod
+    seen: list[str] = []
+    real = mod.as_rollout
+
+    def counted(obj):
+        seen.append(obj["metadata"]["name"])
+        return real(obj)
+
+    monkeypatch.setattr(mod, "as_rollout", counted)
+    return seen
+
+
+def test_an_unchanged_rollout_is_decoded_once_across_scrapes_and_its_wait_still_grows(monkeypatch) -> None:
+    decoded = counting_decodes(monkeypatch)
+    store, clock, registry, _ = setup(versioned("7", state="StepPaused"))
+    assert series_of(registry, "kruise_rollout_waiting_for_approval_seconds") == {RO: 0.0}
+    clock.step(90)
+    assert series_of(registry, "kruise_rollout_waiting_for_approval_seconds") == {RO: 90.0}
+    assert series_of(registry, "kruise_rollout_step_state")[RO | {("state", "StepPaused")}] == 1
+    assert decoded == ["ro"]
+
+
+def test_a_new_resource_version_is_decoded_again_and_a_deleted_rollout_leaves_the_cache(monkeypatch) -> None:
+    decoded = counting_decodes(monkeypatch)
+    store, _, registry, _ = setup(versioned("7", state="StepPaused"))
+    samples(registry)
+    store.put("ns/ro", versioned("8", phase="Healthy", index=3, state="Completed", reason="Completed"))
+    assert series_of(registry, "kruise_rollout_phase")[RO | {("phase", "Healthy")}] == 1
+    assert series_of(registry, "kruise_rollout_step_state") == {}
+    assert decoded == ["ro", "ro"]
+    store.remove("ns/ro")
+    assert series_of(registry, "kruise_rollout_step") == {}
+    store.put("ns/ro", versioned("8", phase="Healthy", index=3, state="Completed", reason="Completed"))
+    samples(registry)
+    assert decoded == ["ro", "ro", "ro"]  # re-created with the same version string: not served from a stale row
+
+
+def test_an_object_without_resource_version_is_decoded_at_every_scrape(monkeypatch) -> None:
+    decoded = counting_decodes(monkeypatch)
+    _, _, registry, _ = setup(rollout())
+    samples(registry)
+    samples(registry)
+    assert decoded == ["ro", "ro"]
+
+
+def test_losing_leadership_forgets_the_kept_rows(monkeypatch) -> None:
+    decoded = counting_decodes(monkeypatch)
+    leader = {"on": True}
+    store, clock, registry = Store(), FakeClock(), Registry()
+    store.put("ns/ro", versioned("7"))
+    registry.register(RolloutStateCollector(store, clock, active=lambda: leader["on"]))
+    samples(registry)
+    leader["on"] = False
+    assert series_of(registry, "kruise_rollout_step") == {}
+    leader["on"] = True
+    assert series_of(registry, "kruise_rollout_step") == {RO: 1.0}
+    assert decoded == ["ro", "ro"]

@@ -158,6 +158,31 @@ def test_scrape_hooks_run_before_collection_and_openmetrics_is_negotiated():
     assert r.exposition(None)[1].startswith("text/plain")
 
 
+async def test_off_loop_scrape_collects_on_the_loop_and_encodes_the_same_body_in_a_worker_thread(monkeypatch):
+    import threading
+
+    import runtime.metrics as metrics_mod
+    r = Registry()
+    g = r.gauge("hooked", "set at scrape time")
+    collected_on, encoded_on = [], []
+    r.add_collector(lambda: (collected_on.append(threading.get_ident()), g.set(3)))
+    real = metrics_mod.choose_encoder
+
+    def spying(accept):
+        encoder, ctype = real(accept)
+        return (lambda reg: (encoded_on.append(threading.get_ident()), encoder(reg))[1]), ctype
+
+    monkeypatch.setattr(metrics_mod, "choose_encoder", spying)
+    body, ctype = await r.exposition_off_loop(None)
+    assert collected_on == [threading.get_ident()] and encoded_on and encoded_on[0] != threading.get_ident()
+    assert ctype.startswith("text/plain") and b"hooked 3.0" in body
+    def helps(text: bytes) -> set[bytes]:
+        return {line for line in text.splitlines() if line.startswith(b"# HELP")}
+    assert helps(body) == helps(r.exposition(None)[0])  # the same families as the on-loop scrape
+    om, om_type = await r.exposition_off_loop("application/openmetrics-text; version=1.0.0")
+    assert om_type.startswith("application/openmetrics-text") and om.endswith(b"# EOF\n")
+
+
 class LeaseAndListClient:
     """Lists/watches from a FakeListWatcher, lease calls from a partitionable in-memory API."""
 
