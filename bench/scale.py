@@ -207,11 +207,18 @@ def histograms(metrics_text: str, metric: str, label: str) -> dict[str, list[tup
     return {k: sorted(v) for k, v in sorted(buckets.items()) if v and v[-1][1]}
 
 
-def reconcile_percentiles(metrics_text: str) -> dict[str, dict[str, Any]]:
-    """p50/p99 per controller from the cumulative histogram (the bucket bound holding the rank)."""
+def reconcile_percentiles(metrics_text: str, since: str | None = None) -> dict[str, dict[str, Any]]:
+    """p50/p99 per controller from the cumulative histogram (the bucket bound holding the rank); with
+    ``since`` (an earlier scrape), of the reconciles between the two scrapes only."""
     out = {}
-    for ctl, bs in histograms(metrics_text, "controller_runtime_reconcile_time_seconds", "controller").items():
+    name = "controller_runtime_reconcile_time_seconds"
+    earlier = histograms(since, name, "controller") if since is not None else {}
+    for ctl, now in histograms(metrics_text, name, "controller").items():
+        before = dict(earlier.get(ctl, []))
+        bs = [(le, c - before.get(le, 0.0)) for le, c in now]
         total = bs[-1][1]
+        if not total:
+            continue
         def at(q: float, bs: list[tuple[float, float]] = bs, total: float = total) -> str:
             return next(f"<= {le:g} s" for le, c in bs if c >= q * total)
         out[ctl] = {"reconciles": int(total), "p50": at(0.5), "p99": at(0.99),
@@ -539,6 +546,7 @@ async def measure(mgr: ManagerProcess, client: KubeClient, o: argparse.Namespace
         res["webhook_direct"] = await webhook_direct(mgr, "scale-0", "app-0", o.probes)  # the manager idle
         say(f"webhook direct, manager idle: {json.dumps(res['webhook_direct'])}")
         if o.burst:
+            before_burst = scrape(mgr)
             if o.heap_diff:
                 from soak import request_snapshot  # soak imports this module: imported when used
                 await request_snapshot(o.heap_dir, "before-burst")
@@ -549,8 +557,11 @@ async def measure(mgr: ManagerProcess, client: KubeClient, o: argparse.Namespace
                 traceback.print_exc()
                 res["burst"] = {"error": repr(e)}
             say(f"burst: {json.dumps(res['burst'])}")
-            res["reconcile_after_burst"] = reconcile_percentiles(scrape(mgr))
+            after = scrape(mgr)
+            res["reconcile_after_burst"] = reconcile_percentiles(after)
             say(f"reconcile latency after the burst: {json.dumps(res['reconcile_after_burst'])}")
+            res["reconcile_burst_only"] = reconcile_percentiles(after, since=before_burst)
+            say(f"reconcile latency of the burst's reconciles only: {json.dumps(res['reconcile_burst_only'])}")
             res["gc_after_burst"] = gc_pauses(scrape(mgr))
             say(f"collector pauses after the burst: {json.dumps(res['gc_after_burst'])}")
             res["rss_mib_after_burst"] = round(rss_mib(pid), 1)

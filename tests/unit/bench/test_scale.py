@@ -42,6 +42,13 @@ def test_percentiles_per_controller_give_bound_and_estimate_and_skip_empty_ones(
     assert out == {"rollout": {"reconciles": 100, "p50": "<= 0.1 s", "p99": "<= 1 s", "p99_interpolated_s": 0.95}}
 
 
+def test_percentiles_since_an_earlier_scrape_count_only_the_reconciles_between() -> None:
+    earlier = METRICS.replace("} 50.0", "} 40.0").replace("} 90.0", "} 40.0").replace("} 100.0", "} 40.0")
+    out = scale.reconcile_percentiles(METRICS, since=earlier)  # the 60 later ones: 10 fast, 50 in (0.1, 0.5]
+    assert out["rollout"]["reconciles"] == 60 and out["rollout"]["p50"] == "<= 0.5 s"
+    assert scale.reconcile_percentiles(METRICS, since=METRICS) == {}  # nothing new: no figure
+
+
 @pytest.mark.parametrize(("n", "seconds"), [(10, 1.0), (1000, 1.0), (10000, 10.0)])
 def test_poll_slows_with_the_number_of_rollouts(n: int, seconds: float) -> None:
     assert scale.poll_seconds(n) == seconds
