@@ -130,11 +130,7 @@ async def run_mode(freeze_on: bool, objects: int, updates: int) -> dict[str, Any
 
 def reg_total(policy: GcPolicy) -> float:
     """Total paused seconds over every generation, from the policy's histogram."""
-    total = 0.0
-    for gen in "012":
-        value = policy.pauses._registry.get_sample_value("python_gc_duration_seconds_sum", {"generation": gen})
-        total += value or 0.0
-    return round(total, 2)
+    return round(sum(policy.pauses.sum(generation=gen) for gen in "012"), 2)
 
 
 def main() -> int:

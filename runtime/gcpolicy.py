@@ -78,6 +78,8 @@ class GcPolicy:
         self._started: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._freeze_pending = False
+        self._unfrozen_survivors = False
+        """A full collection ran since the last freeze (a scheduled freeze with nothing new to freeze is skipped)."""
         self.freezes = 0
         """Times the survivors were frozen (tests, logs)."""
 
@@ -108,13 +110,20 @@ class GcPolicy:
             return
         self.pauses.observe(time.perf_counter() - self._started, generation=str(info["generation"]))
         self._started = None
-        if info["generation"] == 2 and self._loop is not None and not self._freeze_pending:
-            self._freeze_pending = True
-            self._loop.call_soon_threadsafe(self._freeze)
+        if info["generation"] == 2 and self._loop is not None:
+            self._unfrozen_survivors = True
+            if not self._freeze_pending:
+                self._freeze_pending = True
+                self._loop.call_soon_threadsafe(self._scheduled_freeze)
+
+    def _scheduled_freeze(self) -> None:
+        self._freeze_pending = False
+        if self._unfrozen_survivors:  # not already frozen by a rescan in between
+            self._freeze()
 
     def _freeze(self) -> None:
         """Right after a full collection: what is alive now is not garbage, so stop scanning it."""
-        self._freeze_pending = False
+        self._unfrozen_survivors = False
         gc.freeze()
         self.freezes += 1
 

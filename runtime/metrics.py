@@ -106,6 +106,10 @@ class Histogram(_Metric):
     def count(self, **labels: str) -> int:
         return int(self._sample("_count", labels))
 
+    def sum(self, **labels: str) -> float:
+        """Total of the observed values (e.g. seconds paused)."""
+        return self._sample("_sum", labels)
+
 
 class _Hooks(Collector):
     """Runs the scrape-time hooks; registered first, so it runs before the metrics the hooks set."""

@@ -43,6 +43,9 @@ async def test_every_collection_is_timed_by_generation():
     gc.collect()
     assert _pause_count(reg, "0") >= 1
     assert _pause_count(reg, "2") >= 1
+    assert policy.pauses.count(generation="2") == _pause_count(reg, "2")
+    assert 0 < policy.pauses.sum(generation="2") == reg.collectors.get_sample_value(
+        "python_gc_duration_seconds_sum", {"generation": "2"})
     policy.uninstall()
     before = _pause_count(reg, "2")
     gc.collect()
@@ -82,6 +85,19 @@ async def test_a_cycle_that_dies_while_frozen_is_freed_by_the_rescan_only():
     assert not freed, "a frozen cycle is not scanned by an ordinary collection"
     assert policy.rescan() >= 1
     assert freed == [True]
+    policy.uninstall()
+
+
+async def test_a_rescan_freezes_once_and_the_scheduled_freeze_after_its_collection_is_skipped():
+    policy = GcPolicy(Registry(), GcSettings(freeze=True))
+    policy.install()
+    policy.rescan()
+    assert policy.freezes == 1
+    await asyncio.sleep(0)
+    assert policy.freezes == 1, "the rescan's own collection froze already"
+    gc.collect()
+    await asyncio.sleep(0)
+    assert policy.freezes == 2, "a later full collection is frozen as before"
     policy.uninstall()
 
 
