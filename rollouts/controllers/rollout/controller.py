@@ -206,8 +206,8 @@ class RolloutReconciler:
             if patch:
                 # A new Rollout's first round would PATCH the plan hash next: store it in this write
                 # (one round trip fewer per new Rollout; at 10k they queue on a busy API server).
-                wanted = desired_hash(as_rollout(rollout))
-                if (md.get("annotations") or {}).get(HASH_ANNOTATION) != wanted:
+                wanted = _plan_hash(rollout)
+                if wanted is not None and (md.get("annotations") or {}).get(HASH_ANNOTATION) != wanted:
                     patch["metadata"]["annotations"] = {HASH_ANNOTATION: wanted}
                 rollout = await self.client.patch(ROLLOUTS, md["name"], patch, md["namespace"])
             return rollout, False
@@ -440,3 +440,13 @@ def rollouts_for_workload(rollouts_store: IndexedReader, obj: Mapping[str, Any])
     for ro in rollouts_store.by_index(WORKLOAD_REF_INDEX, value):
         return [Request(md.get("namespace"), meta(ro)["name"])]
     return []
+
+
+def _plan_hash(rollout: Mapping[str, Any]) -> str | None:
+    """The plan hash to store with the finalizer, or None for a Rollout that does not decode: it still
+    gets the finalizer first (a delete then waits for our cleanup), and the round's own decode reports
+    the error."""
+    try:
+        return desired_hash(as_rollout(rollout))
+    except Exception:  # noqa: BLE001 - any decode failure: the reconcile's own decode raises it again
+        return None

@@ -6,6 +6,8 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from rollouts.controllers.common import STALE_CACHE_RETRY_SECONDS
 from rollouts.controllers.rollout.controller import RolloutReconciler
 from runtime.cache.store import Store, object_key
@@ -112,6 +114,17 @@ async def test_finalizer_added_first() -> None:
         "annotations": {"rollouts.kruise.io/hash": rollout_plan_hash(ro)}}})
     # The plan hash went with the finalizer: the round does not PATCH the Rollout's metadata again.
     assert [c[0] for c in client.calls if c[1] == "Rollout"] == ["patch", "status"]
+
+
+async def test_a_rollout_that_does_not_decode_still_gets_its_finalizer_first() -> None:
+    ro = rollout()
+    ro["metadata"]["finalizers"] = []
+    ro["spec"]["strategy"]["canary"]["steps"] = "not a list"
+    client = Client(ro)
+    with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the decoder raises, after the finalizer
+        await reconciler(ro, client).reconcile(Request("ns", "ro"))
+    assert client.calls == [("patch", "Rollout", {"metadata": {"finalizers": ["rollouts.kruise.io/rollout"],
+                                                               "resourceVersion": "10"}})]
 
 
 async def test_a_stored_hash_is_not_rewritten_with_the_finalizer() -> None:
