@@ -34,6 +34,7 @@ from runtime.kube.errors import NotFound
 from runtime.kube.resources import Resource
 from webhooks.admission import AdmissionRequest, AdmissionResponse, allowed, denied, errored
 from webhooks.configs import PATH_VALIDATE_ROLLOUT
+from webhooks.rollout_query import RolloutsByWorkload
 
 #: Rollouts as the hub version; listing them never needs the conversion webhook's help for storage.
 ROLLOUTS_V1BETA1 = Resource("rollouts.kruise.io", "v1beta1", "rollouts", "Rollout")
@@ -63,7 +64,7 @@ class RolloutLister(Protocol):
 class _Client(Protocol):
     async def get(self, res: Any, name: str, namespace: str | None = None) -> Mapping[str, Any]: ...
 
-    async def list(self, res: Any, namespace: str | None = None) -> Mapping[str, Any]: ...
+    async def list(self, res: Any, namespace: str | None = None, **options: Any) -> Mapping[str, Any]: ...
 
 
 def targets(rollout: Mapping[str, Any], value: str, namespace: str) -> bool:
@@ -80,17 +81,18 @@ def index_value_of(namespace: str, workload_ref: Mapping[str, Any]) -> str | Non
 
 
 class KubeRolloutLister:
-    """A :class:`RolloutLister` that asks the API server on every call (a LIST of the namespace: its
-    cost grows with the namespace; the manager uses the cached lister)."""
+    """A :class:`RolloutLister` that asks the API server on every call (a LIST filtered by workload name
+    on the server, :mod:`webhooks.rollout_query`; the manager uses the cached lister once synced)."""
 
     def __init__(self, client: _Client) -> None:
         self.client = client
+        self.by_workload = RolloutsByWorkload(client)
 
     async def others_targeting(self, namespace: str, rollout: str, workload_ref: Mapping[str, Any]) -> list[Obj]:
         value = index_value_of(namespace, workload_ref)
         if value is None:
             return []
-        items = (await self.client.list(ROLLOUTS_V1BETA1, namespace)).get("items") or []
+        items = await self.by_workload.list(namespace, str(workload_ref.get("name") or ""))
         return [ro for ro in items if meta.name(ro) != rollout and targets(ro, value, namespace)]
 
     async def get_rollout(self, namespace: str, name: str) -> Obj | None:

@@ -23,6 +23,7 @@ from runtime.kube.errors import ApiError
 from runtime.kube.resources import MUTATING_WEBHOOK_CONFIGURATIONS, Resource
 from webhooks.admission import AdmissionRequest, AdmissionResponse, allowed, errored
 from webhooks.configs import MUTATING_CONFIGURATION_NAME
+from webhooks.rollout_query import RolloutsByWorkload
 from webhooks.workload.release import matched_rollout, request_matches_configuration
 
 ROLLOUTS = Resource("rollouts.kruise.io", "v1beta1", "rollouts", "Rollout")
@@ -48,6 +49,7 @@ class WorkloadReads:
     def __init__(self, reads: Any, api: Any = None) -> None:
         self.reads = reads
         self.api = api if api is not None else reads
+        self.by_workload = RolloutsByWorkload(self.api)
 
     async def matches_live_configuration(self, request: AdmissionRequest, new: Obj) -> bool:
         """§1 ``checkWorkloadRules``: the request matches a rule and objectSelector of our configuration."""
@@ -71,8 +73,8 @@ class WorkloadReads:
             items = (await self.reads.list(ROLLOUTS, namespace)).get("items") or []
         found = matched_rollout(items, api_version, kind, name)
         if found is None and self.api is not self.reads:
-            items = (await self.api.list(ROLLOUTS, namespace)).get("items") or []
-            found = matched_rollout(items, api_version, kind, name)
+            # The confirmation every update of a workload without a Rollout pays: filtered on the server.
+            found = matched_rollout(await self.by_workload.list(namespace, name), api_version, kind, name)
         return found
 
     async def release_target(

@@ -29,6 +29,15 @@ def rollout(name: str, workload: str = "echo", rv: str = "1", phase: str | None 
     return ro
 
 
+def selected(obj: dict[str, Any], field_selector: str | None) -> bool:
+    """The API server's filter on the CRD's selectable field (the only one the webhooks ask for)."""
+    if field_selector is None:
+        return True
+    field, _, value = field_selector.partition("=")
+    assert field == "spec.workloadRef.name", field_selector
+    return ((obj.get("spec") or {}).get("workloadRef") or {}).get("name") == value
+
+
 class Api:
     """The API server's truth, counting the calls the lister makes."""
 
@@ -44,9 +53,9 @@ class Api:
             raise NotFound(f"rollouts {name!r} not found")
         return copy.deepcopy(self.objs[name])
 
-    async def list(self, res: Any, namespace: str | None = None) -> dict[str, Any]:
+    async def list(self, res: Any, namespace: str | None = None, field_selector: str | None = None) -> dict[str, Any]:
         self.lists += 1
-        return {"items": [copy.deepcopy(o) for o in self.objs.values()]}
+        return {"items": [copy.deepcopy(o) for o in self.objs.values() if selected(o, field_selector)]}
 
 
 def req(op: str, obj: dict[str, Any], old: dict[str, Any] | None = None) -> AdmissionRequest:

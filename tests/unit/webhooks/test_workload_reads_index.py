@@ -20,9 +20,11 @@ def rollout(name: str, workload: str, phase: str = "Healthy") -> dict[str, Any]:
 class Api:
     def __init__(self) -> None:
         self.lists = 0
+        self.selectors: list[str | None] = []
 
     async def list(self, res: Any, namespace: str | None = None, **kw: Any) -> dict[str, Any]:
         self.lists += 1
+        self.selectors.append(kw.get("field_selector"))
         return {"items": []}
 
 
@@ -38,3 +40,5 @@ async def test_rollout_for_reads_the_index_not_the_namespace() -> None:
     assert api.lists == 0
     assert await reads.rollout_for("ns", "apps/v1", "Deployment", "nobody") is None
     assert api.lists == 1                                   # a miss is still confirmed on the server
+    # ... by a LIST the server filters to that workload's name, not the namespace's every Rollout
+    assert api.selectors == ["spec.workloadRef.name=nobody"]

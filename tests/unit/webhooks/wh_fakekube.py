@@ -33,9 +33,10 @@ class FakeKube:
         except KeyError:
             raise NotFound(f"{res.plural} {name}") from None
 
-    async def list(self, res: Any, namespace: str | None = None) -> dict[str, Any]:
+    async def list(self, res: Any, namespace: str | None = None, field_selector: str | None = None) -> dict[str, Any]:
         return {"items": [copy.deepcopy(o) for (p, ns, _), o in sorted(self.objects.items())
-                          if p == res.plural and (namespace is None or ns == namespace)]}
+                          if p == res.plural and (namespace is None or ns == namespace)
+                          and _selected(o, field_selector)]}
 
     async def create(self, res: Any, body: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
         if self.before_create is not None:
@@ -65,3 +66,12 @@ class FakeKube:
             raise NotFound(f"{res.plural} {name}")
         self.writes.append(("delete", res.plural, name))
         del self.objects[key]
+
+
+def _selected(obj: dict[str, Any], field_selector: str | None) -> bool:
+    """The API server's filter on the Rollout CRD's selectable field (the only one the webhooks ask for)."""
+    if field_selector is None:
+        return True
+    field, _, value = field_selector.partition("=")
+    assert field == "spec.workloadRef.name", field_selector
+    return ((obj.get("spec") or {}).get("workloadRef") or {}).get("name") == value
