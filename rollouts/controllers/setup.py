@@ -32,6 +32,7 @@ from rollouts.controllers.workload_setup import add_workload_kinds
 from rollouts.lua.configuration import ScriptConfiguration, default_namespace
 from rollouts.objects import pod as podobj
 from rollouts.objects.workloadref import WORKLOAD_REF_INDEX, workload_ref_index
+from rollouts.release.canary_deployment import CANARY_OF_INDEX, canary_of_index
 from rollouts.trafficrouting.manager import TrafficRoutingManager
 from runtime.cache.informer import SharedInformer
 from runtime.cache.store import LABELS_INDEX, label_index
@@ -95,7 +96,9 @@ def add_controllers(mgr: Manager, options: ControllerOptions = ControllerOptions
     rollouts = f.informer(ROLLOUTS, indexers=by_workload, label_selector=shard.label_query if shard else None,
                           keep=shard.in_namespaces if shard and shard.namespaces else None)
     brs = f.informer(BATCHRELEASES, indexers=by_workload)
-    deployments, rss = f.informer(DEPLOYMENTS), f.informer(REPLICASETS)
+    # A canary-style Rollout finds its canary Deployments by index (rollouts/release/canary_deployment.py).
+    deployments = f.informer(DEPLOYMENTS, indexers={CANARY_OF_INDEX: canary_of_index})
+    rss = f.informer(REPLICASETS)
     # BatchReleases list a workload's pods by its labels on every round: an index, not a namespace scan.
     pods = f.informer(PODS, indexers={LABELS_INDEX: label_index})
     # Pods are the most numerous objects watched: cache only the fields the controllers read.

@@ -198,6 +198,17 @@ def _max_unavailable(stable: Obj) -> int:
     return scaled_value(value, replicas, round_up=False)
 
 
+CANARY_OF_INDEX = "canary-of"
+"""Deployment informer index: ``namespace/<stable name>`` for each canary Deployment (its
+``canary-deployment`` label). A canary-style Rollout's every round looks up its canaries: with this
+index that is one lookup instead of a scan of the namespace's Deployments."""
+
+
+def canary_of_index(obj: Obj) -> list[str]:
+    stable = meta.labels(obj).get(CANARY_LABEL)
+    return [f"{meta.namespace(obj)}/{stable}"] if stable else []
+
+
 def canary_pod_template_hash(stable_name: str, deployments: Iterable[Obj], replica_sets: Iterable[Obj]) -> str:
     """``podTemplateHash`` of a canary-style Rollout (rollout-lifecycle.md §2 table, canary row).
 
@@ -224,7 +235,8 @@ def readiness_message(canary_name: str, *, available: int, updated: int, desired
             f"{updated} created ({reason})")
 
 
-__all__ = ["canary_body", "canary_finalizer_patch", "canary_pod_template_hash", "canary_revision", "canary_template",
+__all__ = ["CANARY_OF_INDEX", "canary_of_index",
+           "canary_body", "canary_finalizer_patch", "canary_pod_template_hash", "canary_revision", "canary_template",
            "desired_canary_replicas",
            "owned_canaries", "pick_canary", "readiness_message", "scale_patch", "stable_finalize_patch",
            "wait_resume_reason"]

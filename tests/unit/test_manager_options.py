@@ -91,3 +91,6 @@ def test_the_pod_informer_is_indexed_by_label() -> None:
     mgr = Manager(object())  # type: ignore[arg-type]
     add_controllers(mgr, controller_options(parse_args([]), frozenset()))
     assert LABELS_INDEX in mgr.informers.informer(PODS).store._indices
+    from rollouts.release.canary_deployment import CANARY_OF_INDEX
+    from runtime.kube.resources import DEPLOYMENTS
+    assert CANARY_OF_INDEX in mgr.informers.informer(DEPLOYMENTS).store._indices  # canary lookups by index

@@ -68,7 +68,7 @@ from rollouts.lua.configuration import ScriptConfiguration
 from rollouts.objects.meta import is_deleting, labels
 from rollouts.objects.meta import metadata as meta
 from rollouts.objects.workloadref import WORKLOAD_REF_INDEX, workload_index_value
-from rollouts.release.canary_deployment import canary_pod_template_hash
+from rollouts.release.canary_deployment import CANARY_OF_INDEX, canary_pod_template_hash
 from rollouts.rollout import actions as act
 from rollouts.rollout import bluegreen, unsupported
 from rollouts.rollout.conditions import PROGRESSING, TERMINATING, find_condition, get_condition, set_progressing_message
@@ -108,7 +108,7 @@ class RolloutReconciler:
     client: KubeApi
     rollouts: Informer
     batch_releases: Informer
-    deployments: Informer
+    deployments: IndexedInformer
     replica_sets: IndexedInformer
     events: EventSink | None = None
     clock: Clock = REAL_CLOCK
@@ -175,9 +175,12 @@ class RolloutReconciler:
             observed = observe_deployment(deployment, rss)
             if deployment is not None and uses_extra_workload(model):
                 # Canary style: the new pods run in the canary Deployment, the canary Service selects its hash.
+                stable = meta(deployment).get("name", "")
+                canaries = self.deployments.store.by_index(CANARY_OF_INDEX, f"{ns}/{stable}")
+                canary_rss = [rs for d in canaries for rs in self.replica_sets.store.by_index(
+                    OWNER_UID_INDEX, meta(d).get("uid", ""))]
                 observed = attrs.evolve(observed, pod_template_hash=canary_pod_template_hash(
-                    meta(deployment).get("name", ""), self.deployments.store.list(ns),
-                    self.replica_sets.store.list(ns)))
+                    stable, canaries, canary_rss))
         if not observed.found:  # say why when only the cluster knows (e.g. the kind's CRD is not installed)
             missing = await missing_workload_message(self.client, workload_ref(rollout))
             observed = attrs.evolve(observed, missing=missing)

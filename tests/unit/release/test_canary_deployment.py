@@ -175,3 +175,20 @@ def test_pod_template_hash_of_a_canary_style_rollout_comes_from_the_newest_canar
     assert cd.canary_pod_template_hash("echoserver", deployments, replica_sets) == "bbb"
     assert cd.canary_pod_template_hash("echoserver", deployments[:1], []) == ""
     assert cd.canary_pod_template_hash("other", deployments, replica_sets) == ""
+
+    # What the Rollout reconciler passes: the canaries from the index and only their ReplicaSets.
+    from runtime.cache.store import OWNER_UID_INDEX, Store
+    deps = Store({cd.CANARY_OF_INDEX: cd.canary_of_index})
+    others = [{"metadata": {"name": "x", "namespace": "other", "uid": "x-uid",
+                            "labels": {"rollouts.kruise.io/canary-deployment": "echoserver"}}}]
+    for d in [*deployments, *others]:
+        d["metadata"].setdefault("namespace", "ns")
+        deps.put(f"{d['metadata']['namespace']}/{d['metadata']['name']}", d)
+    rss = Store()
+    for r in replica_sets:
+        rss.put(f"ns/{r['metadata']['name']}", r)
+    canaries = deps.by_index(cd.CANARY_OF_INDEX, "ns/echoserver")
+    assert sorted(c["metadata"]["name"] for c in canaries) == ["echoserver-gone", "echoserver-new", "echoserver-old"]
+    owned = [r for c in canaries for r in rss.by_index(OWNER_UID_INDEX, c["metadata"]["uid"])]
+    assert cd.canary_pod_template_hash("echoserver", canaries, owned) == "bbb"
+    assert cd.canary_of_index(deployments[3]) == []  # the stable Deployment itself is not indexed
