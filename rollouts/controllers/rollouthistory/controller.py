@@ -100,7 +100,9 @@ class RolloutHistoryReconciler:
                 written = await self.client.patch(ROLLOUTHISTORIES, hist, {"spec": to_dict(spec)}, ns)
                 self._writes.record(ns, hist, written)
             selector = None if fetched.workload is None else fetched.workload.get("spec", {}).get("selector")
-            steps = snap.canary_steps(self.pods.store.list(ns), selector, rollout_id, snap.step_count(ro))
+            # Only this release's pods (the pod informer's label index), not every pod of the namespace.
+            released = self.pods.store.list(ns, labels={keys.ROLLOUT_ID_LABEL: rollout_id})
+            steps = snap.canary_steps(released, selector, rollout_id, snap.step_count(ro))
             status = RolloutHistoryStatus(phase=snap.PHASE_COMPLETED, canary_steps=steps)
             written = await self.client.patch_status(ROLLOUTHISTORIES, hist, {"status": to_dict(status)}, ns)
         except NotFound:  # the record was deleted meanwhile; the next Rollout event starts over

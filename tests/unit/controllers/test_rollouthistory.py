@@ -230,3 +230,42 @@ def test_the_controller_and_its_informer_exist_only_with_the_gate() -> None:
     off = Manager(object())  # type: ignore[arg-type]
     assert add_controllers(off, ControllerOptions(namespace="x")).rollout_history is None
     assert ROLLOUTHISTORIES not in [i.resource for i in off.informers.informers]
+
+
+def test_the_record_reads_only_the_release_pods_through_the_label_index() -> None:
+    from runtime.cache.store import LABELS_INDEX, label_index
+
+    class IndexedPods(_Cache):
+        reads: list[str] = []
+
+        @property
+        def store(self) -> Store:
+            s = Store({LABELS_INDEX: label_index})
+            for (plural, ns, name), obj in self.client.objects.items():
+                if plural == "pods":
+                    s.put(f"{ns}/{name}", obj)
+            real = s._items
+            seen = IndexedPods.reads
+
+            class Spy(dict):
+                def __getitem__(self, key: str) -> Any:
+                    seen.append(key)
+                    return real[key]
+
+                def values(self):  # a namespace scan would read every pod
+                    seen.extend(real)
+                    return real.values()
+            s._items = Spy(real)
+            return s
+
+    client, rec = _setup(rollout("Progressing"))
+    _run(rec)
+    client.put(DEPLOYMENTS, workload(), NS)
+    client.put(PODS, pod("p1", "1"), NS)
+    client.put(PODS, pod("old", "1", rollout_id="0"), NS)  # an earlier release's pod
+    rec.pods = IndexedPods(client, PODS)
+    client.put(ROLLOUTS, rollout("Healthy"), NS)
+    _run(rec)
+    (h,) = _histories(client)
+    assert [p["name"] for p in h["status"]["canarySteps"][0]["pods"]] == ["p1"]
+    assert f"{NS}/old" not in IndexedPods.reads
