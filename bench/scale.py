@@ -237,6 +237,14 @@ def gc_pauses(metrics_text: str) -> dict[str, dict[str, Any]]:
     return out
 
 
+def conversions(metrics_text: str) -> dict[str, int]:
+    """Objects the conversion webhook converted so far, by desired version (the API server's watch
+    cache of v1alpha1 converts every write; a re-list converts every Rollout at once)."""
+    pattern = r'^kruise_rollout_conversion_objects_total\{desired_version="(\w+)"\} (\S+)$'
+    found = re.findall(pattern, metrics_text, re.M)
+    return {version: int(float(v)) for version, v in found}
+
+
 def interpolated(buckets: list[tuple[float, float]], q: float) -> float:
     """PromQL's ``histogram_quantile``: linear inside the bucket holding the rank (an estimate, as the
     bucket bound is an upper bound: both are printed)."""
@@ -533,6 +541,8 @@ async def measure(mgr: ManagerProcess, client: KubeClient, o: argparse.Namespace
         say(f"reconcile latency: {json.dumps(res['reconcile_after_create'])}")
         res["gc_after_create"] = gc_pauses(scrape(mgr))
         say(f"collector pauses: {json.dumps(res['gc_after_create'])}")
+        res["conversions_after_create"] = conversions(scrape(mgr))
+        say(f"objects converted by the conversion webhook: {json.dumps(res['conversions_after_create'])}")
         res["drained_after_s"] = await until_drained(mgr)
         say(f"queues drained {res['drained_after_s']} s later (no reconcile for 10 s)")
         c0, t = cpu_seconds(pid), time.monotonic()
@@ -543,6 +553,8 @@ async def measure(mgr: ManagerProcess, client: KubeClient, o: argparse.Namespace
             await asyncio.sleep(o.idle)
         res["idle_cpu_pct_of_core"] = round(100 * (cpu_seconds(pid) - c0) / (time.monotonic() - t), 2)
         say(f"idle CPU over {o.idle:g} s: {res['idle_cpu_pct_of_core']} % of a core")
+        res["conversions_after_idle"] = conversions(scrape(mgr))
+        say(f"objects converted, after the idle window: {json.dumps(res['conversions_after_idle'])}")
         res["webhook_direct"] = await webhook_direct(mgr, "scale-0", "app-0", o.probes)  # the manager idle
         say(f"webhook direct, manager idle: {json.dumps(res['webhook_direct'])}")
         if o.burst:

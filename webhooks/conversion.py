@@ -12,6 +12,7 @@ tested with any function of that signature.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -25,10 +26,12 @@ log = structlog.get_logger("webhooks.conversion")
 
 
 def default_converter() -> ConvertFn:
-    """``rollouts.api.conversion.convert`` (imported late so the server can be built without it)."""
+    """``rollouts.api.conversion.convert`` (imported late so the server can be built without it), told
+    that it owns each object: the server parses every review itself and drops it once answered, so
+    nothing is copied (the API server sends every Rollout/BatchRelease write through here)."""
     from rollouts.api.conversion import convert
 
-    return convert
+    return functools.partial(convert, owned=True)
 
 
 def _failure(api_version: str, uid: str, message: str) -> dict[str, Any]:

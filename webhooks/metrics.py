@@ -1,4 +1,5 @@
-"""Admission metrics of the webhook server: latency per webhook, requests by answer code, denials.
+"""Admission metrics of the webhook server: latency per webhook, requests by answer code, denials; and
+the conversion webhook's reviews, objects and latency.
 
 Names follow controller-runtime's webhook metrics (``controller_runtime_webhook_latency_seconds``,
 ``controller_runtime_webhook_requests_total{webhook,code}``) so its dashboards work, plus
@@ -30,6 +31,26 @@ class AdmissionMetrics:
         self.denials = registry.counter("kruise_rollout_webhook_denials_total",
                                         "Admission reviews denied, by webhook path, operation and kind.",
                                         ["webhook", "operation", "kind"])
+
+        self.conversion_reviews = registry.counter(
+            "kruise_rollout_conversion_reviews_total",
+            "CRD ConversionReviews answered, by the version asked for (v1alpha1, v1beta1, other) and result "
+            "(success, failure).", ["desired_version", "result"])
+        self.conversion_objects = registry.counter(
+            "kruise_rollout_conversion_objects_total",
+            "Objects converted, by the version asked for. The API server's watch cache of each non-storage "
+            "version converts every Rollout/BatchRelease write, read or not.", ["desired_version"])
+        self.conversion_latency = registry.histogram(
+            "kruise_rollout_conversion_latency_seconds", "Seconds to answer a ConversionReview.", [],
+            buckets=WEBHOOK_BUCKETS)
+
+    def observe_conversion(self, *, desired_api_version: str, objects: int, ok: bool, seconds: float) -> None:
+        version = desired_api_version.rpartition("/")[2]
+        version = version if version in ("v1alpha1", "v1beta1") else "other"  # bounded: requests are input
+        self.conversion_reviews.inc(desired_version=version, result="success" if ok else "failure")
+        if ok:
+            self.conversion_objects.inc(objects, desired_version=version)
+        self.conversion_latency.observe(seconds)
 
     def observe(self, *, webhook: str, operation: str, kind: str, allowed: bool, code: int | None,
                 seconds: float) -> None:

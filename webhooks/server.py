@@ -271,7 +271,7 @@ class WebhookServer:
 
 async def _serve(route: Route, body: bytes, metrics: AdmissionMetrics | None = None) -> web.Response:
     if route.kind == "conversion":
-        return await _serve_conversion(route, body)
+        return await _serve_conversion(route, body, metrics)
     return await _serve_admission(route, body, metrics)
 
 
@@ -310,7 +310,8 @@ def _debug_enabled() -> bool:
     return True if is_enabled_for is None else bool(is_enabled_for(logging.DEBUG))
 
 
-async def _serve_conversion(route: Route, body: bytes) -> web.Response:
+async def _serve_conversion(route: Route, body: bytes, metrics: AdmissionMetrics | None = None) -> web.Response:
+    started = time.perf_counter()
     try:
         review = json.loads(body)
         if not isinstance(review, dict):
@@ -319,7 +320,14 @@ async def _serve_conversion(route: Route, body: bytes) -> web.Response:
         log.warning("bad conversion review", path=route.path, error=str(exc))
         return web.json_response({"error": f"request body is not a ConversionReview: {exc}"}, status=400)
     convert: ConvertFn = route.target  # type: ignore[assignment]
+    request = review.get("request") if isinstance(review.get("request"), dict) else {}
+    desired, count = str(request.get("desiredAPIVersion") or ""), len(request.get("objects") or [])
     out, status = review_response(review, convert)
+    if metrics is not None:
+        result = (out.get("response") or {}).get("result") or {}
+        metrics.observe_conversion(desired_api_version=desired, objects=count,
+                                   ok=status == 200 and result.get("status") == "Success",
+                                   seconds=time.perf_counter() - started)
     return web.json_response(out, status=status, dumps=_dumps)
 
 

@@ -84,3 +84,9 @@ def test_hottest_gives_inclusive_shares_of_our_frames_only() -> None:
                      "Store.list (runtime/cache/store.py:156) 10"])
     assert scale.hottest(raw, 5) == [" 36.4 % Store.list (runtime/cache/store.py:156)",
                                      "  9.1 % reconcile (rollouts/controllers/a.py:9)", "(110 samples)"]
+
+
+def test_conversions_are_read_per_desired_version() -> None:
+    text = "\n".join(['kruise_rollout_conversion_objects_total{desired_version="v1alpha1"} 30012.0',
+                      'kruise_rollout_conversion_objects_total{desired_version="v1beta1"} 0.0'])
+    assert scale.conversions(text) == {"v1alpha1": 30012, "v1beta1": 0}

@@ -216,3 +216,33 @@ async def test_admission_debug_line_follows_the_log_level(level: int, logged: bo
     assert bool(lines) is logged
     if logged:
         assert lines[0]["uid"] == "abc" and lines[0]["allowed"] is False and lines[0]["code"] == 422
+
+
+async def test_conversion_reviews_are_counted_by_desired_version_and_result() -> None:
+    from runtime.metrics import Registry
+    from webhooks.conversion import default_converter
+    from webhooks.metrics import AdmissionMetrics
+
+    reg = HandlerRegistry()
+    reg.conversion("/convert", default_converter())
+    registry = Registry()
+    srv = WebhookServer(reg, WebhookSettings(host="127.0.0.1", port=0, cert_dir="/nonexistent"),
+                        metrics=AdmissionMetrics(registry))
+    beta = {"apiVersion": "rollouts.kruise.io/v1beta1", "kind": "Rollout", "metadata": {"name": "r"},
+            "spec": {"workloadRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "d"},
+                     "strategy": {"canary": {"steps": [{"replicas": 1}]}}}}
+
+    def review(desired: str, *objs: dict) -> bytes:
+        return json.dumps({"apiVersion": "apiextensions.k8s.io/v1", "kind": "ConversionReview",
+                           "request": {"uid": "u", "desiredAPIVersion": desired, "objects": list(objs)}}).encode()
+
+    ok = await srv.respond("/convert", review("rollouts.kruise.io/v1alpha1", beta, beta))
+    assert json.loads(ok.body)["response"]["result"]["status"] == "Success"  # type: ignore[arg-type]
+    await srv.respond("/convert", review("rollouts.kruise.io/v9", beta))  # unsupported: a Failure answer
+    m = srv.metrics
+    assert m is not None
+    assert m.conversion_reviews.value(desired_version="v1alpha1", result="success") == 1
+    assert m.conversion_objects.value(desired_version="v1alpha1") == 2
+    assert m.conversion_reviews.value(desired_version="other", result="failure") == 1
+    assert m.conversion_objects.value(desired_version="other") == 0
+    assert m.conversion_latency.count() == 2
