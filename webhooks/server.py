@@ -320,7 +320,8 @@ async def _serve_conversion(route: Route, body: bytes, metrics: AdmissionMetrics
         log.warning("bad conversion review", path=route.path, error=str(exc))
         return web.json_response({"error": f"request body is not a ConversionReview: {exc}"}, status=400)
     convert: ConvertFn = route.target  # type: ignore[assignment]
-    request = review.get("request") if isinstance(review.get("request"), dict) else {}
+    request = review.get("request")
+    request = request if isinstance(request, dict) else {}
     desired, count = str(request.get("desiredAPIVersion") or ""), len(request.get("objects") or [])
     out, status = review_response(review, convert)
     if metrics is not None:
