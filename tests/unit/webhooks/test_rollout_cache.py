@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from wh_fakekube import selected
+
 from rollouts.objects.workloadref import WORKLOAD_REF_INDEX, workload_ref_index
 from runtime.clock import FakeClock
 from runtime.kube.errors import NotFound
@@ -27,15 +29,6 @@ def rollout(name: str, workload: str = "echo", rv: str = "1", phase: str | None 
     if phase:
         ro["status"] = {"phase": phase}
     return ro
-
-
-def selected(obj: dict[str, Any], field_selector: str | None) -> bool:
-    """The API server's filter on the CRD's selectable field (the only one the webhooks ask for)."""
-    if field_selector is None:
-        return True
-    field, _, value = field_selector.partition("=")
-    assert field == "spec.workloadRef.name", field_selector
-    return ((obj.get("spec") or {}).get("workloadRef") or {}).get("name") == value
 
 
 class Api:

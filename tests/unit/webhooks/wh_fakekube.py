@@ -36,7 +36,7 @@ class FakeKube:
     async def list(self, res: Any, namespace: str | None = None, field_selector: str | None = None) -> dict[str, Any]:
         return {"items": [copy.deepcopy(o) for (p, ns, _), o in sorted(self.objects.items())
                           if p == res.plural and (namespace is None or ns == namespace)
-                          and _selected(o, field_selector)]}
+                          and selected(o, field_selector)]}
 
     async def create(self, res: Any, body: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
         if self.before_create is not None:
@@ -68,7 +68,7 @@ class FakeKube:
         del self.objects[key]
 
 
-def _selected(obj: dict[str, Any], field_selector: str | None) -> bool:
+def selected(obj: dict[str, Any], field_selector: str | None) -> bool:
     """The API server's filter on the Rollout CRD's selectable field (the only one the webhooks ask for)."""
     if field_selector is None:
         return True
