@@ -215,7 +215,9 @@ class RolloutEventObserver:
         return None
 
     def on_update(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
-        if not self._active():
+        # Every event here is a status transition; an update that left the status alone (a finalizer,
+        # an annotation, the spec before the controller reacts) has none, and is not decoded at all.
+        if not self._active() or old.get("status") == new.get("status"):
             return
         try:
             self._observe(_ident(new), as_rollout(new), _progress(old), _progress(new))

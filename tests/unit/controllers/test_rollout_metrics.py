@@ -219,3 +219,15 @@ def test_losing_leadership_forgets_the_kept_rows(monkeypatch) -> None:
     leader["on"] = True
     assert series_of(registry, "kruise_rollout_step") == {RO: 1.0}
     assert decoded == ["ro", "ro"]
+
+
+def test_an_update_that_leaves_the_status_alone_is_not_decoded(monkeypatch) -> None:
+    decoded = counting_decodes(monkeypatch)
+    _, _, _, observer = setup()
+    before = rollout(state="StepPaused")
+    after = copy.deepcopy(before)
+    after["metadata"]["finalizers"] = ["rollouts.kruise.io/rollout"]
+    observer.on_update(before, after)
+    assert decoded == []
+    observer.on_update(before, rollout(state="StepReady"))
+    assert decoded == ["ro"]
