@@ -271,7 +271,8 @@ def batchrelease_to_v1alpha1(src: b.BatchRelease) -> a.BatchRelease:
 # Entry point
 # --------------------------------------------------------------------------------------------
 
-_CONVERTERS: dict[tuple[str, str, str], tuple[type[WireModel], Any]] = {
+_Converted = a.Rollout | b.Rollout | a.BatchRelease | b.BatchRelease
+_CONVERTERS: dict[tuple[str, str, str], tuple[type[_Converted], Any]] = {
     (C.KIND_ROLLOUT, C.API_VERSION_V1ALPHA1, C.API_VERSION_V1BETA1): (a.Rollout, rollout_to_v1beta1),
     (C.KIND_ROLLOUT, C.API_VERSION_V1BETA1, C.API_VERSION_V1ALPHA1): (b.Rollout, rollout_to_v1alpha1),
     (C.KIND_BATCH_RELEASE, C.API_VERSION_V1ALPHA1, C.API_VERSION_V1BETA1): (a.BatchRelease, batchrelease_to_v1beta1),
@@ -304,12 +305,33 @@ def convert(obj: dict[str, Any], desired_api_version: str, *, owned: bool = Fals
     if src_version == desired_api_version:
         return obj if owned else copy.deepcopy(obj)
     cls, fn = _CONVERTERS[(kind, src_version, desired_api_version)]
+    # Owned: metadata bypasses decode and encode (see _encode_moving_metadata); a malformed one does not.
+    metadata: dict[str, Any] | None = obj.get("metadata") if owned and type(obj.get("metadata")) is dict else None
+    if metadata is not None:
+        obj = {k: v for k, v in obj.items() if k != "metadata"}
     try:
         src = from_dict(cls, obj)
     except DecodeError as e:
         raise ConversionError(f"{kind} {name!r}: cannot decode {src_version} object: {e}") from e
+    if metadata is not None:
+        src.metadata = metadata
     token = _SOURCE_OWNED.set(owned)
     try:
-        return to_dict(mark_new(fn(src)))
+        out: _Converted = fn(src)
+        mark_new(out)
     finally:
         _SOURCE_OWNED.reset(token)
+    return to_dict(out) if metadata is None else _encode_moving_metadata(out)
+
+
+def _encode_moving_metadata(out: _Converted) -> dict[str, Any]:
+    """``to_dict(out)`` that moves ``out.metadata`` into the result instead of copying it.
+
+    Why: metadata is the largest part of a stored object (managedFields of every writer) and conversion
+    never looks inside it beyond two annotations. On the owned path it is the parsed review's own dict,
+    so decoding and encoding it was two deep copies of data nobody else holds. ``metadata`` is not
+    omitempty, so the placeholder keeps its key (and place) in the result."""
+    metadata, out.metadata = out.metadata, {}
+    encoded = to_dict(out)
+    encoded["metadata"] = metadata
+    return encoded

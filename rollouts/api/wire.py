@@ -422,9 +422,9 @@ def _unstructure_model(obj: WireModel) -> dict[str, Any]:
         v = getattr(obj, attr)
         if v is None:
             continue
-        if not pointer and (present is None or name not in present) and is_zero(v):
-            if present is not None or _omits(f, v):
-                continue
+        if (not pointer and (present is None or name not in present)
+                and (present is not None or _omits(f, v)) and is_zero(v)):
+            continue  # is_zero last: on a struct it walks every member, and a new struct is emitted anyway
         t = type(v)
         out[name] = v if t is str or t is int or t is bool or t is float else _unstructure(v)
     for k, v in obj._extra.items():

@@ -252,3 +252,21 @@ class TestEntryPoint:
     def test_errors(self, obj, desired, match) -> None:
         with pytest.raises(ConversionError, match=match):
             convert(copy.deepcopy(obj), desired)
+
+    @pytest.mark.parametrize("kind", ["Rollout", "BatchRelease"])
+    def test_an_owned_source_lends_its_metadata_to_the_result_uncopied(self, kind: str, v1beta1_rollout: dict) -> None:
+        """The webhook's path: metadata (managedFields and all) is moved, not decoded and encoded again."""
+        doc = copy.deepcopy(v1beta1_rollout) if kind == "Rollout" else {
+            "apiVersion": B, "kind": kind, "metadata": {"name": "b", "managedFields": [{"manager": "m"}]},
+            "spec": {"workloadRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "d"},
+                     "releasePlan": {"rollingStyle": "Partition"}}}
+        expected = convert(doc, A)
+        metadata = doc["metadata"]
+        out = convert(doc, A, owned=True)
+        assert out == expected and out["metadata"] is metadata
+        assert list(out) == list(expected)  # same key order as the encoder's
+
+    def test_an_owned_source_with_malformed_metadata_is_rejected_as_before(self) -> None:
+        doc = {"apiVersion": A, "kind": "Rollout", "metadata": ["x"], "spec": {}}
+        with pytest.raises(ConversionError, match="metadata"):
+            convert(doc, B, owned=True)
