@@ -210,20 +210,39 @@ def histograms(metrics_text: str, metric: str, label: str) -> dict[str, list[tup
 def reconcile_percentiles(metrics_text: str, since: str | None = None) -> dict[str, dict[str, Any]]:
     """p50/p99 per controller from the cumulative histogram (the bucket bound holding the rank); with
     ``since`` (an earlier scrape), of the reconciles between the two scrapes only."""
+    found = percentiles(metrics_text, "controller_runtime_reconcile_time_seconds", "controller", since)
+    return {ctl: {"reconciles": v.pop("count"), **v} for ctl, v in found.items()}
+
+
+def percentiles(metrics_text: str, metric: str, label: str, since: str | None = None, *,
+                unlabelled: bool = False) -> Any:
+    """p50/p99 of a histogram by ``label`` (bucket bound and PromQL-style estimate); with ``since``, of the
+    observations between the two scrapes only. ``unlabelled``: the histogram has no label of its own, and
+    its one figure is returned."""
+    if unlabelled:
+        found = percentiles(metrics_text, metric, "__none__", since)
+        return found.get("?", {})
     out = {}
-    name = "controller_runtime_reconcile_time_seconds"
-    earlier = histograms(since, name, "controller") if since is not None else {}
-    for ctl, now in histograms(metrics_text, name, "controller").items():
-        before = dict(earlier.get(ctl, []))
+    earlier = histograms(since, metric, label) if since is not None else {}
+    for key, now in histograms(metrics_text, metric, label).items():
+        before = dict(earlier.get(key, []))
         bs = [(le, c - before.get(le, 0.0)) for le, c in now]
         total = bs[-1][1]
         if not total:
             continue
         def at(q: float, bs: list[tuple[float, float]] = bs, total: float = total) -> str:
             return next(f"<= {le:g} s" for le, c in bs if c >= q * total)
-        out[ctl] = {"reconciles": int(total), "p50": at(0.5), "p99": at(0.99),
+        out[key] = {"count": int(total), "p50": at(0.5), "p99": at(0.99),
                     "p99_interpolated_s": interpolated(bs, 0.99)}
     return out
+
+
+def burst_breakdown(after: str, before: str) -> dict[str, Any]:
+    """Where a reconcile's time went during the burst: the API server's answers by verb, the client's own
+    QPS budget by verb, and how late the event loop ran what was due (other work holding it)."""
+    return {"api_request": percentiles(after, "rest_client_request_duration_seconds", "method", before),
+            "client_throttle": percentiles(after, "rest_client_rate_limiter_duration_seconds", "method", before),
+            "loop_lag": percentiles(after, "python_asyncio_event_loop_lag_seconds", "le", before, unlabelled=True)}
 
 
 def gc_pauses(metrics_text: str) -> dict[str, dict[str, Any]]:
@@ -559,6 +578,7 @@ async def measure(mgr: ManagerProcess, client: KubeClient, o: argparse.Namespace
         say(f"webhook direct, manager idle: {json.dumps(res['webhook_direct'])}")
         if o.burst:
             before_burst = scrape(mgr)
+            c_burst, t_burst = cpu_seconds(pid), time.monotonic()
             if o.heap_diff:
                 from soak import request_snapshot  # soak imports this module: imported when used
                 await request_snapshot(o.heap_dir, "before-burst")
@@ -574,6 +594,10 @@ async def measure(mgr: ManagerProcess, client: KubeClient, o: argparse.Namespace
             say(f"reconcile latency after the burst: {json.dumps(res['reconcile_after_burst'])}")
             res["reconcile_burst_only"] = reconcile_percentiles(after, since=before_burst)
             say(f"reconcile latency of the burst's reconciles only: {json.dumps(res['reconcile_burst_only'])}")
+            res["burst_breakdown"] = burst_breakdown(after, before_burst)
+            say(f"during the burst: {json.dumps(res['burst_breakdown'])}")
+            res["burst_cpu_pct_of_core"] = round(100 * (cpu_seconds(pid) - c_burst) / (time.monotonic() - t_burst), 1)
+            say(f"manager CPU during the burst: {res['burst_cpu_pct_of_core']} % of a core")
             res["gc_after_burst"] = gc_pauses(scrape(mgr))
             say(f"collector pauses after the burst: {json.dumps(res['gc_after_burst'])}")
             res["rss_mib_after_burst"] = round(rss_mib(pid), 1)

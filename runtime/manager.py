@@ -49,6 +49,7 @@ from .events import EventRecorder, EventSettings
 from .gcpolicy import GcPolicy, GcSettings
 from .http import Check, HealthServer
 from .leaderelection import LeaderElectionSettings, LeaderElector
+from .looplag import LoopLagProbe
 from .metrics import Registry, RuntimeMetrics
 from .tasks import cancel_and_wait, failure
 
@@ -116,10 +117,13 @@ class Manager:
         self.metrics = RuntimeMetrics(self.registry)
         if hasattr(client, "request_hooks"):
             client.request_hooks.append(self.metrics.api_request_hook)
+        if hasattr(client, "throttle_hooks"):
+            client.throttle_hooks.append(self.metrics.api_throttle_hook)
         self.informers = SharedInformerFactory(client, namespace=self.settings.namespace,
                                                settings=self.settings.informers, clock=clock)
         self.events = EventRecorder(client, settings=self.settings.events, clock=clock)
         self.gc = GcPolicy(self.registry, self.settings.gc, clock=clock)
+        self.loop_lag = LoopLagProbe(self.registry, clock=clock)
         self.http = HealthServer(self.registry, host=self.settings.http_host, port=self.settings.http_port or 0)
         self.elector: LeaderElector | None = None
         if self.settings.leader_election:
@@ -210,7 +214,8 @@ class Manager:
             started.append((name, task))
             await self._wait_ready(name, task, ready)
         log.info("serving", runnables=[n for n, _, _ in self._serve_first])
-        for name, runnable in [*self._runnables, ("event-recorder", self.events.run), ("gc-policy", self.gc.run)]:
+        for name, runnable in [*self._runnables, ("event-recorder", self.events.run), ("gc-policy", self.gc.run),
+                               ("loop-lag", self.loop_lag.run)]:
             started.append((name, asyncio.create_task(runnable(), name=name)))
         self.informers.start()
         if not await self.informers.wait_for_cache_sync(self.settings.cache_sync_timeout):

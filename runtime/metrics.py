@@ -234,10 +234,18 @@ class RuntimeMetrics:
         self.api_latency = r.histogram("rest_client_request_duration_seconds",
                                        "API request latency (for watches: until the response started).",
                                        ["method"])
+        self.api_throttle = r.histogram(
+            "rest_client_rate_limiter_duration_seconds",
+            "Time a request waited for the client's own QPS/burst budget before it was sent.", ["method"],
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0))
         self.leader = r.gauge("leader_election_master_status", "1 while this replica is the leader.", ["name"])
 
     def workqueue(self, name: str) -> WorkQueueMetrics:
         return WorkQueueMetrics(self, name)
+
+    def api_throttle_hook(self, verb: str, seconds: float) -> None:
+        """A :data:`runtime.kube.client.ThrottleHook`: the client-side wait of one request."""
+        self.api_throttle.observe(seconds, method=verb)
 
     def api_request_hook(self, verb: str, code: str, seconds: float) -> None:
         """A :data:`runtime.kube.client.RequestHook` feeding the API request metrics."""

@@ -25,7 +25,7 @@ from .errors import ApiError, ConnectionFailed, Gone, Timeout, TooManyRequests, 
 from .resources import Resource
 from .watch import WatchEvent, stream_events
 
-__all__ = ["KubeClient", "ClientSettings", "RequestHook", "PATCH_CONTENT_TYPES"]
+__all__ = ["KubeClient", "ClientSettings", "RequestHook", "ThrottleHook", "PATCH_CONTENT_TYPES"]
 
 PATCH_CONTENT_TYPES = {
     "merge": "application/merge-patch+json",
@@ -36,6 +36,9 @@ PATCH_CONTENT_TYPES = {
 
 RequestHook = Callable[[str, str, float], None]
 """Called after each request with (verb, status code as text or "<error>", seconds)."""
+
+ThrottleHook = Callable[[str, float], None]
+"""Called before each request is sent with (verb, seconds it waited for the client's QPS budget)."""
 
 
 @attrs.frozen
@@ -117,6 +120,9 @@ class KubeClient:
         )
         self.request_hooks: list[RequestHook] = []
         """Metrics callbacks; the manager adds one that counts requests by verb and code."""
+        self.throttle_hooks: list[ThrottleHook] = []
+        """Called with each request's wait for the QPS/burst budget (0 when a token was there), so a slow
+        reconcile can be told apart: the server's answer or our own budget."""
 
     # construction -------------------------------------------------------------------------------
     @classmethod
@@ -165,6 +171,13 @@ class KubeClient:
         for hook in self.request_hooks:
             hook(verb, code, elapsed)
 
+    async def _throttle(self, verb: str) -> None:
+        delay = self._bucket.reserve()
+        if delay > 0:
+            await self._clock.sleep(delay)
+        for hook in self.throttle_hooks:
+            hook(verb, delay)
+
     async def _send(
         self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None,
         content_type: str | None = None, stream: bool = False,
@@ -178,7 +191,7 @@ class KubeClient:
                                          sock_read=self.settings.watch_inactivity_timeout) if stream
                    else aiohttp.ClientTimeout(total=self.settings.request_timeout))
         for attempt in range(self.settings.max_retries + 1):
-            await self._bucket.wait()
+            await self._throttle(method)
             headers = {"Accept": "application/json", **await self.connection.auth_headers()}
             if data is not None:
                 headers["Content-Type"] = content_type or "application/json"

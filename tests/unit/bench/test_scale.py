@@ -90,3 +90,23 @@ def test_conversions_are_read_per_desired_version() -> None:
     text = "\n".join(['kruise_rollout_conversion_objects_total{desired_version="v1alpha1"} 30012.0',
                       'kruise_rollout_conversion_objects_total{desired_version="v1beta1"} 0.0'])
     assert scale.conversions(text) == {"v1alpha1": 30012, "v1beta1": 0}
+
+
+def test_the_burst_breakdown_reads_api_throttle_and_loop_lag_between_two_scrapes() -> None:
+    before = "\n".join([
+        'rest_client_request_duration_seconds_bucket{method="PATCH",le="0.1"} 10.0',
+        'rest_client_request_duration_seconds_bucket{method="PATCH",le="+Inf"} 10.0',
+        'rest_client_rate_limiter_duration_seconds_bucket{method="PATCH",le="0.001"} 10.0',
+        'rest_client_rate_limiter_duration_seconds_bucket{method="PATCH",le="1.0"} 10.0',
+        'rest_client_rate_limiter_duration_seconds_bucket{method="PATCH",le="+Inf"} 10.0',
+        'python_asyncio_event_loop_lag_seconds_bucket{le="0.01"} 5.0',
+        'python_asyncio_event_loop_lag_seconds_bucket{le="0.5"} 5.0',
+        'python_asyncio_event_loop_lag_seconds_bucket{le="+Inf"} 5.0',
+    ])
+    after = (before.replace('le="0.1"} 10.0', 'le="0.1"} 30.0').replace('le="+Inf"} 10.0', 'le="+Inf"} 30.0')
+             .replace('le="1.0"} 10.0', 'le="1.0"} 30.0').replace('le="0.5"} 5.0', 'le="0.5"} 7.0')
+             .replace('lag_seconds_bucket{le="+Inf"} 5.0', 'lag_seconds_bucket{le="+Inf"} 7.0'))
+    out = scale.burst_breakdown(after, before)
+    assert out["api_request"]["PATCH"]["count"] == 20 and out["api_request"]["PATCH"]["p99"] == "<= 0.1 s"
+    assert out["client_throttle"]["PATCH"]["p99"] == "<= 1 s"  # the 20 new waits were all in (0.001, 1]
+    assert out["loop_lag"]["count"] == 2 and out["loop_lag"]["p50"] == "<= 0.5 s"

@@ -200,6 +200,25 @@ async def test_request_hooks_count_verbs_and_codes(server, client):
     assert seen == [("GET", "404")]
 
 
+async def test_throttle_hooks_see_each_requests_wait_for_the_qps_budget(server):
+    """One token (burst 1) at 1 request/s of a fake clock: the first request waits 0, the second a second."""
+    clock = FakeClock()
+    c = await KubeClient.for_server(server.url, settings=ClientSettings(qps=1, burst=1), clock=clock)
+    waits = []
+    c.throttle_hooks.append(lambda verb, secs: waits.append((verb, secs)))
+    server.on("GET", f"{CM}/a", (200, obj("a", "1", "ns")))
+    try:
+        await c.get(CONFIGMAPS, "a", "ns")
+        second = asyncio.create_task(c.get(CONFIGMAPS, "a", "ns"))
+        await asyncio.sleep(0.05)
+        assert waits == [("GET", 0.0)] and not second.done()
+        await clock.advance(1.0)
+        await second
+        assert waits == [("GET", 0.0), ("GET", pytest.approx(1.0))]
+    finally:
+        await c.aclose()
+
+
 async def test_watch_over_http_with_error_410(server, client):
     async def stream(request):
         resp = web.StreamResponse()
