@@ -31,13 +31,12 @@ from rollouts.api.validation import DEFAULT_SETTINGS, ValidationSettings, format
 from rollouts.objects import meta
 from rollouts.objects.workloadref import raw_workload_ref, workload_ref_index
 from runtime.kube.errors import NotFound
-from runtime.kube.resources import Resource
 from webhooks.admission import AdmissionRequest, AdmissionResponse, allowed, denied, errored
 from webhooks.configs import PATH_VALIDATE_ROLLOUT
+from webhooks.rollout_query import ROLLOUTS as ROLLOUTS_V1BETA1
 from webhooks.rollout_query import RolloutsByWorkload
 
 #: Rollouts as the hub version; listing them never needs the conversion webhook's help for storage.
-ROLLOUTS_V1BETA1 = Resource("rollouts.kruise.io", "v1beta1", "rollouts", "Rollout")
 PATH = PATH_VALIDATE_ROLLOUT
 #: Upstream answers invalid Rollouts with 422 Unprocessable Entity.
 INVALID_CODE = 422

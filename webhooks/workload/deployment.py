@@ -30,6 +30,7 @@ from runtime.kube.errors import ApiError
 from runtime.kube.resources import REPLICASETS
 from runtime.labels import to_query
 from webhooks.admission import AdmissionRequest, AdmissionResponse, errored, patched
+from webhooks.rollout_query import RolloutsByWorkload
 from webhooks.workload.reads import ReleaseTarget, WorkloadReads
 from webhooks.workload.release import apply_merge_patch, is_effective_release_change
 
@@ -44,9 +45,9 @@ log = structlog.get_logger("webhooks.workload.deployment")
 class DeploymentHandler:
     """Mutating handler for Deployments; ``client`` needs ``list(resource, namespace)``."""
 
-    def __init__(self, client: Any, api: Any = None) -> None:
+    def __init__(self, client: Any, api: Any = None, *, by_workload: RolloutsByWorkload | None = None) -> None:
         """``client`` may serve reads from caches; ``api`` (default ``client``) always asks the server."""
-        self.reads = WorkloadReads(client, api)
+        self.reads = WorkloadReads(client, api, by_workload=by_workload)
         self.client = self.reads.api
 
     async def __call__(self, request: AdmissionRequest) -> AdmissionResponse:

@@ -20,6 +20,7 @@ from typing import Any
 from rollouts.api import keys
 from rollouts.api.decode import as_rollout
 from webhooks.admission import AdmissionRequest, AdmissionResponse, allowed, patched
+from webhooks.rollout_query import RolloutsByWorkload
 from webhooks.workload.reads import ReleaseTarget, WorkloadReads
 
 IN_PROGRESSING_ANNOTATION = keys.IN_PROGRESSING_ANNOTATION
@@ -38,9 +39,9 @@ def mark_in_progressing(mutated: dict[str, Any], rollout: Obj) -> None:
 class PartitionWebhook:
     """Base handler; subclasses implement :meth:`mutate` (return without changes for a no-op)."""
 
-    def __init__(self, client: Any, api: Any = None) -> None:
+    def __init__(self, client: Any, api: Any = None, *, by_workload: RolloutsByWorkload | None = None) -> None:
         """``client`` may serve reads from caches; ``api`` (default ``client``) always asks the server."""
-        self.reads = WorkloadReads(client, api)
+        self.reads = WorkloadReads(client, api, by_workload=by_workload)
         self.client = self.reads.api
 
     def skip(self, request: AdmissionRequest) -> bool:

@@ -20,13 +20,11 @@ import attrs
 from rollouts.objects import meta
 from rollouts.objects.workloadref import WORKLOAD_REF_INDEX, workload_index_value
 from runtime.kube.errors import ApiError
-from runtime.kube.resources import MUTATING_WEBHOOK_CONFIGURATIONS, Resource
+from runtime.kube.resources import MUTATING_WEBHOOK_CONFIGURATIONS
 from webhooks.admission import AdmissionRequest, AdmissionResponse, allowed, errored
 from webhooks.configs import MUTATING_CONFIGURATION_NAME
-from webhooks.rollout_query import RolloutsByWorkload
+from webhooks.rollout_query import ROLLOUTS, RolloutsByWorkload
 from webhooks.workload.release import matched_rollout, request_matches_configuration
-
-ROLLOUTS = Resource("rollouts.kruise.io", "v1beta1", "rollouts", "Rollout")
 
 Obj = Mapping[str, Any]
 
@@ -46,10 +44,11 @@ class ReleaseTarget:
 class WorkloadReads:
     """``reads``: may serve from caches; ``api``: always asks the API server (default: ``reads``)."""
 
-    def __init__(self, reads: Any, api: Any = None) -> None:
+    def __init__(self, reads: Any, api: Any = None, *, by_workload: RolloutsByWorkload | None = None) -> None:
+        """``by_workload``: one shared by every workload handler (its fallback state is per API server)."""
         self.reads = reads
         self.api = api if api is not None else reads
-        self.by_workload = RolloutsByWorkload(self.api)
+        self.by_workload = by_workload if by_workload is not None else RolloutsByWorkload(self.api)
 
     async def matches_live_configuration(self, request: AdmissionRequest, new: Obj) -> bool:
         """§1 ``checkWorkloadRules``: the request matches a rule and objectSelector of our configuration."""

@@ -42,3 +42,14 @@ async def test_rollout_for_reads_the_index_not_the_namespace() -> None:
     assert api.lists == 1                                   # a miss is still confirmed on the server
     # ... by a LIST the server filters to that workload's name, not the namespace's every Rollout
     assert api.selectors == ["spec.workloadRef.name=nobody"]
+
+
+def test_every_workload_handler_shares_one_rollout_query() -> None:
+    """Against a CRD without the selectable field, one fallback (one warning, one retry timer) for all paths."""
+    from webhooks.server import HandlerRegistry
+    from webhooks.workload import register
+
+    registry, api = HandlerRegistry(), Api()
+    register(registry, api)
+    queries = {id(route.target.reads.by_workload) for route in registry._routes.values()}  # type: ignore[union-attr]
+    assert len(registry._routes) == 5 and len(queries) == 1
