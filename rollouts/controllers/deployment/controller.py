@@ -129,15 +129,32 @@ class AdvancedDeploymentReconciler:
                 rv = meta(written).get("resourceVersion", rv)
             if plan.collision:
                 status["collisionCount"] = int(status.get("collisionCount") or 0) + 1
-            patch = merge_patch(deployment.get("status") or {}, status)
-            for key in [k for k, v in patch.items() if v is None]:
-                del patch[key]  # never drop fields the native controller maintains
+            patch = status_patch(deployment.get("status") or {}, status)
             if patch:
                 await self.client.patch_status(DEPLOYMENTS, md["name"],
                                                {"metadata": {"resourceVersion": rv}, "status": patch}, md["namespace"])
         except Conflict:
             return False
         return True
+
+
+#: ``DeploymentStatus`` counters: ``omitempty`` in Go, so kube-controller-manager stores a zero as no field.
+_OMITEMPTY_COUNTERS = ("observedGeneration", "replicas", "updatedReplicas", "readyReplicas", "availableReplicas",
+                       "unavailableReplicas")
+
+
+def status_patch(stored: Mapping[str, Any], planned: Mapping[str, Any]) -> dict[str, Any]:
+    """The merge patch from the stored Deployment status to ``planned``; ``{}`` when they agree.
+
+    Why the zeros: kube-controller-manager keeps writing a paused Deployment's status and drops every
+    zero counter (Go ``omitempty``). Compared field by field, our planned ``unavailableReplicas: 0``
+    differed from its absent field on every sync, so each of our writes was undone by its next one and
+    the two controllers traded status writes (and 409s) for as long as the release lasted (audit log of
+    ``bench/scale.py``: ~30 writes per Deployment per release). An absent counter is 0 here. Fields the
+    plan does not carry are never dropped: the native controller maintains them."""
+    base = {**dict.fromkeys(_OMITEMPTY_COUNTERS, 0), **stored}
+    patch = merge_patch(base, planned)
+    return {k: v for k, v in patch.items() if v is not None}
 
 
 def observed_generation_after(planned: Mapping[str, Any], written: Mapping[str, Any], status: Mapping[str, Any]) -> int:

@@ -111,3 +111,31 @@ async def test_status_is_written_only_over_the_version_it_was_computed_from() ->
     status_calls = [c for c in client.calls if c[0] == "status"]
     assert status_calls and status_calls[0][2]["metadata"]["resourceVersion"] is not None
     assert result.requeue_after == EXPECTATION_RETRY_SECONDS  # the newer version's event brings a fresh sync
+
+
+def test_a_zero_counter_the_native_controller_omitted_is_not_written_again() -> None:
+    """kube-controller-manager stores ``unavailableReplicas: 0`` as no field; writing it back was a ping-pong."""
+    from rollouts.controllers.deployment.controller import status_patch
+
+    stored = {"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3, "readyReplicas": 3,
+              "availableReplicas": 3, "conditions": [{"type": "Available", "status": "True"}]}
+    planned = {**stored, "unavailableReplicas": 0}
+    assert status_patch(stored, planned) == {}
+    assert status_patch(stored, {**planned, "unavailableReplicas": 1}) == {"unavailableReplicas": 1}
+    # a counter going to zero is still written (as 0), and fields the plan does not carry are kept
+    assert status_patch({**stored, "collisionCount": 1}, {**planned, "readyReplicas": 0}) == {"readyReplicas": 0}
+
+
+async def test_a_synced_deployment_whose_status_omits_zero_counters_gets_no_status_write() -> None:
+    first = Client()
+    d = deployment()
+    d["metadata"]["annotations"]["rollouts.kruise.io/deployment-strategy"] = json.dumps(
+        {"rollingStyle": "Partition", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}, "partition": 0})
+    await AdvancedDeploymentReconciler(first, Inf(d), Inf(old_rs()), FakeClock()).reconcile(Request("ns", "d"))
+    written = next(c[2]["status"] for c in first.calls if c[0] == "status")
+    assert "unavailableReplicas" not in written  # 0, and the stored status has no such field: the same
+    # kube-controller-manager rewrote it without the zero counters, as Go's omitempty does
+    d["status"] = {k: v for k, v in {**d["status"], **written}.items() if v != 0}
+    again = Client()
+    await AdvancedDeploymentReconciler(again, Inf(d), Inf(old_rs()), FakeClock()).reconcile(Request("ns", "d"))
+    assert [c for c in again.calls if c[0] == "status"] == []
