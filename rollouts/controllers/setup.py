@@ -123,7 +123,8 @@ def add_controllers(mgr: Manager, options: ControllerOptions = ControllerOptions
                          metrics=mgr.metrics)
     rollout.watch(rollouts)
     # Per-Rollout series on /metrics, exported by the leader only (rollouts/controllers/rollout/metrics.py).
-    register_rollout_metrics(mgr.registry, rollouts, clock, active=lambda: mgr.is_leader)
+    state_metrics, _ = register_rollout_metrics(mgr.registry, rollouts, clock, active=lambda: mgr.is_leader)
+    mgr.add_runnable("rollout-metrics-warm", state_metrics.warm, needs_leader=True)
     rollout.watch_mapped(brs, lambda o: [request_for(o)])
     rollout.watch_mapped(deployments, lambda o: rollouts_for_workload(rollouts.store, o))
     # A script edit requeues the Rollouts routing through Lua, so a fixed script resumes them at once.

@@ -19,6 +19,7 @@ observed (its start is unknown) rather than observed wrongly.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -100,6 +101,25 @@ class RolloutStateCollector(Collector):
 
     def describe(self) -> Iterable[Any]:
         return _state_families()
+
+    async def warm(self, chunk: int = 200) -> None:
+        """Decode every cached Rollout's samples ahead of the first scrape, ``chunk`` at a time.
+
+        Why: the first scrape of a new leader found no samples kept and decoded every Rollout inside
+        ``collect`` (1.2 s at 10,000 in one piece, on the loop that answers admission requests). Run when
+        leadership starts, this does the same work in slices with the loop free between them; the scrape
+        then only fills in what changed since. A Rollout changed while warming is decoded again then."""
+        todo = self._store.list()
+        for start in range(0, len(todo), chunk):
+            if not self._active():
+                return  # leadership lost meanwhile: the next leader warms its own
+            for obj in todo[start:start + chunk]:
+                ns, name = _ident(obj)
+                version = (obj.get("metadata") or {}).get("resourceVersion") or ""
+                kept = self._rows.get(f"{ns}/{name}")
+                if version and (kept is None or kept.version != version) and (row := _row(obj, version)):
+                    self._rows[f"{ns}/{name}"] = row
+            await asyncio.sleep(0)
 
     def collect(self) -> Iterable[Any]:
         families = _state_families()
@@ -287,9 +307,12 @@ def _progress(obj: Mapping[str, Any]) -> _Progress:
 
 
 def register_rollout_metrics(registry: Registry, rollouts: Any, clock: Clock, *,
-                             active: Callable[[], bool] = lambda: True) -> RolloutEventObserver:
-    """Register the state collector and the event observer for the Rollout informer ``rollouts``."""
-    registry.register(RolloutStateCollector(rollouts.store, clock, active=active))
+                             active: Callable[[], bool] = lambda: True) -> tuple[RolloutStateCollector,
+                                                                                 RolloutEventObserver]:
+    """Register the state collector and the event observer for the Rollout informer ``rollouts``.
+    The caller runs ``collector.warm`` when leadership starts."""
+    collector = RolloutStateCollector(rollouts.store, clock, active=active)
+    registry.register(collector)
     observer = RolloutEventObserver(registry, clock, active=active)
     rollouts.add_handler(observer, name="rollout-metrics")
-    return observer
+    return collector, observer

@@ -231,3 +231,52 @@ def test_an_update_that_leaves_the_status_alone_is_not_decoded(monkeypatch) -> N
     assert decoded == []
     observer.on_update(before, rollout(state="StepReady"))
     assert decoded == ["ro"]
+
+
+async def test_warming_decodes_ahead_of_the_first_scrape_in_slices_that_free_the_loop(monkeypatch) -> None:
+    import asyncio
+
+    decoded = counting_decodes(monkeypatch)
+    store, clock, registry = Store(), FakeClock(), Registry()
+    for i in range(5):
+        obj = versioned(str(10 + i))
+        obj["metadata"]["name"] = f"ro-{i}"
+        store.put(f"ns/ro-{i}", obj)
+    collector = RolloutStateCollector(store, clock)
+    registry.register(collector)
+    turns = 0
+
+    async def other_work() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(other_work())
+    await asyncio.sleep(0)
+    await collector.warm(chunk=2)
+    other.cancel()
+    assert sorted(decoded) == [f"ro-{i}" for i in range(5)] and turns >= 3  # 3 slices, the loop ran between
+    assert len(series_of(registry, "kruise_rollout_step")) == 5
+    assert len(decoded) == 5  # the scrape decoded nothing more
+
+
+async def test_warming_stops_when_leadership_is_lost(monkeypatch) -> None:
+    decoded = counting_decodes(monkeypatch)
+    store = Store()
+    store.put("ns/ro", versioned("7"))
+    await RolloutStateCollector(store, FakeClock(), active=lambda: False).warm()
+    assert decoded == []
+
+
+
+def test_the_manager_warms_the_state_collector_when_it_leads() -> None:
+    from rollouts.cmd.manager import controller_options, parse_args
+    from rollouts.controllers.setup import add_controllers
+    from runtime.manager import Manager
+
+    mgr = Manager(object())  # type: ignore[arg-type]
+    add_controllers(mgr, controller_options(parse_args([]), frozenset()))
+    warm = dict(mgr._leader_runnables)["rollout-metrics-warm"]
+    assert isinstance(warm.__self__, RolloutStateCollector)  # type: ignore[attr-defined]
+    assert warm.__self__ in mgr.registry.collectors._collector_to_names  # type: ignore[attr-defined]
