@@ -16,7 +16,10 @@ on the loop waits. Three modes:
   never used: that is the old cost exactly);
 - ``cold``: the first scrape of the new code (every Rollout decoded once, on the loop; encoding in a
   worker thread);
-- ``warm``: the later scrapes (rows kept by resourceVersion; encoding in a worker thread).
+- ``warm``: the later scrapes (rows kept by resourceVersion; encoding in a worker thread);
+- ``leader``: what a new leader does now: it warms the rows in slices when leadership starts
+  (``RolloutStateCollector.warm``), then Prometheus scrapes it for the first time. The probe runs
+  through both.
 
 Prints per mode: scrape wall time (curl) p50/max, the probe's longest lateness and p99 during the
 scrapes, and the ratio warm/before.
@@ -89,7 +92,8 @@ async def run(mode: str, rollouts: int, scrapes: int) -> dict[str, Any]:
         obj = freeze(healthy_rollout(i, versioned=mode != "before"))
         store.put(object_key(obj), obj)
     registry = Registry()
-    registry.register(RolloutStateCollector(store, RealClock()))
+    collector = RolloutStateCollector(store, RealClock())
+    registry.register(collector)
     server = (OnLoopServer if mode == "before" else HealthServer)(registry, host="127.0.0.1", port=0)
     port = await server.start()
     late: list[float] = []
@@ -110,7 +114,9 @@ async def run(mode: str, rollouts: int, scrapes: int) -> dict[str, Any]:
         if mode == "warm":
             await curl(port)  # the cold scrape, not counted
         probing.set()
-        for _ in range(scrapes if mode != "cold" else 1):
+        if mode == "leader":
+            await collector.warm()
+        for _ in range(scrapes if mode not in ("cold", "leader") else 1):
             wall, lines = await curl(port)
             walls.append(wall)
         done.set()
@@ -126,13 +132,14 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rollouts", type=int, default=10000)
     p.add_argument("--scrapes", type=int, default=5)
-    p.add_argument("--mode", choices=("before", "cold", "warm"), help="one mode in this process (internal)")
+    p.add_argument("--mode", choices=("before", "cold", "warm", "leader"),
+                   help="one mode in this process (internal)")
     o = p.parse_args()
     if o.mode:
         print(json.dumps(asyncio.run(run(o.mode, o.rollouts, o.scrapes))))
         return 0
     results = {}
-    for mode in ("before", "cold", "warm"):  # each in a fresh process: no warm caches carried over
+    for mode in ("before", "cold", "warm", "leader"):  # each in a fresh process: no warm caches carried over
         out = subprocess.run([sys.executable, __file__, "--mode", mode, "--rollouts", str(o.rollouts),
                               "--scrapes", str(o.scrapes)], check=True, capture_output=True, text=True).stdout
         results[mode] = json.loads(out.strip().splitlines()[-1])

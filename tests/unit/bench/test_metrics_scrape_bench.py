@@ -23,3 +23,8 @@ async def test_a_small_run_scrapes_every_rollouts_series(mode: str) -> None:
 def test_the_before_mode_decodes_at_every_scrape_and_the_others_keep_rows() -> None:
     assert "resourceVersion" not in metrics_scrape_bench.healthy_rollout(1, versioned=False)["metadata"]
     assert metrics_scrape_bench.healthy_rollout(1, versioned=True)["metadata"]["resourceVersion"] == "1001"
+
+
+async def test_the_leader_mode_warms_then_scrapes_once() -> None:
+    out = await metrics_scrape_bench.run("leader", rollouts=20, scrapes=3)
+    assert out["scrapes"] == 1 and out["lines"] > 20 * 8
