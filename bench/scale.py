@@ -300,6 +300,23 @@ async def until_drained(mgr: ManagerProcess, *, quiet: float = 10.0, timeout: fl
     return float("nan")
 
 
+async def until_cpu_below(pid: int, pct: float, *, window: float = 10.0,
+                          timeout: float = 1200.0) -> float:  # noqa: ASYNC109 - NaN at the deadline, not an error
+    """Seconds until the manager used less than ``pct`` % of a core over one ``window``; NaN at ``timeout``.
+
+    Why: right after a write storm at 10,000 the manager is still answering the API server's v1alpha1 watch
+    cache, one conversion per write it has not converted yet, with no reconcile running (bench/RESULTS.md,
+    eighth session). This says how long that lasts; the idle figures taken after it are the steady state.
+    It reads /proc only: a ``/metrics`` scrape at 10,000 would itself cost the manager a second of CPU."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        c0, w0 = cpu_seconds(pid), time.monotonic()
+        await asyncio.sleep(window)
+        if 100 * (cpu_seconds(pid) - c0) / (time.monotonic() - w0) < pct:
+            return round(time.monotonic() - t0, 1)
+    return float("nan")
+
+
 async def profile(pid: int, seconds: float, out: Path, top: int = 25) -> list[str]:
     """``py-spy record`` of the manager for ``seconds`` (raw stacks in ``out``); the hottest frames,
     inclusive, our code only. What the idle CPU is spent on when it is not near zero."""
@@ -576,6 +593,16 @@ async def measure(mgr: ManagerProcess, client: KubeClient, o: argparse.Namespace
         say(f"objects converted, after the idle window: {json.dumps(res['conversions_after_idle'])}")
         res["webhook_direct"] = await webhook_direct(mgr, "scale-0", "app-0", o.probes)  # the manager idle
         say(f"webhook direct, manager idle: {json.dumps(res['webhook_direct'])}")
+        res["quiet_after_s"] = await until_cpu_below(pid, 5.0)
+        say(f"manager under 5 % of a core over 10 s, {res['quiet_after_s']} s later (the conversion backlog done)")
+        c0, t = cpu_seconds(pid), time.monotonic()
+        await asyncio.sleep(o.idle)
+        res["idle_cpu_when_quiet_pct_of_core"] = round(100 * (cpu_seconds(pid) - c0) / (time.monotonic() - t), 2)
+        say(f"idle CPU over {o.idle:g} s after that: {res['idle_cpu_when_quiet_pct_of_core']} % of a core")
+        res["conversions_when_quiet"] = conversions(scrape(mgr))
+        say(f"objects converted by then: {json.dumps(res['conversions_when_quiet'])}")
+        res["webhook_direct_when_quiet"] = await webhook_direct(mgr, "scale-0", "app-0", o.probes)
+        say(f"webhook direct, manager quiet: {json.dumps(res['webhook_direct_when_quiet'])}")
         if o.burst:
             before_burst = scrape(mgr)
             c_burst, t_burst = cpu_seconds(pid), time.monotonic()

@@ -110,3 +110,24 @@ def test_the_burst_breakdown_reads_api_throttle_and_loop_lag_between_two_scrapes
     assert out["api_request"]["PATCH"]["count"] == 20 and out["api_request"]["PATCH"]["p99"] == "<= 0.1 s"
     assert out["client_throttle"]["PATCH"]["p99"] == "<= 1 s"  # the 20 new waits were all in (0.001, 1]
     assert out["loop_lag"]["count"] == 2 and out["loop_lag"]["p50"] == "<= 0.5 s"
+
+
+async def test_until_cpu_below_returns_after_a_quiet_window_and_nan_while_busy() -> None:
+    import os
+    import threading
+
+    assert 0 < await scale.until_cpu_below(os.getpid(), 50.0, window=0.1, timeout=5.0) < 1.0  # this test sleeps
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            pass
+
+    busy = threading.Thread(target=spin)
+    busy.start()
+    try:
+        got = await scale.until_cpu_below(os.getpid(), 5.0, window=0.2, timeout=0.5)
+    finally:
+        stop.set()
+        busy.join()
+    assert got != got  # NaN: a spinning thread keeps this process above 5 % of a core
