@@ -193,6 +193,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_pct_since(pid: int, cpu0: float, t0: float) -> float:
+    """Percent of one core ``pid`` used since ``cpu_seconds(pid) == cpu0`` at ``time.monotonic() == t0``."""
+    return 100 * (cpu_seconds(pid) - cpu0) / (time.monotonic() - t0)
+
+
 def histograms(metrics_text: str, metric: str, label: str) -> dict[str, list[tuple[float, float]]]:
     """Cumulative buckets ``(le, count)`` of one histogram, by the value of ``label``, sorted by ``le``."""
     pattern = re.compile(rf'^{re.escape(metric)}_bucket\{{(?P<labels>[^}}]*)\}} (?P<v>\S+)$')
@@ -214,14 +219,9 @@ def reconcile_percentiles(metrics_text: str, since: str | None = None) -> dict[s
     return {ctl: {"reconciles": v.pop("count"), **v} for ctl, v in found.items()}
 
 
-def percentiles(metrics_text: str, metric: str, label: str, since: str | None = None, *,
-                unlabelled: bool = False) -> Any:
+def percentiles(metrics_text: str, metric: str, label: str, since: str | None = None) -> dict[str, dict[str, Any]]:
     """p50/p99 of a histogram by ``label`` (bucket bound and PromQL-style estimate); with ``since``, of the
-    observations between the two scrapes only. ``unlabelled``: the histogram has no label of its own, and
-    its one figure is returned."""
-    if unlabelled:
-        found = percentiles(metrics_text, metric, "__none__", since)
-        return found.get("?", {})
+    observations between the two scrapes only."""
     out = {}
     earlier = histograms(since, metric, label) if since is not None else {}
     for key, now in histograms(metrics_text, metric, label).items():
@@ -240,9 +240,10 @@ def percentiles(metrics_text: str, metric: str, label: str, since: str | None = 
 def burst_breakdown(after: str, before: str) -> dict[str, Any]:
     """Where a reconcile's time went during the burst: the API server's answers by verb, the client's own
     QPS budget by verb, and how late the event loop ran what was due (other work holding it)."""
+    lag = percentiles(after, "python_asyncio_event_loop_lag_seconds", "", before)  # unlabelled: one group
     return {"api_request": percentiles(after, "rest_client_request_duration_seconds", "method", before),
             "client_throttle": percentiles(after, "rest_client_rate_limiter_duration_seconds", "method", before),
-            "loop_lag": percentiles(after, "python_asyncio_event_loop_lag_seconds", "le", before, unlabelled=True)}
+            "loop_lag": next(iter(lag.values()), {})}
 
 
 def gc_pauses(metrics_text: str) -> dict[str, dict[str, Any]]:
@@ -312,7 +313,7 @@ async def until_cpu_below(pid: int, pct: float, *, window: float = 10.0,
     while time.monotonic() - t0 < timeout:
         c0, w0 = cpu_seconds(pid), time.monotonic()
         await asyncio.sleep(window)
-        if 100 * (cpu_seconds(pid) - c0) / (time.monotonic() - w0) < pct:
+        if cpu_pct_since(pid, c0, w0) < pct:
             return round(time.monotonic() - t0, 1)
     return float("nan")
 
@@ -587,7 +588,7 @@ async def measure(mgr: ManagerProcess, client: KubeClient, o: argparse.Namespace
             say("idle profile (inclusive % of samples):\n  " + "\n  ".join(res["idle_profile"]))
         else:
             await asyncio.sleep(o.idle)
-        res["idle_cpu_pct_of_core"] = round(100 * (cpu_seconds(pid) - c0) / (time.monotonic() - t), 2)
+        res["idle_cpu_pct_of_core"] = round(cpu_pct_since(pid, c0, t), 2)
         say(f"idle CPU over {o.idle:g} s: {res['idle_cpu_pct_of_core']} % of a core")
         res["conversions_after_idle"] = conversions(scrape(mgr))
         say(f"objects converted, after the idle window: {json.dumps(res['conversions_after_idle'])}")
@@ -597,7 +598,7 @@ async def measure(mgr: ManagerProcess, client: KubeClient, o: argparse.Namespace
         say(f"manager under 5 % of a core over 10 s, {res['quiet_after_s']} s later (the conversion backlog done)")
         c0, t = cpu_seconds(pid), time.monotonic()
         await asyncio.sleep(o.idle)
-        res["idle_cpu_when_quiet_pct_of_core"] = round(100 * (cpu_seconds(pid) - c0) / (time.monotonic() - t), 2)
+        res["idle_cpu_when_quiet_pct_of_core"] = round(cpu_pct_since(pid, c0, t), 2)
         say(f"idle CPU over {o.idle:g} s after that: {res['idle_cpu_when_quiet_pct_of_core']} % of a core")
         res["conversions_when_quiet"] = conversions(scrape(mgr))
         say(f"objects converted by then: {json.dumps(res['conversions_when_quiet'])}")
@@ -623,7 +624,7 @@ async def measure(mgr: ManagerProcess, client: KubeClient, o: argparse.Namespace
             say(f"reconcile latency of the burst's reconciles only: {json.dumps(res['reconcile_burst_only'])}")
             res["burst_breakdown"] = burst_breakdown(after, before_burst)
             say(f"during the burst: {json.dumps(res['burst_breakdown'])}")
-            res["burst_cpu_pct_of_core"] = round(100 * (cpu_seconds(pid) - c_burst) / (time.monotonic() - t_burst), 1)
+            res["burst_cpu_pct_of_core"] = round(cpu_pct_since(pid, c_burst, t_burst), 1)
             say(f"manager CPU during the burst: {res['burst_cpu_pct_of_core']} % of a core")
             res["gc_after_burst"] = gc_pauses(scrape(mgr))
             say(f"collector pauses after the burst: {json.dumps(res['gc_after_burst'])}")
