@@ -114,12 +114,19 @@ class RolloutStateCollector(Collector):
             if not self._active():
                 return  # leadership lost meanwhile: the next leader warms its own
             for obj in todo[start:start + chunk]:
-                ns, name = _ident(obj)
-                version = (obj.get("metadata") or {}).get("resourceVersion") or ""
-                kept = self._rows.get(f"{ns}/{name}")
-                if version and (kept is None or kept.version != version) and (row := _row(obj, version)):
-                    self._rows[f"{ns}/{name}"] = row
+                key, row = self._current(obj)
+                if row is not None and row.version:  # a row without a version is never kept
+                    self._rows[key] = row
             await asyncio.sleep(0)
+
+    def _current(self, obj: Mapping[str, Any]) -> tuple[str, _Row | None]:
+        """``obj``'s key and samples: the kept row while its resourceVersion is the same, else decoded."""
+        ns, name = _ident(obj)
+        version = (obj.get("metadata") or {}).get("resourceVersion") or ""
+        row = self._rows.get(f"{ns}/{name}")
+        if row is None or not version or row.version != version:
+            row = _row(obj, version)
+        return f"{ns}/{name}", row
 
     def collect(self) -> Iterable[Any]:
         families = _state_families()
@@ -129,14 +136,11 @@ class RolloutStateCollector(Collector):
         now, waiting = self._clock.now(), families[-1]
         rows: dict[str, _Row] = {}
         for obj in self._store.list():
-            ns, name = _ident(obj)
-            version = (obj.get("metadata") or {}).get("resourceVersion") or ""
-            row = self._rows.get(f"{ns}/{name}")
-            if row is None or not version or row.version != version:
-                row = _row(obj, version)
+            key, row = self._current(obj)
             if row is None:
                 continue
-            rows[f"{ns}/{name}"] = row
+            ns, name = _ident(obj)
+            rows[key] = row
             for family, samples in zip(families, row.samples, strict=True):
                 family.samples.extend(samples)
             if row.paused_since is not None:
